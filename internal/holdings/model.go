@@ -1,0 +1,99 @@
+// Package holdings owns imported accounts (with their balances) and
+// transactions: the import from a provider (chunked, idempotent, with a
+// checkpoint) and the reads that the Aggregation holdings API and the OBP
+// 1.2 API serve.
+//
+// Storage layout (docs/data-model.md): everything that belongs to one account
+// lives in the partition ACC#<accountID>, so removing a connection removes
+// its accounts with every transaction, view, grant and metadata item by
+// querying each account partition and batch-deleting it.
+//
+//	account      PK=ACC#<acc>  SK=#ACCOUNT        GSI1PK=PARTY#<party>#ACCS  GSI1SK=<bank>#<acc>
+//	transaction  PK=ACC#<acc>  SK=TX#<txid>       GSI1PK=ACC#<acc>#TXD       GSI1SK=<completed>#<txid>
+//
+// <completed> is the booking time (pending: the value date) in SortTime form,
+// so an index query on ACC#<acc>#TXD lists transactions by completed date.
+// Other packages (view, metadata) add their own SK prefixes to ACC#<acc>.
+package holdings
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Account is an imported bank account with its latest balances.
+type Account struct {
+	ID           string `json:"id"`
+	PartyID      string `json:"partyId"`
+	OwnerSub     string `json:"ownerSub"` // the user who owns the party
+	BankCode     string `json:"bankCode"`
+	BankName     string `json:"bankName"`
+	Provider     string `json:"provider"`
+	ConnectionID string `json:"connectionId"` // provider's connection id
+	Name         string `json:"name"`
+	Nature       string `json:"nature"`
+	Currency     string `json:"currency"`
+	IBAN         string `json:"iban,omitempty"`
+	SWIFT        string `json:"swift,omitempty"`
+	Number       string `json:"number,omitempty"`
+	HolderName   string `json:"holderName,omitempty"`
+	// Balances (money: exact decimals, strings on the wire).
+	Balance   decimal.Decimal `json:"balance"`
+	Available decimal.Decimal `json:"available"`
+	// PendingIDs are the provider ids of the pending transactions stored for
+	// this account; an import deletes the ones the bank no longer reports.
+	PendingIDs []string  `json:"pendingIds,omitempty"`
+	UpdatedAt  time.Time `json:"updatedAt"`
+}
+
+// Transaction is an imported transaction.
+type Transaction struct {
+	ID        string          `json:"id"`
+	AccountID string          `json:"accountId"`
+	Status    string          `json:"status"` // posted, pending
+	MadeOn    time.Time       `json:"madeOn"` // value date
+	PostedAt  time.Time       `json:"postedAt,omitempty"`
+	Amount    decimal.Decimal `json:"amount"`
+	Currency  string          `json:"currency"`
+	// Description is the bank's label.
+	Description string `json:"description"`
+	Category    string `json:"category,omitempty"`
+	Mode        string `json:"mode,omitempty"`
+	// Counterparty; CounterpartyID is a stable id derived from name and IBAN
+	// (the OBP "other account" id).
+	CounterpartyID   string           `json:"counterpartyId,omitempty"`
+	CounterpartyName string           `json:"counterpartyName,omitempty"`
+	CounterpartyIBAN string           `json:"counterpartyIban,omitempty"`
+	BalanceAfter     *decimal.Decimal `json:"balanceAfter,omitempty"`
+}
+
+// Completed is the time the transaction list is sorted by: booking time, or
+// the value date while pending.
+func (t Transaction) Completed() time.Time {
+	if !t.PostedAt.IsZero() {
+		return t.PostedAt
+	}
+	return t.MadeOn
+}
+
+// SortTime renders t so that string order is time order (fixed width, UTC).
+func SortTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// Key functions: the only place these strings are built.
+
+func AccountPK(accountID string) string { return "ACC#" + accountID }
+
+const AccountSK = "#ACCOUNT"
+
+func PartyAccountsGSI1PK(partyID string) string { return "PARTY#" + partyID + "#ACCS" }
+
+func PartyAccountsGSI1SK(bankCode, accountID string) string { return bankCode + "#" + accountID }
+
+const TxSKPrefix = "TX#"
+
+func TxSK(txID string) string { return TxSKPrefix + txID }
+
+func TxByDateGSI1PK(accountID string) string { return "ACC#" + accountID + "#TXD" }
+
+func TxByDateGSI1SK(t Transaction) string { return SortTime(t.Completed()) + "#" + t.ID }

@@ -1,0 +1,100 @@
+// Package queue is the job port: producers Send typed jobs to a named queue;
+// consumers are Lambda SQS handlers (events.SQSEvent in, partial batch
+// failures out), whether the messages come from SQS (queue/sqs) or from the
+// embedded durable queue (queue/local).
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Queue names. Each maps to one SQS queue (with its DLQ) in AWS.
+const (
+	Directory   = "directory"   // bank directory loads → directory-loader
+	Connections = "connections" // connection load/refresh → connection-sync
+	Holdings    = "holdings"    // accounts-with-transactions import → holdings-importer
+)
+
+// CurrentVersion is the job envelope version written by this code.
+const CurrentVersion = 1
+
+// Job is the envelope of every message.
+type Job struct {
+	Type string `json:"type"`
+	// Key identifies the unit of work; consumers use it to make a second
+	// delivery a no-op. SQS FIFO dedup is not assumed.
+	Key     string          `json:"key"`
+	Version int             `json:"version"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// NewJob builds a job with a JSON payload.
+func NewJob(typ, key string, payload any) (Job, error) {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return Job{}, fmt.Errorf("encode %s job payload: %w", typ, err)
+	}
+	return Job{Type: typ, Key: key, Version: CurrentVersion, Payload: b}, nil
+}
+
+// Sender is the producer side of the port.
+type Sender interface {
+	// Send enqueues job on the named queue, visible after delay (0 = now;
+	// SQS caps delays at 15 minutes).
+	Send(ctx context.Context, queueName string, job Job, delay time.Duration) error
+}
+
+// ErrPoison marks a message that can never succeed (undecodable, unknown
+// type). It is still reported as a batch failure so that it reaches the DLQ
+// after maxReceiveCount receives, where an operator can inspect it.
+var ErrPoison = errors.New("queue: poison message")
+
+// Handler processes one decoded job.
+type Handler func(ctx context.Context, job Job) error
+
+// SQSHandler is the signature of every worker Lambda.
+type SQSHandler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
+
+// Decode parses a message body into a Job.
+func Decode(body string) (Job, error) {
+	var j Job
+	if err := json.Unmarshal([]byte(body), &j); err != nil {
+		return Job{}, fmt.Errorf("%w: decode job: %v", ErrPoison, err)
+	}
+	if j.Type == "" {
+		return Job{}, fmt.Errorf("%w: job without type", ErrPoison)
+	}
+	return j, nil
+}
+
+// Consumer turns a per-job Handler into an SQSHandler that reports partial
+// batch failures: a failed record is retried by the queue and ends in the
+// DLQ after maxReceiveCount; the other records of the batch are acknowledged.
+func Consumer(log *slog.Logger, h Handler) SQSHandler {
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		var resp events.SQSEventResponse
+		for _, rec := range ev.Records {
+			job, err := Decode(rec.Body)
+			if err == nil {
+				err = h(ctx, job)
+			}
+			if err == nil {
+				continue
+			}
+			level := slog.LevelWarn
+			if errors.Is(err, ErrPoison) {
+				level = slog.LevelError
+			}
+			log.Log(ctx, level, "job failed", "messageId", rec.MessageId, "type", job.Type, "key", job.Key, "err", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+		}
+		return resp, nil
+	}
+}
