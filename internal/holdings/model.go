@@ -97,3 +97,42 @@ func TxSK(txID string) string { return TxSKPrefix + txID }
 func TxByDateGSI1PK(accountID string) string { return "ACC#" + accountID + "#TXD" }
 
 func TxByDateGSI1SK(t Transaction) string { return SortTime(t.Completed()) + "#" + t.ID }
+
+// JobImport is the queue.Holdings job type of an accounts-with-transactions
+// import; its payload is an ImportRequest. The connection and holdings API
+// packages enqueue it; the holdings-importer worker consumes it.
+const JobImport = "holdings.import"
+
+// ImportRequest says which connection to import. It carries everything the
+// importer needs so that the worker does not read the connection record.
+type ImportRequest struct {
+	PartyID      string `json:"partyId"`
+	OwnerSub     string `json:"ownerSub"`
+	CustomerID   string `json:"customerId"` // provider customer id
+	Provider     string `json:"provider"`
+	BankCode     string `json:"bankCode"`
+	BankName     string `json:"bankName"`
+	ConnectionID string `json:"connectionId"` // provider connection id
+	// RunID distinguishes import runs (idempotency key of the job chain).
+	RunID string `json:"runId"`
+}
+
+// ImportProgress is the state of the last import of one party's connection
+// at one bank. It is stored in the party partition next to the connection
+// (PK=PARTY#<party> SK=IMPORT#<bank>), so the connection details endpoint
+// reads profile, connections and progress with one partition query.
+type ImportProgress struct {
+	State        string    `json:"state"` // queued, running, done, failed
+	Accounts     int       `json:"accounts"`
+	Transactions int64     `json:"transactions"`
+	LastImportAt time.Time `json:"lastImportAt,omitempty"`
+	LastError    string    `json:"lastError,omitempty"`
+}
+
+// PartyPK is the party partition (owned by the party/connection domain).
+func PartyPK(partyID string) string { return "PARTY#" + partyID }
+
+const ImportSKPrefix = "IMPORT#"
+
+// ImportSK is the sort key of a connection's import checkpoint and progress.
+func ImportSK(bankCode string) string { return ImportSKPrefix + bankCode }
