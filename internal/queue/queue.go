@@ -22,6 +22,12 @@ const (
 	Holdings    = "holdings"    // accounts-with-transactions import → holdings-importer
 )
 
+// MaxDelay is the longest delivery delay a Send honours: SQS caps
+// DelaySeconds at 15 minutes, and the embedded queue applies the same cap so
+// that code which works locally also works on AWS. Longer waits must be
+// expressed as a job that re-enqueues itself.
+const MaxDelay = 15 * time.Minute
+
 // CurrentVersion is the job envelope version written by this code.
 const CurrentVersion = 1
 
