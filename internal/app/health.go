@@ -1,0 +1,28 @@
+package app
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/store"
+)
+
+// healthKey is read (and never written) to prove the store answers.
+var healthKey = store.Key{PK: "HEALTH", SK: "HEALTH"}
+
+func (a *App) healthGroup() Group {
+	return Group{Name: "health", Routes: func() []platform.Route {
+		return []platform.Route{{Method: http.MethodGet, Path: "/health", Public: true, Handler: a.health}}
+	}}
+}
+
+// health answers 200 after a store round trip, 503 if the store fails.
+func (a *App) health(w http.ResponseWriter, r *http.Request) {
+	if _, err := a.Store.Get(r.Context(), healthKey); err != nil && !errors.Is(err, store.ErrNotFound) {
+		a.Log.ErrorContext(r.Context(), "health: store unavailable", "err", err, "requestId", platform.RequestID(r.Context()))
+		platform.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "version": platform.Version})
+		return
+	}
+	platform.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": platform.Version})
+}

@@ -1,0 +1,138 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/openagg/openagg/internal/platform"
+)
+
+// Errors of token verification. Every verification failure wraps
+// ErrInvalidToken; a request without a token gets ErrNoToken from Require.
+var (
+	ErrNoToken      = errors.New("auth: no bearer token")
+	ErrInvalidToken = errors.New("auth: invalid bearer token")
+)
+
+// DefaultLeeway tolerates small clock skew on exp/nbf/iat.
+const DefaultLeeway = 30 * time.Second
+
+// Options configures an Authenticator.
+type Options struct {
+	Issuer   string // required iss
+	Audience string // required aud (one of the token's audiences)
+	// HMACKey verifies HS256 tokens (the local key); nil disables HS256.
+	HMACKey []byte
+	// JWKSURL, when set, verifies RS256 tokens against that key set.
+	JWKSURL    string
+	HTTPClient *http.Client   // for the JWKS; default 10s timeout
+	Clock      platform.Clock // default SystemClock
+	Leeway     time.Duration  // default DefaultLeeway
+}
+
+// Authenticator verifies bearer tokens. It is safe for concurrent use.
+type Authenticator struct {
+	issuer   string
+	audience string
+	hmacKey  []byte
+	jwks     *JWKS
+	clock    platform.Clock
+	leeway   time.Duration
+	methods  []string
+}
+
+// NewAuthenticator builds an Authenticator; at least one of HMACKey and
+// JWKSURL must be set, unless the caller relies on API Gateway claims only.
+func NewAuthenticator(o Options) (*Authenticator, error) {
+	a := &Authenticator{issuer: o.Issuer, audience: o.Audience, clock: o.Clock, leeway: o.Leeway}
+	if a.clock == nil {
+		a.clock = platform.SystemClock{}
+	}
+	if a.leeway == 0 {
+		a.leeway = DefaultLeeway
+	}
+	if o.Issuer == "" || o.Audience == "" {
+		return nil, errors.New("authenticator: issuer and audience are required")
+	}
+	if o.HMACKey != nil {
+		if len(o.HMACKey) < 16 {
+			return nil, errors.New("authenticator: HMAC key shorter than 16 bytes")
+		}
+		a.hmacKey = append([]byte(nil), o.HMACKey...)
+		a.methods = append(a.methods, jwt.SigningMethodHS256.Alg())
+	}
+	if o.JWKSURL != "" {
+		a.jwks = NewJWKS(o.JWKSURL, o.HTTPClient, a.clock)
+		a.methods = append(a.methods, jwt.SigningMethodRS256.Alg())
+	}
+	return a, nil
+}
+
+// Verify checks a compact JWT (signature, alg allow-list, iss, aud, exp,
+// nbf) and returns its principal. Errors wrap ErrInvalidToken.
+func (a *Authenticator) Verify(ctx context.Context, token string) (Principal, error) {
+	if len(a.methods) == 0 {
+		return Principal{}, fmt.Errorf("%w: no verification key configured", ErrInvalidToken)
+	}
+	var tc tokenClaims
+	parser := jwt.NewParser(
+		jwt.WithValidMethods(a.methods), // never "none", never an alg we hold no key for
+		jwt.WithIssuer(a.issuer),
+		jwt.WithAudience(a.audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithLeeway(a.leeway),
+		jwt.WithTimeFunc(a.clock.Now),
+	)
+	_, err := parser.ParseWithClaims(token, &tc, func(t *jwt.Token) (any, error) {
+		switch t.Method.Alg() {
+		case jwt.SigningMethodHS256.Alg():
+			return a.hmacKey, nil
+		case jwt.SigningMethodRS256.Alg():
+			kid, _ := t.Header["kid"].(string)
+			return a.jwks.Key(ctx, kid)
+		}
+		return nil, fmt.Errorf("unexpected alg %s", t.Method.Alg())
+	})
+	if err != nil {
+		return Principal{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	if tc.Subject == "" {
+		return Principal{}, fmt.Errorf("%w: token has no sub", ErrInvalidToken)
+	}
+	name := tc.Name
+	if name == "" {
+		name = tc.PreferredUsername
+	}
+	return Principal{Subject: tc.Subject, Name: name, Provider: tc.Issuer, Roles: parseRoles(tc.Roles)}, nil
+}
+
+// parseRoles accepts the roles claim as a JSON array of strings, or a string
+// separated by spaces or commas (also API Gateway's "[a b]" rendering of an
+// array claim).
+func parseRoles(v any) []string {
+	var out []string
+	add := func(s string) {
+		out = append(out, strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '[' || r == ']' })...)
+	}
+	switch r := v.(type) {
+	case string:
+		add(r)
+	case []any:
+		for _, e := range r {
+			if s, ok := e.(string); ok {
+				add(s)
+			}
+		}
+	case []string:
+		for _, s := range r {
+			add(s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,296 @@
+package platform
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Version is the build version, set at link time with
+// -ldflags "-X github.com/openagg/openagg/internal/platform.Version=v1.2.3".
+var Version = "dev"
+
+// Store and queue driver names.
+const (
+	StoreBolt   = "bolt"
+	StoreDynamo = "dynamo"
+	QueueLocal  = "local"
+	QueueSQS    = "sqs"
+)
+
+// Provider names accepted in OPENAGG_PROVIDERS.
+const (
+	ProviderSandbox  = "sandbox"
+	ProviderSaltEdge = "saltedge"
+)
+
+// Config is everything the service reads from its environment, read once at
+// start (LoadConfig) and passed down. The defaults run the embedded default
+// (bbolt file + local queue + sandbox provider) with no variable set.
+type Config struct {
+	Addr    string // OPENAGG_ADDR: listen address of `openagg serve`
+	DataDir string // OPENAGG_DATA_DIR: bbolt file, local keys
+
+	Store          string // OPENAGG_STORE: bolt | dynamo
+	Table          string // OPENAGG_TABLE: DynamoDB table name
+	DynamoEndpoint string // OPENAGG_DYNAMO_ENDPOINT: custom endpoint (moto, DynamoDB local)
+	Region         string // AWS_REGION
+
+	Queue       string            // OPENAGG_QUEUE: local | sqs
+	QueueURLs   map[string]string // OPENAGG_QUEUE_URL_<NAME>: queue name → SQS URL
+	SQSEndpoint string            // OPENAGG_SQS_ENDPOINT: custom endpoint (moto)
+
+	Providers []string // OPENAGG_PROVIDERS: sandbox is always first
+	CompanyID string   // OPENAGG_COMPANY_ID: Aggregation API company id
+	PublicURL string   // OPENAGG_PUBLIC_URL: base of connect URLs and callbacks
+
+	JWTIssuer   string   // OPENAGG_JWT_ISSUER
+	JWTAudience string   // OPENAGG_JWT_AUDIENCE
+	JWKSURL     string   // OPENAGG_JWKS_URL: RS256 keys of an external issuer
+	SuperAdmins []string // OPENAGG_SUPERADMINS: subjects that may grant any role
+
+	// PageTokenSecret seals pagination tokens (OPENAGG_PAGE_TOKEN_SECRET,
+	// base64 or raw text of at least 16 bytes). Empty on the embedded default:
+	// the app derives it from the local JWT key file. Required with dynamo,
+	// because every Lambda must share it.
+	PageTokenSecret []byte
+	// CredentialsKey encrypts bank credentials at rest locally
+	// (OPENAGG_CREDENTIALS_KEY, base64 of 32 bytes); empty means a key file
+	// in DataDir. KMSKeyID (OPENAGG_KMS_KEY_ID) selects KMS envelope
+	// encryption instead (AWS).
+	CredentialsKey []byte
+	KMSKeyID       string
+
+	LogLevel        slog.Level    // OPENAGG_LOG_LEVEL: debug | info | warn | error
+	RefreshInterval time.Duration // OPENAGG_REFRESH_INTERVAL: local scheduler tick
+
+	SaltEdge SaltEdgeConfig
+
+	// CallbackPublicKey is the PEM public key that signs provider callbacks
+	// (OPENAGG_CALLBACK_PUBLIC_KEY).
+	CallbackPublicKey string
+}
+
+// SaltEdgeConfig configures the Salt Edge client.
+type SaltEdgeConfig struct {
+	AppID   string // SALTEDGE_APP_ID
+	Secret  string // SALTEDGE_SECRET
+	BaseURL string // SALTEDGE_BASE_URL
+}
+
+// Defaults of the configuration (documented in README.md).
+const (
+	DefaultAddr            = "127.0.0.1:8080"
+	DefaultDataDir         = "./.openagg"
+	DefaultTable           = "openagg"
+	DefaultRegion          = "us-east-1"
+	DefaultCompanyID       = "GB0010001"
+	DefaultPublicURL       = "http://127.0.0.1:8080"
+	DefaultJWTIssuer       = "openagg-local"
+	DefaultJWTAudience     = "openagg"
+	DefaultRefreshInterval = time.Minute
+	DefaultSaltEdgeBaseURL = "https://www.saltedge.com/api/v5"
+)
+
+// QueueURLEnv names the variable holding the SQS URL of a queue
+// ("connections" → OPENAGG_QUEUE_URL_CONNECTIONS).
+func QueueURLEnv(queueName string) string {
+	return "OPENAGG_QUEUE_URL_" + strings.ToUpper(queueName)
+}
+
+// LoadConfig reads the configuration from getenv (os.Getenv in mains, a map
+// in tests). Every bad value is reported, joined into one error.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	env := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+
+	c := Config{
+		Addr:              env("OPENAGG_ADDR", DefaultAddr),
+		DataDir:           env("OPENAGG_DATA_DIR", DefaultDataDir),
+		Store:             strings.ToLower(env("OPENAGG_STORE", StoreBolt)),
+		Table:             env("OPENAGG_TABLE", DefaultTable),
+		DynamoEndpoint:    env("OPENAGG_DYNAMO_ENDPOINT", ""),
+		Region:            env("AWS_REGION", env("AWS_DEFAULT_REGION", DefaultRegion)),
+		Queue:             strings.ToLower(env("OPENAGG_QUEUE", "")),
+		QueueURLs:         map[string]string{},
+		SQSEndpoint:       env("OPENAGG_SQS_ENDPOINT", ""),
+		CompanyID:         env("OPENAGG_COMPANY_ID", DefaultCompanyID),
+		PublicURL:         strings.TrimRight(env("OPENAGG_PUBLIC_URL", DefaultPublicURL), "/"),
+		JWTIssuer:         env("OPENAGG_JWT_ISSUER", DefaultJWTIssuer),
+		JWTAudience:       env("OPENAGG_JWT_AUDIENCE", DefaultJWTAudience),
+		JWKSURL:           env("OPENAGG_JWKS_URL", ""),
+		SuperAdmins:       splitList(getenv("OPENAGG_SUPERADMINS")),
+		KMSKeyID:          env("OPENAGG_KMS_KEY_ID", ""),
+		CallbackPublicKey: env("OPENAGG_CALLBACK_PUBLIC_KEY", ""),
+		SaltEdge: SaltEdgeConfig{
+			AppID:   env("SALTEDGE_APP_ID", ""),
+			Secret:  env("SALTEDGE_SECRET", ""),
+			BaseURL: strings.TrimRight(env("SALTEDGE_BASE_URL", DefaultSaltEdgeBaseURL), "/"),
+		},
+	}
+
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("OPENAGG_ADDR", "%q is not host:port", c.Addr)
+	}
+	if c.DataDir == "" {
+		bad("OPENAGG_DATA_DIR", "must not be empty")
+	}
+
+	switch c.Store {
+	case StoreBolt, StoreDynamo:
+	default:
+		bad("OPENAGG_STORE", "%q is not one of bolt, dynamo", c.Store)
+	}
+	// The queue follows the store unless set: dynamo goes with sqs.
+	if c.Queue == "" {
+		c.Queue = QueueLocal
+		if c.Store == StoreDynamo {
+			c.Queue = QueueSQS
+		}
+	}
+	switch c.Queue {
+	case QueueLocal:
+		if c.Store != StoreBolt {
+			bad("OPENAGG_QUEUE", "local queue needs OPENAGG_STORE=bolt (it lives in the bbolt file)")
+		}
+	case QueueSQS:
+		for _, name := range []string{"connections", "directory", "holdings"} {
+			u := env(QueueURLEnv(name), "")
+			if u == "" {
+				bad(QueueURLEnv(name), "required with OPENAGG_QUEUE=sqs")
+				continue
+			}
+			if !isHTTPURL(u) {
+				bad(QueueURLEnv(name), "%q is not an http(s) URL", u)
+			}
+			c.QueueURLs[name] = u
+		}
+	default:
+		bad("OPENAGG_QUEUE", "%q is not one of local, sqs", c.Queue)
+	}
+	if c.Store == StoreDynamo && c.Table == "" {
+		bad("OPENAGG_TABLE", "must not be empty")
+	}
+	for name, v := range map[string]string{"OPENAGG_DYNAMO_ENDPOINT": c.DynamoEndpoint, "OPENAGG_SQS_ENDPOINT": c.SQSEndpoint, "OPENAGG_JWKS_URL": c.JWKSURL} {
+		if v != "" && !isHTTPURL(v) {
+			bad(name, "%q is not an http(s) URL", v)
+		}
+	}
+
+	c.Providers = []string{ProviderSandbox}
+	for _, p := range splitList(strings.ToLower(getenv("OPENAGG_PROVIDERS"))) {
+		switch p {
+		case ProviderSandbox:
+		case ProviderSaltEdge:
+			if !slices.Contains(c.Providers, p) {
+				c.Providers = append(c.Providers, p)
+			}
+		default:
+			bad("OPENAGG_PROVIDERS", "unknown provider %q (known: sandbox, saltedge)", p)
+		}
+	}
+	if slices.Contains(c.Providers, ProviderSaltEdge) {
+		if c.SaltEdge.AppID == "" {
+			bad("SALTEDGE_APP_ID", "required when OPENAGG_PROVIDERS includes saltedge")
+		}
+		if c.SaltEdge.Secret == "" {
+			bad("SALTEDGE_SECRET", "required when OPENAGG_PROVIDERS includes saltedge")
+		}
+	}
+	if !isHTTPURL(c.SaltEdge.BaseURL) {
+		bad("SALTEDGE_BASE_URL", "%q is not an http(s) URL", c.SaltEdge.BaseURL)
+	}
+	if !isHTTPURL(c.PublicURL) {
+		bad("OPENAGG_PUBLIC_URL", "%q is not an http(s) URL", c.PublicURL)
+	}
+	if c.CompanyID == "" {
+		bad("OPENAGG_COMPANY_ID", "must not be empty")
+	}
+
+	if v := getenv("OPENAGG_PAGE_TOKEN_SECRET"); v != "" {
+		c.PageTokenSecret = decodeSecret(v)
+		if len(c.PageTokenSecret) < 16 {
+			bad("OPENAGG_PAGE_TOKEN_SECRET", "must be at least 16 bytes")
+		}
+	} else if c.Store == StoreDynamo {
+		bad("OPENAGG_PAGE_TOKEN_SECRET", "required with OPENAGG_STORE=dynamo (every function must share it)")
+	}
+	if v := getenv("OPENAGG_CREDENTIALS_KEY"); v != "" {
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+		if err != nil {
+			k, err = base64.RawURLEncoding.DecodeString(strings.TrimSpace(v))
+		}
+		if err != nil || len(k) != 32 {
+			bad("OPENAGG_CREDENTIALS_KEY", "must be base64 of exactly 32 bytes")
+		}
+		c.CredentialsKey = k
+	}
+
+	c.LogLevel = slog.LevelInfo
+	if v := getenv("OPENAGG_LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(strings.TrimSpace(v))); err != nil {
+			bad("OPENAGG_LOG_LEVEL", "%q is not one of debug, info, warn, error", v)
+		}
+	}
+	c.RefreshInterval = DefaultRefreshInterval
+	if v := getenv("OPENAGG_REFRESH_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		switch {
+		case err != nil:
+			bad("OPENAGG_REFRESH_INTERVAL", "%q is not a duration like 1m or 30s", v)
+		case d < time.Second:
+			bad("OPENAGG_REFRESH_INTERVAL", "must be at least 1s, got %s", d)
+		default:
+			c.RefreshInterval = d
+		}
+	}
+
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	return c, nil
+}
+
+// Embedded reports whether the config selects the embedded default store.
+func (c Config) Embedded() bool { return c.Store == StoreBolt }
+
+// splitList splits a comma or space separated list, dropping empty entries.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// decodeSecret accepts base64 (std or url) of the secret, else the raw text.
+func decodeSecret(v string) []byte {
+	v = strings.TrimSpace(v)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(v); err == nil && len(b) >= 16 {
+			return b
+		}
+	}
+	return []byte(v)
+}

@@ -1,0 +1,212 @@
+package platform
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// MaxBodyBytes is the request body limit of every API.
+const MaxBodyBytes = 1 << 20
+
+// ErrorRenderer writes err in an API dialect's error format. Each API group
+// has one; platform code (routing, recovery) calls it so that even a 404 or
+// a panic answers in the group's dialect.
+type ErrorRenderer func(w http.ResponseWriter, r *http.Request, err error)
+
+// RenderError is the default renderer: {"code": "...", "message": "..."}
+// with the error's status. Internal errors show no detail.
+func RenderError(w http.ResponseWriter, _ *http.Request, err error) {
+	e := AsError(err)
+	WriteJSON(w, e.Status, map[string]string{"code": e.Code, "message": e.Message})
+}
+
+// WriteJSON writes v as JSON with status. Encoding errors cannot be reported
+// to the client once the header is out, so v must be encodable (our own
+// response types are).
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"code":"INTERNAL","message":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", fmt.Sprint(len(b)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// Error codes of DecodeJSON.
+const (
+	CodeMalformedJSON = "MALFORMED_JSON"
+	CodeBodyTooLarge  = "BODY_TOO_LARGE"
+	CodeEmptyBody     = "EMPTY_BODY"
+)
+
+// DecodeJSON decodes the request body into dst strictly: at most
+// MaxBodyBytes, no unknown fields, right types, a single JSON value. Any
+// failure is a *Error (400, or 413 for a body too large) whose message says
+// what is wrong and where, for the dialect to render. An empty body is an
+// error; use DecodeOptionalJSON where a body may be omitted.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+	empty, err := decode(w, r, dst)
+	if err != nil {
+		return err
+	}
+	if empty {
+		return BadRequest(CodeEmptyBody, "request body is required")
+	}
+	return nil
+}
+
+// DecodeOptionalJSON is DecodeJSON for routes whose body may be absent:
+// it reports whether a body was present and leaves dst untouched otherwise.
+func DecodeOptionalJSON(w http.ResponseWriter, r *http.Request, dst any) (bool, error) {
+	empty, err := decode(w, r, dst)
+	return !empty && err == nil, err
+}
+
+func decode(w http.ResponseWriter, r *http.Request, dst any) (empty bool, err error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return true, nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return false, &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeBodyTooLarge,
+				Message: fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes), Err: err}
+		}
+		return false, &Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "could not read request body", Err: err}
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return true, nil
+	}
+	return false, DecodeJSONBytes(body, dst)
+}
+
+// DecodeJSONBytes is the strict decoding of DecodeJSON on a byte slice.
+func DecodeJSONBytes(body []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err, body)
+	}
+	// A second value (or garbage) after the first is an error, not ignored.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return &Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON,
+			Message: fmt.Sprintf("malformed JSON: unexpected data after the JSON value at offset %d", dec.InputOffset())}
+	}
+	return nil
+}
+
+// jsonError turns an encoding/json error into a clear 400.
+func jsonError(err error, body []byte) *Error {
+	bad := func(format string, args ...any) *Error {
+		return &Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: fmt.Sprintf(format, args...), Err: err}
+	}
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return bad("malformed JSON at offset %d: %s", syn.Offset, syn.Error())
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return bad("wrong type: expected %s, got JSON %s", jsonTypeName(typ.Type.String()), typ.Value)
+		}
+		return bad("wrong type for field %q: expected %s, got JSON %s", field, jsonTypeName(typ.Type.String()), typ.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return bad("malformed JSON: unexpected end of input at offset %d", len(body))
+	}
+	// encoding/json reports unknown fields only as text: `json: unknown field "x"`.
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return bad("unknown field %s", name)
+	}
+	return bad("malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// jsonTypeName names a Go type the way a JSON client thinks of it.
+func jsonTypeName(goType string) string {
+	switch {
+	case goType == "string":
+		return "string"
+	case goType == "bool":
+		return "boolean"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"), strings.HasPrefix(goType, "float"):
+		return "number"
+	case strings.HasPrefix(goType, "[]"):
+		return "array"
+	case strings.HasPrefix(goType, "map["):
+		return "object"
+	case goType == "decimal.Decimal":
+		return "decimal string"
+	case goType == "time.Time":
+		return "RFC 3339 time string"
+	}
+	return "object"
+}
+
+// Mux builds a handler serving routes with net/http ServeMux patterns.
+// Unmatched paths get render(404) and known paths with another method get
+// render(405) plus an Allow header, both in the group's dialect. It returns
+// an error (instead of ServeMux's panic) when two routes conflict.
+func Mux(routes []Route, render ErrorRenderer) (http.Handler, error) {
+	if render == nil {
+		render = RenderError
+	}
+	mux := http.NewServeMux()
+	paths := http.NewServeMux() // path → allowed methods, for 405
+	allowed := map[string][]string{}
+	for _, rt := range routes {
+		if rt.Handler == nil {
+			return nil, fmt.Errorf("route %s has no handler", rt.Pattern())
+		}
+		if err := handle(mux, rt.Pattern(), rt.Handler); err != nil {
+			return nil, err
+		}
+		if _, ok := allowed[rt.Path]; !ok {
+			path := rt.Path
+			if err := handle(paths, path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Allow", strings.Join(allowed[path], ", "))
+				render(w, r, Errorf(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "method %s is not allowed on %s", r.Method, r.URL.Path))
+			})); err != nil {
+				return nil, err
+			}
+		}
+		allowed[rt.Path] = append(allowed[rt.Path], rt.Method)
+		if rt.Method == http.MethodGet && !slices.Contains(allowed[rt.Path], http.MethodHead) {
+			allowed[rt.Path] = append(allowed[rt.Path], http.MethodHead)
+		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			setPattern(r, pattern)
+			// Serve through the mux so r.PathValue works in handlers.
+			mux.ServeHTTP(w, r)
+			return
+		}
+		h, pattern := paths.Handler(r)
+		if pattern == "" {
+			render(w, r, NotFound("NOT_FOUND", "no route for %s %s", r.Method, r.URL.Path))
+			return
+		}
+		setPattern(r, pattern)
+		h.ServeHTTP(w, r)
+	}), nil
+}
+
+func handle(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("register route %q: %v", pattern, p)
+		}
+	}()
+	mux.Handle(pattern, h)
+	return nil
+}
