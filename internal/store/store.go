@@ -215,11 +215,14 @@ func ItemSize(it Item) int {
 
 // Validate checks what every driver must refuse before touching storage.
 func Validate(it Item) error {
-	if it.PK == "" || it.SK == "" {
-		return fmt.Errorf("%w: empty PK or SK", ErrInvalid)
+	if err := ValidateKey(it.Key()); err != nil {
+		return err
 	}
 	if (it.GSI1PK == "") != (it.GSI1SK == "") {
 		return fmt.Errorf("%w: GSI1PK and GSI1SK must be set together", ErrInvalid)
+	}
+	if err := validateIndexKeys(it); err != nil {
+		return err
 	}
 	if ItemSize(it) > MaxItemSize {
 		return fmt.Errorf("%w: item %s|%s is %d bytes", ErrTooLarge, it.PK, it.SK, ItemSize(it))

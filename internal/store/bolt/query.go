@@ -1,0 +1,159 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/openagg/openagg/internal/store"
+)
+
+// Query implements store.Store. It walks one bucket between two encoded
+// bounds, lo inclusive and hi exclusive, forwards or backwards, and reads
+// one item past the page to know whether a continuation token is needed.
+func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
+	s.calls.Add(1)
+	if err := store.ValidateQuery(q); err != nil {
+		return store.Page{}, fmt.Errorf("query %s: %w", q.PK, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return store.Page{}, fmt.Errorf("query %s: %w", q.PK, err)
+	}
+	index := q.Index == store.IndexGSI1
+	lo, hi := bounds(q)
+	if q.Token != "" {
+		last, err := s.resumeKey(q)
+		if err != nil {
+			return store.Page{}, fmt.Errorf("query %s: %w", q.PK, err)
+		}
+		if q.Desc {
+			if bytes.Compare(last, hi) < 0 {
+				hi = last
+			}
+		} else if next := append(last, 0); bytes.Compare(next, lo) > 0 {
+			lo = next
+		}
+	}
+	limit := store.PageLimit(q)
+	var page store.Page
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		items := tx.Bucket([]byte(BucketItems))
+		bucket := items
+		if index {
+			bucket = tx.Bucket([]byte(BucketGSI1))
+		}
+		c := bucket.Cursor()
+		var k, v []byte
+		step := c.Next
+		if q.Desc {
+			step = c.Prev
+			if k, _ = c.Seek(hi); k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+		} else {
+			k, v = c.Seek(lo)
+		}
+		for ; k != nil && bytes.Compare(k, lo) >= 0 && bytes.Compare(k, hi) < 0; k, v = step() {
+			if len(page.Items) == limit {
+				last := page.Items[limit-1]
+				page.Next = s.tokens.Seal(q, tokenKey(q, last))
+				return nil
+			}
+			if index {
+				// The index entry's value is the item's key.
+				if v = items.Get(v); v == nil {
+					return fmt.Errorf("index entry %x without item: %w", k, errCorrupt)
+				}
+			}
+			it, err := decodeItem(v)
+			if err != nil {
+				return err
+			}
+			page.Items = append(page.Items, it)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Page{}, fmt.Errorf("query %s: %w", q.PK, err)
+	}
+	return page, nil
+}
+
+// bounds returns the encoded key range [lo, hi) selected by q.
+func bounds(q store.Query) (lo, hi []byte) {
+	base := appendComponent(nil, q.PK)
+	whole := successor(base) // never nil: base ends with the terminator
+	index := q.Index == store.IndexGSI1
+	// sortKey encodes a sort-key bound: raw on the table (SK is the last
+	// component), escaped in the index (GSI1SK is followed by PK and SK).
+	sortKey := func(s string) []byte {
+		b := append([]byte(nil), base...)
+		if index {
+			return appendEscaped(b, s)
+		}
+		return append(b, s...)
+	}
+	switch {
+	case q.SKPrefix != "":
+		lo = sortKey(q.SKPrefix)
+		hi = successor(lo)
+	default:
+		lo = sortKey(q.From)
+		hi = whole
+		if q.To != "" {
+			// Just past every key whose sort key is To: on the table the
+			// next string is To+0x00; in the index every entry of To starts
+			// with esc(To) 0x00 0x01, and esc(To) 0x00 0x02 follows them.
+			if index {
+				hi = append(sortKey(q.To), escByte, escEnd+1)
+			} else {
+				hi = append(sortKey(q.To), 0)
+			}
+		}
+	}
+	if hi == nil || bytes.Compare(hi, whole) > 0 {
+		hi = whole
+	}
+	return lo, hi
+}
+
+// tokenKey is what a continuation token remembers: the last item's table
+// key, plus its index key on GSI1 — the same attributes as DynamoDB's
+// LastEvaluatedKey, so both drivers seal the same shape.
+func tokenKey(q store.Query, it store.Item) map[string]string {
+	k := map[string]string{"PK": it.PK, "SK": it.SK}
+	if q.Index == store.IndexGSI1 {
+		k["GSI1PK"] = it.GSI1PK
+		k["GSI1SK"] = it.GSI1SK
+	}
+	return k
+}
+
+// resumeKey opens q.Token and returns the encoded key of the last item read.
+func (s *Store) resumeKey(q store.Query) ([]byte, error) {
+	k, err := s.tokens.Open(q, q.Token)
+	if err != nil {
+		return nil, err
+	}
+	pk, okPK := k["PK"]
+	sk, okSK := k["SK"]
+	if !okPK || !okSK {
+		return nil, store.ErrInvalidToken
+	}
+	if q.Index != store.IndexGSI1 {
+		if pk != q.PK || len(k) != 2 {
+			return nil, store.ErrInvalidToken
+		}
+		return itemKey(pk, sk), nil
+	}
+	gpk, okGPK := k["GSI1PK"]
+	gsk, okGSK := k["GSI1SK"]
+	if !okGPK || !okGSK || gpk != q.PK || len(k) != 4 {
+		return nil, store.ErrInvalidToken
+	}
+	return gsiKey(store.Item{PK: pk, SK: sk, GSI1PK: gpk, GSI1SK: gsk}), nil
+}
