@@ -31,13 +31,17 @@ type Account struct {
 	BankName     string `json:"bankName"`
 	Provider     string `json:"provider"`
 	ConnectionID string `json:"connectionId"` // provider's connection id
-	Name         string `json:"name"`
-	Nature       string `json:"nature"`
-	Currency     string `json:"currency"`
-	IBAN         string `json:"iban,omitempty"`
-	SWIFT        string `json:"swift,omitempty"`
-	Number       string `json:"number,omitempty"`
-	HolderName   string `json:"holderName,omitempty"`
+	// ProviderAccountID is the provider's id of the account; ID is ours,
+	// derived from provider, connection and this id (AccountID), so that two
+	// providers or sandbox customers can never share a partition.
+	ProviderAccountID string `json:"providerAccountId"`
+	Name              string `json:"name"`
+	Nature            string `json:"nature"`
+	Currency          string `json:"currency"`
+	IBAN              string `json:"iban,omitempty"`
+	SWIFT             string `json:"swift,omitempty"`
+	Number            string `json:"number,omitempty"`
+	HolderName        string `json:"holderName,omitempty"`
 	// Balances (money: exact decimals, strings on the wire).
 	Balance   decimal.Decimal `json:"balance"`
 	Available decimal.Decimal `json:"available"`

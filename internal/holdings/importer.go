@@ -1,0 +1,631 @@
+package holdings
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/provider"
+	"github.com/openagg/openagg/internal/queue"
+	"github.com/openagg/openagg/internal/store"
+)
+
+// Import states (ImportProgress.State).
+const (
+	StateQueued  = "queued"
+	StateRunning = "running"
+	StateDone    = "done"
+	StateFailed  = "failed"
+)
+
+// Checkpoint phases of a run and of one account within it.
+const (
+	phaseAccounts     = "accounts"     // accounts listed; not yet confirmed written
+	phaseTransactions = "transactions" // accounts written; importing transactions
+	phaseDone         = "done"
+
+	accPosted  = "posted"  // paging posted transactions from Cursor
+	accPending = "pending" // paging pending transactions from Cursor
+	accDone    = "done"
+)
+
+// importState is the Data of the IMPORT#<bank> item: the progress that the
+// connection details endpoint decodes (top-level "progress") and, beside it,
+// the checkpoint of the current run.
+type importState struct {
+	Progress   ImportProgress `json:"progress"`
+	Checkpoint Checkpoint     `json:"checkpoint"`
+}
+
+// Checkpoint is where an import run stands. It is written with a version
+// guard (store.Update) at the start of a step (the claim) and at its end.
+//
+// Step is the number of the step whose job may run now; a job of an older
+// step is a duplicate and does nothing. SentStep is the highest step whose
+// job is known to be enqueued: a redelivered job of step Step-1 re-sends the
+// continuation only when SentStep < Step (its first delivery crashed between
+// the checkpoint update and the send), so duplicates never multiply.
+type Checkpoint struct {
+	RunID    string `json:"runId"`
+	Step     int    `json:"step"`
+	SentStep int    `json:"sentStep"`
+	Phase    string `json:"phase,omitempty"`
+	// Attempts counts the tries of the current step (reset when it ends).
+	Attempts int             `json:"attempts,omitempty"`
+	Accounts []AccountCursor `json:"accounts,omitempty"`
+	// NewAccounts are the ids of accounts first stored by this run whose
+	// AccountHook call has not succeeded yet.
+	NewAccounts  []string  `json:"newAccounts,omitempty"`
+	Transactions int64     `json:"transactions"`
+	Pages        int64     `json:"pages"`
+	StartedAt    time.Time `json:"startedAt"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+}
+
+// AccountCursor is the position of one account in a run.
+type AccountCursor struct {
+	ID         string `json:"id"`
+	ProviderID string `json:"providerId"`
+	Phase      string `json:"phase"`
+	Cursor     string `json:"cursor,omitempty"`
+	// Pending collects the provider ids of the current pending transactions
+	// while the pending list is paged (it may span steps).
+	Pending []string `json:"pending,omitempty"`
+}
+
+// importJob is the payload of a JobImport job: the request plus the step
+// number (0 for the first job, which is what a bare ImportRequest decodes to).
+type importJob struct {
+	ImportRequest
+	Step int `json:"step,omitempty"`
+}
+
+// jobKey is the idempotency key of a step: run id and step number.
+func jobKey(runID string, step int) string { return runID + "#" + strconv.Itoa(step) }
+
+func importKey(partyID, bankCode string) store.Key {
+	return store.Key{PK: PartyPK(partyID), SK: ImportSK(bankCode)}
+}
+
+func (s *Service) loadState(ctx context.Context, partyID, bankCode string) (importState, int64, error) {
+	it, err := s.store.Get(ctx, importKey(partyID, bankCode))
+	if err != nil {
+		return importState{}, 0, fmt.Errorf("load import state of party %s at %s: %w", partyID, bankCode, err)
+	}
+	var st importState
+	if err := json.Unmarshal(it.Data, &st); err != nil {
+		return importState{}, 0, fmt.Errorf("decode import state of party %s at %s: %w", partyID, bankCode, err)
+	}
+	return st, it.Version, nil
+}
+
+func (s *Service) stateItem(partyID, bankCode string, st importState, ver int64) (store.Item, error) {
+	st.Checkpoint.UpdatedAt = s.clock.Now()
+	data, err := json.Marshal(st)
+	if err != nil {
+		return store.Item{}, fmt.Errorf("encode import state: %w", err)
+	}
+	k := importKey(partyID, bankCode)
+	return store.Item{PK: k.PK, SK: k.SK, Version: ver, Data: data}, nil
+}
+
+// save writes st if the stored version is still ver and returns the new one.
+func (s *Service) save(ctx context.Context, partyID, bankCode string, st importState, ver int64) (int64, error) {
+	it, err := s.stateItem(partyID, bankCode, st, ver)
+	if err != nil {
+		return 0, err
+	}
+	v, err := s.store.Update(ctx, it)
+	if err != nil {
+		return 0, fmt.Errorf("save import checkpoint of party %s at %s: %w", partyID, bankCode, err)
+	}
+	return v, nil
+}
+
+// EnqueueImport starts an import run of a party's connection: it marks the
+// progress "queued" with a fresh checkpoint (keeping the counts and time of
+// the last import) and enqueues the run's first job. A run already under
+// way is superseded: its next step sees another run id and stops. An empty
+// req.RunID gets a new random one.
+func (s *Service) EnqueueImport(ctx context.Context, req ImportRequest) error {
+	if req.PartyID == "" || req.BankCode == "" || req.Provider == "" || req.ConnectionID == "" {
+		return platform.BadRequest("INVALID_IMPORT_REQUEST", "an import needs a party, a bank, a provider and a connection")
+	}
+	if req.RunID == "" {
+		req.RunID = platform.NewID()
+	}
+	now := s.clock.Now()
+	var err error
+	for range 5 {
+		if err = s.startRun(ctx, req, now); !errors.Is(err, store.ErrConditionFailed) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("enqueue import of party %s at %s: %w", req.PartyID, req.BankCode, err)
+	}
+	if err := s.send(ctx, req, 0); err != nil {
+		return fmt.Errorf("enqueue import of party %s at %s: %w", req.PartyID, req.BankCode, err)
+	}
+	return nil
+}
+
+// startRun writes the queued state of a new run: a conditional create or a
+// version-guarded update (ErrConditionFailed when another writer raced).
+func (s *Service) startRun(ctx context.Context, req ImportRequest, now time.Time) error {
+	st, ver, err := s.loadState(ctx, req.PartyID, req.BankCode)
+	exists := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	st.Progress.State = StateQueued
+	st.Progress.LastError = ""
+	st.Checkpoint = Checkpoint{RunID: req.RunID, StartedAt: now}
+	it, err := s.stateItem(req.PartyID, req.BankCode, st, ver)
+	if err != nil {
+		return err
+	}
+	if exists {
+		_, err = s.store.Update(ctx, it)
+	} else {
+		err = s.store.Put(ctx, it, store.IfNotExists())
+	}
+	return err
+}
+
+func (s *Service) send(ctx context.Context, req ImportRequest, step int) error {
+	job, err := queue.NewJob(JobImport, jobKey(req.RunID, step), importJob{ImportRequest: req, Step: step})
+	if err != nil {
+		return err
+	}
+	if err := s.queue.Send(ctx, queue.Holdings, job, 0); err != nil {
+		return fmt.Errorf("send import step %d of run %s: %w", step, req.RunID, err)
+	}
+	return nil
+}
+
+// HandleJob is the holdings-importer worker: it runs one step of an import
+// run. A nil error acknowledges the message; an error makes the queue
+// deliver it again (transient failures only).
+func (s *Service) HandleJob(ctx context.Context, job queue.Job) error {
+	if job.Type != JobImport {
+		return fmt.Errorf("%w: holdings importer cannot handle job type %q", queue.ErrPoison, job.Type)
+	}
+	var j importJob
+	if err := json.Unmarshal(job.Payload, &j); err != nil {
+		return fmt.Errorf("%w: decode import job %s: %v", queue.ErrPoison, job.Key, err)
+	}
+	if j.PartyID == "" || j.BankCode == "" || j.Provider == "" || j.ConnectionID == "" || j.RunID == "" || j.Step < 0 {
+		return fmt.Errorf("%w: import job %s lacks party, bank, provider, connection or run id", queue.ErrPoison, job.Key)
+	}
+	return s.runStep(ctx, j)
+}
+
+func (s *Service) runStep(ctx context.Context, j importJob) error {
+	log := s.log.With("party", j.PartyID, "bank", j.BankCode, "run", j.RunID, "step", j.Step)
+	st, ver, err := s.loadState(ctx, j.PartyID, j.BankCode)
+	if errors.Is(err, store.ErrNotFound) {
+		log.InfoContext(ctx, "import job of a removed connection ignored")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cp := st.Checkpoint
+	switch {
+	case cp.RunID != j.RunID:
+		log.InfoContext(ctx, "import job of a superseded run ignored", "currentRun", cp.RunID)
+		return nil
+	case st.Progress.State == StateDone || st.Progress.State == StateFailed:
+		log.InfoContext(ctx, "import job of a finished run ignored", "state", st.Progress.State)
+		return nil
+	case j.Step == cp.Step-1:
+		return s.resend(ctx, log, j, st, ver)
+	case j.Step != cp.Step:
+		log.InfoContext(ctx, "duplicate import job ignored", "checkpointStep", cp.Step)
+		return nil
+	}
+	attempts := cp.Attempts + 1
+	err = s.execute(ctx, log, j, st, ver, attempts)
+	if err == nil {
+		return nil
+	}
+	permanent := isPermanent(err)
+	if rerr := s.recordFailure(ctx, j, attempts, err, permanent); rerr != nil {
+		log.ErrorContext(ctx, "could not record import failure", "err", rerr)
+	}
+	if permanent || attempts >= s.limits.MaxAttempts {
+		log.ErrorContext(ctx, "import failed", "attempts", attempts, "err", err)
+		return nil
+	}
+	log.WarnContext(ctx, "import step failed; the queue will retry it", "attempts", attempts, "err", err)
+	return err
+}
+
+// resend handles a redelivered job of the step before the checkpoint's:
+// it enqueues the continuation again unless it is known to be sent.
+func (s *Service) resend(ctx context.Context, log *slog.Logger, j importJob, st importState, ver int64) error {
+	if st.Checkpoint.SentStep >= st.Checkpoint.Step {
+		log.InfoContext(ctx, "duplicate import job ignored", "checkpointStep", st.Checkpoint.Step)
+		return nil
+	}
+	log.InfoContext(ctx, "re-sending the continuation of a redelivered step", "next", st.Checkpoint.Step)
+	if err := s.send(ctx, j.ImportRequest, st.Checkpoint.Step); err != nil {
+		return err
+	}
+	st.Checkpoint.SentStep = st.Checkpoint.Step
+	if _, err := s.save(ctx, j.PartyID, j.BankCode, st, ver); err != nil && !errors.Is(err, store.ErrConditionFailed) {
+		return err
+	}
+	return nil
+}
+
+// execute runs one step: accounts (first step), then transaction pages up
+// to the step's limits, then the checkpoint and the continuation.
+func (s *Service) execute(ctx context.Context, log *slog.Logger, j importJob, st importState, ver int64, attempts int) error {
+	started := time.Now()
+	prov, err := s.providers(j.Provider)
+	if err != nil {
+		return permanentError{fmt.Errorf("provider %q: %w", j.Provider, err)}
+	}
+	cp := &st.Checkpoint
+	cp.Attempts = attempts
+	cp.SentStep = max(cp.SentStep, cp.Step) // this job exists, so it was sent
+
+	// Accounts: listed on the first step (and again if that step is
+	// retried before it ended), written after the claim below.
+	var accounts []Account
+	if cp.Phase == "" || cp.Phase == phaseAccounts {
+		accounts, err = s.listAccounts(ctx, j.ImportRequest, prov, cp)
+		if err != nil {
+			return err
+		}
+		cp.Phase = phaseAccounts
+		st.Progress.Accounts = len(accounts)
+	}
+	st.Progress.State = StateRunning
+	st.Progress.Transactions = cp.Transactions
+
+	// The claim: a version-guarded write that a concurrent delivery of the
+	// same step (or a new run, or a removal) makes fail.
+	ver, err = s.save(ctx, j.PartyID, j.BankCode, st, ver)
+	if errors.Is(err, store.ErrConditionFailed) {
+		log.InfoContext(ctx, "import step claimed elsewhere; ignored")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.stepBody(ctx, log, j, &st, accounts, prov, started); err != nil {
+		return err
+	}
+
+	if cp.Phase == phaseDone {
+		st.Progress = ImportProgress{State: StateDone, Accounts: st.Progress.Accounts, Transactions: cp.Transactions, LastImportAt: s.clock.Now()}
+		cp.Attempts, cp.Accounts = 0, nil
+		if _, err := s.save(ctx, j.PartyID, j.BankCode, st, ver); err != nil {
+			return s.lostCheckpoint(ctx, log, j, st, err)
+		}
+		log.InfoContext(ctx, "import done", "accounts", st.Progress.Accounts, "transactions", cp.Transactions, "pages", cp.Pages)
+		return nil
+	}
+	cp.Step++
+	cp.Attempts = 0
+	st.Progress.Transactions = cp.Transactions
+	if ver, err = s.save(ctx, j.PartyID, j.BankCode, st, ver); err != nil {
+		return s.lostCheckpoint(ctx, log, j, st, err)
+	}
+	if err := s.send(ctx, j.ImportRequest, cp.Step); err != nil {
+		// The redelivery of this job sees SentStep < Step and re-sends.
+		return err
+	}
+	cp.SentStep = cp.Step
+	if _, err := s.save(ctx, j.PartyID, j.BankCode, st, ver); err != nil && !errors.Is(err, store.ErrConditionFailed) {
+		// The continuation is sent; only the bookkeeping failed, and the
+		// continuation's claim records SentStep itself.
+		log.WarnContext(ctx, "could not record the sent continuation", "err", err)
+	}
+	log.InfoContext(ctx, "import step done", "transactions", cp.Transactions, "pages", cp.Pages, "elapsed", time.Since(started))
+	return nil
+}
+
+// stepBody writes the accounts listed by this step, calls the hook for new
+// ones and pages transactions until the step's limits; it advances the
+// in-memory checkpoint, which the caller saves.
+func (s *Service) stepBody(ctx context.Context, log *slog.Logger, j importJob, st *importState, accounts []Account, prov provider.Provider, started time.Time) error {
+	cp := &st.Checkpoint
+	if cp.Phase == phaseAccounts {
+		items := make([]store.Item, 0, len(accounts))
+		for _, a := range accounts {
+			it, err := accountItem(a)
+			if err != nil {
+				return err
+			}
+			items = append(items, it)
+		}
+		if err := s.store.BatchWrite(ctx, items, nil); err != nil {
+			return fmt.Errorf("write accounts: %w", err)
+		}
+		if len(cp.NewAccounts) > 0 && s.hook != nil {
+			var fresh []Account
+			for _, a := range accounts {
+				for _, id := range cp.NewAccounts {
+					if a.ID == id {
+						fresh = append(fresh, a)
+					}
+				}
+			}
+			if err := s.hook.AccountsImported(ctx, fresh); err != nil {
+				return fmt.Errorf("account hook: %w", err)
+			}
+		}
+		cp.NewAccounts = nil
+		cp.Phase = phaseTransactions
+	}
+
+	buf := newWriteBuffer(s.store, s.limits.FlushSize)
+	pages, txs := 0, 0
+	// Every step fetches at least one page, so a run always moves on.
+	within := func() bool {
+		return pages == 0 || pages < s.limits.MaxPages && txs < s.limits.MaxTransactions && time.Since(started) < s.limits.TimeBudget
+	}
+	for i := range cp.Accounts {
+		ac := &cp.Accounts[i]
+		for ac.Phase != accDone {
+			if !within() {
+				if err := buf.flush(ctx); err != nil {
+					return err
+				}
+				return nil
+			}
+			pending := ac.Phase == accPending
+			page, err := prov.ListTransactions(ctx, j.ConnectionID, ac.ProviderID, pending, ac.Cursor)
+			if err != nil {
+				return fmt.Errorf("list %s transactions of account %s: %w", ac.Phase, ac.ProviderID, err)
+			}
+			pages++
+			cp.Pages++
+			for _, pt := range page.Transactions {
+				t := transactionRecord(ac.ID, pt, pending)
+				it, err := txItem(t)
+				if err != nil {
+					// One malformed transaction must not block the import.
+					log.WarnContext(ctx, "transaction skipped", "account", ac.ID, "tx", pt.ID, "err", err)
+					continue
+				}
+				if err := buf.add(ctx, it); err != nil {
+					return err
+				}
+				if pending {
+					ac.Pending = append(ac.Pending, t.ID)
+				}
+				txs++
+				cp.Transactions++
+			}
+			ac.Cursor = page.Next
+			if page.Next != "" {
+				continue
+			}
+			if !pending {
+				ac.Phase = accPending
+				continue
+			}
+			// The pending list is complete: drop what the bank booked.
+			if err := buf.flush(ctx); err != nil {
+				return err
+			}
+			if err := s.reconcilePending(ctx, ac); err != nil {
+				return err
+			}
+			ac.Phase, ac.Pending = accDone, nil
+		}
+	}
+	if err := buf.flush(ctx); err != nil {
+		return err
+	}
+	cp.Phase = phaseDone
+	return nil
+}
+
+// listAccounts lists the connection's accounts at the provider, keeps the
+// stored PendingIDs of known ones and, on the first try of a run, records
+// which ones are new; it sets the checkpoint's account cursors.
+func (s *Service) listAccounts(ctx context.Context, req ImportRequest, prov provider.Provider, cp *Checkpoint) ([]Account, error) {
+	listed, err := prov.ListAccounts(ctx, req.ConnectionID)
+	if err != nil {
+		return nil, fmt.Errorf("list accounts of connection %s: %w", req.ConnectionID, err)
+	}
+	now := s.clock.Now()
+	accounts := make([]Account, 0, len(listed))
+	keys := make([]store.Key, 0, len(listed))
+	seen := map[string]bool{}
+	for _, pa := range listed {
+		a := accountRecord(req, pa, now)
+		if seen[a.ID] {
+			continue
+		}
+		seen[a.ID] = true
+		accounts = append(accounts, a)
+		keys = append(keys, store.Key{PK: AccountPK(a.ID), SK: AccountSK})
+	}
+	stored, err := s.store.BatchGet(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("load stored accounts: %w", err)
+	}
+	old := make(map[string]Account, len(stored))
+	for _, it := range stored {
+		a, err := decodeAccount(it)
+		if err != nil {
+			return nil, err
+		}
+		old[a.ID] = a
+	}
+	first := cp.Phase == ""
+	if first {
+		cp.NewAccounts = nil
+	}
+	cp.Accounts = cp.Accounts[:0]
+	for i := range accounts {
+		a := &accounts[i]
+		if o, ok := old[a.ID]; ok {
+			a.PendingIDs = o.PendingIDs
+		} else if first {
+			cp.NewAccounts = append(cp.NewAccounts, a.ID)
+		}
+		cp.Accounts = append(cp.Accounts, AccountCursor{ID: a.ID, ProviderID: a.ProviderAccountID, Phase: accPosted})
+	}
+	return accounts, nil
+}
+
+// reconcilePending deletes the stored pending transactions that the bank
+// no longer lists as pending (Salt Edge books them under a new id) and
+// records the current pending ids on the account: one Get, at most one
+// BatchGet and one BatchWrite.
+func (s *Service) reconcilePending(ctx context.Context, ac *AccountCursor) error {
+	it, err := s.store.Get(ctx, store.Key{PK: AccountPK(ac.ID), SK: AccountSK})
+	if err != nil {
+		return fmt.Errorf("reconcile pending transactions of account %s: %w", ac.ID, err)
+	}
+	acc, err := decodeAccount(it)
+	if err != nil {
+		return err
+	}
+	current := make(map[string]bool, len(ac.Pending))
+	ids := make([]string, 0, len(ac.Pending))
+	for _, id := range ac.Pending {
+		if !current[id] {
+			current[id] = true
+			ids = append(ids, id)
+		}
+	}
+	var stale []store.Key
+	for _, id := range acc.PendingIDs {
+		if !current[id] {
+			stale = append(stale, store.Key{PK: AccountPK(ac.ID), SK: TxSK(id)})
+		}
+	}
+	var deletes []store.Key
+	if len(stale) > 0 {
+		// A pending transaction booked under its own id was just rewritten
+		// as posted by this run: only the ones still pending are stale.
+		items, err := s.store.BatchGet(ctx, stale)
+		if err != nil {
+			return fmt.Errorf("load stale pending transactions of account %s: %w", ac.ID, err)
+		}
+		for _, it := range items {
+			t, err := decodeTransaction(it)
+			if err != nil {
+				return err
+			}
+			if t.Status == "pending" {
+				deletes = append(deletes, it.Key())
+			}
+		}
+	}
+	acc.PendingIDs = ids
+	accIt, err := accountItem(acc)
+	if err != nil {
+		return err
+	}
+	if err := s.store.BatchWrite(ctx, []store.Item{accIt}, deletes); err != nil {
+		return fmt.Errorf("reconcile pending transactions of account %s: %w", ac.ID, err)
+	}
+	return nil
+}
+
+// lostCheckpoint handles a failed end-of-step write. A condition failure
+// means the checkpoint changed under the step; if the connection was
+// removed meanwhile, what this step wrote is swept away again (the removal
+// may have run before these writes landed).
+func (s *Service) lostCheckpoint(ctx context.Context, log *slog.Logger, j importJob, st importState, err error) error {
+	if !errors.Is(err, store.ErrConditionFailed) {
+		return err
+	}
+	_, _, lerr := s.loadState(ctx, j.PartyID, j.BankCode)
+	if errors.Is(lerr, store.ErrNotFound) {
+		log.WarnContext(ctx, "connection removed during an import step; sweeping its accounts again")
+		for _, ac := range st.Checkpoint.Accounts {
+			if err := s.removeAccount(ctx, ac.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	log.InfoContext(ctx, "import checkpoint changed during the step (duplicate delivery or a new run); this delivery stops")
+	return nil
+}
+
+// recordFailure stores the last error of the step (and the failed state
+// when the error is permanent or the attempts are used up), unless the run
+// moved on meanwhile.
+func (s *Service) recordFailure(ctx context.Context, j importJob, attempts int, cause error, permanent bool) error {
+	for range 3 {
+		st, ver, err := s.loadState(ctx, j.PartyID, j.BankCode)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		cp := &st.Checkpoint
+		if cp.RunID != j.RunID || cp.Step != j.Step || st.Progress.State == StateDone || st.Progress.State == StateFailed {
+			return nil
+		}
+		st.Progress.LastError = errorText(cause)
+		cp.Attempts = max(cp.Attempts, attempts)
+		if permanent || attempts >= s.limits.MaxAttempts {
+			st.Progress.State = StateFailed
+		}
+		_, err = s.save(ctx, j.PartyID, j.BankCode, st, ver)
+		if !errors.Is(err, store.ErrConditionFailed) {
+			return err
+		}
+	}
+	return nil
+}
+
+// permanentError marks a failure that a retry cannot fix.
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// isPermanent: the provider refused (unknown connection or account, invalid
+// request) or the request cannot be served; anything else (provider
+// unavailable, store errors, timeouts) is retried by the queue.
+func isPermanent(err error) bool {
+	var pe permanentError
+	if errors.As(err, &pe) {
+		return true
+	}
+	var e *platform.Error
+	if errors.As(err, &e) && e.Status < http.StatusInternalServerError {
+		return true
+	}
+	return errors.Is(err, provider.ErrNotFound) || errors.Is(err, provider.ErrInvalid) ||
+		errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrTooLarge)
+}
+
+// errorText is the progress's lastError: the error's text, bounded.
+func errorText(err error) string {
+	const maxLen = 500
+	msg := err.Error()
+	if e := (*platform.Error)(nil); errors.As(err, &e) {
+		msg = e.Code + ": " + e.Message
+	}
+	if len(msg) > maxLen {
+		cut := maxLen
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
+	}
+	return msg
+}

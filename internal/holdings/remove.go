@@ -1,0 +1,83 @@
+package holdings
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/store"
+)
+
+// removePageSize is the number of items read (and then batch-deleted) per
+// query of an account partition.
+const removePageSize = 1000
+
+// RemoveConnectionData deletes everything imported for a party's
+// connection at a bank: for each of the party's accounts at that bank, the
+// whole ACC#<acc> partition (transactions and whatever other packages keep
+// there: views, grants, metadata) in pages of batch deletes, the account
+// item last; and the import state.
+//
+// It is safe to re-run after a partial failure: the import state goes
+// first (a running import then stops at its next checkpoint write and
+// sweeps what it wrote meanwhile), and an account stays findable through
+// its index entry until its partition is empty.
+func (s *Service) RemoveConnectionData(ctx context.Context, partyID, bankCode string) error {
+	if partyID == "" || bankCode == "" {
+		return platform.BadRequest("INVALID_REMOVAL", "removing connection data needs a party and a bank")
+	}
+	if err := s.store.Delete(ctx, importKey(partyID, bankCode), store.Condition{}); err != nil {
+		return fmt.Errorf("remove import state of party %s at %s: %w", partyID, bankCode, err)
+	}
+	q := store.Query{Index: store.IndexGSI1, PK: PartyAccountsGSI1PK(partyID), SKPrefix: bankCode + "#"}
+	for {
+		page, err := s.store.Query(ctx, q)
+		if err != nil {
+			return fmt.Errorf("list accounts of party %s at %s: %w", partyID, bankCode, err)
+		}
+		for _, it := range page.Items {
+			accountID, ok := strings.CutPrefix(it.PK, AccountPK(""))
+			if !ok || it.SK != AccountSK {
+				continue
+			}
+			if err := s.removeAccount(ctx, accountID); err != nil {
+				return fmt.Errorf("remove data of party %s at %s: %w", partyID, bankCode, err)
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		q.Token = page.Next
+	}
+}
+
+// removeAccount empties the partition ACC#<acc>: every item but the
+// account record in batches, then the account record (which holds the
+// index entry a re-run finds the account by).
+func (s *Service) removeAccount(ctx context.Context, accountID string) error {
+	q := store.Query{PK: AccountPK(accountID), Limit: removePageSize}
+	for {
+		page, err := s.store.Query(ctx, q)
+		if err != nil {
+			return fmt.Errorf("list items of account %s: %w", accountID, err)
+		}
+		keys := make([]store.Key, 0, len(page.Items))
+		for _, it := range page.Items {
+			if it.SK != AccountSK {
+				keys = append(keys, it.Key())
+			}
+		}
+		if err := s.store.BatchWrite(ctx, nil, keys); err != nil {
+			return fmt.Errorf("delete %d items of account %s: %w", len(keys), accountID, err)
+		}
+		if page.Next == "" {
+			break
+		}
+		q.Token = page.Next
+	}
+	if err := s.store.Delete(ctx, store.Key{PK: AccountPK(accountID), SK: AccountSK}, store.Condition{}); err != nil {
+		return fmt.Errorf("delete account %s: %w", accountID, err)
+	}
+	return nil
+}

@@ -1,0 +1,300 @@
+package holdings
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/provider"
+	"github.com/openagg/openagg/internal/queue"
+	"github.com/openagg/openagg/internal/store"
+)
+
+// Domain errors. The Service wraps them in a *platform.Error (404 / 400) so
+// that the API layers can render them directly; callers branch with
+// errors.Is.
+var (
+	ErrNotFound     = errors.New("holdings: not found")
+	ErrInvalidQuery = errors.New("holdings: invalid query")
+)
+
+// AccountHook is told about accounts that an import run stored for the
+// first time (the OBP package grants the party owner the "owner" view).
+// It runs after the accounts are stored and before their transactions are
+// imported. A failed call fails the import step, which the queue retries,
+// so the hook may see the same accounts more than once and must be
+// idempotent.
+type AccountHook interface {
+	AccountsImported(ctx context.Context, accounts []Account) error
+}
+
+// ProviderFunc returns the named provider (app.App.Provider).
+type ProviderFunc func(name string) (provider.Provider, error)
+
+// Limits bound one import step (one job): the step stops at whichever
+// limit it reaches first and re-enqueues a continuation. Zero values take
+// the defaults.
+type Limits struct {
+	// MaxPages is the number of provider pages one step fetches (20).
+	MaxPages int
+	// MaxTransactions is the number of transactions one step writes (20,000).
+	MaxTransactions int
+	// TimeBudget is the wall time after which a step stops fetching (2 min;
+	// the holdings-importer Lambda has 5).
+	TimeBudget time.Duration
+	// MaxAttempts is the number of times one step is tried before the
+	// import is marked failed (3; the queue's maxReceiveCount is 5, so the
+	// failure is recorded before the message reaches the DLQ).
+	MaxAttempts int
+	// FlushSize is the number of transaction writes buffered across pages
+	// before one BatchWrite (1,000): full 25-item chunks whatever the
+	// provider's page size, so that DynamoDB sees ≈40 calls per 1,000
+	// transactions.
+	FlushSize int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxPages <= 0 {
+		l.MaxPages = 20
+	}
+	if l.MaxTransactions <= 0 {
+		l.MaxTransactions = 20000
+	}
+	if l.TimeBudget <= 0 {
+		l.TimeBudget = 2 * time.Minute
+	}
+	if l.MaxAttempts <= 0 {
+		l.MaxAttempts = 3
+	}
+	if l.FlushSize <= 0 {
+		l.FlushSize = 1000
+	}
+	return l
+}
+
+// Config holds the Service's dependencies.
+type Config struct {
+	Store     store.Store
+	Queue     queue.Sender
+	Providers ProviderFunc
+	Clock     platform.Clock // default SystemClock
+	Log       *slog.Logger   // default slog.Default()
+	Hook      AccountHook    // optional
+	Limits    Limits
+}
+
+// Service is the holdings domain: import, removal and reads.
+type Service struct {
+	store     store.Store
+	queue     queue.Sender
+	providers ProviderFunc
+	clock     platform.Clock
+	log       *slog.Logger
+	hook      AccountHook
+	limits    Limits
+}
+
+// New builds a Service.
+func New(cfg Config) *Service {
+	s := &Service{
+		store:     cfg.Store,
+		queue:     cfg.Queue,
+		providers: cfg.Providers,
+		clock:     cfg.Clock,
+		log:       cfg.Log,
+		hook:      cfg.Hook,
+		limits:    cfg.Limits.withDefaults(),
+	}
+	if s.clock == nil {
+		s.clock = platform.SystemClock{}
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	return s
+}
+
+// AccountID is our id of a provider account: stable across imports (so a
+// re-import hits the same partition) and unique across providers and
+// connections.
+func AccountID(providerName, connectionID, providerAccountID string) string {
+	return platform.DeterministicID("account", providerName, connectionID, providerAccountID)
+}
+
+// CounterpartyID is the stable id of a transaction's counterparty (the OBP
+// "other account" id): the same name and IBAN give the same id on every
+// transaction of every account.
+func CounterpartyID(name, iban string) string {
+	if name == "" && iban == "" {
+		return ""
+	}
+	return platform.DeterministicID("counterparty", name, iban)
+}
+
+func accountNotFound(accountID string, err error) error {
+	return &platform.Error{Status: http.StatusNotFound, Code: "ACCOUNT_NOT_FOUND",
+		Message: fmt.Sprintf("account '%s' not found", accountID), Err: errors.Join(ErrNotFound, err)}
+}
+
+// Accounts lists a party's imported accounts with their balances, ordered
+// by bank and account id: one GSI1 query per 1,000 accounts.
+func (s *Service) Accounts(ctx context.Context, partyID string) ([]Account, error) {
+	var out []Account
+	q := store.Query{Index: store.IndexGSI1, PK: PartyAccountsGSI1PK(partyID)}
+	for {
+		page, err := s.store.Query(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("list accounts of party %s: %w", partyID, err)
+		}
+		for _, it := range page.Items {
+			a, err := decodeAccount(it)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, a)
+		}
+		if page.Next == "" {
+			return out, nil
+		}
+		q.Token = page.Next
+	}
+}
+
+// Account returns one account (one Get).
+func (s *Service) Account(ctx context.Context, accountID string) (Account, error) {
+	if accountID == "" {
+		return Account{}, accountNotFound(accountID, nil)
+	}
+	it, err := s.store.Get(ctx, store.Key{PK: AccountPK(accountID), SK: AccountSK})
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
+		return Account{}, accountNotFound(accountID, err)
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("load account %s: %w", accountID, err)
+	}
+	return decodeAccount(it)
+}
+
+func decodeAccount(it store.Item) (Account, error) {
+	var a Account
+	if err := json.Unmarshal(it.Data, &a); err != nil {
+		return Account{}, fmt.Errorf("decode account %s: %w", it.PK, err)
+	}
+	return a, nil
+}
+
+func decodeTransaction(it store.Item) (Transaction, error) {
+	var t Transaction
+	if err := json.Unmarshal(it.Data, &t); err != nil {
+		return Transaction{}, fmt.Errorf("decode transaction %s|%s: %w", it.PK, it.SK, err)
+	}
+	return t, nil
+}
+
+// MaxTxLimit is the largest page of Transactions; DefaultTxLimit is used
+// when TxQuery.Limit is 0.
+const (
+	MaxTxLimit     = 1000
+	DefaultTxLimit = 100
+)
+
+// TxQuery selects a page of an account's transactions by completed date.
+type TxQuery struct {
+	// From and To bound the completed time, both inclusive; zero is open.
+	From, To time.Time
+	// Desc lists newest first.
+	Desc bool
+	// Limit is the page size (0: DefaultTxLimit, at most MaxTxLimit).
+	Limit int
+	// Token continues a previous page of the same query.
+	Token string
+}
+
+// TxPage is one page of transactions.
+type TxPage struct {
+	Transactions []Transaction
+	// Next continues the listing; empty at the end.
+	Next string
+}
+
+// Transactions reads one page of an account's transactions ordered by
+// completed date: ONE query on GSI1 (ACC#<acc>#TXD). It does not check
+// that the account exists; an unknown account has no transactions.
+func (s *Service) Transactions(ctx context.Context, accountID string, q TxQuery) (TxPage, error) {
+	if q.Limit < 0 || q.Limit > MaxTxLimit {
+		return TxPage{}, &platform.Error{Status: http.StatusBadRequest, Code: "INVALID_LIMIT",
+			Message: fmt.Sprintf("limit must be between 1 and %d", MaxTxLimit), Err: ErrInvalidQuery}
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
+		return TxPage{}, &platform.Error{Status: http.StatusBadRequest, Code: "INVALID_DATE_RANGE",
+			Message: "the end of the date range is before its start", Err: ErrInvalidQuery}
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = DefaultTxLimit
+	}
+	sq := store.Query{Index: store.IndexGSI1, PK: TxByDateGSI1PK(accountID), Desc: q.Desc, Limit: limit, Token: q.Token}
+	if !q.From.IsZero() {
+		// "<time>" sorts before every "<time>#<txid>" of that instant.
+		sq.From = SortTime(q.From)
+	}
+	if !q.To.IsZero() {
+		// '$' follows '#': after every "<time>#<txid>" of that instant.
+		sq.To = SortTime(q.To) + "$"
+	}
+	page, err := s.store.Query(ctx, sq)
+	if errors.Is(err, store.ErrInvalidToken) {
+		return TxPage{}, &platform.Error{Status: http.StatusBadRequest, Code: "INVALID_PAGE_TOKEN",
+			Message: "the page token is invalid or belongs to another query", Err: errors.Join(ErrInvalidQuery, err)}
+	}
+	if err != nil {
+		return TxPage{}, fmt.Errorf("list transactions of account %s: %w", accountID, err)
+	}
+	out := TxPage{Transactions: make([]Transaction, 0, len(page.Items)), Next: page.Next}
+	for _, it := range page.Items {
+		t, err := decodeTransaction(it)
+		if err != nil {
+			return TxPage{}, err
+		}
+		out.Transactions = append(out.Transactions, t)
+	}
+	return out, nil
+}
+
+// Transaction returns one transaction of an account (one Get).
+func (s *Service) Transaction(ctx context.Context, accountID, txID string) (Transaction, error) {
+	notFound := func(err error) error {
+		return &platform.Error{Status: http.StatusNotFound, Code: "TRANSACTION_NOT_FOUND",
+			Message: fmt.Sprintf("transaction '%s' not found", txID), Err: errors.Join(ErrNotFound, err)}
+	}
+	if accountID == "" || txID == "" {
+		return Transaction{}, notFound(nil)
+	}
+	it, err := s.store.Get(ctx, store.Key{PK: AccountPK(accountID), SK: TxSK(txID)})
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
+		return Transaction{}, notFound(err)
+	}
+	if err != nil {
+		return Transaction{}, fmt.Errorf("load transaction %s of account %s: %w", txID, accountID, err)
+	}
+	return decodeTransaction(it)
+}
+
+// Progress returns the state of the last import of a party's connection at
+// a bank (ErrNotFound wrapped in a 404 when none was ever asked).
+func (s *Service) Progress(ctx context.Context, partyID, bankCode string) (ImportProgress, error) {
+	st, _, err := s.loadState(ctx, partyID, bankCode)
+	if errors.Is(err, store.ErrNotFound) {
+		return ImportProgress{}, &platform.Error{Status: http.StatusNotFound, Code: "IMPORT_NOT_FOUND",
+			Message: fmt.Sprintf("no import for bank '%s'", bankCode), Err: errors.Join(ErrNotFound, err)}
+	}
+	if err != nil {
+		return ImportProgress{}, err
+	}
+	return st.Progress, nil
+}
