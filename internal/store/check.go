@@ -175,3 +175,38 @@ func ValidateBatch(puts []Item, deletes []Key) error {
 	}
 	return nil
 }
+
+// PageKey is what a continuation token remembers of the last item of a
+// page: its table key, plus its index key on GSI1 — exactly the attributes
+// of DynamoDB's LastEvaluatedKey, so every driver seals the same shape.
+func PageKey(q Query, it Item) map[string]string {
+	k := map[string]string{"PK": it.PK, "SK": it.SK}
+	if q.Index == IndexGSI1 {
+		k["GSI1PK"] = it.GSI1PK
+		k["GSI1SK"] = it.GSI1SK
+	}
+	return k
+}
+
+// ValidatePageKey checks that a key opened from a token has PageKey's shape
+// for q and lies in q's partition.
+func ValidatePageKey(q Query, k map[string]string) error {
+	want := []string{"PK", "SK"}
+	partition := "PK"
+	if q.Index == IndexGSI1 {
+		want = append(want, "GSI1PK", "GSI1SK")
+		partition = "GSI1PK"
+	}
+	if len(k) != len(want) {
+		return ErrInvalidToken
+	}
+	for _, name := range want {
+		if _, ok := k[name]; !ok {
+			return ErrInvalidToken
+		}
+	}
+	if k[partition] != q.PK {
+		return ErrInvalidToken
+	}
+	return nil
+}

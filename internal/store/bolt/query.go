@@ -60,7 +60,7 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 		for ; k != nil && bytes.Compare(k, lo) >= 0 && bytes.Compare(k, hi) < 0; k, v = step() {
 			if len(page.Items) == limit {
 				last := page.Items[limit-1]
-				page.Next = s.tokens.Seal(q, tokenKey(q, last))
+				page.Next = s.tokens.Seal(q, store.PageKey(q, last))
 				return nil
 			}
 			if index {
@@ -121,39 +121,17 @@ func bounds(q store.Query) (lo, hi []byte) {
 	return lo, hi
 }
 
-// tokenKey is what a continuation token remembers: the last item's table
-// key, plus its index key on GSI1 — the same attributes as DynamoDB's
-// LastEvaluatedKey, so both drivers seal the same shape.
-func tokenKey(q store.Query, it store.Item) map[string]string {
-	k := map[string]string{"PK": it.PK, "SK": it.SK}
-	if q.Index == store.IndexGSI1 {
-		k["GSI1PK"] = it.GSI1PK
-		k["GSI1SK"] = it.GSI1SK
-	}
-	return k
-}
-
 // resumeKey opens q.Token and returns the encoded key of the last item read.
 func (s *Store) resumeKey(q store.Query) ([]byte, error) {
 	k, err := s.tokens.Open(q, q.Token)
 	if err != nil {
 		return nil, err
 	}
-	pk, okPK := k["PK"]
-	sk, okSK := k["SK"]
-	if !okPK || !okSK {
-		return nil, store.ErrInvalidToken
+	if err := store.ValidatePageKey(q, k); err != nil {
+		return nil, err
 	}
 	if q.Index != store.IndexGSI1 {
-		if pk != q.PK || len(k) != 2 {
-			return nil, store.ErrInvalidToken
-		}
-		return itemKey(pk, sk), nil
+		return itemKey(k["PK"], k["SK"]), nil
 	}
-	gpk, okGPK := k["GSI1PK"]
-	gsk, okGSK := k["GSI1SK"]
-	if !okGPK || !okGSK || gpk != q.PK || len(k) != 4 {
-		return nil, store.ErrInvalidToken
-	}
-	return gsiKey(store.Item{PK: pk, SK: sk, GSI1PK: gpk, GSI1SK: gsk}), nil
+	return gsiKey(store.Item{PK: k["PK"], SK: k["SK"], GSI1PK: k["GSI1PK"], GSI1SK: k["GSI1SK"]}), nil
 }

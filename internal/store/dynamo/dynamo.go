@@ -1,0 +1,350 @@
+// Package dynamo is the DynamoDB driver of the store port: one table with
+// string keys PK/SK, the overloaded index GSI1 (GSI1PK/GSI1SK, projecting
+// all attributes), a number version V, a number TTL (the table's TTL
+// attribute) and the record as binary D.
+//
+// Reads of the table are strongly consistent, so a write is visible to the
+// next Get or Query like in the bolt driver; GSI1 reads are eventually
+// consistent, as DynamoDB allows nothing else.
+package dynamo
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/openagg/openagg/internal/store"
+)
+
+// Attribute names of the table.
+const (
+	attrPK     = "PK"
+	attrSK     = "SK"
+	attrGSI1PK = "GSI1PK"
+	attrGSI1SK = "GSI1SK"
+	attrV      = "V"
+	attrTTL    = "TTL"
+	attrD      = "D"
+)
+
+// Options configures a Store.
+type Options struct {
+	// Table is the table name.
+	Table string
+	// TokenSecret signs continuation tokens; every instance serving the
+	// table must share it. Empty means a random secret per Store, which
+	// only suits a single process (tests, local runs).
+	TokenSecret []byte
+}
+
+// Store is the DynamoDB driver of store.Store.
+type Store struct {
+	client *dynamodb.Client
+	table  *string
+	tokens *store.Tokens
+	calls  atomic.Int64
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a Store on opts.Table through client.
+func New(client *dynamodb.Client, opts Options) *Store {
+	secret := opts.TokenSecret
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret) // crypto/rand.Read never fails (Go ≥ 1.24)
+	}
+	return &Store{client: client, table: aws.String(opts.Table), tokens: store.NewTokens(secret)}
+}
+
+// NewClient builds a DynamoDB client from the default AWS configuration
+// (environment, shared files, instance role). A non-empty endpoint (moto,
+// DynamoDB Local) replaces AWS's; an empty region keeps the configured one.
+func NewClient(ctx context.Context, endpoint, region string) (*dynamodb.Client, error) {
+	var opts []func(*config.LoadOptions) error
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	}), nil
+}
+
+// Calls is the number of DynamoDB requests made so far (retries of
+// unprocessed batch items included).
+func (s *Store) Calls() int64 { return s.calls.Load() }
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, k store.Key) (store.Item, error) {
+	if err := store.ValidateKey(k); err != nil {
+		return store.Item{}, fmt.Errorf("get %s: %w", k, err)
+	}
+	s.calls.Add(1)
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      s.table,
+		Key:            keyAV(k),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return store.Item{}, fmt.Errorf("get %s: %w", k, mapErr(err))
+	}
+	if out.Item == nil {
+		return store.Item{}, fmt.Errorf("get %s: %w", k, store.ErrNotFound)
+	}
+	it, err := fromAV(out.Item)
+	if err != nil {
+		return store.Item{}, fmt.Errorf("get %s: %w", k, err)
+	}
+	return it, nil
+}
+
+// Put implements store.Store.
+func (s *Store) Put(ctx context.Context, it store.Item, cond store.Condition) error {
+	if err := s.put(ctx, it, cond); err != nil {
+		return fmt.Errorf("put %s: %w", it.Key(), err)
+	}
+	return nil
+}
+
+// Update implements store.Store: a whole-item put guarded by the version.
+func (s *Store) Update(ctx context.Context, it store.Item) (int64, error) {
+	cond := store.IfVersion(it.Version)
+	it.Version++
+	if err := s.put(ctx, it, cond); err != nil {
+		return 0, fmt.Errorf("update %s: %w", it.Key(), err)
+	}
+	return it.Version, nil
+}
+
+func (s *Store) put(ctx context.Context, it store.Item, cond store.Condition) error {
+	if err := store.Validate(it); err != nil {
+		return err
+	}
+	expr, err := condition(cond)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.calls.Add(1)
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 s.table,
+		Item:                      toAV(it),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	return mapErr(err)
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, k store.Key, cond store.Condition) error {
+	if err := store.ValidateKey(k); err != nil {
+		return fmt.Errorf("delete %s: %w", k, err)
+	}
+	expr, err := condition(cond)
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", k, err)
+	}
+	s.calls.Add(1)
+	_, err = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 s.table,
+		Key:                       keyAV(k),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", k, mapErr(err))
+	}
+	return nil
+}
+
+// Transact implements store.Store with one TransactWriteItems call.
+func (s *Store) Transact(ctx context.Context, ops []store.TxOp) error {
+	if err := store.ValidateTransact(ops); err != nil {
+		return fmt.Errorf("transact: %w", err)
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	items := make([]types.TransactWriteItem, len(ops))
+	for i, op := range ops {
+		expr, err := condition(op.Cond)
+		if err != nil {
+			return fmt.Errorf("transact op %d: %w", i, err)
+		}
+		switch {
+		case op.Put != nil:
+			items[i].Put = &types.Put{TableName: s.table, Item: toAV(*op.Put),
+				ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}
+		case op.Delete != nil:
+			items[i].Delete = &types.Delete{TableName: s.table, Key: keyAV(*op.Delete),
+				ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}
+		default:
+			items[i].ConditionCheck = &types.ConditionCheck{TableName: s.table, Key: keyAV(op.Key),
+				ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("transact: %w", err)
+	}
+	s.calls.Add(1)
+	_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if err == nil {
+		return nil
+	}
+	// DynamoDB gives one reason per op, in order; "None" for the ops that
+	// would have succeeded. The first failed condition names the op.
+	var canceled *types.TransactionCanceledException
+	if errors.As(err, &canceled) {
+		for i, r := range canceled.CancellationReasons {
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" && i < len(ops) {
+				return &store.TxError{Index: i, Key: ops[i].OpKey()}
+			}
+		}
+	}
+	return fmt.Errorf("transact: %w", mapErr(err))
+}
+
+// condition builds the condition expression of cond; the zero Expression
+// (all nil fields) for CondNone.
+func condition(cond store.Condition) (expression.Expression, error) {
+	var c expression.ConditionBuilder
+	switch cond.Kind {
+	case store.CondNone:
+		return expression.Expression{}, nil
+	case store.CondNotExists:
+		c = expression.Name(attrPK).AttributeNotExists()
+	case store.CondExists:
+		c = expression.Name(attrPK).AttributeExists()
+	case store.CondVersion:
+		// A missing item has no V, so the comparison fails for it too.
+		c = expression.Name(attrV).Equal(expression.Value(cond.Version))
+	default:
+		return expression.Expression{}, store.ValidateCondition(cond)
+	}
+	expr, err := expression.NewBuilder().WithCondition(c).Build()
+	if err != nil {
+		return expression.Expression{}, fmt.Errorf("build condition: %w", err)
+	}
+	return expr, nil
+}
+
+// mapErr turns DynamoDB's refusals into the port's codes, keeping the SDK
+// error in the chain for errors.As.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return fmt.Errorf("%w: %w", store.ErrConditionFailed, err)
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) && api.ErrorCode() == "ValidationException" && strings.Contains(api.ErrorMessage(), "maximum allowed size") {
+		return fmt.Errorf("%w: %w", store.ErrTooLarge, err)
+	}
+	return err
+}
+
+func keyAV(k store.Key) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: k.PK},
+		attrSK: &types.AttributeValueMemberS{Value: k.SK},
+	}
+}
+
+// toAV is the table's attribute layout of an item: index keys, TTL and data
+// are omitted when empty (an index key must never be an empty string).
+func toAV(it store.Item) map[string]types.AttributeValue {
+	m := map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: it.PK},
+		attrSK: &types.AttributeValueMemberS{Value: it.SK},
+		attrV:  &types.AttributeValueMemberN{Value: strconv.FormatInt(it.Version, 10)},
+	}
+	if it.GSI1PK != "" {
+		m[attrGSI1PK] = &types.AttributeValueMemberS{Value: it.GSI1PK}
+		m[attrGSI1SK] = &types.AttributeValueMemberS{Value: it.GSI1SK}
+	}
+	if it.TTL != 0 {
+		m[attrTTL] = &types.AttributeValueMemberN{Value: strconv.FormatInt(it.TTL, 10)}
+	}
+	if len(it.Data) > 0 {
+		m[attrD] = &types.AttributeValueMemberB{Value: it.Data}
+	}
+	return m
+}
+
+func fromAV(m map[string]types.AttributeValue) (store.Item, error) {
+	var it store.Item
+	var err error
+	str := func(name string, required bool) string {
+		switch v := m[name].(type) {
+		case *types.AttributeValueMemberS:
+			return v.Value
+		case nil:
+			if required && err == nil {
+				err = fmt.Errorf("item without %s", name)
+			}
+		default:
+			if err == nil {
+				err = fmt.Errorf("attribute %s is %T, want a string", name, v)
+			}
+		}
+		return ""
+	}
+	num := func(name string) int64 {
+		switch v := m[name].(type) {
+		case *types.AttributeValueMemberN:
+			n, perr := strconv.ParseInt(v.Value, 10, 64)
+			if perr != nil && err == nil {
+				err = fmt.Errorf("attribute %s: %w", name, perr)
+			}
+			return n
+		case nil:
+			return 0
+		default:
+			if err == nil {
+				err = fmt.Errorf("attribute %s is %T, want a number", name, v)
+			}
+			return 0
+		}
+	}
+	it.PK, it.SK = str(attrPK, true), str(attrSK, true)
+	it.GSI1PK, it.GSI1SK = str(attrGSI1PK, false), str(attrGSI1SK, false)
+	it.Version, it.TTL = num(attrV), num(attrTTL)
+	switch v := m[attrD].(type) {
+	case *types.AttributeValueMemberB:
+		if len(v.Value) > 0 {
+			it.Data = v.Value
+		}
+	case nil:
+	default:
+		if err == nil {
+			err = fmt.Errorf("attribute %s is %T, want binary", attrD, v)
+		}
+	}
+	if err != nil {
+		return store.Item{}, fmt.Errorf("decode item: %w", err)
+	}
+	return it, nil
+}
