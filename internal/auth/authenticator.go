@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,8 +26,10 @@ const DefaultLeeway = 30 * time.Second
 
 // Options configures an Authenticator.
 type Options struct {
-	Issuer   string // required iss
-	Audience string // required aud (one of the token's audiences)
+	Issuer string // required iss
+	// Audiences: the token's aud must contain one of them (at least one
+	// is required).
+	Audiences []string
 	// HMACKey verifies HS256 tokens (the local key); nil disables HS256.
 	HMACKey []byte
 	// JWKSURL, when set, verifies RS256 tokens against that key set.
@@ -38,26 +41,26 @@ type Options struct {
 
 // Authenticator verifies bearer tokens. It is safe for concurrent use.
 type Authenticator struct {
-	issuer   string
-	audience string
-	hmacKey  []byte
-	jwks     *JWKS
-	clock    platform.Clock
-	leeway   time.Duration
-	methods  []string
+	issuer    string
+	audiences []string
+	hmacKey   []byte
+	jwks      *JWKS
+	clock     platform.Clock
+	leeway    time.Duration
+	methods   []string
 }
 
 // NewAuthenticator builds an Authenticator; at least one of HMACKey and
 // JWKSURL must be set, unless the caller relies on API Gateway claims only.
 func NewAuthenticator(o Options) (*Authenticator, error) {
-	a := &Authenticator{issuer: o.Issuer, audience: o.Audience, clock: o.Clock, leeway: o.Leeway}
+	a := &Authenticator{issuer: o.Issuer, audiences: o.Audiences, clock: o.Clock, leeway: o.Leeway}
 	if a.clock == nil {
 		a.clock = platform.SystemClock{}
 	}
 	if a.leeway == 0 {
 		a.leeway = DefaultLeeway
 	}
-	if o.Issuer == "" || o.Audience == "" {
+	if o.Issuer == "" || len(o.Audiences) == 0 || slices.Contains(o.Audiences, "") {
 		return nil, errors.New("authenticator: issuer and audience are required")
 	}
 	if o.HMACKey != nil {
@@ -84,7 +87,7 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (Principal, er
 	parser := jwt.NewParser(
 		jwt.WithValidMethods(a.methods), // never "none", never an alg we hold no key for
 		jwt.WithIssuer(a.issuer),
-		jwt.WithAudience(a.audience),
+		jwt.WithAudience(a.audiences...),
 		jwt.WithExpirationRequired(),
 		jwt.WithLeeway(a.leeway),
 		jwt.WithTimeFunc(a.clock.Now),

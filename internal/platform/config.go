@@ -50,16 +50,28 @@ type Config struct {
 	CompanyID string   // OPENAGG_COMPANY_ID: Aggregation API company id
 	PublicURL string   // OPENAGG_PUBLIC_URL: base of connect URLs and callbacks
 
-	JWTIssuer   string   // OPENAGG_JWT_ISSUER
-	JWTAudience string   // OPENAGG_JWT_AUDIENCE
-	JWKSURL     string   // OPENAGG_JWKS_URL: RS256 keys of an external issuer
-	SuperAdmins []string // OPENAGG_SUPERADMINS: subjects that may grant any role
+	JWTIssuer string // OPENAGG_JWT_ISSUER
+	// JWTAudience is the first of OPENAGG_JWT_AUDIENCE (a comma-separated
+	// list, as the SAM template passes it): the audience `openagg token`
+	// mints; JWTAudiences are all the accepted ones.
+	JWTAudience  string
+	JWTAudiences []string
+	JWKSURL      string   // OPENAGG_JWKS_URL: RS256 keys of an external issuer
+	SuperAdmins  []string // OPENAGG_SUPERADMINS: subjects that may grant any role
 
 	// PageTokenSecret seals pagination tokens (OPENAGG_PAGE_TOKEN_SECRET,
 	// base64 or raw text of at least 16 bytes). Empty on the embedded default:
-	// the app derives it from the local JWT key file. Required with dynamo,
-	// because every Lambda must share it.
-	PageTokenSecret []byte
+	// the app derives it from the local JWT key file. With dynamo every
+	// function must share it: set it, or PageTokenSecretARN
+	// (OPENAGG_PAGE_TOKEN_SECRET_ARN, a Secrets Manager secret read at start).
+	PageTokenSecret    []byte
+	PageTokenSecretARN string
+	// ProviderSecretARN (OPENAGG_PROVIDER_SECRET_ARN) is a Secrets Manager
+	// JSON secret with the provider credentials (saltedgeAppId,
+	// saltedgeSecret, saltedgePrivateKeyPem, saltedgeCallbackPublicKeyPem),
+	// read at start; it fills the SaltEdge fields and CallbackPublicKey
+	// left empty by the environment.
+	ProviderSecretARN string
 	// CredentialsKey encrypts bank credentials at rest locally
 	// (OPENAGG_CREDENTIALS_KEY, base64 of 32 bytes); empty means a key file
 	// in DataDir. KMSKeyID (OPENAGG_KMS_KEY_ID) selects KMS envelope
@@ -82,6 +94,9 @@ type SaltEdgeConfig struct {
 	AppID   string // SALTEDGE_APP_ID
 	Secret  string // SALTEDGE_SECRET
 	BaseURL string // SALTEDGE_BASE_URL
+	// PrivateKeyPEM signs requests (Salt Edge "Signature" header) when set
+	// (SALTEDGE_PRIVATE_KEY, PEM text).
+	PrivateKeyPEM string
 }
 
 // Defaults of the configuration (documented in README.md).
@@ -119,28 +134,36 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 
 	c := Config{
-		Addr:              env("OPENAGG_ADDR", DefaultAddr),
-		DataDir:           env("OPENAGG_DATA_DIR", DefaultDataDir),
-		Store:             strings.ToLower(env("OPENAGG_STORE", StoreBolt)),
-		Table:             env("OPENAGG_TABLE", DefaultTable),
-		DynamoEndpoint:    env("OPENAGG_DYNAMO_ENDPOINT", ""),
-		Region:            env("AWS_REGION", env("AWS_DEFAULT_REGION", DefaultRegion)),
-		Queue:             strings.ToLower(env("OPENAGG_QUEUE", "")),
-		QueueURLs:         map[string]string{},
-		SQSEndpoint:       env("OPENAGG_SQS_ENDPOINT", ""),
-		CompanyID:         env("OPENAGG_COMPANY_ID", DefaultCompanyID),
-		PublicURL:         strings.TrimRight(env("OPENAGG_PUBLIC_URL", DefaultPublicURL), "/"),
-		JWTIssuer:         env("OPENAGG_JWT_ISSUER", DefaultJWTIssuer),
-		JWTAudience:       env("OPENAGG_JWT_AUDIENCE", DefaultJWTAudience),
-		JWKSURL:           env("OPENAGG_JWKS_URL", ""),
-		SuperAdmins:       splitList(getenv("OPENAGG_SUPERADMINS")),
-		KMSKeyID:          env("OPENAGG_KMS_KEY_ID", ""),
-		CallbackPublicKey: env("OPENAGG_CALLBACK_PUBLIC_KEY", ""),
+		Addr:               env("OPENAGG_ADDR", DefaultAddr),
+		DataDir:            env("OPENAGG_DATA_DIR", DefaultDataDir),
+		Store:              strings.ToLower(env("OPENAGG_STORE", StoreBolt)),
+		Table:              env("OPENAGG_TABLE", DefaultTable),
+		DynamoEndpoint:     env("OPENAGG_DYNAMO_ENDPOINT", ""),
+		Region:             env("AWS_REGION", env("AWS_DEFAULT_REGION", DefaultRegion)),
+		Queue:              strings.ToLower(env("OPENAGG_QUEUE", "")),
+		QueueURLs:          map[string]string{},
+		SQSEndpoint:        env("OPENAGG_SQS_ENDPOINT", ""),
+		CompanyID:          env("OPENAGG_COMPANY_ID", DefaultCompanyID),
+		PublicURL:          strings.TrimRight(env("OPENAGG_PUBLIC_URL", DefaultPublicURL), "/"),
+		JWTIssuer:          env("OPENAGG_JWT_ISSUER", DefaultJWTIssuer),
+		JWTAudiences:       splitList(env("OPENAGG_JWT_AUDIENCE", DefaultJWTAudience)),
+		JWKSURL:            env("OPENAGG_JWKS_URL", ""),
+		SuperAdmins:        splitList(getenv("OPENAGG_SUPERADMINS")),
+		KMSKeyID:           env("OPENAGG_KMS_KEY_ID", ""),
+		PageTokenSecretARN: env("OPENAGG_PAGE_TOKEN_SECRET_ARN", ""),
+		ProviderSecretARN:  env("OPENAGG_PROVIDER_SECRET_ARN", ""),
+		CallbackPublicKey:  env("OPENAGG_CALLBACK_PUBLIC_KEY", ""),
 		SaltEdge: SaltEdgeConfig{
-			AppID:   env("SALTEDGE_APP_ID", ""),
-			Secret:  env("SALTEDGE_SECRET", ""),
-			BaseURL: strings.TrimRight(env("SALTEDGE_BASE_URL", DefaultSaltEdgeBaseURL), "/"),
+			AppID:         env("SALTEDGE_APP_ID", ""),
+			Secret:        env("SALTEDGE_SECRET", ""),
+			BaseURL:       strings.TrimRight(env("SALTEDGE_BASE_URL", DefaultSaltEdgeBaseURL), "/"),
+			PrivateKeyPEM: env("SALTEDGE_PRIVATE_KEY", ""),
 		},
+	}
+	if len(c.JWTAudiences) > 0 {
+		c.JWTAudience = c.JWTAudiences[0]
+	} else {
+		bad("OPENAGG_JWT_AUDIENCE", "must name at least one audience")
 	}
 
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
@@ -203,7 +226,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			bad("OPENAGG_PROVIDERS", "unknown provider %q (known: sandbox, saltedge)", p)
 		}
 	}
-	if slices.Contains(c.Providers, ProviderSaltEdge) {
+	// With a provider secret the credentials arrive at start, not in env.
+	if slices.Contains(c.Providers, ProviderSaltEdge) && c.ProviderSecretARN == "" {
 		if c.SaltEdge.AppID == "" {
 			bad("SALTEDGE_APP_ID", "required when OPENAGG_PROVIDERS includes saltedge")
 		}
@@ -226,8 +250,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if len(c.PageTokenSecret) < 16 {
 			bad("OPENAGG_PAGE_TOKEN_SECRET", "must be at least 16 bytes")
 		}
-	} else if c.Store == StoreDynamo {
-		bad("OPENAGG_PAGE_TOKEN_SECRET", "required with OPENAGG_STORE=dynamo (every function must share it)")
+	} else if c.Store == StoreDynamo && c.PageTokenSecretARN == "" {
+		bad("OPENAGG_PAGE_TOKEN_SECRET", "required (or OPENAGG_PAGE_TOKEN_SECRET_ARN) with OPENAGG_STORE=dynamo: every function must share it")
 	}
 	if v := getenv("OPENAGG_CREDENTIALS_KEY"); v != "" {
 		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))

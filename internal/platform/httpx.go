@@ -167,17 +167,18 @@ func Mux(routes []Route, render ErrorRenderer) (http.Handler, error) {
 		if rt.Handler == nil {
 			return nil, fmt.Errorf("route %s has no handler", rt.Pattern())
 		}
-		if err := handle(mux, rt.Pattern(), rt.Handler); err != nil {
+		if err := Handle(mux, rt.Pattern(), rt.Handler); err != nil {
 			return nil, err
 		}
 		if _, ok := allowed[rt.Path]; !ok {
 			path := rt.Path
-			if err := handle(paths, path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// A path-only pattern may overlap another route's where the
+			// method patterns did not ("GET /a/{x}" and "POST /{y}/b"): then
+			// that path answers 404 instead of 405, never a wrong route.
+			_ = Handle(paths, path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Allow", strings.Join(allowed[path], ", "))
 				render(w, r, Errorf(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "method %s is not allowed on %s", r.Method, r.URL.Path))
-			})); err != nil {
-				return nil, err
-			}
+			}))
 		}
 		allowed[rt.Path] = append(allowed[rt.Path], rt.Method)
 		if rt.Method == http.MethodGet && !slices.Contains(allowed[rt.Path], http.MethodHead) {
@@ -201,7 +202,9 @@ func Mux(routes []Route, render ErrorRenderer) (http.Handler, error) {
 	}), nil
 }
 
-func handle(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
+// Handle registers h on mux, returning ServeMux's panic on a conflicting
+// or malformed pattern as an error.
+func Handle(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("register route %q: %v", pattern, p)

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 )
 
 // NewLogger returns the service's JSON logger at level.
@@ -48,12 +50,19 @@ func saneRequestID(id string) bool {
 	return true
 }
 
-// RequestIDMiddleware reuses a sane incoming X-Request-Id (else makes one),
-// echoes it in the response and puts it in the context.
+// RequestIDMiddleware reuses a sane incoming X-Request-Id, else API
+// Gateway's request id (in Lambda), else makes one; it echoes the id in the
+// response and puts it in the context.
 func RequestIDMiddleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(RequestIDHeader)
 		if !saneRequestID(id) {
+			id = ""
+			if rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok && saneRequestID(rc.RequestID) {
+				id = rc.RequestID
+			}
+		}
+		if id == "" {
 			id = NewID()
 		}
 		w.Header().Set(RequestIDHeader, id)
