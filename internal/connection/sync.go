@@ -1,0 +1,444 @@
+package connection
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/openagg/openagg/internal/holdings"
+	"github.com/openagg/openagg/internal/party"
+	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/provider"
+	"github.com/openagg/openagg/internal/queue"
+	"github.com/openagg/openagg/internal/store"
+)
+
+// Job types of queue.Connections (the connection-sync worker).
+const (
+	// JobLoad reads a party's connections from its providers into the
+	// table; its payload is a LoadJob.
+	JobLoad = "connections.load"
+	// JobRefresh refreshes one connection at its provider and queues an
+	// import; its payload is a RefreshJob.
+	JobRefresh = "connections.refresh"
+)
+
+// LoadJob names the party to load, or a provider customer (provider
+// callbacks know only that), optionally narrowed to one provider.
+type LoadJob struct {
+	PartyID    string `json:"partyId,omitempty"`
+	Provider   string `json:"provider,omitempty"`
+	CustomerID string `json:"customerId,omitempty"`
+	// ConnectionID is the provider connection a callback was about (logs).
+	ConnectionID string `json:"connectionId,omitempty"`
+}
+
+// Refresh reasons.
+const (
+	ReasonManual    = "manual"
+	ReasonScheduled = "scheduled"
+)
+
+// RefreshJob names the connection to refresh.
+type RefreshJob struct {
+	PartyID  string `json:"partyId"`
+	BankCode string `json:"bankCode"`
+	Reason   string `json:"reason"`
+	// Due is the scheduled time (scheduled refreshes): a refresh made at or
+	// after it already satisfies the job.
+	Due time.Time `json:"due,omitzero"`
+	// RequestedAt is when a manual refresh was asked for.
+	RequestedAt time.Time `json:"requestedAt,omitzero"`
+}
+
+func (s *Service) sendLoad(ctx context.Context, j LoadJob, key string) error {
+	job, err := queue.NewJob(JobLoad, key, j)
+	if err != nil {
+		return err
+	}
+	if err := s.q.Send(ctx, queue.Connections, job, 0); err != nil {
+		return fmt.Errorf("queue %s %s: %w", JobLoad, key, err)
+	}
+	return nil
+}
+
+func (s *Service) sendRefresh(ctx context.Context, j RefreshJob, key string) error {
+	job, err := queue.NewJob(JobRefresh, key, j)
+	if err != nil {
+		return err
+	}
+	if err := s.q.Send(ctx, queue.Connections, job, 0); err != nil {
+		return fmt.Errorf("queue %s %s: %w", JobRefresh, key, err)
+	}
+	return nil
+}
+
+// QueueCallback queues the connection sync a provider callback asks for.
+// The key makes a callback delivered twice one unit of work; the sync itself
+// is idempotent anyway.
+func (s *Service) QueueCallback(ctx context.Context, providerName, kind, customerID, connectionID, sentAt string) error {
+	if customerID == "" {
+		return platform.BadRequest(CodeInvalidRequest, "callback data.customer_id is required")
+	}
+	key := "callback/" + platform.DeterministicID(providerName, kind, customerID, connectionID, sentAt)
+	return s.sendLoad(ctx, LoadJob{Provider: providerName, CustomerID: customerID, ConnectionID: connectionID}, key)
+}
+
+// queueImport sends the holdings import of c's provider connection. The
+// key (party, bank, run id) makes a resend of the same run a no-op.
+func (s *Service) queueImport(ctx context.Context, c Connection, runID string) error {
+	req := holdings.ImportRequest{
+		PartyID: c.PartyID, OwnerSub: c.OwnerSub, CustomerID: c.CustomerID, Provider: c.Provider,
+		BankCode: c.BankCode, BankName: c.BankName, ConnectionID: c.ProviderConnectionID, RunID: runID,
+	}
+	key := c.PartyID + "/" + c.BankCode + "/" + runID
+	job, err := queue.NewJob(holdings.JobImport, key, req)
+	if err != nil {
+		return err
+	}
+	if err := s.q.Send(ctx, queue.Holdings, job, 0); err != nil {
+		return fmt.Errorf("queue import %s: %w", key, err)
+	}
+	return nil
+}
+
+// HandleJob is the connection-sync worker's handler (queue.Connections).
+func (s *Service) HandleJob(ctx context.Context, job queue.Job) error {
+	switch job.Type {
+	case JobLoad:
+		var j LoadJob
+		if err := json.Unmarshal(job.Payload, &j); err != nil {
+			return fmt.Errorf("%w: %s payload: %v", queue.ErrPoison, job.Type, err)
+		}
+		return s.load(ctx, j)
+	case JobRefresh:
+		var j RefreshJob
+		if err := json.Unmarshal(job.Payload, &j); err != nil || j.PartyID == "" || j.BankCode == "" {
+			return fmt.Errorf("%w: %s payload: %v", queue.ErrPoison, job.Type, err)
+		}
+		return s.refresh(ctx, job.Key, j)
+	}
+	return fmt.Errorf("%w: unknown job type %q", queue.ErrPoison, job.Type)
+}
+
+// partition reads the party's profile and connections (one query).
+func (s *Service) partition(ctx context.Context, partyID string) (*party.Profile, map[string]Connection, error) {
+	conns := map[string]Connection{}
+	var prof *party.Profile
+	q := store.Query{PK: holdings.PartyPK(partyID)}
+	for {
+		page, err := s.st.Query(ctx, q)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read party %s: %w", partyID, err)
+		}
+		for _, it := range page.Items {
+			if it.SK == party.ProfileSK {
+				pr, err := party.Decode(it)
+				if err != nil {
+					return nil, nil, err
+				}
+				prof = &pr
+				continue
+			}
+			if code, ok := bankOfSK(it.SK); ok {
+				c, err := Decode(it)
+				if err != nil {
+					return nil, nil, err
+				}
+				conns[code] = c
+			}
+		}
+		if page.Next == "" {
+			return prof, conns, nil
+		}
+		q.Token = page.Next
+	}
+}
+
+// load reconciles the party's connections with what its providers list.
+func (s *Service) load(ctx context.Context, j LoadJob) error {
+	partyID := j.PartyID
+	if partyID == "" {
+		if j.Provider == "" || j.CustomerID == "" {
+			return fmt.Errorf("%w: load job names neither a party nor a customer", queue.ErrPoison)
+		}
+		id, err := party.PartyOfCustomer(ctx, s.st, j.Provider, j.CustomerID)
+		if errors.Is(err, store.ErrNotFound) {
+			// Not ours (another app's customer) or a profile whose creation
+			// failed: nothing to sync, and retrying will not change that.
+			s.log.WarnContext(ctx, "load: unknown provider customer", "provider", j.Provider, "customer", j.CustomerID)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		partyID = id
+	}
+	prof, conns, err := s.partition(ctx, partyID)
+	if err != nil {
+		return err
+	}
+	if prof == nil {
+		s.log.WarnContext(ctx, "load: no profile", "party", partyID)
+		return nil
+	}
+	var errs []error
+	for provName, customerID := range prof.Customers {
+		if j.Provider != "" && provName != j.Provider {
+			continue
+		}
+		prov, ok := s.providers[provName]
+		if !ok {
+			s.log.WarnContext(ctx, "load: provider not configured", "party", partyID, "provider", provName)
+			continue
+		}
+		list, err := prov.ListConnections(ctx, customerID)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("list connections of party %s at %s: %w", partyID, provName, err))
+			continue
+		}
+		if err := s.syncProvider(ctx, *prof, provName, list, conns); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// syncProvider applies one provider's list of connections to the stored
+// connections of that provider.
+func (s *Service) syncProvider(ctx context.Context, prof party.Profile, provName string, list []provider.Connection, stored map[string]Connection) error {
+	byBank := map[string]provider.Connection{}
+	listed := map[string]bool{}
+	for _, pc := range list {
+		listed[pc.ID] = true
+		if pc.BankCode == "" {
+			continue
+		}
+		cur, seen := byBank[pc.BankCode]
+		rec, has := stored[pc.BankCode]
+		switch {
+		case !seen:
+			byBank[pc.BankCode] = pc
+		case has && rec.ProviderConnectionID == pc.ID:
+			byBank[pc.BankCode] = pc // the one we know wins
+		case has && rec.ProviderConnectionID == cur.ID:
+		case pc.CreatedAt.After(cur.CreatedAt):
+			byBank[pc.BankCode] = pc // else the newest
+		}
+	}
+	var errs []error
+	for code, pc := range byBank {
+		if rec, has := stored[code]; has && rec.Provider != provName {
+			continue // the party's connection to this bank is at another provider
+		}
+		if _, err := s.apply(ctx, prof, provName, code, pc, false); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// Connections the provider no longer lists were deleted there.
+	for code, rec := range stored {
+		if rec.Provider != provName || rec.ProviderConnectionID == "" || listed[rec.ProviderConnectionID] {
+			continue
+		}
+		if _, ok := byBank[code]; ok {
+			continue
+		}
+		switch rec.Status {
+		case StatusPending, StatusRemoving, StatusRemoved:
+			continue
+		}
+		if err := s.mutate(ctx, rec.Key(), func(c *Connection) (bool, error) {
+			if c.Provider != provName || c.ProviderConnectionID != rec.ProviderConnectionID || c.Status == StatusPending || c.Status == StatusRemoving || c.Status == StatusRemoved {
+				return false, nil
+			}
+			c.Status = StatusRemoved
+			c.ProviderStatus = ""
+			c.NextRefresh = time.Time{}
+			c.LastError = fmt.Sprintf("provider %s no longer knows connection %s", provName, rec.ProviderConnectionID)
+			return true, nil
+		}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// mutateAttempts bounds the read-modify-write retries of one change.
+const mutateAttempts = 4
+
+// mutate applies fn to the stored connection and writes it back
+// version-guarded when fn reports a change, re-reading on a concurrent
+// write. A missing connection is left alone (nil).
+func (s *Service) mutate(ctx context.Context, k store.Key, fn func(c *Connection) (bool, error)) error {
+	for range mutateAttempts {
+		it, err := s.st.Get(ctx, k)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read connection %s: %w", k, err)
+		}
+		c, err := Decode(it)
+		if err != nil {
+			return err
+		}
+		changed, err := fn(&c)
+		if err != nil || !changed {
+			return err
+		}
+		c.UpdatedAt = s.now()
+		nit, err := c.Item()
+		if err != nil {
+			return err
+		}
+		if _, err = s.st.Update(ctx, nit); err == nil {
+			return nil
+		}
+		if !errors.Is(err, store.ErrConditionFailed) {
+			return fmt.Errorf("update connection %s: %w", k, err)
+		}
+	}
+	return fmt.Errorf("update connection %s: %d concurrent writes: %w", k, mutateAttempts, store.ErrConditionFailed)
+}
+
+// apply upserts the connection of prof's party at bankCode from the
+// provider's connection pc, version-guarded, and queues an import when the
+// connection becomes active. fromConnect says that the user just completed
+// a connect session for pc (the hosted page), so a pending connection is
+// activated whatever the provider's timestamps say.
+func (s *Service) apply(ctx context.Context, prof party.Profile, provName, bankCode string, pc provider.Connection, fromConnect bool) (Connection, error) {
+	k := Key(prof.PartyID, bankCode)
+	for range mutateAttempts {
+		var rec *Connection
+		it, err := s.st.Get(ctx, k)
+		switch {
+		case err == nil:
+			c, err := Decode(it)
+			if err != nil {
+				return Connection{}, err
+			}
+			rec = &c
+		case !errors.Is(err, store.ErrNotFound):
+			return Connection{}, fmt.Errorf("read connection %s: %w", k, err)
+		}
+		now := s.now()
+		next, activated, changed := reconcile(rec, prof, provName, bankCode, pc, now, s.cfg.RefreshEvery, fromConnect)
+		if !changed {
+			return next, nil
+		}
+		if activated {
+			// Queue first: a crash before the write replays this whole
+			// transition with the same run id, so the import is never lost
+			// and never doubled.
+			runID := platform.DeterministicID("activate", next.PartyID, next.BankCode, next.ProviderConnectionID, next.ConnectTokenHash)[:20]
+			if err := s.queueImport(ctx, next, runID); err != nil {
+				return Connection{}, err
+			}
+			next.ImportQueuedAt, next.ImportRunID = now, runID
+		}
+		next.UpdatedAt = now
+		if rec == nil {
+			next.Version = 1
+			nit, err := next.Item()
+			if err != nil {
+				return Connection{}, err
+			}
+			err = s.st.Put(ctx, nit, store.IfNotExists())
+			if err == nil {
+				return next, nil
+			}
+			if !errors.Is(err, store.ErrConditionFailed) {
+				return Connection{}, fmt.Errorf("create connection %s: %w", k, err)
+			}
+			continue
+		}
+		nit, err := next.Item()
+		if err != nil {
+			return Connection{}, err
+		}
+		v, err := s.st.Update(ctx, nit)
+		if err == nil {
+			next.Version = v
+			if activated {
+				s.log.InfoContext(ctx, "connection active", "party", next.PartyID, "bank", next.BankCode, "connection", next.ProviderConnectionID)
+			}
+			return next, nil
+		}
+		if !errors.Is(err, store.ErrConditionFailed) {
+			return Connection{}, fmt.Errorf("update connection %s: %w", k, err)
+		}
+	}
+	return Connection{}, fmt.Errorf("apply provider connection to %s: %d concurrent writes: %w", k, mutateAttempts, store.ErrConditionFailed)
+}
+
+// reconcile computes the connection after the provider reported pc. It is
+// pure: same inputs, same answer, so a repeated sync changes nothing.
+func reconcile(rec *Connection, prof party.Profile, provName, bankCode string, pc provider.Connection, now time.Time, every time.Duration, fromConnect bool) (next Connection, activated, changed bool) {
+	if rec == nil {
+		created := pc.CreatedAt.UTC()
+		if created.IsZero() {
+			created = now
+		}
+		next = Connection{PartyID: prof.PartyID, BankCode: bankCode, CreatedAt: created,
+			OwnerSub: prof.OwnerSub, Identifier: prof.Identifier}
+	} else {
+		next = *rec
+		if rec.Status == StatusRemoving {
+			return next, false, false
+		}
+		// A pending connection waits for its connect session: the
+		// provider's state of the same connection from before the session
+		// says nothing about it.
+		if rec.Status == StatusPending && !fromConnect && pc.ID == rec.ProviderConnectionID && !pc.UpdatedAt.After(rec.ConnectStartedAt) {
+			return next, false, false
+		}
+	}
+	next.Provider = provName
+	if pc.CustomerID != "" {
+		next.CustomerID = pc.CustomerID
+	}
+	if pc.BankName != "" {
+		next.BankName = pc.BankName
+	}
+	if pc.CountryCode != "" {
+		next.Country = pc.CountryCode
+	}
+	next.ProviderConnectionID = pc.ID
+	next.ProviderStatus = pc.Status
+	next.DailyRefresh = pc.DailyRefresh
+	next.NextRefreshPossibleAt = pc.NextRefreshPossibleAt.UTC()
+
+	var status Status
+	switch {
+	case fromConnect, pc.Status == "active":
+		status = StatusActive
+	case pc.LastError != "" && rec != nil && (rec.Status == StatusPending || rec.Status == StatusFailed):
+		status = StatusFailed // the connect attempt failed
+	default:
+		status = StatusInactive // inactive or disabled at the provider: reconnect needed
+	}
+	activated = status == StatusActive && (rec == nil || rec.Status != StatusActive || rec.ProviderConnectionID != pc.ID)
+	next.Status = status
+	switch {
+	case status != StatusActive:
+		next.NextRefresh = time.Time{}
+		next.LastError = pc.LastError
+	case !next.DailyRefresh:
+		next.NextRefresh = time.Time{}
+		next.LastError = ""
+	default:
+		next.LastError = ""
+		if activated || next.NextRefresh.IsZero() {
+			next.NextRefresh = now.Add(every)
+		}
+	}
+	if rec == nil {
+		return next, activated, true
+	}
+	a, _ := json.Marshal(rec)
+	b, _ := json.Marshal(next)
+	return next, activated, !bytes.Equal(a, b)
+}
