@@ -25,6 +25,7 @@ import (
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/queue"
 	"github.com/openagg/openagg/internal/queue/local"
+	"github.com/openagg/openagg/internal/queue/queuetest"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -787,4 +788,17 @@ func child(path string) {
 	}, local.ConsumerConfig{BatchSize: 1})
 	_ = q.Run(context.Background())
 	os.Exit(3)
+}
+
+func TestConformance(t *testing.T) {
+	queuetest.Run(t, func(t *testing.T) queuetest.Harness {
+		q := newQueue(t, openDB(t, filepath.Join(t.TempDir(), "q.db")), local.Options{})
+		return queuetest.Harness{
+			Sender: q,
+			Receive: func(ctx context.Context, queueName string, h queue.SQSHandler) error {
+				q.Register(queueName, h, local.ConsumerConfig{})
+				return q.Drain(ctx)
+			},
+		}
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,10 +21,13 @@ import (
 
 	"github.com/openagg/openagg/internal/platform/mototest"
 	"github.com/openagg/openagg/internal/queue"
+	"github.com/openagg/openagg/internal/queue/queuetest"
 	"github.com/openagg/openagg/internal/queue/sqs"
 )
 
 func TestMain(m *testing.M) { os.Exit(mototest.Run(m)) }
+
+var queueSeq atomic.Int64
 
 // setup returns a client on moto and fresh queues (unique prefix per test).
 func setup(t *testing.T, maxReceive int) (*awssqs.Client, map[string]string) {
@@ -34,7 +38,8 @@ func setup(t *testing.T, maxReceive int) (*awssqs.Client, map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prefix := fmt.Sprintf("t%d-%s-", time.Now().UnixNano(), strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")))
+	// Short and unique: queue names are limited to 80 characters.
+	prefix := fmt.Sprintf("t%x-%d-", time.Now().UnixNano(), queueSeq.Add(1))
 	urls, err := sqs.CreateQueues(ctx, client, prefix, maxReceive)
 	if err != nil {
 		t.Fatal(err)
@@ -341,4 +346,26 @@ func TestPollerHandlerErrorFailsWholeBatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	queuetest.Run(t, func(t *testing.T) queuetest.Harness {
+		client, urls := setup(t, 3)
+		return queuetest.Harness{
+			Sender: sqs.New(client, urls),
+			Receive: func(ctx context.Context, queueName string, h queue.SQSHandler) error {
+				p, err := sqs.NewPoller(ctx, client, urls[queueName])
+				if err != nil {
+					return err
+				}
+				for {
+					res, err := p.Poll(ctx, h)
+					if err != nil || res.Received == 0 {
+						return err
+					}
+				}
+			},
+		}
+	})
 }
