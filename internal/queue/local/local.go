@@ -11,6 +11,14 @@
 // after restart, because New makes every in-flight message visible. One
 // Queue per db: New assumes nothing else consumes these buckets (bbolt's
 // file lock already keeps other processes out).
+//
+// Wiring, as the local binary does it:
+//
+//	q, err := local.New(boltStore.DB(), local.Options{Log: log})
+//	q.Register(queue.Holdings, importer.Handler, local.ConsumerConfig{})
+//	go q.Run(ctx) // returns after the in-flight handlers finish
+//
+// and end-to-end tests call q.Drain(ctx) to run the workers synchronously.
 package local
 
 import (
