@@ -112,11 +112,11 @@ func Assemble(cfg platform.Config, d Deps) (*App, error) {
 		a.PageTokenSecret = DerivePageTokenSecret(d.JWTKey)
 	}
 	authn, err := auth.NewAuthenticator(auth.Options{
-		Issuer:   cfg.JWTIssuer,
-		Audience: cfg.JWTAudience,
-		HMACKey:  d.JWTKey,
-		JWKSURL:  cfg.JWKSURL,
-		Clock:    a.Clock,
+		Issuer:    cfg.JWTIssuer,
+		Audiences: cfg.JWTAudiences,
+		HMACKey:   d.JWTKey,
+		JWKSURL:   cfg.JWKSURL,
+		Clock:     a.Clock,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("assemble app: %w", err)

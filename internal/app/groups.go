@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/queue"
@@ -80,29 +81,32 @@ func (a *App) Group(name string) (Group, bool) {
 	return Group{}, false
 }
 
-// Handler returns the http.Handler of a group: its routes on a ServeMux
+// GroupNames lists the names of every group.
+func (a *App) GroupNames() []string {
+	var names []string
+	for _, g := range a.Groups() {
+		names = append(names, g.Name)
+	}
+	return names
+}
+
+// Handler returns the http.Handler of one group: its routes on a ServeMux
 // (404/405 in the group's dialect), wrapped in request id, access log,
-// panic recovery and authentication. `openagg serve` and the Lambda mains
-// use this same handler. It is built once per App and name.
+// panic recovery and authentication. It is built once per App and name.
 func (a *App) Handler(name string) (http.Handler, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	return a.groupHandler(name)
+}
+
+func (a *App) groupHandler(name string) (http.Handler, error) {
 	if h, ok := a.handlers[name]; ok {
 		return h, nil
 	}
 	g, ok := a.Group(name)
 	if !ok {
-		return nil, fmt.Errorf("unknown API group %q", name)
+		return nil, fmt.Errorf("unknown API group %q (known: %s)", name, strings.Join(a.GroupNames(), ", "))
 	}
-	h, err := a.buildHandler(g)
-	if err != nil {
-		return nil, err
-	}
-	a.handlers[name] = h
-	return h, nil
-}
-
-func (a *App) buildHandler(g Group) (http.Handler, error) {
 	render := g.Render
 	if render == nil {
 		render = platform.RenderError
@@ -111,10 +115,59 @@ func (a *App) buildHandler(g Group) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("group %s: %w", g.Name, err)
 	}
-	return platform.Chain(mux,
+	h := platform.Chain(mux,
 		platform.RequestIDMiddleware,
 		platform.AccessLog(a.Log, g.Name),
 		platform.Recover(a.Log, render),
 		a.Auth.Middleware,
-	), nil
+	)
+	a.handlers[name] = h
+	return h, nil
+}
+
+// HandlerFor serves several groups on one handler: `openagg serve` mounts
+// every group (a.GroupNames()), a Lambda function the groups it serves.
+// Each request goes to its group's Handler, so 404/405 under a group's base
+// path (e.g. /obp/v1.2/) answer in that group's dialect; anything else gets
+// platform.RenderError's 404.
+func (a *App) HandlerFor(names []string) (http.Handler, error) {
+	if len(names) == 1 {
+		return a.Handler(names[0])
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	top := http.NewServeMux()
+	for _, name := range names {
+		h, err := a.groupHandler(name)
+		if err != nil {
+			return nil, err
+		}
+		g, _ := a.Group(name)
+		for _, rt := range g.Routes() {
+			if err := platform.Handle(top, rt.Pattern(), h); err != nil {
+				return nil, fmt.Errorf("mount group %s: %w", name, err)
+			}
+			// Best effort: a path-only or base-path pattern that overlaps
+			// another group's is skipped (that group keeps it).
+			_ = platform.Handle(top, rt.Path, h)
+			if base := basePath(rt.Path); base != "" {
+				_ = platform.Handle(top, base, h)
+			}
+		}
+	}
+	notFound := platform.Chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		platform.RenderError(w, r, platform.NotFound("NOT_FOUND", "no route for %s %s", r.Method, r.URL.Path))
+	}), platform.RequestIDMiddleware, platform.AccessLog(a.Log, "none"))
+	_ = platform.Handle(top, "/", notFound)
+	return top, nil
+}
+
+// basePath is the subtree pattern of a route's first two static segments
+// ("/obp/v1.2/banks/{id}" → "/obp/v1.2/"), or "" when there are fewer.
+func basePath(path string) string {
+	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	if len(segs) < 3 || strings.Contains(segs[0], "{") || strings.Contains(segs[1], "{") {
+		return ""
+	}
+	return "/" + segs[0] + "/" + segs[1] + "/"
 }
