@@ -107,6 +107,15 @@ func (a *App) groupHandler(name string) (http.Handler, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown API group %q (known: %s)", name, strings.Join(a.GroupNames(), ", "))
 	}
+	h, err := a.buildGroupHandler(g)
+	if err != nil {
+		return nil, err
+	}
+	a.handlers[name] = h
+	return h, nil
+}
+
+func (a *App) buildGroupHandler(g Group) (http.Handler, error) {
 	render := g.Render
 	if render == nil {
 		render = platform.RenderError
@@ -115,14 +124,12 @@ func (a *App) groupHandler(name string) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("group %s: %w", g.Name, err)
 	}
-	h := platform.Chain(mux,
+	return platform.Chain(mux,
 		platform.RequestIDMiddleware,
 		platform.AccessLog(a.Log, g.Name),
 		platform.Recover(a.Log, render),
 		a.Auth.Middleware,
-	)
-	a.handlers[name] = h
-	return h, nil
+	), nil
 }
 
 // HandlerFor serves several groups on one handler: `openagg serve` mounts
@@ -134,18 +141,33 @@ func (a *App) HandlerFor(names []string) (http.Handler, error) {
 	if len(names) == 1 {
 		return a.Handler(names[0])
 	}
+	var gs []Group
+	for _, name := range names {
+		g, ok := a.Group(name)
+		if !ok {
+			return nil, fmt.Errorf("unknown API group %q (known: %s)", name, strings.Join(a.GroupNames(), ", "))
+		}
+		gs = append(gs, g)
+	}
+	return a.handlerForGroups(gs)
+}
+
+func (a *App) handlerForGroups(gs []Group) (http.Handler, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	top := http.NewServeMux()
-	for _, name := range names {
-		h, err := a.groupHandler(name)
-		if err != nil {
-			return nil, err
+	for _, g := range gs {
+		h, ok := a.handlers[g.Name]
+		if !ok {
+			var err error
+			if h, err = a.buildGroupHandler(g); err != nil {
+				return nil, err
+			}
+			a.handlers[g.Name] = h
 		}
-		g, _ := a.Group(name)
 		for _, rt := range g.Routes() {
 			if err := platform.Handle(top, rt.Pattern(), h); err != nil {
-				return nil, fmt.Errorf("mount group %s: %w", name, err)
+				return nil, fmt.Errorf("mount group %s: %w", g.Name, err)
 			}
 			// Best effort: a path-only or base-path pattern that overlaps
 			// another group's is skipped (that group keeps it).

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/store"
 )
@@ -11,9 +12,15 @@ import (
 // healthKey is read (and never written) to prove the store answers.
 var healthKey = store.Key{PK: "HEALTH", SK: "HEALTH"}
 
+// healthGroup: GET /health (public liveness with a store round trip) and
+// GET /whoami (private: shows the principal the service sees, to check a
+// token end to end).
 func (a *App) healthGroup() Group {
 	return Group{Name: "health", Routes: func() []platform.Route {
-		return []platform.Route{{Method: http.MethodGet, Path: "/health", Public: true, Handler: a.health}}
+		return []platform.Route{
+			{Method: http.MethodGet, Path: "/health", Public: true, Handler: a.health},
+			{Method: http.MethodGet, Path: "/whoami", Handler: a.whoami},
+		}
 	}}
 }
 
@@ -25,4 +32,24 @@ func (a *App) health(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	platform.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": platform.Version})
+}
+
+type whoamiResponse struct {
+	Subject  string   `json:"sub"`
+	Name     string   `json:"name"`
+	Provider string   `json:"provider"`
+	Roles    []string `json:"roles"`
+}
+
+func (a *App) whoami(w http.ResponseWriter, r *http.Request) {
+	p, err := auth.Require(r.Context())
+	if err != nil {
+		platform.RenderError(w, r, err)
+		return
+	}
+	roles := p.Roles
+	if roles == nil {
+		roles = []string{}
+	}
+	platform.WriteJSON(w, http.StatusOK, whoamiResponse{Subject: p.Subject, Name: p.Name, Provider: p.Provider, Roles: roles})
 }

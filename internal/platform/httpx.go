@@ -20,9 +20,13 @@ const MaxBodyBytes = 1 << 20
 type ErrorRenderer func(w http.ResponseWriter, r *http.Request, err error)
 
 // RenderError is the default renderer: {"code": "...", "message": "..."}
-// with the error's status. Internal errors show no detail.
+// with the error's status (and a Bearer challenge on 401). Internal errors
+// show no detail.
 func RenderError(w http.ResponseWriter, _ *http.Request, err error) {
 	e := AsError(err)
+	if e.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="openagg"`)
+	}
 	WriteJSON(w, e.Status, map[string]string{"code": e.Code, "message": e.Message})
 }
 

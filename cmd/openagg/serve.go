@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/openagg/openagg/internal/app"
+	"github.com/openagg/openagg/internal/platform"
+)
+
+// errUsage: the flag package already printed the problem.
+var errUsage = errors.New("usage")
+
+// shutdownTimeout bounds the HTTP drain on SIGINT/SIGTERM.
+const shutdownTimeout = 30 * time.Second
+
+// loadConfig reads the environment and applies the common flags.
+func loadConfig(e env, fs *flag.FlagSet, args []string, addr bool) (platform.Config, error) {
+	cfg, err := platform.LoadConfig(e.getenv)
+	if err != nil {
+		return cfg, err
+	}
+	var a *string
+	if addr {
+		a = fs.String("addr", cfg.Addr, "listen address (OPENAGG_ADDR)")
+	}
+	data := fs.String("data", cfg.DataDir, "data directory of the embedded default (OPENAGG_DATA_DIR)")
+	fs.SetOutput(e.stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, errUsage
+		}
+		return cfg, errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "unexpected arguments: %v\n", fs.Args())
+		return cfg, errUsage
+	}
+	if a != nil {
+		cfg.Addr = *a
+	}
+	cfg.DataDir = *data
+	return cfg, nil
+}
+
+func serveCmd(ctx context.Context, e env, args []string) error {
+	cfg, err := loadConfig(e, flag.NewFlagSet("serve", flag.ContinueOnError), args, true)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, nil)
+}
+
+// serve runs the local server until ctx is done, then shuts down in order:
+// stop accepting and drain HTTP requests (they may still enqueue jobs),
+// stop the scheduler, stop the queue dispatcher (it waits for the jobs in
+// flight; unfinished ones stay queued), close the bbolt file. ready, when
+// not nil, receives the listening address.
+func serve(ctx context.Context, cfg platform.Config, ready chan<- string) error {
+	a, err := app.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	handler, err := a.HandlerFor(a.GroupNames())
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          nil,
+	}
+
+	// Background work gets its own context, cancelled only after HTTP
+	// drained, so a request's jobs are still dispatched.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+
+	workers := a.Workers()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := a.RunWorkers(bg, workers); err != nil {
+			errs <- fmt.Errorf("queue dispatcher: %w", err)
+		}
+	}()
+	if tick := a.Scheduler(); tick != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runScheduler(bg, a, tick, cfg.RefreshInterval)
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("http server: %w", err)
+		}
+	}()
+
+	addr := ln.Addr().String()
+	a.Log.Info("openagg listening", "addr", addr, "url", "http://"+addr, "groups", a.GroupNames(),
+		"workers", len(workers), "dataDir", cfg.DataDir, "store", cfg.Store, "queue", cfg.Queue, "version", platform.Version)
+	if ready != nil {
+		ready <- addr
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		a.Log.Info("shutting down: draining HTTP requests")
+	case runErr = <-errs:
+		a.Log.Error("shutting down after failure", "err", runErr)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		a.Log.Error("http shutdown", "err", err)
+		_ = srv.Close()
+	}
+	a.Log.Info("shutting down: stopping workers and scheduler")
+	stopBG()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if runErr == nil {
+			runErr = err
+		}
+	}
+	if err := a.Close(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("close: %w", err)
+	}
+	a.Log.Info("stopped")
+	return runErr
+}
+
+// runScheduler runs tick every interval until ctx is done; a failing tick
+// is logged and retried at the next one (as the EventBridge rule would).
+func runScheduler(ctx context.Context, a *app.App, tick func(context.Context) error, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := tick(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Error("scheduler tick failed", "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,242 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/platform"
+)
+
+func newTestApp(t *testing.T) *App {
+	t.Helper()
+	cfg, err := platform.LoadConfig(func(k string) string {
+		if k == "OPENAGG_DATA_DIR" {
+			return t.TempDir()
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := a.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return a
+}
+
+func TestNewEmbedded(t *testing.T) {
+	a := newTestApp(t)
+	if len(a.JWTKey) != auth.KeySize || len(a.PageTokenSecret) != 32 || len(a.CredentialsKey) != 32 {
+		t.Fatalf("keys: jwt %d page %d cred %d", len(a.JWTKey), len(a.PageTokenSecret), len(a.CredentialsKey))
+	}
+	if _, err := a.Provider("sandbox"); err != nil {
+		t.Fatalf("sandbox provider: %v", err)
+	}
+	if _, err := a.Provider("plaid"); platform.AsError(err).Status != 400 {
+		t.Fatalf("unknown provider: %v", err)
+	}
+	// A second App on the same data directory is refused with a clear
+	// message (bbolt's file lock), not a hang.
+	if _, err := New(context.Background(), a.Config); err == nil || !strings.Contains(err.Error(), "locked by another openagg process") {
+		t.Fatalf("second open: %v", err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal("second Close must be a no-op:", err)
+	}
+}
+
+func TestEveryGroupBuilds(t *testing.T) {
+	a := newTestApp(t)
+	seen := map[string]bool{}
+	for _, g := range a.Groups() {
+		if g.Name == "" || seen[g.Name] {
+			t.Fatalf("group name %q empty or duplicated", g.Name)
+		}
+		seen[g.Name] = true
+		if _, err := a.Handler(g.Name); err != nil {
+			t.Errorf("group %s: %v", g.Name, err)
+		}
+	}
+	if _, err := a.HandlerFor(a.GroupNames()); err != nil {
+		t.Fatalf("all groups on one handler: %v", err)
+	}
+	if _, err := a.Handler("nope"); err == nil {
+		t.Fatal("unknown group: want error")
+	}
+	for _, w := range a.Workers() {
+		if w.Name == "" || w.Queue == "" || w.Handler == nil {
+			t.Errorf("worker %+v incomplete", w)
+		}
+	}
+	for _, name := range a.FunctionNames() {
+		if _, err := a.Function(name); err != nil {
+			t.Errorf("function %s: %v", name, err)
+		}
+	}
+}
+
+func TestHealthAndWhoami(t *testing.T) {
+	a := newTestApp(t)
+	h, err := a.HandlerFor(a.GroupNames())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := auth.Mint(a.JWTKey, auth.Claims{Sub: "alice", Name: "Alice", Roles: []string{"R1"}, Issuer: a.Config.JWTIssuer, Audience: a.Config.JWTAudience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, method, path, token string
+		status                    int
+		body                      string
+	}{
+		{"health", "GET", "/health", "", 200, `"status":"ok"`},
+		{"health ignores a bad token", "GET", "/health", "garbage", 200, `"status":"ok"`},
+		{"whoami", "GET", "/whoami", tok, 200, `{"sub":"alice","name":"Alice","provider":"openagg-local","roles":["R1"]}`},
+		{"whoami without token", "GET", "/whoami", "", 401, `"UNAUTHENTICATED"`},
+		{"whoami with bad token", "GET", "/whoami", tok + "x", 401, `"INVALID_TOKEN"`},
+		{"wrong method", "POST", "/health", "", 405, `"METHOD_NOT_ALLOWED"`},
+		{"unknown path", "GET", "/definitely/not/here", "", 404, `"NOT_FOUND"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(tc.method, tc.path, nil)
+			if tc.token != "" {
+				r.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tc.status || !strings.Contains(w.Body.String(), tc.body) {
+				t.Fatalf("got %d %s, want %d with %s", w.Code, w.Body, tc.status, tc.body)
+			}
+			if w.Header().Get(platform.RequestIDHeader) == "" {
+				t.Error("no request id")
+			}
+			if tc.status == 401 && w.Header().Get("WWW-Authenticate") == "" {
+				t.Error("401 without WWW-Authenticate")
+			}
+		})
+	}
+}
+
+func TestInvokeAPIGatewayEvent(t *testing.T) {
+	a := newTestApp(t)
+	ev := func(path string, claims map[string]string) []byte {
+		e := events.APIGatewayV2HTTPRequest{
+			Version: "2.0", RouteKey: "GET " + path, RawPath: path,
+			Headers: map[string]string{"x-request-id": "evt-1"},
+			RequestContext: events.APIGatewayV2HTTPRequestContext{
+				RequestID: "gw-req", DomainName: "api.example.com",
+				HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: path, SourceIP: "127.0.0.1"},
+			},
+		}
+		if claims != nil {
+			e.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+			}
+		}
+		b, _ := json.Marshal(e)
+		return b
+	}
+	tests := []struct {
+		name, fn string
+		event    []byte
+		status   int
+		body     string
+	}{
+		{"health", "health", ev("/health", nil), 200, `"status":"ok"`},
+		{"claims of the authorizer are trusted", "health", ev("/whoami", map[string]string{"sub": "bob", "iss": "https://idp", "roles": "[A B]"}), 200, `"roles":["A","B"]`},
+		{"no claims", "health", ev("/whoami", nil), 401, "UNAUTHENTICATED"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := a.Invoke(context.Background(), tc.fn, tc.event)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var resp events.APIGatewayV2HTTPResponse
+			if err := json.Unmarshal(out, &resp); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.status || !strings.Contains(resp.Body, tc.body) {
+				t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
+			}
+			if resp.Headers[platform.RequestIDHeader] != "evt-1" {
+				t.Errorf("request id header %v", resp.Headers)
+			}
+		})
+	}
+	if _, err := a.Invoke(context.Background(), "nope", []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "unknown function") {
+		t.Fatalf("unknown function: %v", err)
+	}
+	if _, err := a.Invoke(context.Background(), "health", []byte(`not json`)); err == nil {
+		t.Fatal("bad event: want error")
+	}
+}
+
+func TestHandlerForRoutesToTheGroupsDialect(t *testing.T) {
+	a := newTestApp(t)
+	dialect := func(name string) platform.ErrorRenderer {
+		return func(w http.ResponseWriter, r *http.Request, err error) {
+			e := platform.AsError(err)
+			platform.WriteJSON(w, e.Status, map[string]string{"dialect": name, "code": e.Code})
+		}
+	}
+	ok := func(w http.ResponseWriter, r *http.Request) { platform.WriteJSON(w, 200, "ok") }
+	groups := map[string]Group{
+		"one": {Name: "one", Render: dialect("one"), Routes: func() []platform.Route {
+			return []platform.Route{{Method: "GET", Path: "/one/v1/things/{id}", Public: true, Handler: ok}}
+		}},
+		"two": {Name: "two", Render: dialect("two"), Routes: func() []platform.Route {
+			return []platform.Route{{Method: "POST", Path: "/two/v2/items", Public: true, Handler: ok}}
+		}},
+	}
+	// Build the handlers of test groups through the same code path.
+	for name, g := range groups {
+		h, err := a.buildGroupHandler(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.handlers[name] = h
+	}
+	top, err := a.handlerForGroups([]Group{groups["one"], groups["two"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		method, path string
+		status       int
+		body         string
+	}{
+		{"GET", "/one/v1/things/7", 200, "ok"},
+		{"POST", "/two/v2/items", 200, "ok"},
+		{"DELETE", "/one/v1/things/7", 405, `"dialect":"one"`},
+		{"GET", "/one/v1/unknown", 404, `"dialect":"one"`},
+		{"GET", "/two/v2/items", 405, `"dialect":"two"`},
+		{"GET", "/two/v2/x/y", 404, `"dialect":"two"`},
+		{"GET", "/three", 404, `"NOT_FOUND"`},
+	}
+	for _, tc := range tests {
+		w := httptest.NewRecorder()
+		top.ServeHTTP(w, httptest.NewRequest(tc.method, tc.path, nil))
+		if w.Code != tc.status || !strings.Contains(w.Body.String(), tc.body) {
+			t.Errorf("%s %s: got %d %s, want %d %s", tc.method, tc.path, w.Code, w.Body, tc.status, tc.body)
+		}
+	}
+}

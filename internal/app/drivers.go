@@ -1,0 +1,136 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/queue"
+	"github.com/openagg/openagg/internal/queue/local"
+	"github.com/openagg/openagg/internal/store/bolt"
+)
+
+// StoreFile is the bbolt file of the embedded default in the data directory.
+const StoreFile = "openagg.db"
+
+// CredentialsKeyFile keeps the local credentials encryption key.
+const CredentialsKeyFile = "credentials.key"
+
+// New builds the App from cfg: the embedded default (bbolt file in
+// cfg.DataDir holding both the store and the local queue, sandbox provider,
+// local HS256 key) or the AWS drivers (DynamoDB, SQS, Secrets Manager).
+func New(ctx context.Context, cfg platform.Config) (*App, error) {
+	log := platform.NewLogger(os.Stderr, cfg.LogLevel)
+	if cfg.Store == platform.StoreDynamo {
+		return newAWS(ctx, cfg, log)
+	}
+	return newEmbedded(cfg, log)
+}
+
+// newEmbedded opens <data>/openagg.db for the store and the local queue.
+func newEmbedded(cfg platform.Config, log *slog.Logger) (*App, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory %s: %w", cfg.DataDir, err)
+	}
+	jwtKey, err := auth.LoadOrCreateKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	credKey := cfg.CredentialsKey
+	if credKey == nil && cfg.KMSKeyID == "" {
+		if credKey, err = platform.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, CredentialsKeyFile), 32); err != nil {
+			return nil, fmt.Errorf("local credentials key: %w", err)
+		}
+	}
+	secret := cfg.PageTokenSecret
+	if len(secret) == 0 {
+		secret = DerivePageTokenSecret(jwtKey)
+	}
+	path := filepath.Join(cfg.DataDir, StoreFile)
+	// A short lock wait: the other holder is a long-running process, so
+	// waiting longer would not help, and the message says what to do.
+	st, err := bolt.Open(path, bolt.Options{TokenSecret: secret, Timeout: time.Second})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("%w: the data directory %s is locked by another openagg process (is `openagg serve` running on it?)", err, cfg.DataDir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	clock := platform.SystemClock{}
+	q, err := local.New(st.DB(), local.Options{Clock: clock, Log: log})
+	if err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("open local queue in %s: %w", path, err)
+	}
+	providers, err := buildProviders(cfg, st, clock)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	cfg.PageTokenSecret = secret
+	a, err := Assemble(cfg, Deps{
+		Log:            log,
+		Clock:          clock,
+		Store:          st,
+		Queue:          q,
+		Providers:      providers,
+		JWTKey:         jwtKey,
+		CredentialsKey: credKey,
+		RunWorkers:     localRunner(q),
+		Closers:        []func() error{st.Close},
+	})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// localRunner registers each worker on its queue with the same settings as
+// its SQS event source mapping, then runs the dispatcher until ctx ends.
+func localRunner(q *local.Queue) func(ctx context.Context, workers []Worker) error {
+	return func(ctx context.Context, workers []Worker) error {
+		if len(workers) == 0 {
+			<-ctx.Done()
+			return nil
+		}
+		for _, w := range workers {
+			q.Register(w.Queue, w.Handler, consumerConfig(w.Queue))
+		}
+		return q.Run(ctx)
+	}
+}
+
+// consumerConfig mirrors the SAM template's event source mappings
+// (batch size, redrive maxReceiveCount, visibility timeout).
+func consumerConfig(queueName string) local.ConsumerConfig {
+	switch queueName {
+	case queue.Holdings:
+		return local.ConsumerConfig{BatchSize: 1, MaxReceiveCount: 5, VisibilityTimeout: 30 * time.Minute}
+	case queue.Directory:
+		return local.ConsumerConfig{BatchSize: 5, MaxReceiveCount: 5, VisibilityTimeout: 12 * time.Minute}
+	default:
+		return local.ConsumerConfig{BatchSize: 10, MaxReceiveCount: 5, VisibilityTimeout: 12 * time.Minute}
+	}
+}
+
+// Drain runs the registered workers on the embedded queue until it is idle:
+// for tests and one-shot commands that need queued jobs done.
+func (a *App) Drain(ctx context.Context) error {
+	q, ok := a.Queue.(*local.Queue)
+	if !ok {
+		return errors.New("drain: the configured queue is not the local queue")
+	}
+	for _, w := range a.Workers() {
+		q.Register(w.Queue, w.Handler, consumerConfig(w.Queue))
+	}
+	return q.Drain(ctx)
+}
