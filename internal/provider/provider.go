@@ -115,9 +115,9 @@ type Account struct {
 type Transaction struct {
 	ID           string          `json:"id"`
 	AccountID    string          `json:"account_id"`
-	MadeOn       time.Time       `json:"made_on"`    // value date (UTC midnight)
-	PostedAt     time.Time       `json:"posted_at"`  // booking time; zero when pending
-	Amount       decimal.Decimal `json:"amount"`     // signed
+	MadeOn       time.Time       `json:"made_on"`   // value date (UTC midnight)
+	PostedAt     time.Time       `json:"posted_at"` // booking time; zero when pending
+	Amount       decimal.Decimal `json:"amount"`    // signed
 	CurrencyCode string          `json:"currency_code"`
 	Description  string          `json:"description"`
 	Category     string          `json:"category"`
