@@ -40,12 +40,15 @@ type Schedule struct {
 func (a *App) Groups() []Group {
 	return []Group{
 		a.healthGroup(),
+		a.systemGroup(),
 	}
 }
 
 // Workers lists every queue consumer. Each worker adds one line.
 func (a *App) Workers() []Worker {
-	return []Worker{}
+	return []Worker{
+		a.directoryLoader(),
+	}
 }
 
 // Schedules lists every periodic function. Each adds one line.
