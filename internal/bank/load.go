@@ -159,6 +159,10 @@ func (s *Service) HandleJob(ctx context.Context, job queue.Job) error {
 	}
 
 	page, err := prov.ListBanks(ctx, p.Cursor)
+	if errors.Is(err, provider.ErrInvalid) {
+		// The provider refuses this cursor: retrying cannot help.
+		return fmt.Errorf("%w: list banks of %s at cursor %q: %v", queue.ErrPoison, p.Provider, p.Cursor, err)
+	}
 	if err != nil {
 		return fmt.Errorf("list banks of %s at cursor %q: %w", p.Provider, p.Cursor, err)
 	}

@@ -2,6 +2,7 @@ package bank
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
+	"github.com/openagg/openagg/internal/provider/sandbox"
+	"github.com/openagg/openagg/internal/queue"
 	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/bolt"
 )
@@ -111,5 +114,34 @@ func TestFoldName(t *testing.T) {
 	}
 	if foldName("  Bank Of X ") != "bank of x" {
 		t.Errorf("fold %q", foldName("  Bank Of X "))
+	}
+}
+
+// TestRefusedCursorIsPoison: a cursor the provider refuses cannot succeed
+// on a retry, so the job goes straight to the dead letters.
+func TestRefusedCursorIsPoison(t *testing.T) {
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	s, err := NewService(Deps{Store: st, Providers: []provider.Provider{sandbox.New(st, sandbox.Options{})}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := loadItem(LoadState{Provider: sandbox.Name, LoadID: "L1", Cursor: "not-a-cursor", Version: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Put(ctx, it, store.IfNotExists()); err != nil {
+		t.Fatal(err)
+	}
+	job, err := queue.NewJob(JobLoad, "k", LoadPayload{Provider: sandbox.Name, LoadID: "L1", Cursor: "not-a-cursor"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.HandleJob(ctx, job); !errors.Is(err, queue.ErrPoison) {
+		t.Errorf("err %v, want poison", err)
 	}
 }
