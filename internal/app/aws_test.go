@@ -1,0 +1,141 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/platform/mototest"
+	"github.com/openagg/openagg/internal/queue"
+	"github.com/openagg/openagg/internal/queue/sqs"
+	"github.com/openagg/openagg/internal/store"
+	"github.com/openagg/openagg/internal/store/dynamo"
+)
+
+func TestMain(m *testing.M) { os.Exit(mototest.Run(m)) }
+
+// TestNewAWS builds the App on the AWS drivers against moto: DynamoDB
+// table, SQS queues, page token secret from Secrets Manager.
+func TestNewAWS(t *testing.T) {
+	endpoint := mototest.Endpoint(t)
+	ctx := context.Background()
+	region := "us-east-1"
+	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint)
+
+	dc, err := dynamo.NewClient(ctx, endpoint, region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := "app-test-" + platform.RandomHex(4)
+	if err := dynamo.CreateTable(ctx, dc, table); err != nil {
+		t.Fatal(err)
+	}
+	qc, err := sqs.NewClient(ctx, endpoint, region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	urls, err := sqs.CreateQueues(ctx, qc, table+"-", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm := secretsmanager.NewFromConfig(c)
+	sec, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(table + "/page"), SecretString: aws.String("a-page-token-secret-of-48-characters-long-enough")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(table + "/provider"), SecretString: aws.String(`{"saltedgeAppId":"app","saltedgeSecret":"s3","saltedgeCallbackPublicKeyPem":"PEM"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	vars := map[string]string{
+		"OPENAGG_STORE":                 "dynamo",
+		"OPENAGG_TABLE":                 table,
+		"OPENAGG_DYNAMO_ENDPOINT":       endpoint,
+		"OPENAGG_SQS_ENDPOINT":          endpoint,
+		"AWS_REGION":                    region,
+		"OPENAGG_QUEUE_URL_DIRECTORY":   urls[queue.Directory],
+		"OPENAGG_QUEUE_URL_CONNECTIONS": urls[queue.Connections],
+		"OPENAGG_QUEUE_URL_HOLDINGS":    urls[queue.Holdings],
+		"OPENAGG_PAGE_TOKEN_SECRET_ARN": *sec.ARN,
+		"OPENAGG_PROVIDER_SECRET_ARN":   *prov.ARN,
+		"OPENAGG_JWT_ISSUER":            "https://idp.example.com/",
+		"OPENAGG_LOG_LEVEL":             "warn",
+	}
+	cfg, err := platform.LoadConfig(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+
+	if string(a.PageTokenSecret) != "a-page-token-secret-of-48-characters-long-enough" {
+		t.Errorf("page token secret %q", a.PageTokenSecret)
+	}
+	if a.Config.SaltEdge.AppID != "app" || a.Config.SaltEdge.Secret != "s3" || a.Config.CallbackPublicKey != "PEM" {
+		t.Errorf("provider secret not applied: %+v", a.Config.SaltEdge)
+	}
+	if a.JWTKey != nil || a.CredentialsKey != nil {
+		t.Error("no local keys in AWS")
+	}
+	if err := a.RunWorkers(ctx, nil); err == nil {
+		t.Error("RunWorkers with SQS: want error (Lambda consumes)")
+	}
+
+	// The store is the table: health does a real Get.
+	h, err := a.Handler("health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/health", nil))
+	if w.Code != 200 {
+		t.Fatalf("health on dynamo: %d %s", w.Code, w.Body)
+	}
+	if err := a.Store.Put(ctx, store.Item{PK: "P", SK: "S", Data: []byte(`{}`)}, store.IfNotExists()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Store.Get(ctx, store.Key{PK: "P", SK: "S"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The queue is SQS.
+	job, _ := queue.NewJob("test.ping", "k1", map[string]string{"a": "b"})
+	if err := a.Queue.Send(ctx, queue.Connections, job, 0); err != nil {
+		t.Fatal(err)
+	}
+	out, err := qc.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: aws.String(urls[queue.Connections]), WaitTimeSeconds: 1})
+	if err != nil || len(out.Messages) != 1 {
+		t.Fatalf("receive: %v %d", err, len(out.Messages))
+	}
+	var got queue.Job
+	if err := json.Unmarshal([]byte(*out.Messages[0].Body), &got); err != nil || got.Type != "test.ping" {
+		t.Fatalf("job %s: %v", *out.Messages[0].Body, err)
+	}
+
+	// Without a local key, bearer tokens are refused (API Gateway validates
+	// them in AWS); the authorizer's claims are what counts.
+	w = httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "/whoami", nil)
+	r.Header.Set("Authorization", "Bearer x.y.z")
+	h.ServeHTTP(w, r)
+	if w.Code != 401 || !strings.Contains(w.Body.String(), "INVALID_TOKEN") {
+		t.Fatalf("whoami with a header token in AWS: %d %s", w.Code, w.Body)
+	}
+}
