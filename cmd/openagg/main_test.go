@@ -87,6 +87,28 @@ func TestServeHealthTokenShutdown(t *testing.T) {
 		t.Fatalf("tampered token: %d", code)
 	}
 
+	// A request that queues jobs is completed by serve's local dispatcher:
+	// loading the bank directory fills the country lists.
+	e, out, errb = testEnv(vars)
+	if rc := run(context.Background(), e, []string{"token", "--sub", "ops", "--roles", "CanManageBankDirectory"}); rc != 0 {
+		t.Fatalf("token exit %d: %s", rc, errb)
+	}
+	ops := strings.TrimSpace(out.String())
+	if code, body := get("/system/banks", ops); code != 202 {
+		t.Fatalf("start directory load: %d %s", code, body)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		code, body := get("/system/countries/GB/banks", token)
+		if code == 200 && strings.Contains(body, "bankCode") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("directory not loaded by the workers: %d %s", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
 	stop()
 	select {
 	case err := <-done:
