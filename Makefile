@@ -10,7 +10,6 @@ LDFLAGS   := -s -w -X github.com/openagg/openagg/internal/platform.Version=$(VER
 FUNCTIONS := $(notdir $(wildcard functions/*))
 TEST_TIMEOUT ?= 15m
 BENCHTIME ?= 1x
-# invoke: make invoke FUNCTION=health EVENT=events/health/get.json
 FUNCTION  ?=
 EVENT     ?=
 
@@ -55,7 +54,7 @@ build: ## build every function for Lambda (linux/arm64) into bin/<name>/bootstra
 bench: ## run the benchmarks (BENCHTIME=1x by default; e.g. BENCHTIME=2s)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
-invoke: ## run one function in-process: make invoke FUNCTION=party EVENT=events/party/create-profile.json
+invoke: ## run one function in-process: make invoke FUNCTION=health EVENT=events/health/get.json
 	@if [ -z "$(FUNCTION)" ] || [ -z "$(EVENT)" ]; then echo "usage: make invoke FUNCTION=<name> EVENT=<file>"; \
 	  echo "functions: $(FUNCTIONS)"; exit 2; fi
 	$(GO) run ./cmd/openagg invoke --function $(FUNCTION) --event $(EVENT)

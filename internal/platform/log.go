@@ -136,7 +136,7 @@ func AccessLog(log *slog.Logger, group string) func(http.Handler) http.Handler {
 				slog.String("route", pattern),
 				slog.Int("status", status),
 				slog.Int("bytes", sw.bytes),
-				slog.Duration("duration", time.Since(start)),
+				slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
 				slog.String("requestId", RequestID(r.Context())),
 			)
 		})

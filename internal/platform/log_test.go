@@ -98,7 +98,7 @@ func TestAccessLogAndRecover(t *testing.T) {
 	if first["msg"] != "request" || first["route"] != "GET /items/{id}" || first["status"] != 200.0 || first["requestId"] != "rid-1" || first["method"] != "GET" || first["group"] != "test" {
 		t.Errorf("access line: %v", first)
 	}
-	if _, ok := first["duration"]; !ok {
+	if _, ok := first["durationMs"]; !ok {
 		t.Errorf("no duration: %v", first)
 	}
 	var sawPanic, saw500 bool
