@@ -71,6 +71,11 @@ func (s *Service) FailConnect(ctx context.Context, o Outcome, reason string) (Co
 		}
 		c.Status = StatusFailed
 		c.LastError = reason
+		if o.ConnectionID != "" {
+			// The bank failed after accepting the credentials: the provider
+			// keeps an inactive connection, which a new connect reuses.
+			c.ProviderConnectionID = o.ConnectionID
+		}
 		out = *c
 		return true, nil
 	})
