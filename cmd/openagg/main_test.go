@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/openagg/openagg/internal/deploy"
 	"github.com/openagg/openagg/internal/platform"
 )
 
@@ -164,5 +165,35 @@ func TestCommandErrors(t *testing.T) {
 				t.Fatalf("rc %d (want %d), stderr %q (want %q)", rc, tc.rc, errb, tc.errs)
 			}
 		})
+	}
+}
+
+// TestTemplate renders template.yaml once every group a deployed function
+// serves exists, and checks each route of each group appears as an event.
+func TestTemplate(t *testing.T) {
+	routes, err := groupRoutes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range deploy.Functions() {
+		for _, g := range f.Groups {
+			if _, ok := routes[g]; !ok {
+				t.Skipf("function %s serves group %q, not registered yet in app.Groups", f.Name, g)
+			}
+		}
+	}
+	e, out, errb := testEnv(nil)
+	if rc := run(context.Background(), e, []string{"template"}); rc != 0 {
+		t.Fatalf("template exit %d: %s", rc, errb)
+	}
+	yaml := out.String()
+	for _, f := range deploy.Functions() {
+		for _, g := range f.Groups {
+			for _, r := range routes[g] {
+				if !strings.Contains(yaml, "Path: "+r.Path+"\n") {
+					t.Errorf("route %s of %s missing from the template", r.Pattern(), g)
+				}
+			}
+		}
 	}
 }
