@@ -374,10 +374,23 @@ func testRedelivery(t *testing.T, e *env) {
 func testSupersede(t *testing.T, e *env) {
 	ctx := context.Background()
 	e.clock.Advance(time.Minute)
-	if _, err := e.svc.StartLoad(ctx); err != nil {
+	first, err := e.svc.StartLoad(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
-	st := e.load() // starts a second load before the first one ran
+	// Started at the same instant, a second load still sorts after the
+	// first (pages skip banks last seen by a newer load).
+	for range 5 {
+		next, err := e.svc.StartLoad(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next <= first {
+			t.Fatalf("load %s started after %s sorts before it", next, first)
+		}
+		first = next
+	}
+	st := e.load() // starts another load before the others ran
 	if st.Pages != sandboxPages || st.Banks != sandboxBanks {
 		t.Errorf("superseding load: %+v", st)
 	}

@@ -60,11 +60,11 @@ func (s *Service) StartLoad(ctx context.Context) (string, error) {
 		return "", errors.New("start directory load: no provider configured")
 	}
 	now := s.clock.Now().UTC()
-	loadID := newLoadID(now)
 	keys := make([]store.Key, len(s.providers))
 	for i, p := range s.providers {
 		keys[i] = loadKey(p.Name())
 	}
+	var loadID string
 	var err error
 	for range startAttempts {
 		var items []store.Item
@@ -73,8 +73,19 @@ func (s *Service) StartLoad(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("start directory load: read load states: %w", err)
 		}
 		versions := make(map[store.Key]int64, len(items))
+		latest := ""
 		for _, it := range items {
 			versions[it.Key()] = it.Version
+			var old LoadState
+			if json.Unmarshal(it.Data, &old) == nil && old.LoadID > latest {
+				latest = old.LoadID
+			}
+		}
+		// The new load must sort after every earlier one: pages skip banks
+		// last seen by a "newer" load.
+		loadID = newLoadID(now)
+		if loadID <= latest {
+			loadID = loadIDAfter(latest)
 		}
 		ops := make([]store.TxOp, 0, len(s.providers))
 		for i, p := range s.providers {
@@ -273,10 +284,24 @@ func loadItem(st LoadState) (store.Item, error) {
 	return store.Item{PK: ProviderPK(st.Provider), SK: LoadSK, Version: st.Version, Data: data}, nil
 }
 
+// loadIDTime is the fixed-width time prefix of a load id.
+const loadIDTime = "20060102T150405.000000000Z"
+
 // newLoadID returns an id that sorts by start time (UTC, fixed width) with
 // a random suffix against two loads started in the same nanosecond.
 func newLoadID(now time.Time) string {
-	return now.UTC().Format("20060102T150405.000000000Z") + "-" + platform.RandomHex(4)
+	return now.UTC().Format(loadIDTime) + "-" + platform.RandomHex(4)
+}
+
+// loadIDAfter returns a load id sorting after prev (whose clock reads the
+// same time or later than ours: clock skew, or a fake clock in tests).
+func loadIDAfter(prev string) string {
+	stamp, _, _ := strings.Cut(prev, "-")
+	t, err := time.Parse(loadIDTime, stamp)
+	if err != nil {
+		return prev + "-" + platform.RandomHex(4) // longer, so it sorts after
+	}
+	return newLoadID(t.Add(time.Nanosecond))
 }
 
 // upsertAttempts bounds the re-read-and-retry rounds of one page when a
