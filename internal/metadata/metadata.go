@@ -1,16 +1,13 @@
 // Package metadata holds what OBP 1.2 users add to accounts: other-account
 // metadata (aliases, more_info, URLs, locations: one set per other account,
 // shared by every view) and transaction metadata (narrative, comments, tags,
-// images, where: per view, shown only on the view it was made on). It also
-// keeps the directory of an account's other accounts (the counterparties of
-// its transactions), refreshed by the holdings import hook.
+// images, where: per view, shown only on the view it was made on). The other
+// accounts of an account are the counterparties of its transactions.
 //
 // Storage layout (docs/data-model.md, "OBP 1.2"), all in the account
 // partition ACC#<accountID> so that removing a connection removes it:
 //
 //	other-account metadata  PK=ACC#<acc> SK=OBP#OAMETA        one versioned document per account
-//	other-account directory PK=ACC#<acc> SK=OBP#OA#<other>    one item per counterparty
-//	directory checkpoint    PK=ACC#<acc> SK=OBP#OASCAN
 //	transaction metadata    PK=ACC#<acc> SK=OBP#TXM#<tx>#<view>
 //	                        GSI1PK=ACC#<acc>#TXD GSI1SK=<completed>#<tx>#M#<view>
 //
@@ -66,17 +63,11 @@ func ValidCoordinates(lat, lon float64) error {
 
 const (
 	OADocSK       = "OBP#OAMETA"
-	OASKPrefix    = "OBP#OA#"
-	OAScanSK      = "OBP#OASCAN"
 	TxMetaSKPrefx = "OBP#TXM#"
 )
 
 func OADocKey(accountID string) store.Key {
 	return store.Key{PK: holdings.AccountPK(accountID), SK: OADocSK}
-}
-
-func OAKey(accountID, otherID string) store.Key {
-	return store.Key{PK: holdings.AccountPK(accountID), SK: OASKPrefix + otherID}
 }
 
 func TxMetaKey(accountID, txID, viewID string) store.Key {

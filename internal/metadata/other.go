@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/platform"
@@ -34,15 +34,6 @@ func OtherAccountOf(tx holdings.Transaction) (OtherAccount, bool) {
 		name = tx.CounterpartyID
 	}
 	return OtherAccount{ID: tx.CounterpartyID, Name: name, IBAN: tx.CounterpartyIBAN}, true
-}
-
-// DecodeOtherAccount decodes a directory item.
-func DecodeOtherAccount(it store.Item) (OtherAccount, error) {
-	var o OtherAccount
-	if err := json.Unmarshal(it.Data, &o); err != nil {
-		return OtherAccount{}, fmt.Errorf("decode other account %s %s: %w", it.PK, it.SK, err)
-	}
-	return o, nil
 }
 
 // OAMeta is the metadata of one other account. Empty strings and nil
@@ -212,108 +203,76 @@ func (s *Service) LoadOADoc(ctx context.Context, accountID string) (OADoc, error
 	return DecodeOADoc(it)
 }
 
-// OtherAccounts lists the directory of an account's other accounts.
+// OtherAccounts lists the other accounts of an account: the distinct
+// counterparties of its transactions, by name. Holdings tells no hook about
+// imported transactions (its AccountHook runs before they are imported), so
+// there is no directory to keep in step: this reads the account's
+// transactions (the TX# items of its partition, page by page).
 func (s *Service) OtherAccounts(ctx context.Context, accountID string) ([]OtherAccount, error) {
-	var out []OtherAccount
-	q := store.Query{PK: holdings.AccountPK(accountID), SKPrefix: OASKPrefix}
+	seen := map[string]OtherAccount{}
+	err := s.scan(ctx, accountID, func(o OtherAccount) bool {
+		if _, ok := seen[o.ID]; !ok {
+			seen[o.ID] = o
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]OtherAccount, 0, len(seen))
+	for _, o := range seen {
+		out = append(out, o)
+	}
+	slices.SortFunc(out, func(a, b OtherAccount) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// OtherAccount finds one other account of an account, reading its
+// transactions until one has that counterparty.
+func (s *Service) OtherAccount(ctx context.Context, accountID, otherID string) (OtherAccount, error) {
+	var found *OtherAccount
+	err := s.scan(ctx, accountID, func(o OtherAccount) bool {
+		if o.ID == otherID {
+			found = &o
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return OtherAccount{}, err
+	}
+	if found == nil {
+		return OtherAccount{}, view.ErrOtherAccountNotFound()
+	}
+	return *found, nil
+}
+
+// scan calls fn with the other account of each transaction until fn
+// returns false.
+func (s *Service) scan(ctx context.Context, accountID string, fn func(OtherAccount) bool) error {
+	q := store.Query{PK: holdings.AccountPK(accountID), SKPrefix: holdings.TxSKPrefix}
 	for {
 		page, err := s.Store.Query(ctx, q)
 		if err != nil {
-			return nil, fmt.Errorf("list other accounts %s: %w", accountID, err)
+			return fmt.Errorf("scan transactions of %s: %w", accountID, err)
 		}
 		for _, it := range page.Items {
-			o, err := DecodeOtherAccount(it)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, o)
-		}
-		if page.Next == "" {
-			return out, nil
-		}
-		q.Token = page.Next
-	}
-}
-
-// scanOverlap is how far back a directory refresh re-reads before its
-// checkpoint, for transactions that arrive late with an older date.
-const scanOverlap = 31 * 24 * time.Hour
-
-type scanState struct {
-	Through time.Time `json:"through"`
-}
-
-// AccountsImported is the holdings import hook of the directory: it adds
-// the counterparties of transactions imported since the last refresh (an
-// index query from the checkpoint, never the whole history twice).
-func (s *Service) AccountsImported(ctx context.Context, accounts []holdings.Account) error {
-	for _, acc := range accounts {
-		if err := s.refreshDirectory(ctx, acc.ID); err != nil {
-			return fmt.Errorf("account %s: %w", acc.ID, err)
-		}
-	}
-	return nil
-}
-
-func (s *Service) refreshDirectory(ctx context.Context, accountID string) error {
-	pk := holdings.AccountPK(accountID)
-	var st scanState
-	it, err := s.Store.Get(ctx, store.Key{PK: pk, SK: OAScanSK})
-	switch {
-	case err == nil:
-		if err := json.Unmarshal(it.Data, &st); err != nil {
-			return fmt.Errorf("decode directory checkpoint: %w", err)
-		}
-	case !errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("load directory checkpoint: %w", err)
-	}
-	q := store.Query{Index: store.IndexGSI1, PK: holdings.TxByDateGSI1PK(accountID)}
-	if !st.Through.IsZero() {
-		q.From = holdings.SortTime(st.Through.Add(-scanOverlap))
-	}
-	found := map[string]OtherAccount{}
-	through := st.Through
-	for {
-		page, err := s.Store.Query(ctx, q)
-		if err != nil {
-			return fmt.Errorf("scan transactions: %w", err)
-		}
-		for _, it := range page.Items {
-			if !strings.HasPrefix(it.SK, holdings.TxSKPrefix) {
-				continue // our own metadata items share the index partition
-			}
 			var tx holdings.Transaction
 			if err := json.Unmarshal(it.Data, &tx); err != nil {
 				return fmt.Errorf("decode transaction %s: %w", it.SK, err)
 			}
-			if o, ok := OtherAccountOf(tx); ok {
-				found[o.ID] = o
-			}
-			if c := tx.Completed(); c.After(through) {
-				through = c
+			if o, ok := OtherAccountOf(tx); ok && !fn(o) {
+				return nil
 			}
 		}
 		if page.Next == "" {
-			break
+			return nil
 		}
 		q.Token = page.Next
 	}
-	puts := make([]store.Item, 0, len(found)+1)
-	for _, o := range found {
-		data, err := json.Marshal(o)
-		if err != nil {
-			return fmt.Errorf("encode other account: %w", err)
-		}
-		k := OAKey(accountID, o.ID)
-		puts = append(puts, store.Item{PK: k.PK, SK: k.SK, Data: data})
-	}
-	data, err := json.Marshal(scanState{Through: through})
-	if err != nil {
-		return fmt.Errorf("encode directory checkpoint: %w", err)
-	}
-	puts = append(puts, store.Item{PK: pk, SK: OAScanSK, Data: data})
-	if err := s.Store.BatchWrite(ctx, puts, nil); err != nil {
-		return fmt.Errorf("write directory: %w", err)
-	}
-	return nil
 }

@@ -1,0 +1,227 @@
+package obp
+
+import (
+	"net/http"
+
+	"github.com/openagg/openagg/internal/view"
+)
+
+// Views and permissions: the caller needs the owner view.
+
+// listViews is GET .../views.
+func (a *API) listViews(w http.ResponseWriter, r *http.Request) error {
+	s, err := a.load(r, need{owner: true})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewsJSON{Views: s.acl.AllViews()})
+	return nil
+}
+
+// viewBody is the body of create/update view. OBP 1.2 writes is_Public in
+// requests and is_public in responses; both are accepted.
+type viewBody struct {
+	Name                    *string  `json:"name"`
+	Description             *string  `json:"description"`
+	IsPublicRequest         *bool    `json:"is_Public"`
+	IsPublic                *bool    `json:"is_public"`
+	WhichAliasToUse         *string  `json:"which_alias_to_use"`
+	HideMetadataIfAliasUsed *bool    `json:"hide_metadata_if_alias_used"`
+	AllowedActions          []string `json:"allowed_actions"`
+}
+
+func (b viewBody) spec() view.Spec {
+	s := view.Spec{AllowedActions: b.AllowedActions}
+	if b.Name != nil {
+		s.Name = *b.Name
+	}
+	if b.Description != nil {
+		s.Description = *b.Description
+	}
+	switch {
+	case b.IsPublicRequest != nil:
+		s.IsPublic = *b.IsPublicRequest
+	case b.IsPublic != nil:
+		s.IsPublic = *b.IsPublic
+	}
+	if b.WhichAliasToUse != nil {
+		s.WhichAliasToUse = *b.WhichAliasToUse
+	}
+	if b.HideMetadataIfAliasUsed != nil {
+		s.HideMetadataIfAliasUsed = *b.HideMetadataIfAliasUsed
+	}
+	return s
+}
+
+// createView is POST .../views (201 with the view).
+func (a *API) createView(w http.ResponseWriter, r *http.Request) error {
+	s, err := a.load(r, need{owner: true})
+	if err != nil {
+		return err
+	}
+	var body viewBody
+	if err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	if body.IsPublic != nil && body.IsPublicRequest != nil && *body.IsPublic != *body.IsPublicRequest {
+		return view.ErrInvalidJSON("is_Public and is_public disagree.")
+	}
+	v, err := a.views.CreateView(r.Context(), s.acl, body.spec())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, v)
+	return nil
+}
+
+// updateView is PUT .../views/VIEW_ID (200 with the view).
+func (a *API) updateView(w http.ResponseWriter, r *http.Request) error {
+	s, err := a.load(r, need{owner: true})
+	if err != nil {
+		return err
+	}
+	var body viewBody
+	if err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	if body.Name != nil {
+		return view.ErrInvalidJSON("the name of a view cannot be changed (it is only set when the view is created).")
+	}
+	if body.IsPublic != nil && body.IsPublicRequest != nil && *body.IsPublic != *body.IsPublicRequest {
+		return view.ErrInvalidJSON("is_Public and is_public disagree.")
+	}
+	v, err := a.views.UpdateView(r.Context(), s.acl, r.PathValue("VIEW_ID"), body.spec())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// listPermissions is GET .../permissions.
+func (a *API) listPermissions(w http.ResponseWriter, r *http.Request) error {
+	s, err := a.load(r, need{owner: true})
+	if err != nil {
+		return err
+	}
+	out := permissionsJSON{Permissions: make([]permissionJSON, 0, len(s.acl.Grants))}
+	for _, g := range s.acl.Grants {
+		out.Permissions = append(out.Permissions, permissionJSON{User: g.User, Views: nonNilViews(s.acl.ViewsOf(g.User.ID))})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// userID validates the USER_ID path value.
+func userID(r *http.Request) (string, error) {
+	id := r.PathValue("USER_ID")
+	return id, view.ValidUserID(id)
+}
+
+// userPermissions is GET .../permissions/USER_ID.
+func (a *API) userPermissions(w http.ResponseWriter, r *http.Request) error {
+	s, err := a.load(r, need{owner: true})
+	if err != nil {
+		return err
+	}
+	uid, err := userID(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewsJSON{Views: nonNilViews(s.acl.ViewsOf(uid))})
+	return nil
+}
+
+// grantee is the user being granted views: the caller's own details when
+// they grant themselves, else the id with the default provider.
+func grantee(s *scope, uid string) view.User {
+	if s.p != nil && s.p.Subject == uid {
+		return view.UserOf(*s.p)
+	}
+	if g, ok := s.acl.GrantOf(uid); ok {
+		return g.User
+	}
+	return view.User{ID: uid}
+}
+
+// grantOne is POST .../permissions/USER_ID/views/VIEW_ID (201 with the view).
+func (a *API) grantOne(w http.ResponseWriter, r *http.Request) error {
+	s, err := a.load(r, need{owner: true})
+	if err != nil {
+		return err
+	}
+	uid, err := userID(r)
+	if err != nil {
+		return err
+	}
+	views, err := a.views.Grant(r.Context(), s.acl, grantee(s, uid), []string{r.PathValue("VIEW_ID")})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, views[0])
+	return nil
+}
+
+type grantBody struct {
+	Views *[]string `json:"views"`
+}
+
+// grantSeveral is POST .../permissions/USER_ID/views with {"views": [...]}
+// (201 with the views granted).
+func (a *API) grantSeveral(w http.ResponseWriter, r *http.Request) error {
+	s, err := a.load(r, need{owner: true})
+	if err != nil {
+		return err
+	}
+	uid, err := userID(r)
+	if err != nil {
+		return err
+	}
+	var body grantBody
+	if err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	if body.Views == nil || len(*body.Views) == 0 {
+		return view.ErrInvalidJSON("views must list at least one view id.")
+	}
+	views, err := a.views.Grant(r.Context(), s.acl, grantee(s, uid), *body.Views)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, viewsJSON{Views: views})
+	return nil
+}
+
+// revokeOne is DELETE .../permissions/USER_ID/views/VIEW_ID (204).
+func (a *API) revokeOne(w http.ResponseWriter, r *http.Request) error {
+	s, err := a.load(r, need{owner: true})
+	if err != nil {
+		return err
+	}
+	uid, err := userID(r)
+	if err != nil {
+		return err
+	}
+	if err := a.views.Revoke(r.Context(), s.acl, uid, r.PathValue("VIEW_ID")); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+// revokeAll is DELETE .../permissions/USER_ID/views (204).
+func (a *API) revokeAll(w http.ResponseWriter, r *http.Request) error {
+	s, err := a.load(r, need{owner: true})
+	if err != nil {
+		return err
+	}
+	uid, err := userID(r)
+	if err != nil {
+		return err
+	}
+	if err := a.views.RevokeAll(r.Context(), s.acl, uid); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}

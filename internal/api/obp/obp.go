@@ -1,0 +1,314 @@
+// Package obp serves the Open Bank Project API 1.2 (/obp/v1.2): banks,
+// accounts, views, permissions, other accounts and their metadata,
+// transactions and transaction metadata (shared/contracts/obp.md).
+//
+// A request reads what it needs in one BatchGet (the account, its ACL,
+// other-account metadata, the transaction and its metadata on the view) and
+// at most one index query; the view package decides access, moderation
+// (moderate.go) turns data into OBP JSON, errors are rendered in OBP's
+// {"code","message"} format by Render.
+package obp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/holdings"
+	"github.com/openagg/openagg/internal/metadata"
+	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/store"
+	"github.com/openagg/openagg/internal/view"
+)
+
+// Prefix is the base path of the API.
+const Prefix = "/obp/v1.2"
+
+// Bank is a bank as OBP 1.2 shows it (BANK_ID is the directory bank code).
+type Bank struct {
+	ID        string
+	ShortName string
+	FullName  string
+	Logo      string
+	Website   string
+}
+
+// Banks is the bank directory as the OBP API needs it: the banks whose
+// access is enabled.
+type Banks interface {
+	ListEnabled(ctx context.Context) ([]Bank, error)
+	// ByCode returns the enabled bank with that code; found is false when
+	// there is none.
+	ByCode(ctx context.Context, code string) (b Bank, found bool, err error)
+}
+
+// HostedBy is the root endpoint's "hosted_by".
+type HostedBy struct {
+	Organisation string
+	Email        string
+	Phone        string
+}
+
+// Deps are what the API needs.
+type Deps struct {
+	Store    store.Store
+	Banks    Banks
+	Views    *view.Service
+	Metadata *metadata.Service
+	Log      *slog.Logger
+	HostedBy HostedBy
+	// GitCommit is the root endpoint's "git_commit" (the build version).
+	GitCommit string
+}
+
+// API is the OBP 1.2 API group.
+type API struct {
+	store    store.Store
+	banks    Banks
+	views    *view.Service
+	meta     *metadata.Service
+	log      *slog.Logger
+	hostedBy HostedBy
+	commit   string
+}
+
+// New builds the API.
+func New(d Deps) *API {
+	log := d.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	return &API{store: d.Store, banks: d.Banks, views: d.Views, meta: d.Metadata, log: log, hostedBy: d.HostedBy, commit: d.GitCommit}
+}
+
+// Render writes err in OBP's format: {"code": <status>, "message":
+// "OBP-xxxxx: text"}. Errors from shared code (JSON decoding, auth, routing)
+// get the matching OBP code; internal errors are logged and shown as
+// OBP-50000 without detail.
+func (a *API) Render(w http.ResponseWriter, r *http.Request, err error) {
+	e := platform.AsError(err)
+	code, msg := e.Code, e.Message
+	if !strings.HasPrefix(code, "OBP-") {
+		switch {
+		case e.Status == http.StatusUnauthorized:
+			code, msg = view.CodeNotLoggedIn, view.TextNotLoggedIn+" "+msg
+		case e.Status == http.StatusNotFound:
+			code = view.CodeInvalidURI
+		case e.Status == http.StatusMethodNotAllowed:
+			code = view.CodeMethodNotAllowed
+		case e.Status >= 500:
+			code, msg = view.CodeUnknown, view.TextUnknown
+		default: // request body problems: malformed JSON, too large, empty
+			code, msg = view.CodeInvalidJSON, view.TextInvalidJSON+" "+msg
+		}
+	}
+	if e.Status >= 500 {
+		a.log.ErrorContext(r.Context(), "obp request failed", "method", r.Method, "path", r.URL.Path, "err", err, "requestId", platform.RequestID(r.Context()))
+	}
+	if e.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="openagg"`)
+	}
+	platform.WriteJSON(w, e.Status, errorJSON{Code: e.Status, Message: code + ": " + msg})
+}
+
+// handle adapts a handler returning an error.
+func (a *API) handle(h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			a.Render(w, r, err)
+		}
+	}
+}
+
+// Handler serves Routes with Router (API Gateway matching), errors in OBP
+// format. The app wraps it in its middleware (request id, log, auth).
+func (a *API) Handler() (http.Handler, error) { return Router(a.Routes(), a.Render) }
+
+// principal returns the caller (nil: anonymous). A token that was sent but
+// does not verify is a 401 even on routes that work anonymously: the
+// client meant to authenticate.
+func principal(ctx context.Context) (*auth.Principal, error) {
+	if err := auth.Err(ctx); err != nil {
+		return nil, platform.Unauthorized(view.CodeNotLoggedIn, "%s The bearer token is invalid or expired.", view.TextNotLoggedIn)
+	}
+	if p, ok := auth.FromContext(ctx); ok {
+		return &p, nil
+	}
+	return nil, nil
+}
+
+// requireUser returns the caller or a 401.
+func requireUser(ctx context.Context) (*auth.Principal, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, view.ErrNotLoggedIn()
+	}
+	return p, nil
+}
+
+// bankID validates the BANK_ID path value (OBP-30111).
+func bankID(r *http.Request) (string, error) {
+	id := r.PathValue("BANK_ID")
+	if !view.ValidID(id) {
+		return "", view.ErrInvalidBankID()
+	}
+	return id, nil
+}
+
+// bank loads an enabled bank or answers OBP-30001.
+func (a *API) bank(ctx context.Context, id string) (Bank, error) {
+	b, found, err := a.banks.ByCode(ctx, id)
+	if err != nil {
+		return Bank{}, fmt.Errorf("load bank %s: %w", id, err)
+	}
+	if !found {
+		return Bank{}, view.ErrBankNotFound()
+	}
+	return b, nil
+}
+
+// scope is what one account-level request works on.
+type scope struct {
+	p      *auth.Principal
+	acc    holdings.Account
+	acl    view.ACL
+	view   view.View
+	viewID string
+	oa     metadata.OADoc
+	tx     holdings.Transaction
+	txm    metadata.TxMeta // zero Version: no metadata yet
+}
+
+// need says what load reads and checks.
+type need struct {
+	view  bool   // VIEW_ID must be accessible to the caller
+	owner bool   // the caller must hold the owner view
+	oa    bool   // other-account metadata
+	txID  string // the transaction (and its metadata on the view)
+}
+
+// load reads the account-level data of a request with one BatchGet and
+// checks, in OBP's order, bank id, account, view access and transaction.
+func (a *API) load(r *http.Request, n need) (*scope, error) {
+	ctx := r.Context()
+	bank, err := bankID(r)
+	if err != nil {
+		return nil, err
+	}
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &scope{p: p, viewID: r.PathValue("VIEW_ID")}
+	accountID := r.PathValue("ACCOUNT_ID")
+	if !view.ValidID(accountID) {
+		return nil, a.accountMissing(ctx, bank)
+	}
+	pk := holdings.AccountPK(accountID)
+	keys := []store.Key{{PK: pk, SK: holdings.AccountSK}, view.ACLKey(accountID)}
+	if n.oa {
+		keys = append(keys, metadata.OADocKey(accountID))
+	}
+	if n.txID != "" {
+		keys = append(keys, store.Key{PK: pk, SK: holdings.TxSK(n.txID)}, metadata.TxMetaKey(accountID, n.txID, s.viewID))
+	}
+	items, err := a.store.BatchGet(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("load account %s: %w", accountID, err)
+	}
+	byKey := make(map[store.Key]store.Item, len(items))
+	for _, it := range items {
+		byKey[it.Key()] = it
+	}
+	accItem, ok := byKey[keys[0]]
+	if !ok {
+		return nil, a.accountMissing(ctx, bank)
+	}
+	if err := decode(accItem, &s.acc); err != nil {
+		return nil, err
+	}
+	if s.acc.BankCode != bank {
+		return nil, a.accountMissing(ctx, bank)
+	}
+	s.acl = view.ACL{AccountID: accountID, BankID: bank, Label: s.acc.Name}
+	if it, ok := byKey[keys[1]]; ok {
+		if s.acl, err = view.DecodeACL(it); err != nil {
+			return nil, err
+		}
+	}
+	if n.owner {
+		if err := s.acl.RequireOwner(p); err != nil {
+			return nil, err
+		}
+	}
+	if n.view {
+		if s.view, err = s.acl.Access(s.viewID, p); err != nil {
+			return nil, err
+		}
+	}
+	s.oa = metadata.OADoc{AccountID: accountID}
+	if it, ok := byKey[metadata.OADocKey(accountID)]; ok && n.oa {
+		if s.oa, err = metadata.DecodeOADoc(it); err != nil {
+			return nil, err
+		}
+	}
+	if n.txID != "" {
+		it, ok := byKey[store.Key{PK: pk, SK: holdings.TxSK(n.txID)}]
+		if !ok {
+			return nil, view.ErrTransactionNotFound()
+		}
+		if err := decode(it, &s.tx); err != nil {
+			return nil, err
+		}
+		if it, ok := byKey[metadata.TxMetaKey(accountID, n.txID, s.viewID)]; ok {
+			if s.txm, err = metadata.DecodeTxMeta(it); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s, nil
+}
+
+// accountMissing tells an unknown bank (OBP-30001) from an unknown account
+// at a known bank (OBP-30003); it costs a bank lookup on the error path only.
+func (a *API) accountMissing(ctx context.Context, bankID string) error {
+	if _, err := a.bank(ctx, bankID); err != nil {
+		return err
+	}
+	return view.ErrAccountNotFound()
+}
+
+// can checks a view action flag (OBP-30022).
+func can(v view.View, action string) error {
+	if !v.Allows(action) {
+		return view.ErrNoPermission(action)
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) { platform.WriteJSON(w, status, v) }
+
+func noContent(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }
+
+func success(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, successJSON{Success: msg})
+}
+
+// decodeBody decodes a request body strictly (OBP-10001 on failure).
+func decodeBody(w http.ResponseWriter, r *http.Request, dst any) error {
+	if err := platform.DecodeJSON(w, r, dst); err != nil {
+		var e *platform.Error
+		if errors.As(err, &e) {
+			return &platform.Error{Status: e.Status, Code: view.CodeInvalidJSON, Message: view.TextInvalidJSON + " " + e.Message, Err: err}
+		}
+		return err
+	}
+	return nil
+}
