@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -62,7 +63,11 @@ type Checkpoint struct {
 	Accounts []AccountCursor `json:"accounts,omitempty"`
 	// NewAccounts are the ids of accounts first stored by this run whose
 	// AccountHook call has not succeeded yet.
-	NewAccounts  []string  `json:"newAccounts,omitempty"`
+	NewAccounts []string `json:"newAccounts,omitempty"`
+	// Recent are the ids of the runs before this one (newest last, at most
+	// maxRecentRuns): a redelivered first job of one of them is ignored
+	// instead of starting that run again.
+	Recent       []string  `json:"recent,omitempty"`
 	Transactions int64     `json:"transactions"`
 	Pages        int64     `json:"pages"`
 	StartedAt    time.Time `json:"startedAt"`
@@ -78,6 +83,21 @@ type AccountCursor struct {
 	// Pending collects the provider ids of the current pending transactions
 	// while the pending list is paged (it may span steps).
 	Pending []string `json:"pending,omitempty"`
+}
+
+// maxRecentRuns bounds Checkpoint.Recent.
+const maxRecentRuns = 10
+
+// newRun returns the checkpoint of a new run that supersedes cp.
+func newRun(cp Checkpoint, runID string, now time.Time) Checkpoint {
+	recent := slices.Clone(cp.Recent)
+	if cp.RunID != "" && cp.RunID != runID {
+		recent = append(recent, cp.RunID)
+	}
+	if len(recent) > maxRecentRuns {
+		recent = recent[len(recent)-maxRecentRuns:]
+	}
+	return Checkpoint{RunID: runID, Recent: recent, StartedAt: now}
 }
 
 // importJob is the payload of a JobImport job: the request plus the step
@@ -129,6 +149,18 @@ func (s *Service) save(ctx context.Context, partyID, bankCode string, st importS
 	return v, nil
 }
 
+// create writes the first state of a party's import at a bank (version 0).
+func (s *Service) create(ctx context.Context, partyID, bankCode string, st importState) (int64, error) {
+	it, err := s.stateItem(partyID, bankCode, st, 0)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.store.Put(ctx, it, store.IfNotExists()); err != nil {
+		return 0, fmt.Errorf("create import state of party %s at %s: %w", partyID, bankCode, err)
+	}
+	return 0, nil
+}
+
 // EnqueueImport starts an import run of a party's connection: it marks the
 // progress "queued" with a fresh checkpoint (keeping the counts and time of
 // the last import) and enqueues the run's first job. A run already under
@@ -167,7 +199,7 @@ func (s *Service) startRun(ctx context.Context, req ImportRequest, now time.Time
 	}
 	st.Progress.State = StateQueued
 	st.Progress.LastError = ""
-	st.Checkpoint = Checkpoint{RunID: req.RunID, StartedAt: now}
+	st.Checkpoint = newRun(st.Checkpoint, req.RunID, now)
 	it, err := s.stateItem(req.PartyID, req.BankCode, st, ver)
 	if err != nil {
 		return err
@@ -211,15 +243,26 @@ func (s *Service) HandleJob(ctx context.Context, job queue.Job) error {
 func (s *Service) runStep(ctx context.Context, j importJob) error {
 	log := s.log.With("party", j.PartyID, "bank", j.BankCode, "run", j.RunID, "step", j.Step)
 	st, ver, err := s.loadState(ctx, j.PartyID, j.BankCode)
-	if errors.Is(err, store.ErrNotFound) {
-		log.InfoContext(ctx, "import job of a removed connection ignored")
-		return nil
-	}
-	if err != nil {
+	exists := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	cp := st.Checkpoint
 	switch {
+	case exists && cp.RunID != j.RunID && j.Step == 0 && slices.Contains(cp.Recent, j.RunID):
+		log.InfoContext(ctx, "first job of an earlier run ignored", "currentRun", cp.RunID)
+		return nil
+	case (!exists || cp.RunID != j.RunID) && j.Step == 0:
+		// The first job of a run that was not started by EnqueueImport
+		// (connection-sync sends bare ImportRequests): it starts the run,
+		// superseding any other. Nothing is written before the provider
+		// answered, so a late job of a removed connection (whose provider
+		// connection is gone) leaves no trace.
+		st.Progress.State, st.Progress.LastError = StateQueued, ""
+		st.Checkpoint = newRun(cp, j.RunID, s.clock.Now())
+	case !exists:
+		log.InfoContext(ctx, "import job of a removed connection ignored")
+		return nil
 	case cp.RunID != j.RunID:
 		log.InfoContext(ctx, "import job of a superseded run ignored", "currentRun", cp.RunID)
 		return nil
@@ -232,13 +275,17 @@ func (s *Service) runStep(ctx context.Context, j importJob) error {
 		log.InfoContext(ctx, "duplicate import job ignored", "checkpointStep", cp.Step)
 		return nil
 	}
-	attempts := cp.Attempts + 1
-	err = s.execute(ctx, log, j, st, ver, attempts)
+	attempts := st.Checkpoint.Attempts + 1
+	claimed, err := s.execute(ctx, log, j, st, ver, exists, attempts)
 	if err == nil {
 		return nil
 	}
+	if errors.As(err, new(continuationError)) {
+		log.WarnContext(ctx, "import step done but its continuation was not sent; the queue will redeliver it", "err", err)
+		return err
+	}
 	permanent := isPermanent(err)
-	if rerr := s.recordFailure(ctx, j, attempts, err, permanent); rerr != nil {
+	if rerr := s.recordFailure(ctx, j, attempts, err, permanent, !claimed); rerr != nil {
 		log.ErrorContext(ctx, "could not record import failure", "err", rerr)
 	}
 	if permanent || attempts >= s.limits.MaxAttempts {
@@ -269,11 +316,11 @@ func (s *Service) resend(ctx context.Context, log *slog.Logger, j importJob, st 
 
 // execute runs one step: accounts (first step), then transaction pages up
 // to the step's limits, then the checkpoint and the continuation.
-func (s *Service) execute(ctx context.Context, log *slog.Logger, j importJob, st importState, ver int64, attempts int) error {
+func (s *Service) execute(ctx context.Context, log *slog.Logger, j importJob, st importState, ver int64, exists bool, attempts int) (claimed bool, err error) {
 	started := time.Now()
 	prov, err := s.providers(j.Provider)
 	if err != nil {
-		return permanentError{fmt.Errorf("provider %q: %w", j.Provider, err)}
+		return false, permanentError{fmt.Errorf("provider %q: %w", j.Provider, err)}
 	}
 	cp := &st.Checkpoint
 	cp.Attempts = attempts
@@ -285,7 +332,7 @@ func (s *Service) execute(ctx context.Context, log *slog.Logger, j importJob, st
 	if cp.Phase == "" || cp.Phase == phaseAccounts {
 		accounts, err = s.listAccounts(ctx, j.ImportRequest, prov, cp)
 		if err != nil {
-			return err
+			return false, err
 		}
 		cp.Phase = phaseAccounts
 		st.Progress.Accounts = len(accounts)
@@ -295,36 +342,46 @@ func (s *Service) execute(ctx context.Context, log *slog.Logger, j importJob, st
 
 	// The claim: a version-guarded write that a concurrent delivery of the
 	// same step (or a new run, or a removal) makes fail.
-	ver, err = s.save(ctx, j.PartyID, j.BankCode, st, ver)
+	if exists {
+		ver, err = s.save(ctx, j.PartyID, j.BankCode, st, ver)
+	} else {
+		ver, err = s.create(ctx, j.PartyID, j.BankCode, st)
+	}
 	if errors.Is(err, store.ErrConditionFailed) {
 		log.InfoContext(ctx, "import step claimed elsewhere; ignored")
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	if err := s.stepBody(ctx, log, j, &st, accounts, prov, started); err != nil {
-		return err
+	err = s.stepBody(ctx, log, j, &st, accounts, prov, started)
+	if err == nil && cp.Phase == phaseDone {
+		err = s.finalHook(ctx, cp.Accounts)
+	}
+	if err != nil {
+		return true, s.stepFailed(ctx, log, j, cp.Accounts, err)
 	}
 
 	if cp.Phase == phaseDone {
+		touched := cp.Accounts
 		st.Progress = ImportProgress{State: StateDone, Accounts: st.Progress.Accounts, Transactions: cp.Transactions, LastImportAt: s.clock.Now()}
 		cp.Attempts, cp.Accounts = 0, nil
 		if _, err := s.save(ctx, j.PartyID, j.BankCode, st, ver); err != nil {
-			return s.lostCheckpoint(ctx, log, j, st, err)
+			return true, s.lostCheckpoint(ctx, log, j, touched, err)
 		}
 		log.InfoContext(ctx, "import done", "accounts", st.Progress.Accounts, "transactions", cp.Transactions, "pages", cp.Pages)
-		return nil
+		return true, nil
 	}
 	cp.Step++
 	cp.Attempts = 0
 	st.Progress.Transactions = cp.Transactions
 	if ver, err = s.save(ctx, j.PartyID, j.BankCode, st, ver); err != nil {
-		return s.lostCheckpoint(ctx, log, j, st, err)
+		return true, s.lostCheckpoint(ctx, log, j, cp.Accounts, err)
 	}
 	if err := s.send(ctx, j.ImportRequest, cp.Step); err != nil {
-		// The redelivery of this job sees SentStep < Step and re-sends.
-		return err
+		// The redelivery of this job sees SentStep < Step and re-sends, so
+		// it must be redelivered whatever its attempt count.
+		return true, continuationError{err}
 	}
 	cp.SentStep = cp.Step
 	if _, err := s.save(ctx, j.PartyID, j.BankCode, st, ver); err != nil && !errors.Is(err, store.ErrConditionFailed) {
@@ -333,7 +390,7 @@ func (s *Service) execute(ctx context.Context, log *slog.Logger, j importJob, st
 		log.WarnContext(ctx, "could not record the sent continuation", "err", err)
 	}
 	log.InfoContext(ctx, "import step done", "transactions", cp.Transactions, "pages", cp.Pages, "elapsed", time.Since(started))
-	return nil
+	return true, nil
 }
 
 // stepBody writes the accounts listed by this step, calls the hook for new
@@ -431,6 +488,40 @@ func (s *Service) stepBody(ctx context.Context, log *slog.Logger, j importJob, s
 		return err
 	}
 	cp.Phase = phaseDone
+	return nil
+}
+
+// finalHook tells the hook about every account of a finished run, as
+// stored now (balances, pending ids): one BatchGet.
+func (s *Service) finalHook(ctx context.Context, cursors []AccountCursor) error {
+	if s.hook == nil || len(cursors) == 0 {
+		return nil
+	}
+	keys := make([]store.Key, len(cursors))
+	for i, ac := range cursors {
+		keys[i] = store.Key{PK: AccountPK(ac.ID), SK: AccountSK}
+	}
+	items, err := s.store.BatchGet(ctx, keys)
+	if err != nil {
+		return fmt.Errorf("load imported accounts: %w", err)
+	}
+	byID := make(map[string]Account, len(items))
+	for _, it := range items {
+		a, err := decodeAccount(it)
+		if err != nil {
+			return err
+		}
+		byID[a.ID] = a
+	}
+	accounts := make([]Account, 0, len(cursors))
+	for _, ac := range cursors {
+		if a, ok := byID[ac.ID]; ok {
+			accounts = append(accounts, a)
+		}
+	}
+	if err := s.hook.AccountsImported(ctx, accounts); err != nil {
+		return fmt.Errorf("account hook: %w", err)
+	}
 	return nil
 }
 
@@ -540,23 +631,39 @@ func (s *Service) reconcilePending(ctx context.Context, ac *AccountCursor) error
 	return nil
 }
 
+// stepFailed handles an error after the claim: if the connection was
+// removed meanwhile (the import state is gone), what this step wrote is
+// swept and the job ends; otherwise the error stands.
+func (s *Service) stepFailed(ctx context.Context, log *slog.Logger, j importJob, touched []AccountCursor, err error) error {
+	_, _, lerr := s.loadState(ctx, j.PartyID, j.BankCode)
+	if !errors.Is(lerr, store.ErrNotFound) {
+		return err
+	}
+	log.WarnContext(ctx, "connection removed during an import step; sweeping its accounts again", "err", err)
+	return s.sweep(ctx, touched)
+}
+
+func (s *Service) sweep(ctx context.Context, touched []AccountCursor) error {
+	for _, ac := range touched {
+		if err := s.removeAccount(ctx, ac.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // lostCheckpoint handles a failed end-of-step write. A condition failure
 // means the checkpoint changed under the step; if the connection was
 // removed meanwhile, what this step wrote is swept away again (the removal
 // may have run before these writes landed).
-func (s *Service) lostCheckpoint(ctx context.Context, log *slog.Logger, j importJob, st importState, err error) error {
+func (s *Service) lostCheckpoint(ctx context.Context, log *slog.Logger, j importJob, touched []AccountCursor, err error) error {
 	if !errors.Is(err, store.ErrConditionFailed) {
 		return err
 	}
 	_, _, lerr := s.loadState(ctx, j.PartyID, j.BankCode)
 	if errors.Is(lerr, store.ErrNotFound) {
 		log.WarnContext(ctx, "connection removed during an import step; sweeping its accounts again")
-		for _, ac := range st.Checkpoint.Accounts {
-			if err := s.removeAccount(ctx, ac.ID); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.sweep(ctx, touched)
 	}
 	log.InfoContext(ctx, "import checkpoint changed during the step (duplicate delivery or a new run); this delivery stops")
 	return nil
@@ -565,14 +672,24 @@ func (s *Service) lostCheckpoint(ctx context.Context, log *slog.Logger, j import
 // recordFailure stores the last error of the step (and the failed state
 // when the error is permanent or the attempts are used up), unless the run
 // moved on meanwhile.
-func (s *Service) recordFailure(ctx context.Context, j importJob, attempts int, cause error, permanent bool) error {
+func (s *Service) recordFailure(ctx context.Context, j importJob, attempts int, cause error, permanent, mayCreate bool) error {
 	for range 3 {
 		st, ver, err := s.loadState(ctx, j.PartyID, j.BankCode)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
+		exists := err == nil
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			// The first step of a run started by a bare job failed before
+			// its claim. Record it, unless the provider no longer knows the
+			// connection (a late job of a removed connection).
+			if !mayCreate || j.Step != 0 || errors.Is(cause, provider.ErrNotFound) {
+				return nil
+			}
+			st.Checkpoint = newRun(Checkpoint{}, j.RunID, s.clock.Now())
+		case err != nil:
 			return err
+		case st.Checkpoint.RunID != j.RunID && j.Step == 0 && mayCreate && !slices.Contains(st.Checkpoint.Recent, j.RunID):
+			st.Progress.State = StateQueued
+			st.Checkpoint = newRun(st.Checkpoint, j.RunID, s.clock.Now())
 		}
 		cp := &st.Checkpoint
 		if cp.RunID != j.RunID || cp.Step != j.Step || st.Progress.State == StateDone || st.Progress.State == StateFailed {
@@ -580,16 +697,28 @@ func (s *Service) recordFailure(ctx context.Context, j importJob, attempts int, 
 		}
 		st.Progress.LastError = errorText(cause)
 		cp.Attempts = max(cp.Attempts, attempts)
+		st.Progress.State = StateRunning
 		if permanent || attempts >= s.limits.MaxAttempts {
 			st.Progress.State = StateFailed
 		}
-		_, err = s.save(ctx, j.PartyID, j.BankCode, st, ver)
+		if exists {
+			_, err = s.save(ctx, j.PartyID, j.BankCode, st, ver)
+		} else {
+			_, err = s.create(ctx, j.PartyID, j.BankCode, st)
+		}
 		if !errors.Is(err, store.ErrConditionFailed) {
 			return err
 		}
 	}
 	return nil
 }
+
+// continuationError: the step's checkpoint moved on but its continuation
+// could not be enqueued; only a redelivery of the step can send it.
+type continuationError struct{ err error }
+
+func (e continuationError) Error() string { return "send continuation: " + e.err.Error() }
+func (e continuationError) Unwrap() error { return e.err }
 
 // permanentError marks a failure that a retry cannot fix.
 type permanentError struct{ err error }

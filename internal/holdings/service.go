@@ -23,14 +23,33 @@ var (
 	ErrInvalidQuery = errors.New("holdings: invalid query")
 )
 
-// AccountHook is told about accounts that an import run stored for the
-// first time (the OBP package grants the party owner the "owner" view).
-// It runs after the accounts are stored and before their transactions are
-// imported. A failed call fails the import step, which the queue retries,
-// so the hook may see the same accounts more than once and must be
-// idempotent.
+// AccountHook is told about imported accounts by the packages that keep
+// data per account (OBP views: the party owner gets the "owner" view;
+// metadata: the counterparty directory). An import run calls it twice:
+// with the accounts it stored for the first time, right after storing them
+// and before their transactions (so that a new account is usable even if
+// the import fails later), and with all the run's accounts (fresh
+// balances) once every transaction is written. A failed call fails the
+// import step, which the queue retries, so the hook may see the same
+// accounts more than once and must be idempotent.
 type AccountHook interface {
 	AccountsImported(ctx context.Context, accounts []Account) error
+}
+
+// Hooks calls several hooks in order, stopping at the first error.
+type Hooks []AccountHook
+
+// AccountsImported implements AccountHook.
+func (hs Hooks) AccountsImported(ctx context.Context, accounts []Account) error {
+	for _, h := range hs {
+		if h == nil {
+			continue
+		}
+		if err := h.AccountsImported(ctx, accounts); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ProviderFunc returns the named provider (app.App.Provider).
