@@ -45,15 +45,10 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}})
 }
 
-// ErrUnauthenticated is returned when a private route has no valid token.
-var ErrUnauthenticated = platform.Unauthorized("UNAUTHENTICATED", "a valid bearer token is required")
-
-// User returns the authenticated principal or a 401 error.
+// User returns the authenticated principal or a 401 error: UNAUTHENTICATED
+// without a token, INVALID_TOKEN for a token that does not verify.
 func User(ctx context.Context) (auth.Principal, error) {
-	if p, ok := auth.FromContext(ctx); ok {
-		return p, nil
-	}
-	return auth.Principal{}, ErrUnauthenticated
+	return auth.Require(ctx)
 }
 
 // NotFoundHandler answers unknown paths of an Aggregation group.
