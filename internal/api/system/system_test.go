@@ -341,7 +341,7 @@ func TestSetAccess(t *testing.T) {
 		{"without the role", alice, path, `{"setAccess":"No"}`, 403, "", "MISSING_ROLE", false},
 		{"without the role, bad body", alice, path, `{`, 403, "", "MISSING_ROLE", false},
 		{"no token", "", path, `{"setAccess":"No"}`, 401, "", "UNAUTHENTICATED", false},
-		{"bad token", "not.a.jwt", path, `{"setAccess":"No"}`, 401, "", "UNAUTHENTICATED", false},
+		{"bad token", "not.a.jwt", path, `{"setAccess":"No"}`, 401, "", "INVALID_TOKEN", false},
 		{"bad JSON", admin, path, `{"setAccess":`, 400, "", platform.CodeMalformedJSON, false},
 		{"unknown field", admin, path, `{"setAccess":"No","x":1}`, 400, "", platform.CodeMalformedJSON, false},
 		{"wrong type", admin, path, `{"setAccess":false}`, 400, "", platform.CodeMalformedJSON, false},
