@@ -432,7 +432,8 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, partyID, bankCod
 type Detail struct {
 	Connection
 	// Import is the holdings importer's progress; State "none" when no
-	// import was ever queued, "queued" while the queued one has not started.
+	// import was ever queued, "queued" while the last one this package
+	// queued has not started.
 	Import holdings.ImportProgress
 }
 
@@ -491,8 +492,12 @@ func (s *Service) Details(ctx context.Context, p auth.Principal, partyID string)
 		switch {
 		case ok:
 			d.Import = pg
+			if pg.State == holdings.StateDone && c.ImportQueuedAt.After(pg.LastImportAt) {
+				// A newer import is queued and has not started yet.
+				d.Import.State = holdings.StateQueued
+			}
 		case !c.ImportQueuedAt.IsZero():
-			d.Import = holdings.ImportProgress{State: "queued"}
+			d.Import = holdings.ImportProgress{State: holdings.StateQueued}
 		default:
 			d.Import = holdings.ImportProgress{State: "none"}
 		}

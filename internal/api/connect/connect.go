@@ -152,7 +152,7 @@ func sessionView(s sandbox.Session) view {
 	case sandbox.StageChallenge:
 		v.Message = s.BankName + " asks for a confirmation."
 	case sandbox.StageDone:
-		v.Message = "Your accounts at " + s.BankName + " are connected. Their data is being imported."
+		v.Message = "Your accounts at " + s.BankName + " are connected. Their data is being imported; you can close this page."
 	case sandbox.StageFailed:
 		v.Message = "The connection to " + s.BankName + " failed."
 	}
