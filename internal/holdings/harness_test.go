@@ -123,16 +123,15 @@ func (h *recordingHook) Calls() [][]string {
 // stores lists the drivers the domain tests run on.
 var stores = []string{"bolt", "dynamo"}
 
-func openStore(t testing.TB, kind string) countingStore {
+// openStores returns the store of the service under test and, so that
+// the service's store calls can be counted alone, a separate store
+// instance for the sandbox provider's own state (another bbolt file; the
+// same DynamoDB table through another driver instance).
+func openStores(t testing.TB, kind string) (countingStore, store.Store) {
 	t.Helper()
 	switch kind {
 	case "bolt":
-		st, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"), bolt.Options{TokenSecret: []byte("holdings-test-secret-0123456789")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
-		return st
+		return openBolt(t, "store.db"), openBolt(t, "sandbox.db")
 	case "dynamo":
 		endpoint := mototest.Endpoint(t)
 		client, err := dynamo.NewClient(context.Background(), endpoint, "us-east-1")
@@ -146,17 +145,28 @@ func openStore(t testing.TB, kind string) countingStore {
 		t.Cleanup(func() {
 			_, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
 		})
-		return dynamo.New(client, dynamo.Options{Table: table, TokenSecret: []byte("holdings-test-secret-0123456789")})
+		opts := dynamo.Options{Table: table, TokenSecret: []byte("holdings-test-secret-0123456789")}
+		return dynamo.New(client, opts), dynamo.New(client, opts)
 	}
 	t.Fatalf("unknown store %q", kind)
-	return nil
+	return nil, nil
+}
+
+func openBolt(t testing.TB, name string) *bolt.Store {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), name), bolt.Options{TokenSecret: []byte("holdings-test-secret-0123456789")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
 }
 
 var tableSeq atomic.Int64
 
 func newHarness(t testing.TB, kind string, limits Limits) *harness {
 	t.Helper()
-	st := openStore(t, kind)
+	st, sbxStore := openStores(t, kind)
 	qdb, err := bolt.Open(filepath.Join(t.TempDir(), "queue.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -171,7 +181,7 @@ func newHarness(t testing.TB, kind string, limits Limits) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, st: st, q: q, clock: platform.NewFakeClock(sandboxNow), hook: &recordingHook{}, customers: map[string]provider.Customer{}}
-	h.sbx = sandbox.New(st, sandbox.Options{Clock: h.clock, PublicURL: "http://openagg.test", Seed: 42, SlowDelay: 10 * time.Millisecond})
+	h.sbx = sandbox.New(sbxStore, sandbox.Options{Clock: h.clock, PublicURL: "http://openagg.test", Seed: 42, SlowDelay: 10 * time.Millisecond})
 	h.svc = New(Config{
 		Store: st, Queue: faultySender{h}, Clock: h.clock, Log: log, Hook: h.hook, Limits: limits,
 		Providers: func(name string) (provider.Provider, error) {

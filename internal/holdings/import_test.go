@@ -41,7 +41,7 @@ func TestImportAccountsAndTransactions(t *testing.T) {
 		if p.Accounts != len(e.accounts) || p.Transactions != e.total || e.total == 0 {
 			t.Fatalf("progress counts %d accounts / %d transactions, provider has %d / %d", p.Accounts, p.Transactions, len(e.accounts), e.total)
 		}
-		t.Logf("%s: %d transactions, %d store calls (%.1f per 1,000; the sandbox reads its connection once per page)", kind, e.total, calls, float64(calls)*1000/float64(e.total))
+		t.Logf("%s: %d transactions, %d store calls (%.1f per 1,000)", kind, e.total, calls, float64(calls)*1000/float64(e.total))
 
 		accs, err := h.svc.Accounts(t.Context(), req.PartyID)
 		if err != nil {
