@@ -14,7 +14,7 @@ import (
 	"github.com/openagg/openagg/internal/platform"
 )
 
-func newTestApp(t *testing.T) *App {
+func newTestApp(t testing.TB) *App {
 	t.Helper()
 	cfg, err := platform.LoadConfig(func(k string) string {
 		if k == "OPENAGG_DATA_DIR" {
