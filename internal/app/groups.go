@@ -41,6 +41,8 @@ func (a *App) Groups() []Group {
 	return []Group{
 		a.healthGroup(),
 		a.systemGroup(),
+		a.partyGroup(),
+		a.connectGroup(),
 	}
 }
 
@@ -48,12 +50,15 @@ func (a *App) Groups() []Group {
 func (a *App) Workers() []Worker {
 	return []Worker{
 		a.directoryLoader(),
+		a.connectionSync(),
 	}
 }
 
 // Schedules lists every periodic function. Each adds one line.
 func (a *App) Schedules() []Schedule {
-	return []Schedule{}
+	return []Schedule{
+		a.refreshScheduler(),
+	}
 }
 
 // Scheduler returns a function running every schedule once (what one tick
