@@ -1,0 +1,367 @@
+package obp_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/shopspring/decimal"
+
+	"github.com/openagg/openagg/internal/api/obp"
+	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/holdings"
+	"github.com/openagg/openagg/internal/metadata"
+	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/platform/mototest"
+	"github.com/openagg/openagg/internal/store"
+	"github.com/openagg/openagg/internal/store/bolt"
+	"github.com/openagg/openagg/internal/store/dynamo"
+	"github.com/openagg/openagg/internal/view"
+)
+
+func TestMain(m *testing.M) { os.Exit(mototest.Run(m)) }
+
+// countingStore counts store round trips (reads and writes separately).
+type countingStore struct {
+	store.Store
+	reads, writes atomic.Int64
+}
+
+func (c *countingStore) Get(ctx context.Context, k store.Key) (store.Item, error) {
+	c.reads.Add(1)
+	return c.Store.Get(ctx, k)
+}
+func (c *countingStore) BatchGet(ctx context.Context, keys []store.Key) ([]store.Item, error) {
+	c.reads.Add(1)
+	return c.Store.BatchGet(ctx, keys)
+}
+func (c *countingStore) Query(ctx context.Context, q store.Query) (store.Page, error) {
+	c.reads.Add(1)
+	return c.Store.Query(ctx, q)
+}
+func (c *countingStore) Put(ctx context.Context, it store.Item, cond store.Condition) error {
+	c.writes.Add(1)
+	return c.Store.Put(ctx, it, cond)
+}
+func (c *countingStore) Update(ctx context.Context, it store.Item) (int64, error) {
+	c.writes.Add(1)
+	return c.Store.Update(ctx, it)
+}
+func (c *countingStore) Delete(ctx context.Context, k store.Key, cond store.Condition) error {
+	c.writes.Add(1)
+	return c.Store.Delete(ctx, k, cond)
+}
+func (c *countingStore) BatchWrite(ctx context.Context, puts []store.Item, dels []store.Key) error {
+	c.writes.Add(1)
+	return c.Store.BatchWrite(ctx, puts, dels)
+}
+func (c *countingStore) Transact(ctx context.Context, ops []store.TxOp) error {
+	c.writes.Add(1)
+	return c.Store.Transact(ctx, ops)
+}
+
+func (c *countingStore) reset() { c.reads.Store(0); c.writes.Store(0) }
+
+// driver opens a fresh empty store.
+type driver struct {
+	name string
+	open func(t *testing.T) store.Store
+}
+
+var (
+	dynOnce   sync.Once
+	dynClient *dynamodb.Client
+	dynErr    error
+	dynTables atomic.Int64
+)
+
+func drivers() []driver {
+	return []driver{
+		{"bolt", func(t *testing.T) store.Store {
+			s, err := bolt.Open(filepath.Join(t.TempDir(), "obp.db"), bolt.Options{TokenSecret: []byte("obp-test-secret-0123456789")})
+			if err != nil {
+				t.Fatalf("open bolt: %v", err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			return s
+		}},
+		{"dynamo", func(t *testing.T) store.Store {
+			endpoint := mototest.Endpoint(t)
+			dynOnce.Do(func() { dynClient, dynErr = dynamo.NewClient(context.Background(), endpoint, "us-east-1") })
+			if dynErr != nil {
+				t.Fatalf("dynamo client: %v", dynErr)
+			}
+			table := fmt.Sprintf("obp-%d-%d", time.Now().UnixNano(), dynTables.Add(1))
+			if err := dynamo.CreateTable(t.Context(), dynClient, table); err != nil {
+				t.Fatalf("create table: %v", err)
+			}
+			t.Cleanup(func() {
+				_, _ = dynClient.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+			})
+			return dynamo.New(dynClient, dynamo.Options{Table: table, TokenSecret: []byte("obp-test-secret-0123456789")})
+		}},
+	}
+}
+
+// forEachDriver runs fn on a fresh environment per store driver.
+func forEachDriver(t *testing.T, fn func(t *testing.T, e *env)) {
+	for _, d := range drivers() {
+		t.Run(d.name, func(t *testing.T) { fn(t, newEnv(t, d.open(t))) })
+	}
+}
+
+// staticBanks is the bank directory the tests run against.
+type staticBanks []obp.Bank
+
+func (b staticBanks) ListEnabled(context.Context) ([]obp.Bank, error) { return b, nil }
+func (b staticBanks) ByCode(_ context.Context, code string) (obp.Bank, bool, error) {
+	for _, x := range b {
+		if x.ID == code {
+			return x, true, nil
+		}
+	}
+	return obp.Bank{}, false, nil
+}
+
+const (
+	issuer   = "https://issuer.test"
+	audience = "openagg"
+	bankID   = "testbank"
+	acc1     = "acc1"
+	acc2     = "acc2"
+)
+
+var jwtKey = []byte("obp-test-jwt-key-0123456789abcdef")
+
+// Users of the fixture: alice owns acc1 and acc2, dave also owns acc1, bob
+// has views team, none and full on acc1, carol has nothing.
+const (
+	alice = "alice"
+	bob   = "bob"
+	carol = "carol"
+	dave  = "dave"
+)
+
+var t0 = time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+
+type env struct {
+	t     *testing.T
+	st    *countingStore
+	h     http.Handler
+	views *view.Service
+	meta  *metadata.Service
+	clock *platform.FakeClock
+	txs   []holdings.Transaction
+}
+
+func newEnv(t *testing.T, s store.Store) *env {
+	t.Helper()
+	cs := &countingStore{Store: s}
+	clock := platform.NewFakeClock(t0.Add(48 * time.Hour))
+	vs := &view.Service{Store: cs, Provider: issuer}
+	ms := &metadata.Service{Store: cs, Clock: clock}
+	api := obp.New(obp.Deps{
+		Store: cs, Views: vs, Metadata: ms,
+		Banks: staticBanks{
+			{ID: bankID, ShortName: "Test Bank", FullName: "Test Bank AG", Logo: "https://bank.test/logo.png", Website: "https://bank.test"},
+			{ID: "otherbank", ShortName: "Other", FullName: "Other Bank"},
+		},
+		HostedBy:  obp.HostedBy{Organisation: "OpenAgg", Email: "ops@openagg.test", Phone: "+49 30 000"},
+		GitCommit: "abc123",
+	})
+	authn, err := auth.NewAuthenticator(auth.Options{Issuer: issuer, Audiences: []string{audience}, HMACKey: jwtKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := api.Handler()
+	if err != nil {
+		t.Fatalf("router: %v", err)
+	}
+	e := &env{t: t, st: cs, h: authn.Middleware(h), views: vs, meta: ms, clock: clock}
+	e.seed()
+	return e
+}
+
+func (e *env) put(it store.Item) {
+	e.t.Helper()
+	if err := e.st.Put(context.Background(), it, store.Condition{}); err != nil {
+		e.t.Fatalf("seed %s %s: %v", it.PK, it.SK, err)
+	}
+}
+
+func mustJSON(t testing.TB, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (e *env) putAccount(a holdings.Account) {
+	e.put(store.Item{PK: holdings.AccountPK(a.ID), SK: holdings.AccountSK, GSI1PK: holdings.PartyAccountsGSI1PK(a.PartyID),
+		GSI1SK: holdings.PartyAccountsGSI1SK(a.BankCode, a.ID), Data: mustJSON(e.t, a)})
+}
+
+func (e *env) putTx(tx holdings.Transaction) {
+	e.put(store.Item{PK: holdings.AccountPK(tx.AccountID), SK: holdings.TxSK(tx.ID), GSI1PK: holdings.TxByDateGSI1PK(tx.AccountID),
+		GSI1SK: holdings.TxByDateGSI1SK(tx), Data: mustJSON(e.t, tx)})
+}
+
+func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+// seed writes two accounts (as the holdings import does), their owners
+// (through the import hook), transactions, custom views and grants.
+func (e *env) seed() {
+	ctx := context.Background()
+	accounts := []holdings.Account{
+		{ID: acc1, PartyID: "party1", OwnerSub: alice, BankCode: bankID, BankName: "Test Bank", Provider: "sandbox", Name: "Main account",
+			Nature: "account", Currency: "EUR", IBAN: "DE89370400440532013000", Number: "0532013000", HolderName: "Alice Example",
+			Balance: dec("1234.56"), Available: dec("1200.00")},
+		{ID: acc2, PartyID: "party1", OwnerSub: alice, BankCode: bankID, BankName: "Test Bank", Provider: "sandbox", Name: "Savings",
+			Nature: "savings", Currency: "EUR", Balance: dec("10.00")},
+	}
+	for _, a := range accounts {
+		e.putAccount(a)
+	}
+	if err := e.views.AccountsImported(ctx, accounts); err != nil {
+		e.t.Fatalf("import hook: %v", err)
+	}
+	cps := []struct{ name, iban string }{{"Shop One", "DE02120300000000202051"}, {"Power Co", ""}}
+	for i := range 5 {
+		bal := dec("1000").Add(decimal.NewFromInt(int64(i * 10)))
+		if i == 3 {
+			bal = dec("-5.00")
+		}
+		tx := holdings.Transaction{ID: fmt.Sprintf("tx%d", i+1), AccountID: acc1, Status: "posted",
+			MadeOn: t0.Add(time.Duration(i) * time.Hour), PostedAt: t0.Add(time.Duration(i)*time.Hour + time.Minute),
+			Amount: dec("-1.45").Add(decimal.NewFromInt(int64(-i))), Currency: "EUR", Description: fmt.Sprintf("payment %d", i+1),
+			Mode: "normal", BalanceAfter: &bal}
+		if i < 4 {
+			cp := cps[i%2]
+			tx.CounterpartyName, tx.CounterpartyIBAN = cp.name, cp.iban
+			tx.CounterpartyID = holdings.CounterpartyID(cp.name, cp.iban)
+		}
+		e.txs = append(e.txs, tx)
+		e.putTx(tx)
+	}
+	acl := e.acl(acc1)
+	all := view.ActionNames()
+	specs := []view.Spec{
+		{Name: "Team", Description: "the team", WhichAliasToUse: "private", AllowedActions: []string{"can_see_transaction_label", "can_see_transaction_amount", "can_see_transaction_metadata", "can_see_comments", "can_add_comment"}},
+		{Name: "None", Description: "sees nothing"},
+		{Name: "Full", Description: "sees everything", WhichAliasToUse: "none", AllowedActions: all},
+		{Name: "Everyone", Description: "public view", IsPublic: true, WhichAliasToUse: "public", AllowedActions: all},
+	}
+	for _, s := range specs {
+		if _, err := e.views.CreateView(ctx, acl, s); err != nil {
+			e.t.Fatalf("create view %s: %v", s.Name, err)
+		}
+		acl = e.acl(acc1)
+	}
+	if _, err := e.views.Grant(ctx, acl, view.User{ID: bob, DisplayName: "Bob"}, []string{"team", "none", "full"}); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.views.Grant(ctx, e.acl(acc1), view.User{ID: dave}, []string{view.Owner}); err != nil {
+		e.t.Fatal(err)
+	}
+	e.st.reset()
+}
+
+func (e *env) acl(accountID string) view.ACL {
+	e.t.Helper()
+	a, err := e.views.LoadACL(context.Background(), accountID, bankID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return a
+}
+
+func token(t testing.TB, sub string) string {
+	t.Helper()
+	tok, err := auth.Mint(jwtKey, auth.Claims{Sub: sub, Name: strings.ToUpper(sub[:1]) + sub[1:], Issuer: issuer, Audience: audience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// resp is a recorded response.
+type resp struct {
+	status int
+	body   []byte
+	header http.Header
+}
+
+func (r resp) json(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("response is not a JSON object: %v: %s", err, r.body)
+	}
+	return m
+}
+
+// do sends a request as user ("" = anonymous) with an optional body and
+// headers (name, value pairs).
+func (e *env) do(method, path, user, body string, headers ...string) resp {
+	e.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	if user != "" {
+		req.Header.Set("Authorization", "Bearer "+token(e.t, user))
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	return resp{status: rec.Code, body: rec.Body.Bytes(), header: rec.Header()}
+}
+
+// expectError checks an OBP error: status, {"code": status, "message":
+// "<code>: ..."}.
+func expectError(t testing.TB, r resp, status int, code string) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
+	}
+	var body struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(r.body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		t.Fatalf("error body: %v: %s", err, r.body)
+	}
+	if body.Code != status || !strings.HasPrefix(body.Message, code+": ") {
+		t.Fatalf("error body %s, want code %d and message %q...", r.body, status, code)
+	}
+}
+
+func golden(t testing.TB, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "golden", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+const base = obp.Prefix + "/banks/" + bankID + "/accounts/"
