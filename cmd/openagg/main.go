@@ -37,7 +37,7 @@ func commands() []command {
 		{"serve", "run every API group, the workers and the scheduler (embedded default)", serveCmd},
 		{"token", "mint a bearer token for the local server", tokenCmd},
 		{"invoke", "run one Lambda handler in-process on an event file", invokeCmd},
-		{"template", "print the SAM template.yaml built from the API groups' routes", templateCmd},
+		{"template", "write template.yaml from the API groups' routes (--check: fail if stale, --out -: print)", templateCmd},
 	}
 }
 

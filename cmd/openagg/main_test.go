@@ -183,7 +183,7 @@ func TestTemplate(t *testing.T) {
 		}
 	}
 	e, out, errb := testEnv(nil)
-	if rc := run(context.Background(), e, []string{"template"}); rc != 0 {
+	if rc := run(context.Background(), e, []string{"template", "--out", "-"}); rc != 0 {
 		t.Fatalf("template exit %d: %s", rc, errb)
 	}
 	yaml := out.String()

@@ -1,67 +1,109 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/openagg/openagg/internal/app"
-	"github.com/openagg/openagg/internal/deploy"
 	"github.com/openagg/openagg/internal/platform"
 )
 
-// templateCmd prints template.yaml: the SAM skeleton with each function's
+// templateCmd writes template.yaml: the SAM skeleton with each function's
 // HttpApi events taken from the route tables of the groups it serves, so
-// the template and the handlers cannot disagree.
+// the template and the handlers cannot disagree. By default it writes the
+// repository's template.yaml; --out - prints it; --check only compares and
+// fails when the file is stale (CI, pre-commit).
 func templateCmd(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("template", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	out := fs.String("out", "", "file to write, - for stdout (default: template.yaml at the repository root)")
+	check := fs.Bool("check", false, "do not write: exit 1 if the file differs from a fresh render")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return errUsage
 	}
-	routes, err := groupRoutes(ctx)
+	rendered, err := app.Template(ctx)
 	if err != nil {
 		return err
 	}
-	out, err := deploy.Render(routes)
-	if err != nil {
+	if *out == "-" {
+		if *check {
+			return errors.New("--check needs a file, not --out -")
+		}
+		_, err = e.stdout.Write(rendered)
 		return err
 	}
-	_, err = e.stdout.Write(out)
-	return err
+	path := *out
+	if path == "" {
+		root, err := repoRoot()
+		if err != nil {
+			return fmt.Errorf("%w (or pass --out FILE)", err)
+		}
+		path = filepath.Join(root, "template.yaml")
+	}
+	if *check {
+		cur, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("check %s: %w: run make template", path, err)
+		}
+		if !bytes.Equal(cur, rendered) {
+			return fmt.Errorf("%s is stale (it differs from the route tables): run make template", path)
+		}
+		fmt.Fprintf(e.stdout, "%s is up to date\n", path)
+		return nil
+	}
+	// Write a sibling temp file and rename it, so a failed write never
+	// leaves a half template behind.
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, rendered, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	fmt.Fprintf(e.stdout, "wrote %s\n", path)
+	return nil
 }
 
-// groupRoutes lists every group's routes. Route tables need no I/O, but the
-// groups are built from an App, so one is assembled on a throwaway data
-// directory with the default configuration (the environment is ignored:
-// the routes never depend on it).
+// groupRoutes lists every group's routes (app.TemplateRoutes).
 func groupRoutes(ctx context.Context) (map[string][]platform.Route, error) {
-	dir, err := os.MkdirTemp("", "openagg-template-")
+	return app.TemplateRoutes(ctx)
+}
+
+// modulePath identifies the repository's go.mod.
+const modulePath = "github.com/openagg/openagg"
+
+// repoRoot is the nearest directory at or above the working directory
+// whose go.mod declares this module.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
 	if err != nil {
-		return nil, fmt.Errorf("temp data dir: %w", err)
+		return "", err
 	}
-	defer os.RemoveAll(dir)
-	cfg, err := platform.LoadConfig(func(k string) string {
-		switch k {
-		case "OPENAGG_DATA_DIR":
-			return dir
-		case "OPENAGG_LOG_LEVEL":
-			return "error"
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && declaresModule(string(b)) {
+			return dir, nil
 		}
-		return ""
-	})
-	if err != nil {
-		return nil, err
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("not inside the %s repository", modulePath)
+		}
+		dir = parent
 	}
-	a, err := app.New(ctx, cfg)
-	if err != nil {
-		return nil, err
+}
+
+func declaresModule(gomod string) bool {
+	for _, line := range strings.Split(gomod, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
+			return strings.Trim(strings.TrimSpace(rest), `"`) == modulePath
+		}
 	}
-	defer a.Close()
-	routes := map[string][]platform.Route{}
-	for _, g := range a.Groups() {
-		routes[g.Name] = g.Routes()
-	}
-	return routes, nil
+	return false
 }
