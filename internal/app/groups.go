@@ -43,6 +43,7 @@ func (a *App) Groups() []Group {
 		a.systemGroup(),
 		a.partyGroup(),
 		a.connectGroup(),
+		a.holdingsGroup(),
 	}
 }
 
@@ -51,6 +52,7 @@ func (a *App) Workers() []Worker {
 	return []Worker{
 		a.directoryLoader(),
 		a.connectionSync(),
+		a.holdingsImporter(),
 	}
 }
 
