@@ -15,7 +15,8 @@
 //
 // Stages: login, challenge, done, failed (the attempt ended), and the error
 // pages expired (410), used (400: a token is good for one attempt),
-// invalid (400/404), conflict (409) and error (500).
+// invalid (400/404) and error (500). A submit for the wrong step answers
+// 409 with the form of the session's current stage.
 package connect
 
 import (
@@ -109,11 +110,10 @@ func (a *API) Render(w http.ResponseWriter, r *http.Request, err error) {
 
 // Page stages beyond the sandbox's login/challenge/done/failed.
 const (
-	stageExpired  = "expired"
-	stageUsed     = "used"
-	stageInvalid  = "invalid"
-	stageConflict = "conflict"
-	stageError    = "error"
+	stageExpired = "expired"
+	stageUsed    = "used"
+	stageInvalid = "invalid"
+	stageError   = "error"
 )
 
 // view is what a page shows; its JSON form is the machine-readable answer.
