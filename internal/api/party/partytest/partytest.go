@@ -30,6 +30,7 @@ import (
 	"github.com/openagg/openagg/internal/provider/sandbox"
 	"github.com/openagg/openagg/internal/queue"
 	"github.com/openagg/openagg/internal/queue/local"
+	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/bolt"
 )
 
@@ -45,8 +46,18 @@ const (
 	audience = "openagg"
 )
 
+// Store is a store driver that counts its round trips (bolt, dynamo).
+type Store interface {
+	store.Store
+	Calls() int64
+}
+
 // Options vary the environment.
 type Options struct {
+	// Store, when set, holds the records (the DynamoDB driver on moto);
+	// default a bbolt file. The embedded queue always lives in a bbolt
+	// file of its own.
+	Store Store
 	// Verify and CallbackPublicKey configure the Salt Edge callbacks.
 	Verify            connectapi.VerifyFunc
 	CallbackPublicKey string
@@ -57,7 +68,7 @@ type Env struct {
 	T        testing.TB
 	Ctx      context.Context
 	Clock    *platform.FakeClock
-	Store    *bolt.Store
+	Store    Store
 	Queue    *local.Queue
 	Sandbox  *sandbox.Provider
 	Banks    *bank.Service
@@ -75,12 +86,16 @@ func New(t testing.TB, opts Options) *Env {
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	clock := platform.NewFakeClock(Start)
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "openagg.db"), bolt.Options{})
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "openagg.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = st.Close() })
-	q, err := local.New(st.DB(), local.Options{Clock: clock, Log: log, After: func(d time.Duration) <-chan time.Time {
+	t.Cleanup(func() { _ = db.Close() })
+	var st Store = db
+	if opts.Store != nil {
+		st = opts.Store
+	}
+	q, err := local.New(db.DB(), local.Options{Clock: clock, Log: log, After: func(d time.Duration) <-chan time.Time {
 		clock.Advance(d)
 		ch := make(chan time.Time, 1)
 		ch <- clock.Now()

@@ -1,0 +1,84 @@
+package connection_test
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/openagg/openagg/internal/api/party/partytest"
+	"github.com/openagg/openagg/internal/connection"
+	"github.com/openagg/openagg/internal/platform/mototest"
+	"github.com/openagg/openagg/internal/provider/sandbox"
+	"github.com/openagg/openagg/internal/store/dynamo"
+)
+
+func TestMain(m *testing.M) { os.Exit(mototest.Run(m)) }
+
+var tables atomic.Int64
+
+func dynamoStore(t *testing.T) *dynamo.Store {
+	t.Helper()
+	endpoint := mototest.Endpoint(t)
+	client, err := dynamo.NewClient(t.Context(), endpoint, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := fmt.Sprintf("connection-%d-%d", time.Now().UnixNano(), tables.Add(1))
+	if err := dynamo.CreateTable(t.Context(), client, table); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = client.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String(table)}) })
+	return dynamo.New(client, dynamo.Options{Table: table, TokenSecret: []byte("connection-test-secret-0123")})
+}
+
+// TestLifecycleOnDynamoDB runs the whole connection life on the DynamoDB
+// driver (moto): profile, connect with a challenge, import, details in one
+// query, refresh too early, the scheduler's index query, removal.
+func TestLifecycleOnDynamoDB(t *testing.T) {
+	e := partytest.New(t, partytest.Options{Store: dynamoStore(t)})
+	tok := e.Token("alice")
+	const party = "100100"
+	base := "/party/profiles/" + party
+	e.CreateProfile(tok, party)
+	if r := e.Do(http.MethodPost, "/party/profiles/"+party, tok, "{}"); r.Status != http.StatusConflict {
+		t.Fatalf("second profile: %d %s", r.Status, r.Body)
+	}
+	e.Connected(tok, party, sandbox.BankChallenge)
+
+	before := e.Store.Calls()
+	r := e.Do(http.MethodGet, base+"/connectionDetails", tok, "")
+	if calls := e.Store.Calls() - before; calls != 1 || r.Status != 200 {
+		t.Fatalf("details: %d calls, %d %s", calls, r.Status, r.Body)
+	}
+	if !strings.Contains(r.Body, `"status":"active"`) || !strings.Contains(r.Body, `"state":"done"`) {
+		t.Fatalf("details %s", r.Body)
+	}
+	if r := e.Do(http.MethodPut, base+"/banks/"+sandbox.BankChallenge+"/refreshConnections", tok, ""); r.Status != http.StatusConflict {
+		t.Fatalf("refresh: %d %s", r.Status, r.Body)
+	}
+
+	e.Clock.Advance(25 * time.Hour)
+	n, err := e.Conns.RefreshDue(e.Ctx, e.Clock.Now())
+	if err != nil || n != 1 {
+		t.Fatalf("due: %d %v", n, err)
+	}
+	e.Drain()
+
+	r = e.Do(http.MethodDelete, base+"/banks/"+sandbox.BankChallenge+"/removeConnections", tok, "")
+	if r.Status != 200 {
+		t.Fatalf("remove: %d %s", r.Status, r.Body)
+	}
+	if r := e.Do(http.MethodGet, base+"/connectionDetails", tok, ""); r.Body != "{\"connections\":[]}\n" {
+		t.Fatalf("after removal %s", r.Body)
+	}
+	if _, err := e.Store.Get(e.Ctx, connection.Key(party, sandbox.BankChallenge)); err == nil {
+		t.Fatal("connection kept")
+	}
+}
