@@ -34,7 +34,9 @@ func dynamoStore(t *testing.T) *dynamo.Store {
 	if err := dynamo.CreateTable(t.Context(), client, table); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = client.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String(table)}) })
+	t.Cleanup(func() {
+		_, _ = client.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+	})
 	return dynamo.New(client, dynamo.Options{Table: table, TokenSecret: []byte("connection-test-secret-0123")})
 }
 
