@@ -1,6 +1,7 @@
 package connection_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -35,7 +36,8 @@ func dynamoStore(t *testing.T) *dynamo.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_, _ = client.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+		// t.Context is already cancelled when cleanups run.
+		_, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
 	})
 	return dynamo.New(client, dynamo.Options{Table: table, TokenSecret: []byte("connection-test-secret-0123")})
 }
