@@ -5,8 +5,10 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -611,4 +613,89 @@ func TestTransactionsQuery(t *testing.T) {
 	if _, err := h.svc.Account(t.Context(), "missing"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing account: %v", err)
 	}
+}
+
+// The account index of DynamoDB is eventually consistent: an account the
+// import state knows is removed even when the index does not list it yet.
+func TestRemoveFindsAccountsMissingFromTheIndex(t *testing.T) {
+	h := newHarness(t, "bolt", Limits{})
+	req := h.connect("101400", sandbox.BankDefault, recent)
+	h.importNow(req)
+	ids := h.accountIDs(req.PartyID)
+	// Take the first account out of the index, as a lagging GSI would.
+	it, err := h.st.Get(t.Context(), store.Key{PK: AccountPK(ids[0]), SK: AccountSK})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it.GSI1PK, it.GSI1SK = "", ""
+	if err := h.st.Put(t.Context(), it, store.Condition{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.RemoveConnectionData(t.Context(), req.PartyID, req.BankCode); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if items := h.partition("", AccountPK(id)); len(items) != 0 {
+			t.Fatalf("account %s keeps %d items", id, len(items))
+		}
+	}
+}
+
+// Each limit of a step ends it: one page per job under a tiny budget.
+func TestStepLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		limits Limits
+	}{
+		{"pages", Limits{MaxPages: 1}},
+		{"transactions", Limits{MaxTransactions: 1}},
+		{"time", Limits{TimeBudget: time.Nanosecond}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, "bolt", tc.limits)
+			req := h.connect("101500", sandbox.BankDefault, recent)
+			e := h.expect(req)
+			p := h.importNow(req)
+			pages := 0
+			for _, pa := range e.accounts {
+				pages += max(1, (e.posted[pa.ID]+sandbox.TransactionPageSize-1)/sandbox.TransactionPageSize) + 1
+			}
+			if p.State != StateDone || p.Transactions != e.total || len(h.jobLog()) != pages {
+				t.Fatalf("progress %+v after %d jobs, want %d transactions in %d jobs", p, len(h.jobLog()), e.total, pages)
+			}
+		})
+	}
+}
+
+// The big bank (more than 100,000 transactions) through the worker in
+// 20-page steps, with the heap staying small.
+func TestImportBigBank(t *testing.T) {
+	if testing.Short() {
+		t.Skip("big bank import skipped in -short mode")
+	}
+	h := newHarness(t, "bolt", Limits{})
+	req := h.connect("101600", sandbox.BankBig, time.Time{})
+	var peak atomic.Uint64
+	runtime.GC()
+	stop := sampleHeap(&peak)
+	p := h.importNow(req)
+	stop()
+	if p.State != StateDone || p.Accounts != 3 || p.Transactions < 100000 {
+		t.Fatalf("progress %+v", p)
+	}
+	if n := len(h.jobLog()); n < 5 {
+		t.Fatalf("%d jobs for %d transactions: not chunked", n, p.Transactions)
+	}
+	n := 0
+	for _, id := range h.accountIDs(req.PartyID) {
+		n += len(h.partition(store.IndexGSI1, TxByDateGSI1PK(id)))
+	}
+	if int64(n) != p.Transactions {
+		t.Fatalf("%d transactions indexed, progress says %d", n, p.Transactions)
+	}
+	const limit = 200 << 20
+	if peak.Load() > limit {
+		t.Fatalf("heap peaked at %d MB", peak.Load()>>20)
+	}
+	t.Logf("%d transactions in %d jobs, heap peak %.1f MB", p.Transactions, len(h.jobLog()), float64(peak.Load())/(1<<20))
 }

@@ -67,7 +67,12 @@ type Checkpoint struct {
 	// Recent are the ids of the runs before this one (newest last, at most
 	// maxRecentRuns): a redelivered first job of one of them is ignored
 	// instead of starting that run again.
-	Recent       []string  `json:"recent,omitempty"`
+	Recent []string `json:"recent,omitempty"`
+	// AccountIDs are every account this connection's imports ever stored
+	// (kept across runs): RemoveConnectionData deletes them even before
+	// the party's account index shows them (GSI1 is eventually consistent
+	// on DynamoDB).
+	AccountIDs   []string  `json:"accountIds,omitempty"`
 	Transactions int64     `json:"transactions"`
 	Pages        int64     `json:"pages"`
 	StartedAt    time.Time `json:"startedAt"`
@@ -97,7 +102,7 @@ func newRun(cp Checkpoint, runID string, now time.Time) Checkpoint {
 	if len(recent) > maxRecentRuns {
 		recent = recent[len(recent)-maxRecentRuns:]
 	}
-	return Checkpoint{RunID: runID, Recent: recent, StartedAt: now}
+	return Checkpoint{RunID: runID, Recent: recent, AccountIDs: slices.Clone(cp.AccountIDs), StartedAt: now}
 }
 
 // importJob is the payload of a JobImport job: the request plus the step
@@ -571,6 +576,9 @@ func (s *Service) listAccounts(ctx context.Context, req ImportRequest, prov prov
 			cp.NewAccounts = append(cp.NewAccounts, a.ID)
 		}
 		cp.Accounts = append(cp.Accounts, AccountCursor{ID: a.ID, ProviderID: a.ProviderAccountID, Phase: accPosted})
+		if !slices.Contains(cp.AccountIDs, a.ID) {
+			cp.AccountIDs = append(cp.AccountIDs, a.ID)
+		}
 	}
 	return accounts, nil
 }

@@ -2,6 +2,7 @@ package holdings
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -19,6 +20,10 @@ const removePageSize = 1000
 // there: views, grants, metadata) in pages of batch deletes, the account
 // item last; and the import state.
 //
+// The accounts are those the import state lists (every account the
+// connection's imports stored, even if the index does not show it yet)
+// and those the party's account index lists under the bank.
+//
 // It is safe to re-run after a partial failure: the import state goes
 // first (a running import then stops at its next checkpoint write and
 // sweeps what it wrote meanwhile), and an account stays findable through
@@ -27,8 +32,25 @@ func (s *Service) RemoveConnectionData(ctx context.Context, partyID, bankCode st
 	if partyID == "" || bankCode == "" {
 		return platform.BadRequest("INVALID_REMOVAL", "removing connection data needs a party and a bank")
 	}
+	// The accounts the import state knows, in case the index does not
+	// show them yet (eventually consistent on DynamoDB).
+	var known []string
+	st, _, err := s.loadState(ctx, partyID, bankCode)
+	switch {
+	case err == nil:
+		known = st.Checkpoint.AccountIDs
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("remove data of party %s at %s: %w", partyID, bankCode, err)
+	}
 	if err := s.store.Delete(ctx, importKey(partyID, bankCode), store.Condition{}); err != nil {
 		return fmt.Errorf("remove import state of party %s at %s: %w", partyID, bankCode, err)
+	}
+	done := make(map[string]bool, len(known))
+	for _, id := range known {
+		if err := s.removeAccount(ctx, id); err != nil {
+			return fmt.Errorf("remove data of party %s at %s: %w", partyID, bankCode, err)
+		}
+		done[id] = true
 	}
 	q := store.Query{Index: store.IndexGSI1, PK: PartyAccountsGSI1PK(partyID), SKPrefix: bankCode + "#"}
 	for {
@@ -38,7 +60,7 @@ func (s *Service) RemoveConnectionData(ctx context.Context, partyID, bankCode st
 		}
 		for _, it := range page.Items {
 			accountID, ok := strings.CutPrefix(it.PK, AccountPK(""))
-			if !ok || it.SK != AccountSK {
+			if !ok || it.SK != AccountSK || done[accountID] {
 				continue
 			}
 			if err := s.removeAccount(ctx, accountID); err != nil {
