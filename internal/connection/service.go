@@ -226,14 +226,17 @@ func (p ConnectParams) check(today time.Time) error {
 // DateLayout is the Aggregation API's date format (DD-MM-YYYY).
 const DateLayout = "02-01-2006"
 
-// pickBank chooses the bank to connect among the providers listing code.
-func (s *Service) pickBank(ctx context.Context, code string) (bank.Bank, error) {
+// pickBank chooses the bank to connect among the providers listing code:
+// the one at the profile's own provider when it lists the code with access
+// enabled, else the first configured provider that does.
+func (s *Service) pickBank(ctx context.Context, code, preferred string) (bank.Bank, error) {
 	banks, err := s.banks.ListByCode(ctx, code)
 	if err != nil {
 		return bank.Bank{}, err
 	}
 	var disabled bool
-	for _, b := range banks {
+	var pick *bank.Bank
+	for i, b := range banks {
 		if _, ok := s.providers[b.Provider]; !ok {
 			continue
 		}
@@ -241,9 +244,14 @@ func (s *Service) pickBank(ctx context.Context, code string) (bank.Bank, error) 
 			disabled = true
 			continue
 		}
-		return b, nil
+		if pick == nil || b.Provider == preferred {
+			pick = &banks[i]
+		}
 	}
-	if disabled {
+	switch {
+	case pick != nil:
+		return *pick, nil
+	case disabled:
 		return bank.Bank{}, platform.Forbidden(CodeBankDisabled, "access to bank '%s' is disabled", code)
 	}
 	return bank.Bank{}, platform.NotFound(CodeBankNotFound, "bank '%s' not found", code)
@@ -345,7 +353,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, partyID, bankCod
 	if err := req.check(now.Truncate(24 * time.Hour)); err != nil {
 		return provider.ConnectSession{}, err
 	}
-	b, err := s.pickBank(ctx, bankCode)
+	b, err := s.pickBank(ctx, bankCode, prof.Provider)
 	if err != nil {
 		return provider.ConnectSession{}, err
 	}
