@@ -11,6 +11,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 TEST_TIMEOUT ?= 15m
 BENCHTIME ?= 1x
 FUNCTION  ?=
+FN        ?= $(FUNCTION)
 EVENT     ?=
 
 .PHONY: help run test moto lint build bench invoke template deploy clean
@@ -50,17 +51,25 @@ build: ## build every function for Lambda (linux/arm64) into bin/<name>/bootstra
 	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath \
 	    -ldflags '$(LDFLAGS)' -o bin/$$fn/bootstrap ./functions/$$fn; \
 	done
+	@for fn in $(FUNCTIONS); do stat -c '%s %n' bin/$$fn/bootstrap; done | awk '{printf "  %-34s %6.1f MB\n", $$2, $$1/1048576}'
 
 bench: ## run the benchmarks (BENCHTIME=1x by default; e.g. BENCHTIME=2s)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
-invoke: ## run one function in-process: make invoke FUNCTION=health EVENT=events/health/get.json
-	@if [ -z "$(FUNCTION)" ] || [ -z "$(EVENT)" ]; then echo "usage: make invoke FUNCTION=<name> EVENT=<file>"; \
+invoke: ## run one function on an event: make invoke FN=system EVENT=events/system/health.json (sam local invoke if sam and Docker work, else in-process)
+	@if [ -z "$(FN)" ] || [ -z "$(EVENT)" ]; then echo "usage: make invoke FN=<name> EVENT=<file>"; \
 	  echo "functions: $(FUNCTIONS)"; exit 2; fi
-	$(GO) run ./cmd/openagg invoke --function $(FUNCTION) --event $(EVENT)
+	@if command -v sam >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
+	  id="$$(echo '$(FN)' | sed -E 's/(^|-)([a-z])/\U\2/g')Function"; \
+	  echo "sam build $$id && sam local invoke $$id -e $(EVENT) --env-vars events/env.json"; \
+	  sam build "$$id" && sam local invoke "$$id" -e "$(EVENT)" --env-vars events/env.json; \
+	else \
+	  echo "sam CLI or a working Docker not found: running $(FN) in-process (openagg invoke)" >&2; \
+	  $(GO) run ./cmd/openagg invoke --function "$(FN)" --event "$(EVENT)"; \
+	fi
 
-template: ## regenerate template.yaml from the API groups' route tables
-	$(GO) run ./cmd/openagg template > template.yaml.tmp && mv template.yaml.tmp template.yaml
+template: ## regenerate template.yaml from the API groups' route tables (check only: go run ./cmd/openagg template --check)
+	$(GO) run ./cmd/openagg template
 
 deploy: ## build with SAM and deploy (samconfig.toml; set your JwtIssuer first)
 	sam build

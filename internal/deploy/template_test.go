@@ -1,0 +1,517 @@
+package deploy_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/openagg/openagg/internal/app"
+	"github.com/openagg/openagg/internal/deploy"
+	"github.com/openagg/openagg/internal/platform"
+)
+
+// repoRoot is where template.yaml, functions/ and events/ live.
+const repoRoot = "../.."
+
+// cfn is a CloudFormation template decoded into yaml.Node, so that short
+// tags (!Ref, !Sub, !GetAtt, !If ...) survive as node tags.
+type cfn struct{ root *yaml.Node }
+
+func loadTemplate(t testing.TB) ([]byte, cfn) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "template.yaml"))
+	if err != nil {
+		t.Fatalf("read template.yaml: %v: run make template", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("parse template.yaml: %v", err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		t.Fatal("template.yaml is not a YAML mapping")
+	}
+	return raw, cfn{doc.Content[0]}
+}
+
+// get follows mapping keys; nil when a key is missing.
+func get(n *yaml.Node, keys ...string) *yaml.Node {
+	for _, k := range keys {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+				break
+			}
+		}
+		n = next
+	}
+	return n
+}
+
+// str is a scalar's value ("" for nil or a non-scalar).
+func str(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return n.Value
+}
+
+// tagged returns the value of a short-form intrinsic (!Ref X → "X") or ""
+// when n is not that tag.
+func tagged(n *yaml.Node, tag string) string {
+	if n == nil || n.Tag != tag || n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return n.Value
+}
+
+func integer(t testing.TB, n *yaml.Node, what string) int {
+	t.Helper()
+	v, err := strconv.Atoi(str(n))
+	if err != nil {
+		t.Fatalf("%s: %q is not an integer", what, str(n))
+	}
+	return v
+}
+
+// items is a sequence's elements (none for nil or a non-sequence).
+func items(n *yaml.Node) []*yaml.Node {
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	return n.Content
+}
+
+// pairs iterates a mapping's key/value pairs in document order.
+func pairs(n *yaml.Node) [][2]*yaml.Node {
+	var out [][2]*yaml.Node
+	if n == nil || n.Kind != yaml.MappingNode {
+		return out
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		out = append(out, [2]*yaml.Node{n.Content[i], n.Content[i+1]})
+	}
+	return out
+}
+
+func (c cfn) resources() map[string]*yaml.Node {
+	m := map[string]*yaml.Node{}
+	for _, kv := range pairs(get(c.root, "Resources")) {
+		m[kv[0].Value] = kv[1]
+	}
+	return m
+}
+
+// route is one HttpApi event as the template declares it, or one route of
+// a group's table.
+type route struct {
+	Method, Path string
+	Public       bool
+}
+
+func (r route) String() string {
+	auth := "JWT"
+	if r.Public {
+		auth = "NONE"
+	}
+	return fmt.Sprintf("%s %s (auth %s)", r.Method, r.Path, auth)
+}
+
+// lambda is one AWS::Serverless::Function of the template.
+type lambda struct {
+	LogicalID string
+	Name      string // from CodeUri functions/<name>/
+	Timeout   int
+	Routes    []route
+	SQS       []*yaml.Node // Properties of SQS events
+	Schedules []*yaml.Node // Properties of Schedule events
+	Props     *yaml.Node
+}
+
+func (l lambda) kind() string {
+	switch {
+	case len(l.Routes) > 0 && len(l.SQS) == 0 && len(l.Schedules) == 0:
+		return app.KindAPI
+	case len(l.SQS) > 0 && len(l.Routes) == 0 && len(l.Schedules) == 0:
+		return app.KindWorker
+	case len(l.Schedules) > 0 && len(l.Routes) == 0 && len(l.SQS) == 0:
+		return app.KindSchedule
+	}
+	return "mixed"
+}
+
+var codeURI = regexp.MustCompile(`^functions/([a-z][a-z0-9-]*)/?$`)
+
+// lambdas lists the template's functions by name, with their events.
+func (c cfn) lambdas(t testing.TB) map[string]lambda {
+	t.Helper()
+	globalTimeout := 3 // the Lambda default
+	if n := get(c.root, "Globals", "Function", "Timeout"); n != nil {
+		globalTimeout = integer(t, n, "Globals.Function.Timeout")
+	}
+	out := map[string]lambda{}
+	for id, res := range c.resources() {
+		if str(get(res, "Type")) != "AWS::Serverless::Function" {
+			continue
+		}
+		props := get(res, "Properties")
+		m := codeURI.FindStringSubmatch(str(get(props, "CodeUri")))
+		if m == nil {
+			t.Errorf("%s: CodeUri %q is not functions/<name>/", id, str(get(props, "CodeUri")))
+			continue
+		}
+		l := lambda{LogicalID: id, Name: m[1], Timeout: globalTimeout, Props: props}
+		if n := get(props, "Timeout"); n != nil {
+			l.Timeout = integer(t, n, id+".Timeout")
+		}
+		for _, kv := range pairs(get(props, "Events")) {
+			ev, ep := kv[1], get(kv[1], "Properties")
+			switch typ := str(get(ev, "Type")); typ {
+			case "HttpApi":
+				if api := tagged(get(ep, "ApiId"), "!Ref"); api != "HttpApi" {
+					t.Errorf("%s event %s: ApiId is not !Ref HttpApi", id, kv[0].Value)
+				}
+				r := route{Method: strings.ToUpper(str(get(ep, "Method"))), Path: str(get(ep, "Path"))}
+				if auth := get(ep, "Auth"); auth != nil {
+					if a := str(get(auth, "Authorizer")); a != "NONE" {
+						t.Errorf("%s event %s: Auth.Authorizer %q: a route is either public (NONE) or uses the default JWT authorizer", id, kv[0].Value, a)
+					}
+					r.Public = true
+				}
+				if want := deploy.EventID(r.Method, r.Path); kv[0].Value != want {
+					t.Errorf("%s: event %s of %s should be named %s", id, kv[0].Value, r, want)
+				}
+				l.Routes = append(l.Routes, r)
+			case "SQS":
+				l.SQS = append(l.SQS, ep)
+			case "Schedule":
+				l.Schedules = append(l.Schedules, ep)
+			default:
+				t.Errorf("%s: event %s has unexpected type %q", id, kv[0].Value, typ)
+			}
+		}
+		if _, dup := out[l.Name]; dup {
+			t.Errorf("two functions are built from functions/%s", l.Name)
+		}
+		out[l.Name] = l
+	}
+	return out
+}
+
+// newApp builds the embedded default on a temp dir (bbolt store and local
+// queue in it, sandbox provider): the App every Lambda main builds, with
+// the embedded drivers.
+func newApp(t testing.TB, env map[string]string) *app.App {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, err := platform.LoadConfig(func(k string) string {
+		if k == "OPENAGG_DATA_DIR" {
+			return dir
+		}
+		if v, ok := env[k]; ok {
+			return v
+		}
+		if k == "OPENAGG_LOG_LEVEL" {
+			return "error"
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := a.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return a
+}
+
+// TestTemplateIsFresh: template.yaml is generated; a stale copy would
+// deploy routes the handlers do not serve (or miss new ones).
+func TestTemplateIsFresh(t *testing.T) {
+	raw, _ := loadTemplate(t)
+	fresh, err := app.Template(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(raw, fresh) {
+		have, want := strings.Split(string(raw), "\n"), strings.Split(string(fresh), "\n")
+		i := 0
+		for i < len(have) && i < len(want) && have[i] == want[i] {
+			i++
+		}
+		line := func(l []string) string {
+			if i < len(l) {
+				return strconv.Quote(l[i])
+			}
+			return "end of file"
+		}
+		t.Fatalf("template.yaml is stale: run make template (first difference at line %d: file has %s, a fresh render has %s)", i+1, line(have), line(want))
+	}
+}
+
+// TestTemplateRoutesMatchTheRouters: for every function, the HttpApi events
+// of the template are exactly the routes its groups serve (method, path,
+// public or JWT), and every group is deployed by exactly one function.
+func TestTemplateRoutesMatchTheRouters(t *testing.T) {
+	_, tpl := loadTemplate(t)
+	a := newApp(t, nil)
+	lambdas := tpl.lambdas(t)
+
+	groupsOf := map[string][]string{}
+	for _, f := range deploy.Functions() {
+		groupsOf[f.Name] = f.Groups
+	}
+	servedBy := map[string]string{}
+	for name, l := range lambdas {
+		if l.kind() != app.KindAPI {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			want := map[route]bool{}
+			for _, g := range groupsOf[name] {
+				grp, ok := a.Group(g)
+				if !ok {
+					t.Errorf("function %s serves group %q, which app.Groups does not list", name, g)
+					continue
+				}
+				if other, dup := servedBy[g]; dup {
+					t.Errorf("group %s is served by both %s and %s", g, other, name)
+				}
+				servedBy[g] = name
+				for _, r := range grp.Routes() {
+					want[route{Method: r.Method, Path: r.Path, Public: r.Public}] = true
+				}
+			}
+			if len(want) == 0 {
+				t.Fatalf("function %s has HttpApi events but serves no group", name)
+			}
+			have := map[route]bool{}
+			for _, r := range l.Routes {
+				if have[r] {
+					t.Errorf("route %s declared twice", r)
+				}
+				have[r] = true
+			}
+			for r := range want {
+				if !have[r] {
+					t.Errorf("route %s is served but not in template.yaml (run make template)", r)
+				}
+			}
+			for r := range have {
+				if !want[r] {
+					t.Errorf("route %s is in template.yaml but not served (run make template)", r)
+				}
+			}
+			f, err := a.Function(name)
+			if err != nil || f.Kind != app.KindAPI {
+				t.Fatalf("app.Function(%s) = %v, %v: want an API function", name, f, err)
+			}
+		})
+	}
+	for _, g := range a.GroupNames() {
+		if servedBy[g] == "" {
+			t.Errorf("group %s is not deployed: add it to a function in internal/deploy", g)
+		}
+	}
+}
+
+// TestTemplateFunctions: one function per functions/<name>/main.go, each
+// resolved by the App with the kind its events say (the Lambda main would
+// fail its init otherwise), logical ids the Makefile can derive, workers
+// on SQS with partial batch failures and a DLQ, the scheduler on a rule.
+func TestTemplateFunctions(t *testing.T) {
+	_, tpl := loadTemplate(t)
+	a := newApp(t, nil)
+	lambdas := tpl.lambdas(t)
+	res := tpl.resources()
+
+	dirs, err := os.ReadDir(filepath.Join(repoRoot, "functions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		if _, ok := lambdas[d.Name()]; !ok {
+			t.Errorf("functions/%s is not deployed by template.yaml", d.Name())
+		}
+	}
+	for name, l := range lambdas {
+		t.Run(name, func(t *testing.T) {
+			main, err := os.ReadFile(filepath.Join(repoRoot, "functions", name, "main.go"))
+			if err != nil {
+				t.Fatalf("functions/%s/main.go: %v", name, err)
+			}
+			if !bytes.Contains(main, []byte(`app.LambdaMain("`+name+`")`)) {
+				t.Errorf("functions/%s/main.go does not call app.LambdaMain(%q)", name, name)
+			}
+			// make invoke derives the logical id from the name.
+			if want := camel(name) + "Function"; l.LogicalID != want {
+				t.Errorf("logical id %s, want %s (make invoke derives it from the name)", l.LogicalID, want)
+			}
+			f, err := a.Function(name)
+			if err != nil {
+				t.Fatalf("the App does not resolve function %s: %v", name, err)
+			}
+			if f.Kind != l.kind() {
+				t.Errorf("the App runs %s as %s, its template events make it %s", name, f.Kind, l.kind())
+			}
+			if str(get(l.Props, "Runtime")) == "" && str(get(tpl.root, "Globals", "Function", "Runtime")) != "provided.al2023" {
+				t.Error("runtime is not provided.al2023")
+			}
+		})
+	}
+
+	workers := map[string]app.Worker{}
+	for _, w := range a.Workers() {
+		workers[w.Name] = w
+	}
+	env := get(tpl.root, "Globals", "Function", "Environment", "Variables")
+	for name, l := range lambdas {
+		if len(l.SQS) == 0 {
+			continue
+		}
+		t.Run(name+"/sqs", func(t *testing.T) {
+			w, ok := workers[name]
+			if !ok {
+				t.Fatalf("%s consumes SQS but is not an app worker", name)
+			}
+			if len(l.SQS) != 1 {
+				t.Fatalf("%d SQS events, want 1", len(l.SQS))
+			}
+			ep := l.SQS[0]
+			if !slices.ContainsFunc(items(get(ep, "FunctionResponseTypes")), func(n *yaml.Node) bool { return n.Value == "ReportBatchItemFailures" }) {
+				t.Error("SQS event without FunctionResponseTypes: [ReportBatchItemFailures]")
+			}
+			if b := integer(t, get(ep, "BatchSize"), "BatchSize"); b < 1 || b > 10 {
+				t.Errorf("BatchSize %d outside 1..10", b)
+			}
+			if c := integer(t, get(ep, "ScalingConfig", "MaximumConcurrency"), "MaximumConcurrency"); c < 2 {
+				t.Errorf("MaximumConcurrency %d: SQS event sources need at least 2", c)
+			}
+			qid, ok := strings.CutSuffix(tagged(get(ep, "Queue"), "!GetAtt"), ".Arn")
+			if !ok {
+				t.Fatal("SQS event Queue is not !GetAtt <Queue>.Arn")
+			}
+			q := get(res[qid], "Properties")
+			if str(get(res[qid], "Type")) != "AWS::SQS::Queue" {
+				t.Fatalf("queue %s is not an AWS::SQS::Queue", qid)
+			}
+			if got, want := tagged(get(q, "QueueName"), "!Sub"), "openagg-${Stage}-"+w.Queue; got != want {
+				t.Errorf("queue %s is named %q, the worker consumes %q", qid, got, want)
+			}
+			if got := tagged(get(env, platform.QueueURLEnv(w.Queue)), "!Ref"); got != qid {
+				t.Errorf("%s is !Ref %q, want %s (producers would send elsewhere)", platform.QueueURLEnv(w.Queue), got, qid)
+			}
+			vis := integer(t, get(q, "VisibilityTimeout"), qid+".VisibilityTimeout")
+			if vis <= l.Timeout || vis < 6*l.Timeout {
+				t.Errorf("queue %s visibility timeout %ds must exceed the function timeout %ds (AWS: at least 6x)", qid, vis, l.Timeout)
+			}
+			rp := get(q, "RedrivePolicy")
+			dlq, ok := strings.CutSuffix(tagged(get(rp, "deadLetterTargetArn"), "!GetAtt"), ".Arn")
+			if !ok || str(get(res[dlq], "Type")) != "AWS::SQS::Queue" {
+				t.Fatalf("queue %s has no RedrivePolicy to a DLQ", qid)
+			}
+			if n := integer(t, get(rp, "maxReceiveCount"), "maxReceiveCount"); n < 1 || n > 10 {
+				t.Errorf("maxReceiveCount %d outside 1..10", n)
+			}
+			if !hasDLQAlarm(res, dlq) {
+				t.Errorf("no CloudWatch alarm on the depth of %s", dlq)
+			}
+		})
+	}
+	for name := range workers {
+		if l, ok := lambdas[name]; !ok || len(l.SQS) == 0 {
+			t.Errorf("worker %s has no function with an SQS event in template.yaml", name)
+		}
+	}
+	for _, s := range a.Schedules() {
+		l, ok := lambdas[s.Name]
+		if !ok || len(l.Schedules) != 1 {
+			t.Errorf("schedule %s has no function with one Schedule event in template.yaml", s.Name)
+			continue
+		}
+		if n := get(l.Schedules[0], "Schedule"); n == nil || (str(n) == "" && tagged(n, "!Ref") == "") {
+			t.Errorf("schedule %s: Schedule event without a Schedule expression", s.Name)
+		}
+	}
+	for name, l := range lambdas {
+		if len(l.Schedules) > 0 && !slices.ContainsFunc(a.Schedules(), func(s app.Schedule) bool { return s.Name == name }) {
+			t.Errorf("%s has a Schedule event but is not an app schedule", name)
+		}
+	}
+
+	// Every route needs a token unless opened explicitly: the HttpApi's
+	// default authorizer is the JWT one, fed by the issuer and audience
+	// parameters.
+	auth := get(res["HttpApi"], "Properties", "Auth")
+	def := str(get(auth, "DefaultAuthorizer"))
+	jwt := get(auth, "Authorizers", def, "JwtConfiguration")
+	if def == "" || tagged(get(jwt, "issuer"), "!Ref") != "JwtIssuer" || tagged(get(jwt, "audience"), "!Ref") != "JwtAudience" {
+		t.Error("HttpApi: the default authorizer must be a JWT authorizer with issuer !Ref JwtIssuer and audience !Ref JwtAudience")
+	}
+}
+
+func hasDLQAlarm(res map[string]*yaml.Node, dlq string) bool {
+	for _, r := range res {
+		if str(get(r, "Type")) != "AWS::CloudWatch::Alarm" {
+			continue
+		}
+		for _, d := range items(get(r, "Properties", "Dimensions")) {
+			if str(get(d, "Name")) == "QueueName" && tagged(get(d, "Value"), "!GetAtt") == dlq+".QueueName" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// camel turns a function name into its logical id prefix
+// ("directory-loader" → "DirectoryLoader"), as the Makefile's sed does.
+func camel(name string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(name, "-") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
+}
+
+// TestCfnLint: cfn-lint must be clean. It is required under CI=true; on a
+// laptop without it the test skips loudly.
+func TestCfnLint(t *testing.T) {
+	path, err := exec.LookPath("cfn-lint")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("cfn-lint is required under CI=true (pip install cfn-lint)")
+		}
+		t.Skip("SKIPPING CFN-LINT: cfn-lint is not on PATH (pip install cfn-lint); template.yaml is not linted")
+	}
+	if _, err := os.Stat(filepath.Join(repoRoot, "template.yaml")); err != nil {
+		t.Fatalf("template.yaml: %v: run make template", err)
+	}
+	cmd := exec.Command(path, "template.yaml")
+	cmd.Dir = repoRoot
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Fatalf("cfn-lint template.yaml (%v):\n%s", err, out)
+	}
+}
