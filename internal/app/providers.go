@@ -5,6 +5,7 @@ import (
 
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
+	"github.com/openagg/openagg/internal/provider/saltedge"
 	"github.com/openagg/openagg/internal/provider/sandbox"
 	"github.com/openagg/openagg/internal/store"
 )
@@ -21,6 +22,18 @@ func buildProviders(cfg platform.Config, st store.Store, clock platform.Clock) (
 			continue
 		}
 		switch name {
+		case saltedge.Name:
+			c, err := saltedge.New(saltedge.Config{
+				BaseURL:       cfg.SaltEdge.BaseURL,
+				AppID:         cfg.SaltEdge.AppID,
+				Secret:        cfg.SaltEdge.Secret,
+				PrivateKeyPEM: cfg.SaltEdge.PrivateKeyPEM,
+				Clock:         clock,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("build provider %s: %w", name, err)
+			}
+			m[name] = c
 		default:
 			return nil, fmt.Errorf("provider %q is not built into this binary", name)
 		}
