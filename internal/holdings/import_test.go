@@ -581,6 +581,29 @@ func TestTransactionsQuery(t *testing.T) {
 		seen[tx.ID] = true
 	}
 
+	// OBP transaction metadata shares the date index; it is not listed.
+	meta := store.Item{PK: AccountPK(id), SK: "OBP#TXM#" + all[10].ID + "#owner", GSI1PK: TxByDateGSI1PK(id),
+		GSI1SK: TxByDateGSI1SK(all[10]) + "#M#owner", Data: []byte(`{"narrative":"x"}`)}
+	if err := h.st.Put(t.Context(), meta, store.Condition{}); err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := all[0].Completed(), all[20].Completed()
+	inRange := 0
+	for _, tx := range all {
+		if c := tx.Completed(); !c.Before(lo) && !c.After(hi) {
+			inRange++
+		}
+	}
+	withMeta, err := h.svc.Transactions(t.Context(), id, TxQuery{From: lo, To: hi, Limit: MaxTxLimit})
+	if err != nil || len(withMeta.Transactions) != inRange {
+		t.Fatalf("with metadata in the index: %d transactions (want %d), %v", len(withMeta.Transactions), inRange, err)
+	}
+	for _, tx := range withMeta.Transactions {
+		if tx.ID == "" || tx.AccountID != id {
+			t.Fatalf("listed a foreign item as a transaction: %+v", tx)
+		}
+	}
+
 	first, err := h.svc.Transactions(t.Context(), id, TxQuery{Desc: true})
 	if err != nil || len(first.Transactions) != DefaultTxLimit || first.Next == "" {
 		t.Fatalf("default page: %d %q %v", len(first.Transactions), first.Next, err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/openagg/openagg/internal/platform"
@@ -243,7 +244,10 @@ type TxPage struct {
 
 // Transactions reads one page of an account's transactions ordered by
 // completed date: ONE query on GSI1 (ACC#<acc>#TXD). It does not check
-// that the account exists; an unknown account has no transactions.
+// that the account exists; an unknown account has no transactions. Other
+// packages' items in that index partition (OBP transaction metadata) count
+// toward the store's page but are left out, so a page may hold fewer than
+// Limit transactions while Next is set.
 func (s *Service) Transactions(ctx context.Context, accountID string, q TxQuery) (TxPage, error) {
 	if q.Limit < 0 || q.Limit > MaxTxLimit {
 		return TxPage{}, &platform.Error{Status: http.StatusBadRequest, Code: "INVALID_LIMIT",
@@ -276,6 +280,11 @@ func (s *Service) Transactions(ctx context.Context, accountID string, q TxQuery)
 	}
 	out := TxPage{Transactions: make([]Transaction, 0, len(page.Items)), Next: page.Next}
 	for _, it := range page.Items {
+		if !strings.HasPrefix(it.SK, TxSKPrefix) {
+			// Other packages index items next to their transaction (OBP
+			// transaction metadata): not ours to list.
+			continue
+		}
 		t, err := decodeTransaction(it)
 		if err != nil {
 			return TxPage{}, err
