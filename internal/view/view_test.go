@@ -1,0 +1,137 @@
+package view_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/openagg/openagg/internal/holdings"
+	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/store"
+	"github.com/openagg/openagg/internal/store/bolt"
+	"github.com/openagg/openagg/internal/view"
+)
+
+func TestIDFromName(t *testing.T) {
+	for name, want := range map[string]string{"Team": "team", "My Auditors": "my_auditors", "  a B c ": "a_b_c"} {
+		if got := view.IDFromName(name); got != want {
+			t.Errorf("IDFromName(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestPermissionsFromActions(t *testing.T) {
+	cases := []struct {
+		name    string
+		actions []string
+		code    string
+	}{
+		{"empty", nil, ""},
+		{"transaction metadata with gate", []string{"can_see_transaction_metadata", "can_add_comment"}, ""},
+		{"transaction metadata without gate", []string{"can_add_comment"}, view.CodeInvalidJSON},
+		{"other-account metadata without gate", []string{"can_add_public_alias"}, view.CodeInvalidJSON},
+		{"other-account metadata with gate", []string{"can_see_other_account_metadata", "can_delete_physical_location"}, ""},
+		{"unknown", []string{"can_see_everything"}, view.CodeAllowedValues},
+		{"every action", view.ActionNames(), ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := view.PermissionsFromActions(c.actions)
+			if c.code == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, a := range c.actions {
+					if !p.Allows(a) {
+						t.Errorf("%s not set", a)
+					}
+				}
+				return
+			}
+			var pe *platform.Error
+			if !errors.As(err, &pe) || pe.Code != c.code || pe.Status != 400 {
+				t.Fatalf("err %v, want %s", err, c.code)
+			}
+		})
+	}
+	if p := view.AllPermissions(); p != view.OwnerView().Permissions {
+		t.Error("owner view lacks a flag")
+	}
+	if n := len(view.ActionNames()); n != 59 {
+		t.Errorf("%d actions, OBP 1.2 has 59", n)
+	}
+}
+
+// countStore counts writes.
+type countStore struct {
+	store.Store
+	writes int
+}
+
+func (c *countStore) Transact(ctx context.Context, ops []store.TxOp) error {
+	c.writes++
+	return c.Store.Transact(ctx, ops)
+}
+
+func TestAccountsImported(t *testing.T) {
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "v.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cs := &countStore{Store: s}
+	svc := &view.Service{Store: cs, Provider: "https://issuer.test"}
+	ctx := context.Background()
+	accs := []holdings.Account{
+		{ID: "a1", OwnerSub: "u1", BankCode: "b1", Name: "Main", Balance: decimal.Zero},
+		{ID: "a2", OwnerSub: "u1", BankCode: "b1", Name: "Savings"},
+	}
+	if err := svc.AccountsImported(ctx, accs); err != nil {
+		t.Fatal(err)
+	}
+	if cs.writes != 2 {
+		t.Errorf("%d writes for two new accounts", cs.writes)
+	}
+	// Idempotent: a second delivery writes nothing.
+	if err := svc.AccountsImported(ctx, accs); err != nil {
+		t.Fatal(err)
+	}
+	if cs.writes != 2 {
+		t.Errorf("%d writes after a repeated hook", cs.writes)
+	}
+	acl, err := svc.LoadACL(ctx, "a1", "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !acl.IsOwner("u1") || acl.Label != "Main" || acl.Version != 1 {
+		t.Errorf("acl %+v", acl)
+	}
+	entries, err := svc.UserAccounts(ctx, "u1", "b1")
+	if err != nil || len(entries) != 2 || entries[0].Views[0].ID != view.Owner {
+		t.Errorf("user accounts %+v %v", entries, err)
+	}
+	// A renamed account updates the label in the index.
+	accs[0].Name = "Main (renamed)"
+	if err := svc.AccountsImported(ctx, accs); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ = svc.UserAccounts(ctx, "u1", "b1")
+	if entries[0].Label != "Main (renamed)" {
+		t.Errorf("label %q", entries[0].Label)
+	}
+	// A stale ACL (concurrent change) is retried, not lost.
+	stale, _ := svc.LoadACL(ctx, "a1", "b1")
+	if _, err := svc.Grant(ctx, stale, view.User{ID: "u2"}, []string{view.Owner}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateView(ctx, stale, view.Spec{Name: "Team"}); err != nil {
+		t.Fatalf("create with a stale acl: %v", err)
+	}
+	acl, _ = svc.LoadACL(ctx, "a1", "b1")
+	if !acl.IsOwner("u2") || len(acl.Views) != 1 {
+		t.Errorf("acl after concurrent changes %+v", acl)
+	}
+}
