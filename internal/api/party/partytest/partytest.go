@@ -61,6 +61,15 @@ type Options struct {
 	// Verify and CallbackPublicKey configure the Salt Edge callbacks.
 	Verify            connectapi.VerifyFunc
 	CallbackPublicKey string
+	// Providers are configured after the sandbox (e.g. a Salt Edge client
+	// on saltedgetest); Primary is the provider of new profiles' customers
+	// (default sandbox).
+	Providers []provider.Provider
+	Primary   string
+	// PublicURL is the service's base URL (default PublicURL); Clock its
+	// clock (default a FakeClock at Start).
+	PublicURL string
+	Clock     *platform.FakeClock
 }
 
 // Env is one test environment.
@@ -85,7 +94,18 @@ func New(t testing.TB, opts Options) *Env {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
-	clock := platform.NewFakeClock(Start)
+	clock := opts.Clock
+	if clock == nil {
+		clock = platform.NewFakeClock(Start)
+	}
+	publicURL := PublicURL
+	if opts.PublicURL != "" {
+		publicURL = opts.PublicURL
+	}
+	primary := sandbox.Name
+	if opts.Primary != "" {
+		primary = opts.Primary
+	}
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "openagg.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -104,9 +124,14 @@ func New(t testing.TB, opts Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb := sandbox.New(st, sandbox.Options{Clock: clock, PublicURL: PublicURL, SlowDelay: time.Millisecond})
+	sb := sandbox.New(st, sandbox.Options{Clock: clock, PublicURL: publicURL, SlowDelay: time.Millisecond})
 	providers := map[string]provider.Provider{sandbox.Name: sb}
-	banks, err := bank.NewService(bank.Deps{Store: st, Queue: q, Providers: []provider.Provider{sb}, Clock: clock, Log: log})
+	ordered := []provider.Provider{sb}
+	for _, p := range opts.Providers {
+		providers[p.Name()] = p
+		ordered = append(ordered, p)
+	}
+	banks, err := bank.NewService(bank.Deps{Store: st, Queue: q, Providers: ordered, Clock: clock, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +143,7 @@ func New(t testing.TB, opts Options) *Env {
 			return nil, platform.BadRequest("UNKNOWN_PROVIDER", "unknown provider %q", name)
 		}})
 	ents := &auth.Entitlements{Store: st, Clock: clock}
-	parties, err := party.NewService(st, providers, ents, clock, party.Config{CompanyID: platform.DefaultCompanyID, Provider: sandbox.Name})
+	parties, err := party.NewService(st, providers, ents, clock, party.Config{CompanyID: platform.DefaultCompanyID, Provider: primary})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +164,7 @@ func New(t testing.TB, opts Options) *Env {
 	}
 	pa := partyapi.New(partyapi.Deps{Log: log, Profiles: parties, Connections: conns})
 	ca := connectapi.New(connectapi.Deps{Log: log, Sessions: sb, Connections: conns, Verify: opts.Verify,
-		CallbackPublicKey: opts.CallbackPublicKey, PublicURL: PublicURL})
+		CallbackPublicKey: opts.CallbackPublicKey, PublicURL: publicURL})
 	routes := append(pa.Routes(), ca.Routes()...)
 	mux, err := platform.Mux(routes, func(w http.ResponseWriter, r *http.Request, err error) { aggregation.WriteError(w, r, log, err) })
 	if err != nil {
