@@ -136,6 +136,7 @@ func (a *App) buildGroupHandler(g Group) (http.Handler, error) {
 	}
 	return platform.Chain(mux,
 		platform.RequestIDMiddleware,
+		platform.BaseURLMiddleware,
 		platform.AccessLog(a.Log, g.Name),
 		platform.Recover(a.Log, render),
 		a.Auth.Middleware,

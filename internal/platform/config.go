@@ -107,6 +107,9 @@ const (
 	DefaultRegion          = "us-east-1"
 	DefaultCompanyID       = "GB0010001"
 	DefaultPublicURL       = "http://127.0.0.1:8080"
+	// PublicURLFromRequest as OPENAGG_PUBLIC_URL derives connect URLs from
+	// the host each request arrived on.
+	PublicURLFromRequest = "request"
 	DefaultJWTIssuer       = "openagg-local"
 	DefaultJWTAudience     = "openagg"
 	DefaultRefreshInterval = time.Minute
@@ -238,7 +241,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if !isHTTPURL(c.SaltEdge.BaseURL) {
 		bad("SALTEDGE_BASE_URL", "%q is not an http(s) URL", c.SaltEdge.BaseURL)
 	}
-	if !isHTTPURL(c.PublicURL) {
+	// "request" (the SAM template's default) takes the base URL from each
+	// request's host: see BaseURL.
+	if strings.EqualFold(c.PublicURL, PublicURLFromRequest) {
+		c.PublicURL = ""
+	} else if !isHTTPURL(c.PublicURL) {
 		bad("OPENAGG_PUBLIC_URL", "%q is not an http(s) URL", c.PublicURL)
 	}
 	if c.CompanyID == "" {

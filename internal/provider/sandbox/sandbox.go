@@ -69,7 +69,8 @@ type Options struct {
 	// Clock tells the time; default platform.SystemClock.
 	Clock platform.Clock
 	// PublicURL is OpenAgg's public base URL; connect URLs are
-	// <PublicURL>/connect/sessions?token=<token>.
+	// <PublicURL>/connect/sessions?token=<token>. Empty: the base URL of
+	// the request that creates the session (platform.BaseURL).
 	PublicURL string
 	// Seed varies every generated id and amount; the same seed gives the
 	// same data.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/store"
 )
@@ -126,8 +127,12 @@ func (p *Provider) CreateConnectSession(ctx context.Context, req provider.Connec
 	if err := p.st.Put(ctx, it, store.IfNotExists()); err != nil {
 		return provider.ConnectSession{}, fmt.Errorf("create connect session: %w", err)
 	}
+	base := p.publicURL
+	if base == "" {
+		base = trimSlash(platform.BaseURL(ctx))
+	}
 	return provider.ConnectSession{
-		ConnectURL: p.publicURL + "/connect/sessions?token=" + rec.Token,
+		ConnectURL: base + "/connect/sessions?token=" + rec.Token,
 		ExpiresAt:  rec.ExpiresAt,
 	}, nil
 }
