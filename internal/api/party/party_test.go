@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -604,5 +605,54 @@ func TestRefreshScheduler(t *testing.T) {
 	}
 	if e.Depth(queue.Holdings) != 0 {
 		t.Fatal("imports left")
+	}
+}
+
+// Concurrent creations of one profile make exactly one profile and one
+// customer; concurrent connection creations at one bank leave one
+// connection, each answer a 200 or a clean 409.
+func TestConcurrentCreations(t *testing.T) {
+	e := partytest.New(t, partytest.Options{})
+	tokA := e.Token(alice)
+	const n = 8
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { statuses <- e.Do(http.MethodPost, "/party/profiles/"+partyID, tokA, "{}").Status })
+	}
+	wg.Wait()
+	close(statuses)
+	counts := map[int]int{}
+	for s := range statuses {
+		counts[s]++
+	}
+	if counts[200] != 1 || counts[409] != n-1 {
+		t.Fatalf("profile creations: %v", counts)
+	}
+
+	results := make(chan partytest.Response, n)
+	for range n {
+		wg.Go(func() {
+			results <- e.Do(http.MethodPost, "/party/profiles/"+partyID+"/banks/"+sandbox.BankDefault+"/connections", tokA, partytest.ConnectBody(partyID))
+		})
+	}
+	wg.Wait()
+	close(results)
+	ok := 0
+	for r := range results {
+		switch r.Status {
+		case 200:
+			ok++
+		case 409:
+			if code := errorOf(t, r).Code; code != connection.CodeConnectionBusy {
+				t.Fatalf("409 %s", r.Body)
+			}
+		default:
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+	}
+	c := storedConn(t, e, partyID, sandbox.BankDefault)
+	if ok == 0 || c.Status != connection.StatusPending || c.Version != int64(ok) {
+		t.Fatalf("%d successes, stored %+v", ok, c)
 	}
 }
