@@ -68,7 +68,8 @@ type Deps struct {
 	Verify            VerifyFunc
 	CallbackPublicKey string
 	// PublicURL is the base URL Salt Edge calls (the signed callback URL
-	// is PublicURL + path).
+	// is PublicURL + path); empty means the base URL of each request
+	// (platform.BaseURL, OPENAGG_PUBLIC_URL=request).
 	PublicURL string
 }
 
@@ -438,7 +439,13 @@ func (a *API) callback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return &platform.Error{Status: http.StatusRequestEntityTooLarge, Code: platform.CodeBodyTooLarge, Message: "callback body too large", Err: err}
 	}
-	if err := a.verify(a.pubKey, a.publicURL+r.URL.Path, body, sig); err != nil {
+	base := a.publicURL
+	if base == "" {
+		// OPENAGG_PUBLIC_URL=request: Salt Edge posts to the API's own URL,
+		// the host this request arrived on.
+		base = strings.TrimRight(platform.BaseURL(r.Context()), "/")
+	}
+	if err := a.verify(a.pubKey, base+r.URL.Path, body, sig); err != nil {
 		return &platform.Error{Status: http.StatusUnauthorized, Code: "SIGNATURE_INVALID", Message: "the callback signature does not verify", Err: err}
 	}
 	var cb callbackBody

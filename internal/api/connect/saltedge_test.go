@@ -21,7 +21,9 @@ import (
 // provider, a profile's customer is created there, the connect URL is Salt
 // Edge's, the user finishes at Salt Edge, and its signed "success" callback
 // (sent over HTTP to OpenAgg) makes the sync activate the connection and
-// import it. A sandbox bank then gets a sandbox customer on the way.
+// import it. A sandbox bank then gets a sandbox customer on the way. No
+// public URL is configured (as in AWS): the callback's signed URL and the
+// sandbox connect URL come from the request's host.
 func TestSaltEdgeConnectThroughCallback(t *testing.T) {
 	clock := platform.NewFakeClock(partytest.Start)
 	fake, err := saltedgetest.New(saltedgetest.Options{Clock: clock})
@@ -37,7 +39,7 @@ func TestSaltEdgeConnectThroughCallback(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	defer srv.Close()
 	e := partytest.New(t, partytest.Options{
-		Clock: clock, Providers: []provider.Provider{client}, Primary: saltedge.Name, PublicURL: srv.URL,
+		Clock: clock, Providers: []provider.Provider{client}, Primary: saltedge.Name, PublicURL: platform.PublicURLFromRequest,
 		Verify: saltedge.VerifyCallback, CallbackPublicKey: fake.CallbackPublicKeyPEM(),
 	})
 	handler = e.Handler

@@ -66,8 +66,9 @@ type Options struct {
 	// (default sandbox).
 	Providers []provider.Provider
 	Primary   string
-	// PublicURL is the service's base URL (default PublicURL); Clock its
-	// clock (default a FakeClock at Start).
+	// PublicURL is the service's base URL (default PublicURL;
+	// platform.PublicURLFromRequest: each request's host, as in AWS); Clock
+	// its clock (default a FakeClock at Start).
 	PublicURL string
 	Clock     *platform.FakeClock
 }
@@ -99,7 +100,11 @@ func New(t testing.TB, opts Options) *Env {
 		clock = platform.NewFakeClock(Start)
 	}
 	publicURL := PublicURL
-	if opts.PublicURL != "" {
+	switch opts.PublicURL {
+	case "":
+	case platform.PublicURLFromRequest:
+		publicURL = "" // each request's own base URL
+	default:
 		publicURL = opts.PublicURL
 	}
 	primary := sandbox.Name
@@ -172,7 +177,7 @@ func New(t testing.TB, opts Options) *Env {
 	}
 	e := &Env{T: t, Ctx: ctx, Clock: clock, Store: st, Queue: q, Sandbox: sb, Banks: banks, Holdings: hold,
 		Parties: parties, Conns: conns, Ents: ents, key: key,
-		Handler: platform.Chain(mux, platform.RequestIDMiddleware, authn.Middleware)}
+		Handler: platform.Chain(mux, platform.RequestIDMiddleware, platform.BaseURLMiddleware, authn.Middleware)}
 
 	if _, err := banks.StartLoad(ctx); err != nil {
 		t.Fatal(err)
