@@ -19,6 +19,10 @@ type Group struct {
 	// Render writes errors (404/405 from routing, panics) in the group's
 	// dialect; nil means platform.RenderError.
 	Render platform.ErrorRenderer
+	// Router serves the routes; nil means platform.Mux. A group whose
+	// paths net/http's ServeMux cannot hold together (OBP 1.2) brings its
+	// own; it is then mounted on its base paths only (see HandlerFor).
+	Router func(routes []platform.Route, render platform.ErrorRenderer) (http.Handler, error)
 }
 
 // Worker is one SQS-triggered function: Handler consumes Queue.
@@ -44,6 +48,7 @@ func (a *App) Groups() []Group {
 		a.partyGroup(),
 		a.connectGroup(),
 		a.holdingsGroup(),
+		a.obpGroup(),
 	}
 }
 
@@ -130,7 +135,11 @@ func (a *App) buildGroupHandler(g Group) (http.Handler, error) {
 	if render == nil {
 		render = platform.RenderError
 	}
-	mux, err := platform.Mux(g.Routes(), render)
+	router := g.Router
+	if router == nil {
+		router = platform.Mux
+	}
+	mux, err := router(g.Routes(), render)
 	if err != nil {
 		return nil, fmt.Errorf("group %s: %w", g.Name, err)
 	}
@@ -177,6 +186,12 @@ func (a *App) handlerForGroups(gs []Group) (http.Handler, error) {
 			a.handlers[g.Name] = h
 		}
 		for _, rt := range g.Routes() {
+			if g.Router != nil {
+				if base := basePath(rt.Path); base != "" {
+					_ = platform.Handle(top, base, h)
+				}
+				continue
+			}
 			if err := platform.Handle(top, rt.Pattern(), h); err != nil {
 				return nil, fmt.Errorf("mount group %s: %w", g.Name, err)
 			}

@@ -1,0 +1,126 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/openagg/openagg/internal/api/party/partytest"
+	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/bank"
+	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/provider/sandbox"
+)
+
+// TestOBPWiring: on the embedded default, a sandbox connection imported
+// through the party, connect and holdings-importer path is readable through
+// the OBP 1.2 group by its owner (granted the owner view by the import
+// hook), and the group is served on one handler with the others.
+func TestOBPWiring(t *testing.T) {
+	cfg, err := platform.LoadConfig(func(k string) string {
+		if k == "OPENAGG_DATA_DIR" {
+			return t.TempDir()
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ctx := context.Background()
+	mint := func(sub string, roles ...string) string {
+		tok, err := auth.Mint(a.JWTKey, auth.Claims{Sub: sub, Name: "Alice", Roles: roles, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	all, err := a.HandlerFor(a.GroupNames())
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, path, tok, contentType, body string) (int, string) {
+		t.Helper()
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		rec := httptest.NewRecorder()
+		all.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := call(http.MethodGet, "/system/banks", mint("admin", bank.RoleManageDirectory), "", ""); code != http.StatusAccepted {
+		t.Fatalf("load directory: %d %s", code, body)
+	}
+	if err := a.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	code, body := call(http.MethodGet, "/obp/v1.2/banks/"+sandbox.BankDefault, "", "", "")
+	if code != http.StatusOK || !strings.Contains(body, `"id":"`+sandbox.BankDefault+`"`) {
+		t.Fatalf("OBP bank: %d %s", code, body)
+	}
+	const party = "100100"
+	alice := mint("alice")
+	if code, body := call(http.MethodPost, "/party/profiles/"+party, alice, "application/json", "{}"); code != http.StatusOK {
+		t.Fatalf("profile: %d %s", code, body)
+	}
+	code, body = call(http.MethodPost, "/party/profiles/"+party+"/banks/"+sandbox.BankDefault+"/connections", alice, "application/json", partytest.ConnectBody(party))
+	_, after, ok := strings.Cut(body, "token=")
+	if code != http.StatusOK || !ok || len(after) < 64 {
+		t.Fatalf("connection: %d %s", code, body)
+	}
+	form := url.Values{"token": {after[:64]}, "username": {"alice"}, "password": {sandbox.Password}}
+	if code, body := call(http.MethodPost, "/connect/sessions", "", "application/x-www-form-urlencoded", form.Encode()); code != http.StatusOK {
+		t.Fatalf("login: %d %s", code, body)
+	}
+	if err := a.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	code, body = call(http.MethodGet, "/obp/v1.2/banks/"+sandbox.BankDefault+"/accounts/private", alice, "", "")
+	var accounts struct {
+		Accounts []struct {
+			ID string `json:"id"`
+		} `json:"accounts"`
+	}
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &accounts) != nil || len(accounts.Accounts) == 0 {
+		t.Fatalf("private accounts: %d %s", code, body)
+	}
+	base := "/obp/v1.2/banks/" + sandbox.BankDefault + "/accounts/" + accounts.Accounts[0].ID
+	code, body = call(http.MethodGet, base+"/owner/transactions", alice, "", "")
+	var txs struct {
+		Transactions []struct {
+			ID string `json:"id"`
+		} `json:"transactions"`
+	}
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &txs) != nil || len(txs.Transactions) == 0 {
+		t.Fatalf("transactions: %d %.300s", code, body)
+	}
+	if code, body := call(http.MethodPost, base+"/owner/transactions/"+url.PathEscape(txs.Transactions[0].ID)+"/metadata/tags", alice, "application/json", `{"value":"wired"}`); code != http.StatusCreated {
+		t.Fatalf("tag: %d %s", code, body)
+	}
+	if code, body := call(http.MethodGet, base+"/owner/other_accounts", alice, "", ""); code != http.StatusOK || !strings.Contains(body, `"other_accounts":[`) {
+		t.Fatalf("other accounts: %d %.300s", code, body)
+	}
+	// The conflicting shapes both route, errors answer in OBP's format.
+	if code, body := call(http.MethodGet, base+"/permissions/alice", alice, "", ""); code != http.StatusOK || !strings.Contains(body, `"id":"owner"`) {
+		t.Fatalf("permissions: %d %s", code, body)
+	}
+	if code, body := call(http.MethodGet, base+"/owner/account", "", "", ""); code != http.StatusUnauthorized || !strings.Contains(body, `"message":"OBP-20001: `) {
+		t.Fatalf("anonymous owner view: %d %s", code, body)
+	}
+	if code, body := call(http.MethodGet, "/obp/v1.2/nothing/here", "", "", ""); code != http.StatusNotFound || !strings.Contains(body, `"message":"OBP-10404: `) {
+		t.Fatalf("unknown OBP route: %d %s", code, body)
+	}
+}
