@@ -153,11 +153,11 @@ func (a *API) queryTransactions(r *http.Request, accountID, viewID string, p txP
 // listTransactions is GET .../VIEW_ID/transactions: one BatchGet (account,
 // ACL, other-account metadata) and one index query.
 func (a *API) listTransactions(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.load(r, need{view: true, oa: true})
+	params, err := txHeaders(r.Header)
 	if err != nil {
 		return err
 	}
-	params, err := txHeaders(r.Header)
+	s, err := a.load(r, need{view: true, oa: true})
 	if err != nil {
 		return err
 	}
