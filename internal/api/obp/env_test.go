@@ -260,10 +260,11 @@ func (e *env) seed() {
 	acl := e.acl(acc1)
 	all := view.ActionNames()
 	specs := []view.Spec{
-		{Name: "Team", Description: "the team", WhichAliasToUse: "private", AllowedActions: []string{"can_see_transaction_label", "can_see_transaction_amount", "can_see_transaction_metadata", "can_see_comments", "can_add_comment"}},
+		{Name: "Team", Description: "the team", WhichAliasToUse: "private", AllowedActions: []string{"can_see_transaction_label", "can_see_transaction_amount", "can_see_transaction_other_bank_account", "can_see_transaction_metadata", "can_see_comments", "can_add_comment"}},
 		{Name: "None", Description: "sees nothing"},
 		{Name: "Full", Description: "sees everything", WhichAliasToUse: "none", AllowedActions: all},
 		{Name: "Everyone", Description: "public view", IsPublic: true, WhichAliasToUse: "public", AllowedActions: all},
+		{Name: "Counterparty", Description: "the other party only", AllowedActions: []string{"can_see_transaction_other_bank_account"}},
 	}
 	for _, s := range specs {
 		if _, err := e.views.CreateView(ctx, acl, s); err != nil {
@@ -271,7 +272,7 @@ func (e *env) seed() {
 		}
 		acl = e.acl(acc1)
 	}
-	if _, err := e.views.Grant(ctx, acl, view.User{ID: bob, DisplayName: "Bob"}, []string{"team", "none", "full"}); err != nil {
+	if _, err := e.views.Grant(ctx, acl, view.User{ID: bob, DisplayName: "Bob"}, []string{"team", "none", "full", "counterparty"}); err != nil {
 		e.t.Fatal(err)
 	}
 	if _, err := e.views.Grant(ctx, e.acl(acc1), view.User{ID: dave}, []string{view.Owner}); err != nil {

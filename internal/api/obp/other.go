@@ -10,10 +10,18 @@ import (
 	"github.com/openagg/openagg/internal/view"
 )
 
+// seeOtherAccounts gates every other-account endpoint: a view that may not
+// see the other party of its transactions does not list them either (a
+// holder always shows a name, so moderation alone would leak them).
+const seeOtherAccounts = "can_see_transaction_other_bank_account"
+
 // listOtherAccounts is GET .../VIEW_ID/other_accounts.
 func (a *API) listOtherAccounts(w http.ResponseWriter, r *http.Request) error {
 	s, err := a.load(r, need{view: true, oa: true})
 	if err != nil {
+		return err
+	}
+	if err := can(s.view, seeOtherAccounts); err != nil {
 		return err
 	}
 	others, err := a.meta.OtherAccounts(r.Context(), s.acc.ID)
@@ -32,6 +40,9 @@ func (a *API) listOtherAccounts(w http.ResponseWriter, r *http.Request) error {
 func (a *API) otherAccount(r *http.Request) (*scope, metadata.OtherAccount, error) {
 	s, err := a.load(r, need{view: true, oa: true})
 	if err != nil {
+		return nil, metadata.OtherAccount{}, err
+	}
+	if err := can(s.view, seeOtherAccounts); err != nil {
 		return nil, metadata.OtherAccount{}, err
 	}
 	id := r.PathValue("OTHER_ACCOUNT_ID")

@@ -190,7 +190,11 @@ func TestModeration(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				hidden := e.do("GET", base+acc1+"/none"+c.suffix, bob, "")
+				hideAll := "/none"
+				if strings.Contains(c.suffix, "other_account") {
+					hideAll = "/counterparty" // only can_see_transaction_other_bank_account
+				}
+				hidden := e.do("GET", base+acc1+hideAll+c.suffix, bob, "")
 				if hidden.status != 200 {
 					t.Fatalf("none view: %d %s", hidden.status, hidden.body)
 				}
@@ -360,7 +364,7 @@ func TestBanksAndAccounts(t *testing.T) {
 			}
 		}
 		check(list("", ""), map[string][]string{acc1: {"everyone"}})
-		check(list("", bob), map[string][]string{acc1: {"team", "none", "full", "everyone"}})
+		check(list("", bob), map[string][]string{acc1: {"team", "none", "full", "counterparty", "everyone"}})
 		check(list("", alice), map[string][]string{acc1: {"owner", "everyone"}, acc2: {"owner"}})
 		check(list("/public", alice), map[string][]string{acc1: {"everyone"}})
 		check(list("/private", alice), map[string][]string{acc1: {"owner"}, acc2: {"owner"}})

@@ -202,6 +202,9 @@ func (a *API) getTransactionOtherAccount(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
+	if err := can(s.view, seeOtherAccounts); err != nil {
+		return err
+	}
 	o, ok := metadata.OtherAccountOf(s.tx)
 	if !ok {
 		return view.ErrOtherAccountNotFound()

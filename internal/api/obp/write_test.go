@@ -37,7 +37,7 @@ func TestViewsAdmin(t *testing.T) {
 		for _, x := range list {
 			ids = append(ids, x.(map[string]any)["id"].(string))
 		}
-		if !slices.Equal(ids, []string{"owner", "team", "none", "full", "everyone", "the_view_name"}) {
+		if !slices.Equal(ids, []string{"owner", "team", "none", "full", "everyone", "counterparty", "the_view_name"}) {
 			t.Errorf("views %v", ids)
 		}
 		// Update with the page's body: 200, the name stays.
@@ -105,7 +105,7 @@ func TestPermissions(t *testing.T) {
 				got[u["id"].(string)] = append(got[u["id"].(string)], v.(map[string]any)["id"].(string))
 			}
 		}
-		if !slices.Equal(got[alice], []string{"owner"}) || !slices.Equal(got[bob], []string{"team", "none", "full"}) || !slices.Equal(got[dave], []string{"owner"}) {
+		if !slices.Equal(got[alice], []string{"owner"}) || !slices.Equal(got[bob], []string{"team", "none", "full", "counterparty"}) || !slices.Equal(got[dave], []string{"owner"}) {
 			t.Errorf("permissions %v", got)
 		}
 		// Grant one, then several; carol then sees the account.
