@@ -101,15 +101,15 @@ type SaltEdgeConfig struct {
 
 // Defaults of the configuration (documented in README.md).
 const (
-	DefaultAddr            = "127.0.0.1:8080"
-	DefaultDataDir         = "./.openagg"
-	DefaultTable           = "openagg"
-	DefaultRegion          = "us-east-1"
-	DefaultCompanyID       = "GB0010001"
-	DefaultPublicURL       = "http://127.0.0.1:8080"
+	DefaultAddr      = "127.0.0.1:8080"
+	DefaultDataDir   = "./.openagg"
+	DefaultTable     = "openagg"
+	DefaultRegion    = "us-east-1"
+	DefaultCompanyID = "GB0010001"
+	DefaultPublicURL = "http://127.0.0.1:8080"
 	// PublicURLFromRequest as OPENAGG_PUBLIC_URL derives connect URLs from
 	// the host each request arrived on.
-	PublicURLFromRequest = "request"
+	PublicURLFromRequest   = "request"
 	DefaultJWTIssuer       = "openagg-local"
 	DefaultJWTAudience     = "openagg"
 	DefaultRefreshInterval = time.Minute
