@@ -7,6 +7,9 @@ SHELL := bash
 GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X github.com/openagg/openagg/internal/platform.Version=$(VERSION)
+# sam build runs a plain `go build` per function (BuildMethod go1.x) in this
+# environment: GOFLAGS gives it the same tags and linker flags as make build.
+SAM_GOFLAGS := -tags=lambda.norpc '-ldflags=$(LDFLAGS)'
 FUNCTIONS := $(notdir $(wildcard functions/*))
 TEST_TIMEOUT ?= 15m
 BENCHTIME ?= 1x
@@ -62,7 +65,7 @@ invoke: ## run one function on an event: make invoke FN=system EVENT=events/syst
 	@if command -v sam >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
 	  id="$$(echo '$(FN)' | sed -E 's/(^|-)([a-z])/\U\2/g')Function"; \
 	  echo "sam build $$id && sam local invoke $$id -e $(EVENT) --env-vars events/env.json"; \
-	  sam build "$$id" && sam local invoke "$$id" -e "$(EVENT)" --env-vars events/env.json; \
+	  GOFLAGS="$(SAM_GOFLAGS)" sam build "$$id" && sam local invoke "$$id" -e "$(EVENT)" --env-vars events/env.json; \
 	else \
 	  echo "sam CLI or a working Docker not found: running $(FN) in-process (openagg invoke)" >&2; \
 	  $(GO) run ./cmd/openagg invoke --function "$(FN)" --event "$(EVENT)"; \
@@ -71,8 +74,8 @@ invoke: ## run one function on an event: make invoke FN=system EVENT=events/syst
 template: ## regenerate template.yaml from the API groups' route tables (check only: go run ./cmd/openagg template --check)
 	$(GO) run ./cmd/openagg template
 
-deploy: ## build with SAM and deploy (samconfig.toml; set your JwtIssuer first)
-	sam build
+deploy: ## build with SAM (stripped, lambda.norpc) and deploy (samconfig.toml; set your JwtIssuer first)
+	GOFLAGS="$(SAM_GOFLAGS)" sam build
 	sam deploy
 
 clean: ## remove build output (not the local data in .openagg/)
