@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -54,7 +55,20 @@ func serveCmd(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, nil)
+	// Without OPENAGG_PUBLIC_URL the connect URLs point at this server,
+	// whatever --addr says.
+	return serveWith(ctx, cfg, serveOptions{publicURLFromListener: e.getenv("OPENAGG_PUBLIC_URL") == ""}, nil)
+}
+
+// serveOptions adjust serveWith.
+type serveOptions struct {
+	// app builds the App (end-to-end tests: a clock they move, the
+	// DynamoDB driver under the embedded queue).
+	app app.Options
+	// publicURLFromListener sets Config.PublicURL, the base of connect and
+	// callback URLs, to the address the server listens on (its real port,
+	// also with --addr HOST:0).
+	publicURLFromListener bool
 }
 
 // serve runs the local server until ctx is done, then shuts down in order:
@@ -63,18 +77,28 @@ func serveCmd(ctx context.Context, e env, args []string) error {
 // flight; unfinished ones stay queued), close the bbolt file. ready, when
 // not nil, receives the listening address.
 func serve(ctx context.Context, cfg platform.Config, ready chan<- string) error {
-	a, err := app.New(ctx, cfg)
+	return serveWith(ctx, cfg, serveOptions{}, ready)
+}
+
+// serveWith is serve with options.
+func serveWith(ctx context.Context, cfg platform.Config, opts serveOptions, ready chan<- string) error {
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	if opts.publicURLFromListener {
+		cfg.PublicURL = listenerURL(ln.Addr())
+	}
+	a, err := app.NewWith(ctx, cfg, opts.app)
+	if err != nil {
+		_ = ln.Close()
 		return err
 	}
 	defer a.Close()
 	handler, err := a.HandlerFor(a.GroupNames())
 	if err != nil {
+		_ = ln.Close()
 		return err
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	srv := &http.Server{
 		Handler:           handler,
@@ -117,7 +141,7 @@ func serve(ctx context.Context, cfg platform.Config, ready chan<- string) error 
 	}()
 
 	addr := ln.Addr().String()
-	a.Log.Info("openagg listening", "addr", addr, "url", "http://"+addr, "groups", a.GroupNames(),
+	a.Log.Info("openagg listening", "addr", addr, "url", "http://"+addr, "publicUrl", a.Config.PublicURL, "groups", a.GroupNames(),
 		"workers", len(workers), "dataDir", cfg.DataDir, "store", cfg.Store, "queue", cfg.Queue, "version", platform.Version)
 	if ready != nil {
 		ready <- addr
@@ -167,4 +191,18 @@ func runScheduler(ctx context.Context, a *app.App, tick func(context.Context) er
 			}
 		}
 	}
+}
+
+// listenerURL is the base URL a local client reaches addr at; an
+// unspecified address (0.0.0.0, [::]) is reached on the loopback.
+func listenerURL(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return "http://" + addr.String()
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port))
 }

@@ -18,7 +18,7 @@ import (
 // newAWS builds the AWS drivers: DynamoDB store, SQS sender, secrets from
 // Secrets Manager. Tokens are validated by API Gateway (claims in the
 // request context) or, when OPENAGG_JWKS_URL is set, against that JWKS.
-func newAWS(ctx context.Context, cfg platform.Config, log *slog.Logger) (*App, error) {
+func newAWS(ctx context.Context, cfg platform.Config, log *slog.Logger, clock platform.Clock) (*App, error) {
 	if cfg.PageTokenSecretARN != "" || cfg.ProviderSecretARN != "" {
 		sm, err := secretsClient(ctx, cfg.Region)
 		if err != nil {
@@ -54,7 +54,6 @@ func newAWS(ctx context.Context, cfg platform.Config, log *slog.Logger) (*App, e
 	if err != nil {
 		return nil, fmt.Errorf("sqs client: %w", err)
 	}
-	clock := platform.SystemClock{}
 	providers, err := buildProviders(cfg, st, clock)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/queue"
 	"github.com/openagg/openagg/internal/queue/local"
+	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/bolt"
 )
 
@@ -28,15 +29,12 @@ const CredentialsKeyFile = "credentials.key"
 // cfg.DataDir holding both the store and the local queue, sandbox provider,
 // local HS256 key) or the AWS drivers (DynamoDB, SQS, Secrets Manager).
 func New(ctx context.Context, cfg platform.Config) (*App, error) {
-	log := platform.NewLogger(os.Stderr, cfg.LogLevel)
-	if cfg.Store == platform.StoreDynamo {
-		return newAWS(ctx, cfg, log)
-	}
-	return newEmbedded(cfg, log)
+	return NewWith(ctx, cfg, Options{})
 }
 
-// newEmbedded opens <data>/openagg.db for the store and the local queue.
-func newEmbedded(cfg platform.Config, log *slog.Logger) (*App, error) {
+// newEmbedded opens <data>/openagg.db for the store and the local queue
+// (opts.Store, when set, holds the records instead).
+func newEmbedded(cfg platform.Config, log *slog.Logger, opts Options) (*App, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", cfg.DataDir, err)
 	}
@@ -64,13 +62,17 @@ func newEmbedded(cfg platform.Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	clock := platform.SystemClock{}
+	clock := opts.Clock
 	q, err := local.New(st.DB(), local.Options{Clock: clock, Log: log})
 	if err != nil {
 		_ = st.Close()
 		return nil, fmt.Errorf("open local queue in %s: %w", path, err)
 	}
-	providers, err := buildProviders(cfg, st, clock)
+	var records store.Store = st
+	if opts.Store != nil {
+		records = opts.Store
+	}
+	providers, err := buildProviders(cfg, records, clock)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -79,7 +81,7 @@ func newEmbedded(cfg platform.Config, log *slog.Logger) (*App, error) {
 	a, err := Assemble(cfg, Deps{
 		Log:            log,
 		Clock:          clock,
-		Store:          st,
+		Store:          records,
 		Queue:          q,
 		Providers:      providers,
 		JWTKey:         jwtKey,
