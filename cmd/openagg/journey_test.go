@@ -168,17 +168,30 @@ func runJourney(t *testing.T, dataDir string, opts app.Options, inspect func(t *
 		t.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
 	ready := make(chan string, 1)
-	done := make(chan error, 1)
+	finished := make(chan struct{})
+	var serveErr error
 	// As serveCmd without OPENAGG_PUBLIC_URL: connect URLs name the port
 	// the server got.
-	go func() { done <- serveWith(ctx, cfg, serveOptions{app: opts, publicURLFromListener: true}, ready) }()
+	go func() {
+		defer close(finished)
+		serveErr = serveWith(ctx, cfg, serveOptions{app: opts, publicURLFromListener: true}, ready)
+	}()
+	// A failed test still shuts the server down before its data directory
+	// is removed.
+	t.Cleanup(func() {
+		stop()
+		select {
+		case <-finished:
+		case <-time.After(40 * time.Second):
+			t.Error("serve did not shut down")
+		}
+	})
 	var addr string
 	select {
 	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("serve ended early: %v", err)
+	case <-finished:
+		t.Fatalf("serve ended early: %v", serveErr)
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not start")
 	}
@@ -381,9 +394,9 @@ func runJourney(t *testing.T, dataDir string, opts app.Options, inspect func(t *
 	// Stop the server as SIGTERM does, then look at the records.
 	stop()
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve returned %v", err)
+	case <-finished:
+		if serveErr != nil {
+			t.Fatalf("serve returned %v", serveErr)
 		}
 	case <-time.After(40 * time.Second):
 		t.Fatal("serve did not shut down")
@@ -441,11 +454,6 @@ func assertNothingLeft(t *testing.T, js journeyStore, partyID, bankCode string, 
 		}
 	}
 	raw := js.dump(t)
-	if os.Getenv("JOURNEY_DUMP") != "" {
-		for _, l := range raw {
-			t.Logf("%.400s", l)
-		}
-	}
 	if connID == "" {
 		t.Fatalf("%s: no provider connection id to look for", bankCode)
 	}
