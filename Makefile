@@ -32,10 +32,7 @@ test: moto ## vet, cfn-lint the SAM template, run every test (DynamoDB/SQS drive
 	  elif [ "$${CI:-}" = "true" ]; then echo "cfn-lint is required under CI=true (pip install cfn-lint)" >&2; exit 1; \
 	  else echo "WARNING: cfn-lint not installed, template.yaml not linted (pip install cfn-lint)" >&2; fi; \
 	fi
-	@log=$$(mktemp); status=0; \
-	$(GO) test -timeout $(TEST_TIMEOUT) ./... 2>&1 | tee "$$log" || status=$$?; \
-	echo "---- go test summary: $$(grep -c '^ok' "$$log" || true) packages ok, $$(grep -c '^FAIL' "$$log" || true) FAIL lines, $$(grep -c 'no test files' "$$log" || true) without tests"; \
-	rm -f "$$log"; exit $$status
+	@GO=$(GO) TEST_TIMEOUT=$(TEST_TIMEOUT) scripts/gotest.sh
 
 moto: ## make sure moto_server is available for the AWS driver tests
 	@if command -v moto_server >/dev/null 2>&1; then echo "moto_server: $$(command -v moto_server)"; \

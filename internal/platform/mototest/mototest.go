@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -97,6 +98,6 @@ func start() {
 			os.Setenv(k, v)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "mototest: moto_server running at %s\n", endpoint)
+	fmt.Fprintf(os.Stderr, "mototest: %s runs against moto_server at %s\n", filepath.Base(os.Args[0]), endpoint)
 	server.cmd, server.endpoint = cmd, endpoint
 }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every Go test verbosely into a log and prints what a reader needs: one
+# line per package, the moto_server lines (proof that the DynamoDB and SQS
+# drivers ran against a real server), every skipped test with its reason,
+# the failures with their output, and a closing "N passed, N failed, N skipped".
+set -uo pipefail
+timeout="${TEST_TIMEOUT:-15m}"
+go="${GO:-go}"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+$go test -v -timeout "$timeout" ./... >"$log" 2>&1
+status=$?
+
+grep -E '^(ok|FAIL)[[:space:]]' "$log" | grep -v 'no test files'
+grep -E '^mototest:' "$log" | sed -E 's/ at http:[^ ]+//' | sort | uniq | sed 's/^/  /'
+if grep -qE '^[[:space:]]*--- SKIP' "$log"; then
+  echo "skipped tests:"
+  grep -E -A1 '^[[:space:]]*--- SKIP' "$log" | grep -v '^--$' | sed 's/^/  /'
+fi
+if [ "$status" -ne 0 ]; then
+  echo "---- failures (output without the passing tests):"
+  grep -vE '^[[:space:]]*(=== (RUN|PAUSE|CONT|NAME)|--- PASS)' "$log" | grep -vE '^(ok|PASS$)' | tail -n 400
+fi
+
+passed=$(grep -cE '^[[:space:]]*--- PASS' "$log")
+failed=$(grep -cE '^[[:space:]]*--- FAIL' "$log")
+skipped=$(grep -cE '^[[:space:]]*--- SKIP' "$log")
+broken=$(grep -cE '^FAIL[[:space:]].*\[(build failed|setup failed)\]' "$log")
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=$((broken > 0 ? broken : 1))
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+exit "$status"
