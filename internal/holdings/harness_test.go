@@ -311,6 +311,20 @@ type expected struct {
 	posted   map[string]int // provider account id → count
 	pending  map[string][]string
 	total    int64
+	// counterparties are the distinct counterparties of each account's
+	// transactions (provider account id → counterparty id → name, IBAN).
+	counterparties map[string]map[string][2]string
+}
+
+func (e *expected) counterparty(accountID string, t provider.Transaction) {
+	id := CounterpartyID(t.CounterpartyName, t.CounterpartyIBAN)
+	if id == "" {
+		return
+	}
+	if e.counterparties[accountID] == nil {
+		e.counterparties[accountID] = map[string][2]string{}
+	}
+	e.counterparties[accountID][id] = [2]string{t.CounterpartyName, t.CounterpartyIBAN}
 }
 
 func (h *harness) expect(req ImportRequest) expected {
@@ -320,7 +334,7 @@ func (h *harness) expect(req ImportRequest) expected {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	e := expected{accounts: accs, posted: map[string]int{}, pending: map[string][]string{}}
+	e := expected{accounts: accs, posted: map[string]int{}, pending: map[string][]string{}, counterparties: map[string]map[string][2]string{}}
 	for _, a := range accs {
 		cursor := ""
 		for {
@@ -330,6 +344,9 @@ func (h *harness) expect(req ImportRequest) expected {
 			}
 			e.posted[a.ID] += len(p.Transactions)
 			e.total += int64(len(p.Transactions))
+			for _, t := range p.Transactions {
+				e.counterparty(a.ID, t)
+			}
 			if p.Next == "" {
 				break
 			}
@@ -341,6 +358,7 @@ func (h *harness) expect(req ImportRequest) expected {
 		}
 		for _, t := range p.Transactions {
 			e.pending[a.ID] = append(e.pending[a.ID], t.ID)
+			e.counterparty(a.ID, t)
 		}
 		e.total += int64(len(p.Transactions))
 	}

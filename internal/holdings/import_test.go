@@ -66,10 +66,24 @@ func TestImportAccountsAndTransactions(t *testing.T) {
 				t.Fatalf("pending ids %v, provider %v", a.PendingIDs, e.pending[pa.ID])
 			}
 			want := e.posted[pa.ID] + len(e.pending[pa.ID])
-			// Every transaction once in the partition and once in the date index.
-			if n := len(h.partition("", AccountPK(id))) - 1; n != want {
-				t.Fatalf("account %s partition holds %d transactions, want %d", id, n, want)
+			// Every transaction once in the partition and once in the date
+			// index; beside them the account and its counterparty directory.
+			items := h.partition("", AccountPK(id))
+			var nTx, nCP int
+			for _, it := range items {
+				switch {
+				case strings.HasPrefix(it.SK, TxSKPrefix):
+					nTx++
+				case strings.HasPrefix(it.SK, CounterpartySKPrefix):
+					nCP++
+				case it.SK != AccountSK:
+					t.Fatalf("unexpected item %s in the account partition", it.SK)
+				}
 			}
+			if nTx != want || nCP != len(e.counterparties[pa.ID]) {
+				t.Fatalf("account %s partition holds %d transactions and %d counterparties, want %d and %d", id, nTx, nCP, want, len(e.counterparties[pa.ID]))
+			}
+			h.checkCounterparties(id, e.counterparties[pa.ID])
 			var listed []Transaction
 			q := TxQuery{Desc: true, Limit: 700}
 			for {
@@ -102,6 +116,59 @@ func TestImportAccountsAndTransactions(t *testing.T) {
 			t.Fatalf("hook calls %v", calls2)
 		}
 	})
+}
+
+// checkCounterparties checks an account's counterparty directory against
+// the distinct counterparties of its transactions (id → name, IBAN): the
+// listing in small pages (one query each), in id order, and one Get each.
+func (h *harness) checkCounterparties(accountID string, want map[string][2]string) {
+	h.t.Helper()
+	ctx := context.Background()
+	if len(want) == 0 {
+		h.t.Fatalf("account %s: the sandbox gave no counterparties", accountID)
+	}
+	var ids []string
+	token := ""
+	for {
+		before := h.st.Calls()
+		page, err := h.svc.Counterparties(ctx, accountID, 7, token)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if calls := h.st.Calls() - before; calls != 1 {
+			h.t.Fatalf("a page of counterparties cost %d store calls", calls)
+		}
+		for _, c := range page.Counterparties {
+			w, ok := want[c.ID]
+			if !ok || c.AccountID != accountID || c.Name != w[0] || c.IBAN != w[1] {
+				h.t.Fatalf("counterparty %+v, want %v (listed: %v)", c, w, ok)
+			}
+			ids = append(ids, c.ID)
+		}
+		if page.Next == "" {
+			break
+		}
+		token = page.Next
+	}
+	if len(ids) != len(want) || !slices.IsSorted(ids) || len(slices.Compact(slices.Clone(ids))) != len(ids) {
+		h.t.Fatalf("account %s lists %d counterparties (sorted %v), want %d distinct", accountID, len(ids), slices.IsSorted(ids), len(want))
+	}
+	h.t.Logf("account %s: %d counterparties", accountID, len(ids))
+	for _, id := range []string{ids[0], ids[len(ids)-1]} {
+		c, err := h.svc.Counterparty(ctx, accountID, id)
+		if err != nil || c.ID != id || c.Name != want[id][0] {
+			h.t.Fatalf("counterparty %s: %+v, %v", id, c, err)
+		}
+	}
+	if _, err := h.svc.Counterparty(ctx, accountID, CounterpartyID("nobody", "")); !errors.Is(err, ErrNotFound) {
+		h.t.Fatalf("unknown counterparty: %v", err)
+	}
+	if _, err := h.svc.Counterparties(ctx, accountID, MaxCounterpartyLimit+1, ""); !errors.Is(err, ErrInvalidQuery) {
+		h.t.Fatalf("limit above the maximum: %v", err)
+	}
+	if _, err := h.svc.Counterparties(ctx, accountID, 7, "forged"); !errors.Is(err, ErrInvalidQuery) {
+		h.t.Fatalf("forged page token: %v", err)
+	}
 }
 
 func TestImportIsIdempotent(t *testing.T) {
@@ -262,6 +329,9 @@ func TestConcurrentDuplicateStep(t *testing.T) {
 	n := 0
 	for _, id := range h.accountIDs(req.PartyID) {
 		n += len(h.partition(store.IndexGSI1, TxByDateGSI1PK(id)))
+		if page, err := h.svc.Counterparties(t.Context(), id, 0, ""); err != nil || len(page.Counterparties) == 0 {
+			t.Fatalf("account %s: no counterparty directory: %v", id, err)
+		}
 	}
 	if int64(n) != e.total {
 		t.Fatalf("%d transactions indexed, want %d", n, e.total)
@@ -363,6 +433,12 @@ func TestRemoveConnectionData(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// The counterparty directory is in the partitions to remove.
+		for _, id := range gbIDs {
+			if page, err := h.svc.Counterparties(t.Context(), id, 0, ""); err != nil || len(page.Counterparties) == 0 {
+				t.Fatalf("account %s has no counterparty directory before the removal: %v", id, err)
+			}
+		}
 		keepDE := h.snapshot(deIDs)
 		otherIDs := h.accountIDs(other.PartyID)
 		keepOther := h.snapshot(otherIDs)
@@ -378,6 +454,9 @@ func TestRemoveConnectionData(t *testing.T) {
 			}
 			if items := h.partition(store.IndexGSI1, TxByDateGSI1PK(id)); len(items) != 0 {
 				t.Fatalf("account %s date index keeps %d items", id, len(items))
+			}
+			if page, err := h.svc.Counterparties(t.Context(), id, 0, ""); err != nil || len(page.Counterparties) != 0 {
+				t.Fatalf("account %s keeps %d counterparties: %v", id, len(page.Counterparties), err)
 			}
 			if _, err := h.svc.Account(t.Context(), id); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("account %s: %v", id, err)
@@ -701,10 +780,18 @@ func TestImportBigBank(t *testing.T) {
 	var peak atomic.Uint64
 	runtime.GC()
 	stop := sampleHeap(&peak)
+	c0 := h.st.Calls()
 	p := h.importNow(req)
+	calls := h.st.Calls() - c0
 	stop()
 	if p.State != StateDone || p.Accounts != 3 || p.Transactions < 100000 {
 		t.Fatalf("progress %+v", p)
+	}
+	// The import budget (DynamoDB requests, counted alike on bolt),
+	// counterparty directory included.
+	perThousand := float64(calls) * 1000 / float64(p.Transactions)
+	if perThousand > 45 {
+		t.Fatalf("%.1f store calls per 1,000 transactions, want ≤ 45", perThousand)
 	}
 	if n := len(h.jobLog()); n < 5 {
 		t.Fatalf("%d jobs for %d transactions: not chunked", n, p.Transactions)
@@ -712,6 +799,9 @@ func TestImportBigBank(t *testing.T) {
 	n := 0
 	for _, id := range h.accountIDs(req.PartyID) {
 		n += len(h.partition(store.IndexGSI1, TxByDateGSI1PK(id)))
+		if page, err := h.svc.Counterparties(t.Context(), id, 0, ""); err != nil || len(page.Counterparties) == 0 {
+			t.Fatalf("account %s: no counterparty directory: %v", id, err)
+		}
 	}
 	if int64(n) != p.Transactions {
 		t.Fatalf("%d transactions indexed, progress says %d", n, p.Transactions)
@@ -720,5 +810,5 @@ func TestImportBigBank(t *testing.T) {
 	if peak.Load() > limit {
 		t.Fatalf("heap peaked at %d MB", peak.Load()>>20)
 	}
-	t.Logf("%d transactions in %d jobs, heap peak %.1f MB", p.Transactions, len(h.jobLog()), float64(peak.Load())/(1<<20))
+	t.Logf("%d transactions in %d jobs, %.1f store calls per 1,000, heap peak %.1f MB", p.Transactions, len(h.jobLog()), perThousand, float64(peak.Load())/(1<<20))
 }

@@ -465,6 +465,17 @@ func (s *Service) stepBody(ctx context.Context, log *slog.Logger, j importJob, s
 				if err := buf.add(ctx, it); err != nil {
 					return err
 				}
+				// The counterparty directory: its item rides in the same
+				// buffer, once per chunk (its data derives from its id, so
+				// a second copy in the chunk would change nothing).
+				if c, ok := CounterpartyOf(t); ok && !buf.has(store.Key{PK: AccountPK(c.AccountID), SK: CounterpartySK(c.ID)}) {
+					cit, err := counterpartyItem(c)
+					if err != nil {
+						log.WarnContext(ctx, "counterparty skipped", "account", ac.ID, "tx", pt.ID, "err", err)
+					} else if err := buf.add(ctx, cit); err != nil {
+						return err
+					}
+				}
 				if pending {
 					ac.Pending = append(ac.Pending, t.ID)
 				}

@@ -10,6 +10,7 @@
 //
 //	account      PK=ACC#<acc>  SK=#ACCOUNT        GSI1PK=PARTY#<party>#ACCS  GSI1SK=<bank>#<acc>
 //	transaction  PK=ACC#<acc>  SK=TX#<txid>       GSI1PK=ACC#<acc>#TXD       GSI1SK=<completed>#<txid>
+//	counterparty PK=ACC#<acc>  SK=CP#<cpid>       (not indexed)
 //
 // <completed> is the booking time (pending: the value date) in SortTime form,
 // so an index query on ACC#<acc>#TXD lists transactions by completed date.
@@ -72,6 +73,27 @@ type Transaction struct {
 	BalanceAfter     *decimal.Decimal `json:"balanceAfter,omitempty"`
 }
 
+// Counterparty is one entry of an account's counterparty directory: a
+// distinct counterparty of its transactions (the OBP "other account").
+// The importer overwrites it with every chunk of transactions that names
+// it; its fields derive from the id's inputs (CounterpartyID hashes name
+// and IBAN), so an overwrite never changes it. What users add about a
+// counterparty (OBP other-account metadata) lives elsewhere.
+type Counterparty struct {
+	ID        string `json:"id"`
+	AccountID string `json:"accountId"`
+	Name      string `json:"name,omitempty"`
+	IBAN      string `json:"iban,omitempty"`
+}
+
+// CounterpartyOf returns the counterparty of a transaction, if it has one.
+func CounterpartyOf(t Transaction) (Counterparty, bool) {
+	if t.CounterpartyID == "" {
+		return Counterparty{}, false
+	}
+	return Counterparty{ID: t.CounterpartyID, AccountID: t.AccountID, Name: t.CounterpartyName, IBAN: t.CounterpartyIBAN}, true
+}
+
 // Completed is the time the transaction list is sorted by: booking time, or
 // the value date while pending.
 func (t Transaction) Completed() time.Time {
@@ -97,6 +119,12 @@ func PartyAccountsGSI1SK(bankCode, accountID string) string { return bankCode + 
 const TxSKPrefix = "TX#"
 
 func TxSK(txID string) string { return TxSKPrefix + txID }
+
+// CounterpartySKPrefix starts the sort keys of an account's counterparty
+// directory: one query of this prefix lists it, ordered by counterparty id.
+const CounterpartySKPrefix = "CP#"
+
+func CounterpartySK(counterpartyID string) string { return CounterpartySKPrefix + counterpartyID }
 
 func TxByDateGSI1PK(accountID string) string { return "ACC#" + accountID + "#TXD" }
 

@@ -104,10 +104,34 @@ func txItem(t Transaction) (store.Item, error) {
 	return it, nil
 }
 
+func counterpartyItem(c Counterparty) (store.Item, error) {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return store.Item{}, fmt.Errorf("encode counterparty %s: %w", c.ID, err)
+	}
+	it := store.Item{PK: AccountPK(c.AccountID), SK: CounterpartySK(c.ID), Data: data}
+	if err := store.Validate(it); err != nil {
+		return store.Item{}, fmt.Errorf("counterparty %s: %w", c.ID, err)
+	}
+	return it, nil
+}
+
+// DecodeCounterparty decodes a counterparty directory item (SK CP#<id>);
+// the OBP API reads it in its request BatchGet.
+func DecodeCounterparty(it store.Item) (Counterparty, error) {
+	var c Counterparty
+	if err := json.Unmarshal(it.Data, &c); err != nil {
+		return Counterparty{}, fmt.Errorf("decode counterparty %s|%s: %w", it.PK, it.SK, err)
+	}
+	return c, nil
+}
+
 // writeBuffer collects puts across provider pages and writes them with one
 // BatchWrite per size items, so that the store sees full 25-item chunks
 // whatever the page size. A key added twice keeps its last version (a
-// BatchWrite must not name a key twice). Memory is bounded by size.
+// BatchWrite must not name a key twice): so a chunk holds one directory
+// item per distinct counterparty of its transactions however many name
+// it. Memory is bounded by size.
 type writeBuffer struct {
 	st    store.Store
 	size  int
@@ -132,12 +156,18 @@ func (b *writeBuffer) add(ctx context.Context, it store.Item) error {
 	return nil
 }
 
+// has reports whether the buffer holds a put of k.
+func (b *writeBuffer) has(k store.Key) bool {
+	_, ok := b.index[k]
+	return ok
+}
+
 func (b *writeBuffer) flush(ctx context.Context) error {
 	if len(b.items) == 0 {
 		return nil
 	}
 	if err := b.st.BatchWrite(ctx, b.items, nil); err != nil {
-		return fmt.Errorf("write %d transactions: %w", len(b.items), err)
+		return fmt.Errorf("write %d transactions and counterparties: %w", len(b.items), err)
 	}
 	clear(b.items)
 	b.items = b.items[:0]

@@ -25,8 +25,9 @@ var (
 )
 
 // AccountHook is told about imported accounts by the packages that keep
-// data per account (OBP views: the party owner gets the "owner" view;
-// metadata: the counterparty directory). An import run calls it twice:
+// data per account (OBP views: the party owner gets the "owner" view). The
+// counterparty directory needs no hook: the importer writes it with the
+// transactions. An import run calls it twice:
 // with the accounts it stored for the first time, right after storing them
 // and before their transactions (so that a new account is usable even if
 // the import fails later), and with all the run's accounts (fresh
@@ -71,10 +72,11 @@ type Limits struct {
 	// import is marked failed (3; the queue's maxReceiveCount is 5, so the
 	// failure is recorded before the message reaches the DLQ).
 	MaxAttempts int
-	// FlushSize is the number of transaction writes buffered across pages
-	// before one BatchWrite (1,000): full 25-item chunks whatever the
+	// FlushSize is the number of item writes (transactions and the
+	// directory items of their distinct counterparties) buffered across
+	// pages before one BatchWrite (1,000): full 25-item chunks whatever the
 	// provider's page size, so that DynamoDB sees ≈40 calls per 1,000
-	// transactions.
+	// transactions plus one per 25 distinct counterparties of a chunk.
 	FlushSize int
 }
 
@@ -311,6 +313,73 @@ func (s *Service) Transaction(ctx context.Context, accountID, txID string) (Tran
 		return Transaction{}, fmt.Errorf("load transaction %s of account %s: %w", txID, accountID, err)
 	}
 	return decodeTransaction(it)
+}
+
+// MaxCounterpartyLimit is the largest page of Counterparties;
+// DefaultCounterpartyLimit is used when the limit is 0.
+const (
+	MaxCounterpartyLimit     = 1000
+	DefaultCounterpartyLimit = 100
+)
+
+// CounterpartyPage is one page of an account's counterparty directory.
+type CounterpartyPage struct {
+	Counterparties []Counterparty
+	// Next continues the listing; empty at the end.
+	Next string
+}
+
+// Counterparties reads one page of an account's counterparty directory
+// (the distinct counterparties of its imported transactions), ordered by
+// counterparty id: ONE query of the CP# prefix of its partition, however
+// long the account's history. It does not check that the account exists;
+// an unknown account has none.
+func (s *Service) Counterparties(ctx context.Context, accountID string, limit int, token string) (CounterpartyPage, error) {
+	if limit < 0 || limit > MaxCounterpartyLimit {
+		return CounterpartyPage{}, &platform.Error{Status: http.StatusBadRequest, Code: "INVALID_LIMIT",
+			Message: fmt.Sprintf("limit must be between 1 and %d", MaxCounterpartyLimit), Err: ErrInvalidQuery}
+	}
+	if limit == 0 {
+		limit = DefaultCounterpartyLimit
+	}
+	page, err := s.store.Query(ctx, store.Query{PK: AccountPK(accountID), SKPrefix: CounterpartySKPrefix, Limit: limit, Token: token})
+	if errors.Is(err, store.ErrInvalidToken) {
+		return CounterpartyPage{}, &platform.Error{Status: http.StatusBadRequest, Code: "INVALID_PAGE_TOKEN",
+			Message: "the page token is invalid or belongs to another query", Err: errors.Join(ErrInvalidQuery, err)}
+	}
+	if err != nil {
+		return CounterpartyPage{}, fmt.Errorf("list counterparties of account %s: %w", accountID, err)
+	}
+	out := CounterpartyPage{Counterparties: make([]Counterparty, 0, len(page.Items)), Next: page.Next}
+	for _, it := range page.Items {
+		c, err := DecodeCounterparty(it)
+		if err != nil {
+			return CounterpartyPage{}, err
+		}
+		out.Counterparties = append(out.Counterparties, c)
+	}
+	return out, nil
+}
+
+// Counterparty returns one entry of an account's counterparty directory
+// (one Get); ErrNotFound (in a 404) when no imported transaction of the
+// account names it.
+func (s *Service) Counterparty(ctx context.Context, accountID, counterpartyID string) (Counterparty, error) {
+	notFound := func(err error) error {
+		return &platform.Error{Status: http.StatusNotFound, Code: "COUNTERPARTY_NOT_FOUND",
+			Message: fmt.Sprintf("counterparty '%s' not found", counterpartyID), Err: errors.Join(ErrNotFound, err)}
+	}
+	if accountID == "" || counterpartyID == "" {
+		return Counterparty{}, notFound(nil)
+	}
+	it, err := s.store.Get(ctx, store.Key{PK: AccountPK(accountID), SK: CounterpartySK(counterpartyID)})
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
+		return Counterparty{}, notFound(err)
+	}
+	if err != nil {
+		return Counterparty{}, fmt.Errorf("load counterparty %s of account %s: %w", counterpartyID, accountID, err)
+	}
+	return DecodeCounterparty(it)
 }
 
 // Progress returns the state of the last import of a party's connection at

@@ -2,7 +2,10 @@
 // metadata (aliases, more_info, URLs, locations: one set per other account,
 // shared by every view) and transaction metadata (narrative, comments, tags,
 // images, where: per view, shown only on the view it was made on). The other
-// accounts of an account are the counterparties of its transactions.
+// accounts of an account are the counterparties of its transactions, as the
+// holdings importer records them in the account's counterparty directory
+// (holdings.Counterparties); the metadata is kept apart from that directory,
+// so a re-import that overwrites it loses nothing.
 //
 // Storage layout (docs/data-model.md, "OBP 1.2"), all in the account
 // partition ACC#<accountID> so that removing a connection removes it:

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/openagg/openagg/internal/holdings"
@@ -23,17 +22,25 @@ type OtherAccount struct {
 
 // OtherAccountOf returns the other account of a transaction, if it has one.
 func OtherAccountOf(tx holdings.Transaction) (OtherAccount, bool) {
-	if tx.CounterpartyID == "" {
+	c, ok := holdings.CounterpartyOf(tx)
+	if !ok {
 		return OtherAccount{}, false
 	}
-	name := tx.CounterpartyName
+	return OtherAccountFrom(c), true
+}
+
+// OtherAccountFrom is the other account of an entry of the account's
+// counterparty directory (holdings.Counterparties). A holder always shows a
+// name (OBP 1.2): the IBAN, or the id, when the bank gave none.
+func OtherAccountFrom(c holdings.Counterparty) OtherAccount {
+	name := c.Name
 	if name == "" {
-		name = tx.CounterpartyIBAN
+		name = c.IBAN
 	}
 	if name == "" {
-		name = tx.CounterpartyID
+		name = c.ID
 	}
-	return OtherAccount{ID: tx.CounterpartyID, Name: name, IBAN: tx.CounterpartyIBAN}, true
+	return OtherAccount{ID: c.ID, Name: name, IBAN: c.IBAN}
 }
 
 // OAMeta is the metadata of one other account. Empty strings and nil
@@ -201,78 +208,4 @@ func (s *Service) LoadOADoc(ctx context.Context, accountID string) (OADoc, error
 		return OADoc{}, fmt.Errorf("load other-account metadata %s: %w", accountID, err)
 	}
 	return DecodeOADoc(it)
-}
-
-// OtherAccounts lists the other accounts of an account: the distinct
-// counterparties of its transactions, by name. Holdings tells no hook about
-// imported transactions (its AccountHook runs before they are imported), so
-// there is no directory to keep in step: this reads the account's
-// transactions (the TX# items of its partition, page by page).
-func (s *Service) OtherAccounts(ctx context.Context, accountID string) ([]OtherAccount, error) {
-	seen := map[string]OtherAccount{}
-	err := s.scan(ctx, accountID, func(o OtherAccount) bool {
-		if _, ok := seen[o.ID]; !ok {
-			seen[o.ID] = o
-		}
-		return true
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]OtherAccount, 0, len(seen))
-	for _, o := range seen {
-		out = append(out, o)
-	}
-	slices.SortFunc(out, func(a, b OtherAccount) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return out, nil
-}
-
-// OtherAccount finds one other account of an account, reading its
-// transactions until one has that counterparty.
-func (s *Service) OtherAccount(ctx context.Context, accountID, otherID string) (OtherAccount, error) {
-	var found *OtherAccount
-	err := s.scan(ctx, accountID, func(o OtherAccount) bool {
-		if o.ID == otherID {
-			found = &o
-			return false
-		}
-		return true
-	})
-	if err != nil {
-		return OtherAccount{}, err
-	}
-	if found == nil {
-		return OtherAccount{}, view.ErrOtherAccountNotFound()
-	}
-	return *found, nil
-}
-
-// scan calls fn with the other account of each transaction until fn
-// returns false.
-func (s *Service) scan(ctx context.Context, accountID string, fn func(OtherAccount) bool) error {
-	q := store.Query{PK: holdings.AccountPK(accountID), SKPrefix: holdings.TxSKPrefix}
-	for {
-		page, err := s.Store.Query(ctx, q)
-		if err != nil {
-			return fmt.Errorf("scan transactions of %s: %w", accountID, err)
-		}
-		for _, it := range page.Items {
-			var tx holdings.Transaction
-			if err := json.Unmarshal(it.Data, &tx); err != nil {
-				return fmt.Errorf("decode transaction %s: %w", it.SK, err)
-			}
-			if o, ok := OtherAccountOf(tx); ok && !fn(o) {
-				return nil
-			}
-		}
-		if page.Next == "" {
-			return nil
-		}
-		q.Token = page.Next
-	}
 }

@@ -215,9 +215,14 @@ func (e *env) putAccount(a holdings.Account) {
 		GSI1SK: holdings.PartyAccountsGSI1SK(a.BankCode, a.ID), Data: mustJSON(e.t, a)})
 }
 
+// putTx writes a transaction and, as the holdings importer does, its
+// counterparty's entry in the account's counterparty directory.
 func (e *env) putTx(tx holdings.Transaction) {
 	e.put(store.Item{PK: holdings.AccountPK(tx.AccountID), SK: holdings.TxSK(tx.ID), GSI1PK: holdings.TxByDateGSI1PK(tx.AccountID),
 		GSI1SK: holdings.TxByDateGSI1SK(tx), Data: mustJSON(e.t, tx)})
+	if c, ok := holdings.CounterpartyOf(tx); ok {
+		e.put(store.Item{PK: holdings.AccountPK(tx.AccountID), SK: holdings.CounterpartySK(c.ID), Data: mustJSON(e.t, c)})
+	}
 }
 
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }

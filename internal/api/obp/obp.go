@@ -3,8 +3,10 @@
 // transactions and transaction metadata (shared/contracts/obp.md).
 //
 // A request reads what it needs in one BatchGet (the account, its ACL,
-// other-account metadata, the transaction and its metadata on the view) and
-// at most one index query; the view package decides access, moderation
+// other-account metadata, the other account's directory entry, the
+// transaction and its metadata on the view) and at most one query (a page
+// of transactions by date, or of the account's counterparty directory);
+// the view package decides access, moderation
 // (moderate.go) turns data into OBP JSON, errors are rendered in OBP's
 // {"code","message"} format by Render.
 package obp
@@ -68,6 +70,7 @@ type Deps struct {
 // API is the OBP 1.2 API group.
 type API struct {
 	store    store.Store
+	holdings *holdings.Service // reads only: the counterparty directory
 	banks    Banks
 	views    *view.Service
 	meta     *metadata.Service
@@ -82,7 +85,10 @@ func New(d Deps) *API {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &API{store: d.Store, banks: d.Banks, views: d.Views, meta: d.Metadata, log: log, hostedBy: d.HostedBy, commit: d.GitCommit}
+	return &API{
+		store: d.Store, holdings: holdings.New(holdings.Config{Store: d.Store, Log: log}),
+		banks: d.Banks, views: d.Views, meta: d.Metadata, log: log, hostedBy: d.HostedBy, commit: d.GitCommit,
+	}
 }
 
 // Render writes err in OBP's format: {"code": <status>, "message":
@@ -182,8 +188,11 @@ type scope struct {
 	view   view.View
 	viewID string
 	oa     metadata.OADoc
-	tx     holdings.Transaction
-	txm    metadata.TxMeta // zero Version: no metadata yet
+	// other is the other account OTHER_ACCOUNT_ID from the account's
+	// counterparty directory; nil when the directory has no such entry.
+	other *holdings.Counterparty
+	tx    holdings.Transaction
+	txm   metadata.TxMeta // zero Version: no metadata yet
 }
 
 // need says what load reads and checks.
@@ -191,6 +200,7 @@ type need struct {
 	view  bool   // VIEW_ID must be accessible to the caller
 	owner bool   // the caller must hold the owner view
 	oa    bool   // other-account metadata
+	other string // the other account's directory entry (a valid id)
 	txID  string // the transaction (and its metadata on the view)
 }
 
@@ -215,6 +225,9 @@ func (a *API) load(r *http.Request, n need) (*scope, error) {
 	keys := []store.Key{{PK: pk, SK: holdings.AccountSK}, view.ACLKey(accountID)}
 	if n.oa {
 		keys = append(keys, metadata.OADocKey(accountID))
+	}
+	if n.other != "" {
+		keys = append(keys, store.Key{PK: pk, SK: holdings.CounterpartySK(n.other)})
 	}
 	if n.txID != "" {
 		keys = append(keys, store.Key{PK: pk, SK: holdings.TxSK(n.txID)}, metadata.TxMetaKey(accountID, n.txID, s.viewID))
@@ -257,6 +270,15 @@ func (a *API) load(r *http.Request, n need) (*scope, error) {
 	if it, ok := byKey[metadata.OADocKey(accountID)]; ok && n.oa {
 		if s.oa, err = metadata.DecodeOADoc(it); err != nil {
 			return nil, err
+		}
+	}
+	if n.other != "" {
+		if it, ok := byKey[store.Key{PK: pk, SK: holdings.CounterpartySK(n.other)}]; ok {
+			c, err := holdings.DecodeCounterparty(it)
+			if err != nil {
+				return nil, err
+			}
+			s.other = &c
 		}
 	}
 	if n.txID != "" {

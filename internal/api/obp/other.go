@@ -2,9 +2,11 @@ package obp
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 
+	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/metadata"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/view"
@@ -15,8 +17,16 @@ import (
 // holder always shows a name, so moderation alone would leak them).
 const seeOtherAccounts = "can_see_transaction_other_bank_account"
 
-// listOtherAccounts is GET .../VIEW_ID/other_accounts.
+// listOtherAccounts is GET .../VIEW_ID/other_accounts: one BatchGet
+// (account, ACL, other-account metadata) and one query of the account's
+// counterparty directory, whatever the length of its history. The list is
+// paged with OBP's headers (obp_limit, obp_offset) in counterparty-id
+// order; an offset beyond the first 1,000 entries costs a query per 1,000.
 func (a *API) listOtherAccounts(w http.ResponseWriter, r *http.Request) error {
+	limit, offset, err := pageHeaders(r.Header)
+	if err != nil {
+		return err
+	}
 	s, err := a.load(r, need{view: true, oa: true})
 	if err != nil {
 		return err
@@ -24,36 +34,61 @@ func (a *API) listOtherAccounts(w http.ResponseWriter, r *http.Request) error {
 	if err := can(s.view, seeOtherAccounts); err != nil {
 		return err
 	}
-	others, err := a.meta.OtherAccounts(r.Context(), s.acc.ID)
+	others, err := a.otherAccounts(r.Context(), s.acc.ID, offset, limit)
 	if err != nil {
 		return err
 	}
 	out := otherAccountsJSON{OtherAccounts: make([]otherAccountJSON, 0, len(others))}
-	for _, o := range others {
+	for _, c := range others {
+		o := metadata.OtherAccountFrom(c)
 		out.OtherAccounts = append(out.OtherAccounts, moderateOtherAccount(s.view, o, s.oa.Of(o.ID)))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
-// otherAccount loads the scope and the other account OTHER_ACCOUNT_ID.
+// otherAccounts reads entries offset .. offset+limit of an account's
+// counterparty directory: one query while offset+limit ≤ 1,000.
+func (a *API) otherAccounts(ctx context.Context, accountID string, offset, limit int) ([]holdings.Counterparty, error) {
+	want := offset + limit
+	var got []holdings.Counterparty
+	token := ""
+	for len(got) < want {
+		page, err := a.holdings.Counterparties(ctx, accountID, min(want-len(got), holdings.MaxCounterpartyLimit), token)
+		if err != nil {
+			return nil, err
+		}
+		got = append(got, page.Counterparties...)
+		if page.Next == "" {
+			break
+		}
+		token = page.Next
+	}
+	if offset >= len(got) {
+		return nil, nil
+	}
+	return got[offset:min(want, len(got))], nil
+}
+
+// otherAccount loads the scope with the other account OTHER_ACCOUNT_ID (its
+// counterparty directory entry read in the same BatchGet).
 func (a *API) otherAccount(r *http.Request) (*scope, metadata.OtherAccount, error) {
-	s, err := a.load(r, need{view: true, oa: true})
+	id := r.PathValue("OTHER_ACCOUNT_ID")
+	n := need{view: true, oa: true}
+	if view.ValidID(id) {
+		n.other = id
+	}
+	s, err := a.load(r, n)
 	if err != nil {
 		return nil, metadata.OtherAccount{}, err
 	}
 	if err := can(s.view, seeOtherAccounts); err != nil {
 		return nil, metadata.OtherAccount{}, err
 	}
-	id := r.PathValue("OTHER_ACCOUNT_ID")
-	if !view.ValidID(id) {
+	if s.other == nil {
 		return nil, metadata.OtherAccount{}, view.ErrOtherAccountNotFound()
 	}
-	o, err := a.meta.OtherAccount(r.Context(), s.acc.ID, id)
-	if err != nil {
-		return nil, metadata.OtherAccount{}, err
-	}
-	return s, o, nil
+	return s, metadata.OtherAccountFrom(*s.other), nil
 }
 
 // getOtherAccount is GET .../other_accounts/OTHER_ACCOUNT_ID.

@@ -15,16 +15,37 @@ import (
 	"github.com/openagg/openagg/internal/view"
 )
 
-// Transactions list paging (OBP 1.2: request headers).
+// List paging (OBP 1.2: request headers): transactions and other accounts.
 const (
 	defaultLimit = 50
 	maxLimit     = 500
 	// maxOffset bounds how far a client may page by offset: every skipped
-	// transaction is read.
+	// transaction or other account is read.
 	maxOffset = 10000
 	// obpDateLayout is OBP-API's yyyy-MM-dd'T'HH:mm:ss.SSS'Z'.
 	obpDateLayout = "2006-01-02T15:04:05.000Z"
 )
+
+// pageHeaders reads OBP's paging headers obp_limit (default 50, at most
+// 500) and obp_offset (default 0, at most 10,000); bad values are 400s.
+func pageHeaders(h http.Header) (limit, offset int, err error) {
+	limit = defaultLimit
+	if v := h.Get("obp_limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxLimit {
+			return 0, 0, platform.BadRequest(view.CodeLimit, "wrong value for obp_limit parameter. Please send a positive integer (=>1) not above %d!", maxLimit)
+		}
+		limit = n
+	}
+	if v := h.Get("obp_offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > maxOffset {
+			return 0, 0, platform.BadRequest(view.CodeOffset, "wrong value for obp_offset parameter. Please send a positive integer (=>0) not above %d!", maxOffset)
+		}
+		offset = n
+	}
+	return limit, offset, nil
+}
 
 type txParams struct {
 	desc     bool
@@ -47,19 +68,9 @@ func txHeaders(h http.Header) (txParams, error) {
 	default:
 		return p, platform.BadRequest(view.CodeSortDirection, "obp_sort_direction parameter can only take two values: DESC or ASC!")
 	}
-	if v := h.Get("obp_limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			return p, platform.BadRequest(view.CodeLimit, "wrong value for obp_limit parameter. Please send a positive integer (=>1) not above %d!", maxLimit)
-		}
-		p.limit = n
-	}
-	if v := h.Get("obp_offset"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > maxOffset {
-			return p, platform.BadRequest(view.CodeOffset, "wrong value for obp_offset parameter. Please send a positive integer (=>0) not above %d!", maxOffset)
-		}
-		p.offset = n
+	var err error
+	if p.limit, p.offset, err = pageHeaders(h); err != nil {
+		return p, err
 	}
 	for _, d := range []struct {
 		name string
