@@ -45,6 +45,12 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 			bucket = tx.Bucket([]byte(BucketGSI1))
 		}
 		c := bucket.Cursor()
+		// One cursor on the items for the index entries' lookups: a
+		// Bucket.Get per entry would allocate a cursor each time.
+		var ic *bbolt.Cursor
+		if index {
+			ic = items.Cursor()
+		}
 		var k, v []byte
 		step := c.Next
 		if q.Desc {
@@ -65,9 +71,11 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 			}
 			if index {
 				// The index entry's value is the item's key.
-				if v = items.Get(v); v == nil {
+				ik, iv := ic.Seek(v)
+				if ik == nil || !bytes.Equal(ik, v) || iv == nil {
 					return fmt.Errorf("index entry %x without item: %w", k, errCorrupt)
 				}
+				v = iv
 			}
 			it, err := decodeItem(v)
 			if err != nil {
