@@ -139,7 +139,7 @@ func directory() []bankDef {
 		b := &banks[i]
 		switch b.Code {
 		case BankBig:
-			b.SupportedAccountTypes = typesBiz
+			b.SupportedAccountTypes = typesBoth
 			b.SupportedAccountNatures = []string{"account"}
 			b.Fixed = []accountSpec{
 				{Name: "Business Current Account", Nature: "account", Currency: "GBP", Kind: kindBusiness},
