@@ -12,9 +12,43 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 )
 
-// NewLogger returns the service's JSON logger at level.
+// NewLogger returns the service's JSON logger at level. A record logged
+// with a request's context (log.InfoContext(r.Context(), ...)) carries that
+// request's id as "requestId", so every line a request causes can be found
+// from the id its response header and error body show.
 func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+	return slog.New(requestIDHandler{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})})
+}
+
+// requestIDKeyAttr is the log attribute holding the request id.
+const requestIDKeyAttr = "requestId"
+
+// requestIDHandler adds the context's request id to each record that does
+// not already name one.
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := RequestID(ctx); id != "" {
+		has := false
+		r.Attrs(func(a slog.Attr) bool {
+			has = a.Key == requestIDKeyAttr
+			return !has
+		})
+		if !has {
+			// Clone: the record's attribute storage may be shared.
+			r = r.Clone()
+			r.AddAttrs(slog.String(requestIDKeyAttr, id))
+		}
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
 }
 
 // RequestIDHeader carries the request id in and out.

@@ -186,3 +186,37 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestLoggerAddsRequestID: every record logged with a request's context
+// carries its id once, also when the call site names it itself.
+func TestLoggerAddsRequestID(t *testing.T) {
+	var buf syncBuffer
+	log := NewLogger(&buf, slog.LevelInfo)
+	var requestID string
+	h := RequestIDMiddleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requestID = RequestID(r.Context())
+		log.InfoContext(r.Context(), "in handler", "k", "v")
+		log.With("group", "g").WarnContext(r.Context(), "with attrs")
+		log.ErrorContext(r.Context(), "explicit", "requestId", RequestID(r.Context()))
+		log.Info("no context")
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("want 4 log lines, got %d:\n%s", len(lines), buf.String())
+	}
+	for i, line := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("line %d is not JSON: %v: %s", i, err, line)
+		}
+		if n := strings.Count(line, `"requestId"`); rec["msg"] == "no context" {
+			if n != 0 {
+				t.Errorf("record without a request context has a requestId: %s", line)
+			}
+		} else if n != 1 || rec["requestId"] != requestID {
+			t.Errorf("record %q: %d requestId attributes, value %v, want exactly one %q: %s", rec["msg"], n, rec["requestId"], requestID, line)
+		}
+	}
+}
