@@ -336,3 +336,63 @@ func TestMiddleware(t *testing.T) {
 		})
 	}
 }
+
+// TestJWKSFailureIsRateLimited: while the issuer fails, requests do not each
+// refetch the key set; a fetch is retried after jwksRetryAfterFailure, and a
+// cached key keeps working meanwhile.
+func TestJWKSFailureIsRateLimited(t *testing.T) {
+	k1, _ := rsa.GenerateKey(rand.Reader, 2048)
+	var fetches atomic.Int32
+	var down atomic.Bool
+	down.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		if down.Load() {
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{rsaJWK("k1", &k1.PublicKey)}})
+	}))
+	defer srv.Close()
+	clock := platform.NewFakeClock(t0)
+	j := NewJWKS(srv.URL, nil, clock)
+	ctx := context.Background()
+
+	for range 5 {
+		if _, err := j.Key(ctx, "k1"); err == nil || !strings.Contains(err.Error(), "status 503") {
+			t.Fatalf("issuer down: err = %v", err)
+		}
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Fatalf("issuer down: %d fetches for 5 lookups, want 1", n)
+	}
+	down.Store(false)
+	clock.Advance(jwksRetryAfterFailure)
+	if k, err := j.Key(ctx, "k1"); err != nil || k.N.Cmp(k1.N) != 0 {
+		t.Fatalf("issuer back: %v", err)
+	}
+	// An hour later the set is stale; the issuer fails again: the cached
+	// key still verifies, with one fetch per retry interval.
+	down.Store(true)
+	clock.Advance(jwksMaxAge)
+	before := fetches.Load()
+	for range 5 {
+		if _, err := j.Key(ctx, "k1"); err != nil {
+			t.Fatalf("stale cached key while the issuer is down: %v", err)
+		}
+	}
+	if n := fetches.Load() - before; n != 1 {
+		t.Fatalf("stale set, issuer down: %d fetches for 5 lookups, want 1", n)
+	}
+	// A request that gives up does not count as an issuer failure.
+	j2 := NewJWKS(srv.URL, nil, clock)
+	down.Store(false)
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := j2.Key(canceled, "k1"); err == nil {
+		t.Fatal("lookup with a canceled context succeeded")
+	}
+	if _, err := j2.Key(ctx, "k1"); err != nil {
+		t.Fatalf("lookup after a canceled one: %v", err)
+	}
+}

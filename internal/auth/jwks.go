@@ -24,6 +24,11 @@ const jwksMinRefresh = 30 * time.Second
 // removes keys).
 const jwksMaxAge = time.Hour
 
+// jwksRetryAfterFailure bounds how often a failing fetch is retried: while
+// the issuer is unreachable, requests fail (or use the cached set) at once
+// instead of each one waiting for its own fetch behind the lock.
+const jwksRetryAfterFailure = 5 * time.Second
+
 // JWKS is a cached RSA JSON Web Key Set fetched over HTTP (RFC 7517).
 type JWKS struct {
 	url    string
@@ -33,6 +38,10 @@ type JWKS struct {
 	mu      sync.Mutex
 	keys    map[string]*rsa.PublicKey
 	fetched time.Time
+	// failed is when the last fetch failed (zero after a success), and
+	// failErr its error, returned while no retry is due.
+	failed  time.Time
+	failErr error
 }
 
 // NewJWKS returns a key set that fetches url lazily.
@@ -47,8 +56,9 @@ func NewJWKS(url string, client *http.Client, clock platform.Clock) *JWKS {
 }
 
 // Key returns the RSA key with kid, fetching the set on first use, when it
-// is old, or when kid is unknown (at most once per jwksMinRefresh). An empty
-// kid matches the set's only key.
+// is old, or when kid is unknown (at most once per jwksMinRefresh). A failed
+// fetch is retried at most once per jwksRetryAfterFailure. An empty kid
+// matches the set's only key.
 func (j *JWKS) Key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -56,16 +66,28 @@ func (j *JWKS) Key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 	if k, ok := j.lookup(kid); ok && now.Sub(j.fetched) < jwksMaxAge {
 		return k, nil
 	}
-	if j.keys == nil || now.Sub(j.fetched) >= jwksMinRefresh {
+	due := j.keys == nil || now.Sub(j.fetched) >= jwksMinRefresh
+	if !j.failed.IsZero() && now.Sub(j.failed) < jwksRetryAfterFailure {
+		due = false
+	}
+	if due {
 		keys, err := j.fetch(ctx)
-		if err != nil {
-			// Keep serving the cached set if the issuer is briefly down.
-			if k, ok := j.lookup(kid); ok {
-				return k, nil
-			}
+		switch {
+		case err != nil && ctx.Err() != nil:
+			// This request gave up; the issuer is not to blame.
 			return nil, err
+		case err != nil:
+			j.failed, j.failErr = now, err
+		default:
+			j.keys, j.fetched, j.failed, j.failErr = keys, now, time.Time{}, nil
 		}
-		j.keys, j.fetched = keys, now
+	}
+	if j.failErr != nil {
+		// Keep serving the cached set if the issuer is briefly down.
+		if k, ok := j.lookup(kid); ok {
+			return k, nil
+		}
+		return nil, j.failErr
 	}
 	if k, ok := j.lookup(kid); ok {
 		return k, nil
