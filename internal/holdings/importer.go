@@ -290,8 +290,16 @@ func (s *Service) runStep(ctx context.Context, j importJob) error {
 		return err
 	}
 	permanent := isPermanent(err)
-	if rerr := s.recordFailure(ctx, j, attempts, err, permanent, !claimed); rerr != nil {
+	recorded, rerr := s.recordFailure(ctx, j, attempts, err, permanent, !claimed)
+	if rerr != nil {
 		log.ErrorContext(ctx, "could not record import failure", "err", rerr)
+	}
+	if rerr == nil && !recorded && !claimed && j.Step == 0 && errors.Is(err, provider.ErrNotFound) {
+		// The provider no longer knows the job's connection and no run of
+		// this party and bank waits for the job: it was queued before its
+		// connection was removed. Expected, and nothing was written.
+		log.InfoContext(ctx, "import job of a removed connection ignored", "err", err)
+		return nil
 	}
 	if permanent || attempts >= s.limits.MaxAttempts {
 		log.ErrorContext(ctx, "import failed", "attempts", attempts, "err", err)
@@ -690,8 +698,13 @@ func (s *Service) lostCheckpoint(ctx context.Context, log *slog.Logger, j import
 
 // recordFailure stores the last error of the step (and the failed state
 // when the error is permanent or the attempts are used up), unless the run
-// moved on meanwhile.
-func (s *Service) recordFailure(ctx context.Context, j importJob, attempts int, cause error, permanent, mayCreate bool) error {
+// moved on meanwhile; recorded says whether it did.
+func (s *Service) recordFailure(ctx context.Context, j importJob, attempts int, cause error, permanent, mayCreate bool) (recorded bool, err error) {
+	// A first job that the provider answers "unknown connection" before its
+	// claim never starts a run: it is a late job of a removed connection,
+	// and must neither leave an import state nor supersede the run of a
+	// newer connection to the same bank.
+	gone := errors.Is(cause, provider.ErrNotFound)
 	for range 3 {
 		st, ver, err := s.loadState(ctx, j.PartyID, j.BankCode)
 		exists := err == nil
@@ -699,20 +712,20 @@ func (s *Service) recordFailure(ctx context.Context, j importJob, attempts int, 
 		case errors.Is(err, store.ErrNotFound):
 			// The first step of a run started by a bare job failed before
 			// its claim. Record it, unless the provider no longer knows the
-			// connection (a late job of a removed connection).
-			if !mayCreate || j.Step != 0 || errors.Is(cause, provider.ErrNotFound) {
-				return nil
+			// connection.
+			if !mayCreate || j.Step != 0 || gone {
+				return false, nil
 			}
 			st.Checkpoint = newRun(Checkpoint{}, j.RunID, s.clock.Now())
 		case err != nil:
-			return err
-		case st.Checkpoint.RunID != j.RunID && j.Step == 0 && mayCreate && !slices.Contains(st.Checkpoint.Recent, j.RunID):
+			return false, err
+		case st.Checkpoint.RunID != j.RunID && j.Step == 0 && mayCreate && !gone && !slices.Contains(st.Checkpoint.Recent, j.RunID):
 			st.Progress.State = StateQueued
 			st.Checkpoint = newRun(st.Checkpoint, j.RunID, s.clock.Now())
 		}
 		cp := &st.Checkpoint
 		if cp.RunID != j.RunID || cp.Step != j.Step || st.Progress.State == StateDone || st.Progress.State == StateFailed {
-			return nil
+			return false, nil
 		}
 		st.Progress.LastError = errorText(cause)
 		cp.Attempts = max(cp.Attempts, attempts)
@@ -726,10 +739,10 @@ func (s *Service) recordFailure(ctx context.Context, j importJob, attempts int, 
 			_, err = s.create(ctx, j.PartyID, j.BankCode, st)
 		}
 		if !errors.Is(err, store.ErrConditionFailed) {
-			return err
+			return err == nil, err
 		}
 	}
-	return nil
+	return false, nil
 }
 
 // continuationError: the step's checkpoint moved on but its continuation
