@@ -138,18 +138,18 @@ func (a *API) importAccounts(w http.ResponseWriter, r *http.Request) error {
 
 // Account is the wire form of an imported account.
 type Account struct {
-	ID         string    `json:"id"`
-	BankCode   string    `json:"bankCode"`
-	BankName   string    `json:"bankName"`
-	Name       string    `json:"name"`
-	Nature     string    `json:"nature"`
-	Currency   string    `json:"currency"`
-	IBAN       string    `json:"iban,omitempty"`
-	Number     string    `json:"number,omitempty"`
-	HolderName string    `json:"holderName,omitempty"`
-	Balance    string    `json:"balance"`
-	Available  string    `json:"available"`
-	UpdatedAt  time.Time `json:"updatedAt"`
+	ID         string `json:"id"`
+	BankCode   string `json:"bankCode"`
+	BankName   string `json:"bankName"`
+	Name       string `json:"name"`
+	Nature     string `json:"nature"`
+	Currency   string `json:"currency"`
+	IBAN       string `json:"iban,omitempty"`
+	Number     string `json:"number,omitempty"`
+	HolderName string `json:"holderName,omitempty"`
+	Balance    string `json:"balance"`
+	Available  string `json:"available"`
+	UpdatedAt  string `json:"updatedAt"` // RFC 3339 UTC, seconds
 }
 
 // AccountsBody is the answer of GET .../accounts.
@@ -177,7 +177,7 @@ func (a *API) accounts(w http.ResponseWriter, r *http.Request) error {
 		out.Accounts = append(out.Accounts, Account{
 			ID: acc.ID, BankCode: acc.BankCode, BankName: acc.BankName, Name: acc.Name, Nature: acc.Nature,
 			Currency: acc.Currency, IBAN: acc.IBAN, Number: acc.Number, HolderName: acc.HolderName,
-			Balance: acc.Balance.String(), Available: acc.Available.String(), UpdatedAt: acc.UpdatedAt.UTC(),
+			Balance: acc.Balance.String(), Available: acc.Available.String(), UpdatedAt: rfc3339(acc.UpdatedAt),
 		})
 	}
 	platform.WriteJSON(w, http.StatusOK, out)
@@ -191,12 +191,13 @@ type Counterparty struct {
 }
 
 // Transaction is the wire form of an imported transaction. MadeOn is the
-// value date (YYYY-MM-DD); PostedAt is absent while pending.
+// value date (YYYY-MM-DD); PostedAt (RFC 3339 UTC, seconds) is absent while
+// pending.
 type Transaction struct {
 	ID           string        `json:"id"`
 	Status       string        `json:"status"`
 	MadeOn       string        `json:"madeOn"`
-	PostedAt     *time.Time    `json:"postedAt,omitempty"`
+	PostedAt     string        `json:"postedAt,omitempty"`
 	Amount       string        `json:"amount"`
 	Currency     string        `json:"currency"`
 	Description  string        `json:"description"`
@@ -257,8 +258,7 @@ func txToWire(t domain.Transaction) Transaction {
 		Currency: t.Currency, Description: t.Description, Category: t.Category,
 	}
 	if !t.PostedAt.IsZero() {
-		at := t.PostedAt.UTC()
-		wt.PostedAt = &at
+		wt.PostedAt = rfc3339(t.PostedAt)
 	}
 	if t.CounterpartyName != "" || t.CounterpartyIBAN != "" {
 		wt.Counterparty = &Counterparty{Name: t.CounterpartyName, IBAN: t.CounterpartyIBAN}
@@ -268,6 +268,12 @@ func txToWire(t domain.Transaction) Transaction {
 		wt.BalanceAfter = &b
 	}
 	return wt
+}
+
+// rfc3339 renders t the way every time of the Aggregation groups is on the
+// wire: RFC 3339, UTC, whole seconds.
+func rfc3339(t time.Time) string {
+	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
 }
 
 // parseTxQuery reads from, to (YYYY-MM-DD, inclusive), limit (1 to

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -231,11 +232,15 @@ func TestReadEndpoints(t *testing.T) {
 	tokA, tokB := e.Token(alice), e.Token(bob)
 	e.CreateProfile(tokA, partyA)
 	e.CreateProfile(tokB, partyB)
+	// Import at a time with a fraction of a second: the wire shows whole
+	// seconds all the same.
+	e.Clock.Advance(1234567890 * time.Nanosecond)
 	e.Connected(tokA, partyA, sandbox.BankDefault) // the connection imports at once
 	e.Connected(tokB, partyB, sandbox.BankDefault)
 
 	var r response
 	n := e.calls(func() { r = e.do(http.MethodGet, "/holdings/profiles/"+partyA+"/accounts", tokA, "") })
+	wantSecondTimes(t, r.body, "updatedAt")
 	if r.status != http.StatusOK || n > 2 {
 		t.Fatalf("accounts: %d after %d store calls: %s", r.status, n, r.body)
 	}
@@ -249,7 +254,7 @@ func TestReadEndpoints(t *testing.T) {
 	for i, a := range accs {
 		s := stored[i]
 		if a.ID != s.ID || a.BankCode != sandbox.BankDefault || a.BankName == "" || a.Currency != s.Currency || a.IBAN != s.IBAN ||
-			a.Balance != s.Balance.String() || a.Available != s.Available.String() || !a.UpdatedAt.Equal(s.UpdatedAt) {
+			a.Balance != s.Balance.String() || a.Available != s.Available.String() || !a.UpdatedAt.Equal(s.UpdatedAt.Truncate(time.Second)) {
 			t.Fatalf("wire account %+v, stored %+v", a, s)
 		}
 		if _, err := decimal.NewFromString(a.Balance); err != nil {
@@ -287,6 +292,7 @@ func TestReadEndpoints(t *testing.T) {
 		if r.status != http.StatusOK || n > 2 {
 			t.Fatalf("transactions: %d after %d store calls: %s", r.status, n, r.body)
 		}
+		wantSecondTimes(t, r.body, "postedAt")
 		b := decode[txBody](t, r)
 		if len(b.Transactions) > 10 {
 			t.Fatalf("page of %d", len(b.Transactions))
@@ -383,6 +389,24 @@ func TestReadEndpoints(t *testing.T) {
 	// Routes answer 405 in the Aggregation format.
 	if r := e.do(http.MethodDelete, "/holdings/profiles/"+partyA+"/accounts", tokA, ""); r.status != http.StatusMethodNotAllowed || errorCode(t, r) == "" {
 		t.Fatalf("405: %d %s", r.status, r.body)
+	}
+}
+
+// secondTime is a time as every Aggregation group writes it: RFC 3339 UTC
+// with whole seconds.
+var secondTime = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`)
+
+// wantSecondTimes checks every value of the field in a JSON body.
+func wantSecondTimes(t *testing.T, body, field string) {
+	t.Helper()
+	values := regexp.MustCompile(`"`+field+`":"([^"]*)"`).FindAllStringSubmatch(body, -1)
+	if len(values) == 0 {
+		t.Fatalf("no %s in %s", field, body)
+	}
+	for _, v := range values {
+		if !secondTime.MatchString(v[1]) {
+			t.Fatalf("%s %q is not RFC 3339 UTC with whole seconds", field, v[1])
+		}
 	}
 }
 
