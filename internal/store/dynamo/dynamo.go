@@ -144,15 +144,18 @@ func (s *Store) put(ctx context.Context, it store.Item, cond store.Condition) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.calls.Add(1)
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+	in := &dynamodb.PutItemInput{
 		TableName:                 s.table,
 		Item:                      toAV(it),
 		ConditionExpression:       expr.Condition(),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
-	})
-	return mapErr(err)
+	}
+	return mapErr(s.retryConflicts(ctx, func() error {
+		s.calls.Add(1)
+		_, err := s.client.PutItem(ctx, in)
+		return err
+	}))
 }
 
 // Delete implements store.Store.
@@ -164,13 +167,17 @@ func (s *Store) Delete(ctx context.Context, k store.Key, cond store.Condition) e
 	if err != nil {
 		return fmt.Errorf("delete %s: %w", k, err)
 	}
-	s.calls.Add(1)
-	_, err = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	in := &dynamodb.DeleteItemInput{
 		TableName:                 s.table,
 		Key:                       keyAV(k),
 		ConditionExpression:       expr.Condition(),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
+	}
+	err = s.retryConflicts(ctx, func() error {
+		s.calls.Add(1)
+		_, err := s.client.DeleteItem(ctx, in)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("delete %s: %w", k, mapErr(err))
@@ -207,8 +214,12 @@ func (s *Store) Transact(ctx context.Context, ops []store.TxOp) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("transact: %w", err)
 	}
-	s.calls.Add(1)
-	_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: items}
+	err := s.retryConflicts(ctx, func() error {
+		s.calls.Add(1)
+		_, err := s.client.TransactWriteItems(ctx, in)
+		return err
+	})
 	if err == nil {
 		return nil
 	}
@@ -217,12 +228,63 @@ func (s *Store) Transact(ctx context.Context, ops []store.TxOp) error {
 	var canceled *types.TransactionCanceledException
 	if errors.As(err, &canceled) {
 		for i, r := range canceled.CancellationReasons {
-			if aws.ToString(r.Code) == "ConditionalCheckFailed" && i < len(ops) {
+			if aws.ToString(r.Code) == reasonConditionFailed && i < len(ops) {
 				return &store.TxError{Index: i, Key: ops[i].OpKey()}
 			}
 		}
 	}
 	return fmt.Errorf("transact: %w", mapErr(err))
+}
+
+// Cancellation reasons of TransactWriteItems.
+const (
+	reasonConditionFailed = "ConditionalCheckFailed"
+	reasonConflict        = "TransactionConflict"
+	reasonThrottled       = "ThrottlingError"
+	reasonThroughput      = "ProvisionedThroughputExceeded"
+)
+
+// retryConflicts runs a single-request write again, with backoff, while
+// DynamoDB refuses it only because another transaction holds one of its
+// items (or throttles it inside a transaction). Such a refusal applied
+// nothing, and the bolt driver, which serialises writers, never reports
+// one: after the retry the write either succeeds or fails on its own
+// conditions, as it would there.
+func (s *Store) retryConflicts(ctx context.Context, call func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := call()
+		if err == nil || !transientConflict(err) || attempt+1 >= maxAttempts {
+			return err
+		}
+		if berr := backoff(ctx, attempt); berr != nil {
+			return fmt.Errorf("%w (retry abandoned: %w)", err, berr)
+		}
+	}
+}
+
+// transientConflict: a TransactionConflictException of PutItem/DeleteItem,
+// or a cancelled transaction whose reasons are only conflicts or
+// throttling (no failed condition).
+func transientConflict(err error) bool {
+	var conflict *types.TransactionConflictException
+	if errors.As(err, &conflict) {
+		return true
+	}
+	var canceled *types.TransactionCanceledException
+	if !errors.As(err, &canceled) {
+		return false
+	}
+	transient := false
+	for _, r := range canceled.CancellationReasons {
+		switch aws.ToString(r.Code) {
+		case "", "None":
+		case reasonConflict, reasonThrottled, reasonThroughput:
+			transient = true
+		default:
+			return false
+		}
+	}
+	return transient
 }
 
 // condition builds the condition expression of cond; the zero Expression

@@ -982,6 +982,56 @@ func testConcurrentUpdates(t *testing.T, s store.Store) {
 			t.Fatalf("round %d: stored %s, want version %d and the winner's data %s", round, show(got), cur.Version+1, want)
 		}
 	}
+
+	// The same race through transactions: each writer bumps the counter
+	// and records its claim in one transaction; exactly one commits, and no
+	// loser's claim is written.
+	cur := mustGet(t, s, base.Key())
+	var wins atomic.Int32
+	errs := make(chan error, writers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			<-start
+			next := cur
+			next.Version++
+			next.Data = fmt.Appendf(nil, `{"tx":true,"writer":%d}`, w)
+			claim := item("conc", fmt.Sprintf("claim#%02d", w))
+			err := s.Transact(ctx, []store.TxOp{store.TxPut(next, store.IfVersion(cur.Version)), store.TxPut(claim, store.IfNotExists())})
+			var txErr *store.TxError
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case !errors.As(err, &txErr) || txErr.Index != 0:
+				errs <- fmt.Errorf("transaction writer %d: %v, want success or *TxError of op 0", w, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if n := wins.Load(); n != 1 {
+		t.Fatalf("transactions: %d winners, want exactly 1", n)
+	}
+	claims := query(t, s, store.Query{PK: "conc", SKPrefix: "claim#"})
+	got := mustGet(t, s, base.Key())
+	if len(claims.Items) != 1 || got.Version != cur.Version+1 ||
+		string(got.Data) != fmt.Sprintf(`{"tx":true,"writer":%d}`, mustAtoi(t, strings.TrimPrefix(claims.Items[0].SK, "claim#"))) {
+		t.Fatalf("transactions: counter %s, claims %q; want the one winner's counter and claim", show(got), sortKeys(claims.Items))
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	var n int
+	if _, err := fmt.Sscanf(s, "%d", &n); err != nil {
+		t.Fatalf("parse %q: %v", s, err)
+	}
+	return n
 }
 
 func testLargeItems(t *testing.T, s store.Store) {

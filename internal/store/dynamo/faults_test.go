@@ -1,0 +1,212 @@
+package dynamo_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/openagg/openagg/internal/store"
+	"github.com/openagg/openagg/internal/store/dynamo"
+)
+
+// The refusals below are what DynamoDB answers under load or contention and
+// moto never does. Each test puts a middleware in front of the real moto
+// requests that makes DynamoDB's answer, and checks that the driver still
+// keeps the port's promise.
+
+// faultStore is a driver on a fresh moto table whose requests go through
+// inject first.
+func faultStore(t *testing.T, inject middleware.InitializeMiddleware) (*dynamo.Store, string) {
+	t.Helper()
+	c, table := newTable(t)
+	fc := dynamodb.New(c.Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(slices.Clone(o.APIOptions), func(st *middleware.Stack) error {
+			return st.Initialize.Add(inject, middleware.After)
+		})
+	})
+	return dynamo.New(fc, dynamo.Options{Table: table, TokenSecret: []byte("storetest-secret-0123456789")}), table
+}
+
+// TestBatchRetriesUnprocessed: BatchWriteItem and BatchGetItem hand back
+// part of each request as unprocessed (as a throttled table does); the
+// driver retries those with backoff until everything is written and read.
+func TestBatchRetriesUnprocessed(t *testing.T) {
+	var table string
+	var heldWrites, heldKeys atomic.Int64
+	s, table := faultStore(t, middleware.InitializeMiddlewareFunc("unprocessed",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			switch p := in.Parameters.(type) {
+			case *dynamodb.BatchWriteItemInput:
+				reqs := p.RequestItems[table]
+				keep, held := reqs[:len(reqs)-len(reqs)/2], reqs[len(reqs)-len(reqs)/2:]
+				cp := *p
+				cp.RequestItems = map[string][]types.WriteRequest{table: keep}
+				in.Parameters = &cp
+				out, md, err := next.HandleInitialize(ctx, in)
+				if err == nil && len(held) > 0 {
+					heldWrites.Add(int64(len(held)))
+					out.Result.(*dynamodb.BatchWriteItemOutput).UnprocessedItems = map[string][]types.WriteRequest{table: held}
+				}
+				return out, md, err
+			case *dynamodb.BatchGetItemInput:
+				ka := p.RequestItems[table]
+				keep, held := ka.Keys[:len(ka.Keys)-len(ka.Keys)/2], ka.Keys[len(ka.Keys)-len(ka.Keys)/2:]
+				cp := *p
+				kept := ka
+				kept.Keys = keep
+				cp.RequestItems = map[string]types.KeysAndAttributes{table: kept}
+				in.Parameters = &cp
+				out, md, err := next.HandleInitialize(ctx, in)
+				if err == nil && len(held) > 0 {
+					heldKeys.Add(int64(len(held)))
+					left := ka
+					left.Keys = held
+					out.Result.(*dynamodb.BatchGetItemOutput).UnprocessedKeys = map[string]types.KeysAndAttributes{table: left}
+				}
+				return out, md, err
+			}
+			return next.HandleInitialize(ctx, in)
+		}))
+
+	ctx := t.Context()
+	items := make([]store.Item, 60)
+	keys := make([]store.Key, len(items))
+	for i := range items {
+		items[i] = store.Item{PK: "unprocessed", SK: fmt.Sprintf("%03d", i), Version: int64(i), Data: fmt.Appendf(nil, `{"i":%d}`, i)}
+		keys[i] = items[i].Key()
+	}
+	before := s.Calls()
+	if err := s.BatchWrite(ctx, items, nil); err != nil {
+		t.Fatalf("BatchWrite: %v", err)
+	}
+	if heldWrites.Load() == 0 || s.Calls()-before <= 3 {
+		t.Fatalf("no unprocessed writes were retried (held %d, %d requests)", heldWrites.Load(), s.Calls()-before)
+	}
+	got, err := s.BatchGet(ctx, keys)
+	if err != nil {
+		t.Fatalf("BatchGet: %v", err)
+	}
+	if heldKeys.Load() == 0 {
+		t.Fatal("no unprocessed keys were retried")
+	}
+	if len(got) != len(items) {
+		t.Fatalf("BatchGet: %d items, want %d", len(got), len(items))
+	}
+	byKey := map[store.Key]store.Item{}
+	for _, it := range got {
+		byKey[it.Key()] = it
+	}
+	for _, want := range items {
+		if it, ok := byKey[want.Key()]; !ok || it.Version != want.Version || string(it.Data) != string(want.Data) {
+			t.Fatalf("item %s read back as %+v", want.Key(), it)
+		}
+	}
+}
+
+// TestBatchWriteGivesUpWithTheContext: a table that never processes a write
+// does not keep the caller past its deadline.
+func TestBatchWriteGivesUpWithTheContext(t *testing.T) {
+	s, _ := faultStore(t, middleware.InitializeMiddlewareFunc("never",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			if p, ok := in.Parameters.(*dynamodb.BatchWriteItemInput); ok {
+				return middleware.InitializeOutput{Result: &dynamodb.BatchWriteItemOutput{UnprocessedItems: p.RequestItems}}, middleware.Metadata{}, nil
+			}
+			return next.HandleInitialize(ctx, in)
+		}))
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := s.BatchWrite(ctx, []store.Item{{PK: "never", SK: "1"}, {PK: "never", SK: "2"}}, nil)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the context's deadline", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("BatchWrite returned %s after the deadline", d)
+	}
+}
+
+// TestTransactionConflictsAreRetried: DynamoDB refuses a write whose item
+// another transaction holds (TransactionConflictException for PutItem and
+// DeleteItem, a TransactionCanceledException with TransactionConflict
+// reasons for TransactWriteItems). Nothing was applied, so the driver
+// retries, and the caller sees what the bolt driver, which serialises
+// writers, would give: success, or the write's own failed condition.
+func TestTransactionConflictsAreRetried(t *testing.T) {
+	var conflicts atomic.Int64 // refusals still to make
+	var refused atomic.Int64
+	s, _ := faultStore(t, middleware.InitializeMiddlewareFunc("conflict",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			var err error
+			switch p := in.Parameters.(type) {
+			case *dynamodb.PutItemInput, *dynamodb.DeleteItemInput:
+				err = &types.TransactionConflictException{Message: aws.String("Transaction is ongoing for the item")}
+			case *dynamodb.TransactWriteItemsInput:
+				reasons := make([]types.CancellationReason, len(p.TransactItems))
+				for i := range reasons {
+					reasons[i].Code = aws.String("None")
+				}
+				reasons[len(reasons)-1].Code = aws.String("TransactionConflict")
+				err = &types.TransactionCanceledException{Message: aws.String("Transaction cancelled"), CancellationReasons: reasons}
+			}
+			if err != nil && conflicts.Add(-1) >= 0 {
+				refused.Add(1)
+				return middleware.InitializeOutput{}, middleware.Metadata{}, err
+			}
+			return next.HandleInitialize(ctx, in)
+		}))
+	ctx := t.Context()
+	a, b := store.Item{PK: "conflict", SK: "a", Version: 1}, store.Item{PK: "conflict", SK: "b", Version: 1}
+
+	steps := []struct {
+		name    string
+		do      func() error
+		wantErr error
+	}{
+		{"put", func() error { return s.Put(ctx, a, store.IfNotExists()) }, nil},
+		{"update", func() error { _, err := s.Update(ctx, a); return err }, nil},
+		{"update with a stale version", func() error { _, err := s.Update(ctx, a); return err }, store.ErrConditionFailed},
+		{"transaction", func() error {
+			return s.Transact(ctx, []store.TxOp{store.TxPut(b, store.IfNotExists()), store.TxCheck(a.Key(), store.IfVersion(2))})
+		}, nil},
+		{"transaction with a failed condition", func() error {
+			return s.Transact(ctx, []store.TxOp{store.TxDelete(b.Key(), store.Condition{}), store.TxCheck(a.Key(), store.IfVersion(1))})
+		}, store.ErrConditionFailed},
+		{"delete", func() error { return s.Delete(ctx, b.Key(), store.IfExists()) }, nil},
+	}
+	for _, st := range steps {
+		conflicts.Store(2)
+		refused.Store(0)
+		err := st.do()
+		if refused.Load() != 2 {
+			t.Fatalf("%s: %d conflicts made, want 2", st.name, refused.Load())
+		}
+		if st.wantErr == nil && err != nil || st.wantErr != nil && !errors.Is(err, st.wantErr) {
+			t.Fatalf("%s after two conflicts: err = %v, want %v", st.name, err, st.wantErr)
+		}
+	}
+	if _, err := s.Get(ctx, b.Key()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("b after the delete: %v", err)
+	}
+	if it, err := s.Get(ctx, a.Key()); err != nil || it.Version != 2 {
+		t.Fatalf("a: %+v, %v; want version 2", it, err)
+	}
+
+	// A conflict that does not clear is reported, not retried forever.
+	conflicts.Store(1 << 30)
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	err := s.Put(short, a, store.Condition{})
+	var conflict *types.TransactionConflictException
+	if !errors.As(err, &conflict) || errors.Is(err, store.ErrConditionFailed) {
+		t.Fatalf("put under a lasting conflict: err = %v, want the conflict", err)
+	}
+}
