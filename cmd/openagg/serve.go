@@ -82,6 +82,12 @@ func serve(ctx context.Context, cfg platform.Config, ready chan<- string) error 
 
 // serveWith is serve with options.
 func serveWith(ctx context.Context, cfg platform.Config, opts serveOptions, ready chan<- string) error {
+	// The workers run in this process on the embedded queue; SQS queues
+	// are consumed by the worker Lambdas, so refuse before listening rather
+	// than serve without anyone doing the jobs.
+	if cfg.Queue != platform.QueueLocal {
+		return fmt.Errorf("serve runs the queue workers in-process on the embedded queue, but OPENAGG_QUEUE=%s (OPENAGG_STORE=%s): unset OPENAGG_STORE and OPENAGG_QUEUE, or use `openagg invoke` to run one function on the AWS drivers", cfg.Queue, cfg.Store)
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
