@@ -34,7 +34,7 @@ type Outcome struct {
 // session's own facts are enough. Completing the same session twice changes
 // nothing the second time.
 func (s *Service) CompleteConnect(ctx context.Context, o Outcome) (Connection, error) {
-	prof, err := s.sessionProfile(ctx, o)
+	prof, rec, err := s.sessionPair(ctx, o)
 	if err != nil {
 		return Connection{}, err
 	}
@@ -50,21 +50,24 @@ func (s *Service) CompleteConnect(ctx context.Context, o Outcome) (Connection, e
 			break
 		}
 	}
-	return s.apply(ctx, prof, o.Provider, o.BankCode, pc, true)
+	return s.apply(ctx, prof, o.Provider, o.BankCode, pc, true, &firstRead{rec: rec})
 }
 
 // FailConnect records a failed connect session on the pending connection
 // it belongs to (matched by token hash, so a stale session cannot fail a
 // newer one).
 func (s *Service) FailConnect(ctx context.Context, o Outcome, reason string) (Connection, error) {
-	prof, err := s.sessionProfile(ctx, o)
+	prof, rec, err := s.sessionPair(ctx, o)
 	if err != nil {
 		return Connection{}, err
+	}
+	if rec == nil {
+		return Connection{}, fmt.Errorf("%w: no connection of party %s to bank %s", ErrUnknownSession, prof.PartyID, o.BankCode)
 	}
 	k := Key(prof.PartyID, o.BankCode)
 	hash := TokenHash(o.Token)
 	var out Connection
-	err = s.mutate(ctx, k, func(c *Connection) (bool, error) {
+	err = s.mutateFrom(ctx, k, rec, func(c *Connection) (bool, error) {
 		out = *c
 		if c.Status != StatusPending || c.ConnectTokenHash != hash {
 			return false, nil
@@ -88,21 +91,44 @@ func (s *Service) FailConnect(ctx context.Context, o Outcome, reason string) (Co
 	return out, nil
 }
 
-// sessionProfile finds the profile of a session's customer.
-func (s *Service) sessionProfile(ctx context.Context, o Outcome) (party.Profile, error) {
+// sessionPair finds the profile of a session's customer and the party's
+// connection to the session's bank (nil when there is none): a Get of the
+// customer index, then one BatchGet of profile and connection, so that a
+// connect outcome costs three store round trips with its write.
+func (s *Service) sessionPair(ctx context.Context, o Outcome) (party.Profile, *Connection, error) {
 	if _, ok := s.providers[o.Provider]; !ok {
-		return party.Profile{}, fmt.Errorf("%w: provider %q is not configured", ErrUnknownSession, o.Provider)
+		return party.Profile{}, nil, fmt.Errorf("%w: provider %q is not configured", ErrUnknownSession, o.Provider)
 	}
 	partyID, err := party.PartyOfCustomer(ctx, s.st, o.Provider, o.CustomerID)
 	if errors.Is(err, store.ErrNotFound) {
-		return party.Profile{}, fmt.Errorf("%w: %v", ErrUnknownSession, err)
+		return party.Profile{}, nil, fmt.Errorf("%w: %v", ErrUnknownSession, err)
 	}
 	if err != nil {
-		return party.Profile{}, err
+		return party.Profile{}, nil, err
 	}
-	prof, err := s.parties.Get(ctx, partyID)
+	items, err := s.st.BatchGet(ctx, []store.Key{party.ProfileKey(partyID), Key(partyID, o.BankCode)})
 	if err != nil {
-		return party.Profile{}, fmt.Errorf("%w: %v", ErrUnknownSession, err)
+		return party.Profile{}, nil, fmt.Errorf("read party %s and connection %s: %w", partyID, o.BankCode, err)
 	}
-	return prof, nil
+	var prof *party.Profile
+	var conn *Connection
+	for _, it := range items {
+		if it.SK == party.ProfileSK {
+			pr, err := party.Decode(it)
+			if err != nil {
+				return party.Profile{}, nil, err
+			}
+			prof = &pr
+			continue
+		}
+		c, err := Decode(it)
+		if err != nil {
+			return party.Profile{}, nil, err
+		}
+		conn = &c
+	}
+	if prof == nil {
+		return party.Profile{}, nil, fmt.Errorf("%w: %v", ErrUnknownSession, party.NotFound(partyID))
+	}
+	return *prof, conn, nil
 }

@@ -234,7 +234,11 @@ func (s *Service) syncProvider(ctx context.Context, prof party.Profile, provName
 		if rec, has := stored[code]; has && rec.Provider != provName {
 			continue // the party's connection to this bank is at another provider
 		}
-		if _, err := s.apply(ctx, prof, provName, code, pc, false); err != nil {
+		first := &firstRead{} // the partition query just read every connection
+		if rec, has := stored[code]; has {
+			first.rec = &rec
+		}
+		if _, err := s.apply(ctx, prof, provName, code, pc, false, first); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -250,7 +254,7 @@ func (s *Service) syncProvider(ctx context.Context, prof party.Profile, provName
 		case StatusPending, StatusRemoving, StatusRemoved:
 			continue
 		}
-		if err := s.mutate(ctx, rec.Key(), func(c *Connection) (bool, error) {
+		if err := s.mutateFrom(ctx, rec.Key(), &rec, func(c *Connection) (bool, error) {
 			if c.Provider != provName || c.ProviderConnectionID != rec.ProviderConnectionID || c.Status == StatusPending || c.Status == StatusRemoving || c.Status == StatusRemoved {
 				return false, nil
 			}
@@ -273,17 +277,28 @@ const mutateAttempts = 4
 // version-guarded when fn reports a change, re-reading on a concurrent
 // write. A missing connection is left alone (nil).
 func (s *Service) mutate(ctx context.Context, k store.Key, fn func(c *Connection) (bool, error)) error {
+	return s.mutateFrom(ctx, k, nil, fn)
+}
+
+// mutateFrom is mutate whose first attempt starts from first, the
+// connection as the caller just read it (with its version), instead of a
+// Get; nil reads it. A stale first fails the version guard and is re-read.
+func (s *Service) mutateFrom(ctx context.Context, k store.Key, first *Connection, fn func(c *Connection) (bool, error)) error {
 	for range mutateAttempts {
-		it, err := s.st.Get(ctx, k)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read connection %s: %w", k, err)
-		}
-		c, err := Decode(it)
-		if err != nil {
-			return err
+		var c Connection
+		if first != nil {
+			c, first = *first, nil
+		} else {
+			it, err := s.st.Get(ctx, k)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("read connection %s: %w", k, err)
+			}
+			if c, err = Decode(it); err != nil {
+				return err
+			}
 		}
 		changed, err := fn(&c)
 		if err != nil || !changed {
@@ -304,25 +319,35 @@ func (s *Service) mutate(ctx context.Context, k store.Key, fn func(c *Connection
 	return fmt.Errorf("update connection %s: %d concurrent writes: %w", k, mutateAttempts, store.ErrConditionFailed)
 }
 
+// firstRead is the stored connection as the caller just read it (rec nil:
+// there is none), so that apply's first attempt needs no Get of its own.
+type firstRead struct{ rec *Connection }
+
 // apply upserts the connection of prof's party at bankCode from the
 // provider's connection pc, version-guarded, and queues an import when the
 // connection becomes active. fromConnect says that the user just completed
 // a connect session for pc (the hosted page), so a pending connection is
-// activated whatever the provider's timestamps say.
-func (s *Service) apply(ctx context.Context, prof party.Profile, provName, bankCode string, pc provider.Connection, fromConnect bool) (Connection, error) {
+// activated whatever the provider's timestamps say. first, when not nil,
+// stands for the first Get (a stale one fails the version guard and the
+// next attempt reads again).
+func (s *Service) apply(ctx context.Context, prof party.Profile, provName, bankCode string, pc provider.Connection, fromConnect bool, first *firstRead) (Connection, error) {
 	k := Key(prof.PartyID, bankCode)
 	for range mutateAttempts {
 		var rec *Connection
-		it, err := s.st.Get(ctx, k)
-		switch {
-		case err == nil:
-			c, err := Decode(it)
-			if err != nil {
-				return Connection{}, err
+		if first != nil {
+			rec, first = first.rec, nil
+		} else {
+			it, err := s.st.Get(ctx, k)
+			switch {
+			case err == nil:
+				c, err := Decode(it)
+				if err != nil {
+					return Connection{}, err
+				}
+				rec = &c
+			case !errors.Is(err, store.ErrNotFound):
+				return Connection{}, fmt.Errorf("read connection %s: %w", k, err)
 			}
-			rec = &c
-		case !errors.Is(err, store.ErrNotFound):
-			return Connection{}, fmt.Errorf("read connection %s: %w", k, err)
 		}
 		now := s.now()
 		next, activated, changed := reconcile(rec, prof, provName, bankCode, pc, now, s.cfg.RefreshEvery, fromConnect)

@@ -71,6 +71,10 @@ type Options struct {
 	// its clock (default a FakeClock at Start).
 	PublicURL string
 	Clock     *platform.FakeClock
+	// ProviderStore, when set, holds the sandbox provider's own state
+	// (customers, sessions, connections: what Salt Edge keeps on its side),
+	// so that Store.Calls counts OpenAgg's requests alone.
+	ProviderStore store.Store
 }
 
 // Env is one test environment.
@@ -129,7 +133,11 @@ func New(t testing.TB, opts Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb := sandbox.New(st, sandbox.Options{Clock: clock, PublicURL: publicURL, SlowDelay: time.Millisecond})
+	var sbStore store.Store = st
+	if opts.ProviderStore != nil {
+		sbStore = opts.ProviderStore
+	}
+	sb := sandbox.New(sbStore, sandbox.Options{Clock: clock, PublicURL: publicURL, SlowDelay: time.Millisecond})
 	providers := map[string]provider.Provider{sandbox.Name: sb}
 	ordered := []provider.Provider{sb}
 	for _, p := range opts.Providers {
