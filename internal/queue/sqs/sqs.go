@@ -133,8 +133,9 @@ func NewClient(ctx context.Context, endpoint, region string) (*awssqs.Client, er
 	}), nil
 }
 
-// Names are the queues of the port, in a stable order.
-var Names = []string{queue.Directory, queue.Connections, queue.Holdings}
+// Names returns the queues of the port, in a stable order (a function, so
+// that no caller can change the list for everyone).
+func Names() []string { return []string{queue.Directory, queue.Connections, queue.Holdings} }
 
 // CreateQueues creates, for local and test use, each queue of the port named
 // prefix+name with a dead-letter queue prefix+name+"-dlq" and a RedrivePolicy
@@ -145,8 +146,9 @@ func CreateQueues(ctx context.Context, client *awssqs.Client, prefix string, max
 	if maxReceive < 1 {
 		return nil, fmt.Errorf("create sqs queues: maxReceive %d < 1", maxReceive)
 	}
-	urls := make(map[string]string, len(Names))
-	for _, name := range Names {
+	names := Names()
+	urls := make(map[string]string, len(names))
+	for _, name := range names {
 		dlqURL, err := createQueue(ctx, client, prefix+name+"-dlq")
 		if err != nil {
 			return nil, err

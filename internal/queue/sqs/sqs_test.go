@@ -369,3 +369,13 @@ func TestConformance(t *testing.T) {
 		}
 	})
 }
+
+// TestNamesIsNotShared: the queue list is no global a caller could change.
+func TestNamesIsNotShared(t *testing.T) {
+	want := []string{queue.Directory, queue.Connections, queue.Holdings}
+	names := sqs.Names()
+	names[0] = "changed"
+	if got := sqs.Names(); len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Fatalf("Names() = %v after a caller changed its copy, want %v", got, want)
+	}
+}
