@@ -202,6 +202,41 @@ func (s *Service) Account(ctx context.Context, accountID string) (Account, error
 	return decodeAccount(it)
 }
 
+// AccountWith returns one account and, read in the same BatchGet, the item
+// stored under extra (nil when there is none). The holdings API reads the
+// party's profile with the account, so that an account read with its
+// access check is one store round trip.
+func (s *Service) AccountWith(ctx context.Context, accountID string, extra store.Key) (Account, *store.Item, error) {
+	if accountID == "" {
+		return Account{}, nil, accountNotFound(accountID, nil)
+	}
+	key := store.Key{PK: AccountPK(accountID), SK: AccountSK}
+	items, err := s.store.BatchGet(ctx, []store.Key{key, extra})
+	if errors.Is(err, store.ErrInvalid) {
+		return Account{}, nil, accountNotFound(accountID, err)
+	}
+	if err != nil {
+		return Account{}, nil, fmt.Errorf("load account %s: %w", accountID, err)
+	}
+	var acc *Account
+	var other *store.Item
+	for i, it := range items {
+		if it.Key() != key {
+			other = &items[i]
+			continue
+		}
+		a, err := decodeAccount(it)
+		if err != nil {
+			return Account{}, nil, err
+		}
+		acc = &a
+	}
+	if acc == nil {
+		return Account{}, nil, accountNotFound(accountID, store.ErrNotFound)
+	}
+	return *acc, other, nil
+}
+
 func decodeAccount(it store.Item) (Account, error) {
 	var a Account
 	if err := json.Unmarshal(it.Data, &a); err != nil {

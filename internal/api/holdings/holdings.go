@@ -22,6 +22,7 @@ import (
 	domain "github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/party"
 	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/store"
 )
 
 // StatusImporting is the answer of operation 12, byte for byte.
@@ -41,13 +42,14 @@ const DateLayout = "2006-01-02"
 type Holdings interface {
 	EnqueueImport(ctx context.Context, req domain.ImportRequest) error
 	Accounts(ctx context.Context, partyID string) ([]domain.Account, error)
-	Account(ctx context.Context, accountID string) (domain.Account, error)
+	AccountWith(ctx context.Context, accountID string, extra store.Key) (domain.Account, *store.Item, error)
 	Transactions(ctx context.Context, accountID string, q domain.TxQuery) (domain.TxPage, error)
 }
 
 // Parties checks that the caller may act on a party (*party.Service).
 type Parties interface {
 	Load(ctx context.Context, p auth.Principal, partyID string) (party.Profile, error)
+	Authorize(ctx context.Context, p auth.Principal, prof party.Profile) error
 }
 
 // Connections reads a party's connection at a bank after the same access
@@ -213,20 +215,24 @@ type TransactionsBody struct {
 }
 
 // transactions lists one page of an account's transactions, newest first,
-// optionally between two dates (inclusive). On the owner's path it costs
-// two store round trips: the account read (which names its party and
-// owner) and one index query.
+// optionally between two dates (inclusive). It costs two store round
+// trips: one BatchGet of the account (which names its party and owner) and
+// the party's profile, then one index query (a party manager whose role is
+// a stored entitlement adds its Get).
 func (a *API) transactions(w http.ResponseWriter, r *http.Request) error {
 	p, err := aggregation.User(r.Context())
 	if err != nil {
 		return err
 	}
 	partyID, accountID := r.PathValue("partyid"), r.PathValue("accountId")
+	if err := party.ValidateID(partyID); err != nil {
+		return err
+	}
 	q, err := parseTxQuery(r)
 	if err != nil {
 		return err
 	}
-	acc, err := a.h.Account(r.Context(), accountID)
+	acc, profile, err := a.h.AccountWith(r.Context(), accountID, party.ProfileKey(partyID))
 	if err != nil {
 		return err
 	}
@@ -236,7 +242,14 @@ func (a *API) transactions(w http.ResponseWriter, r *http.Request) error {
 	if acc.OwnerSub == "" || acc.OwnerSub != p.Subject {
 		// Not the owner recorded at import: the party rule decides (404
 		// unknown party, 403 someone else's, ok with CanManageParties).
-		if _, err := a.party.Load(r.Context(), p, partyID); err != nil {
+		if profile == nil {
+			return party.NotFound(partyID)
+		}
+		prof, err := party.Decode(*profile)
+		if err != nil {
+			return err
+		}
+		if err := a.party.Authorize(r.Context(), p, prof); err != nil {
 			return err
 		}
 	}
