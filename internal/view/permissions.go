@@ -134,6 +134,19 @@ func (p Permissions) Allows(action string) bool {
 	return ok && reflect.ValueOf(p).Field(i).Bool()
 }
 
+// Actions lists the names of the flags that are set, in the order of the
+// OBP page (the allowed_actions that rebuild p).
+func (p Permissions) Actions() []string {
+	v := reflect.ValueOf(p)
+	var out []string
+	for i, name := range ActionNames() {
+		if v.Field(i).Bool() {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // AllPermissions has every flag set (the owner view).
 func AllPermissions() Permissions {
 	var p Permissions

@@ -124,6 +124,16 @@ func (s *Service) CreateView(ctx context.Context, acl ACL, spec Spec) (View, err
 
 // UpdateView replaces the settings of a custom view (its name stays).
 func (s *Service) UpdateView(ctx context.Context, acl ACL, viewID string, spec Spec) (View, error) {
+	return s.PatchView(ctx, acl, viewID, Patch{
+		Description: &spec.Description, IsPublic: &spec.IsPublic, WhichAliasToUse: &spec.WhichAliasToUse,
+		HideMetadataIfAliasUsed: &spec.HideMetadataIfAliasUsed, AllowedActions: append([]string{}, spec.AllowedActions...),
+	})
+}
+
+// PatchView changes the settings of a custom view that p sets and keeps the
+// others, applied to the view as stored (re-applied after a concurrent
+// change).
+func (s *Service) PatchView(ctx context.Context, acl ACL, viewID string, p Patch) (View, error) {
 	if viewID == Owner {
 		return View{}, platform.BadRequest(CodeSystemView, "System Views can not be modified. Only the created views can be modified.")
 	}
@@ -132,6 +142,10 @@ func (s *Service) UpdateView(ctx context.Context, acl ACL, viewID string, spec S
 		i := slices.IndexFunc(a.Views, func(v View) bool { return v.ID == viewID })
 		if i < 0 {
 			return ACL{}, ErrViewNotFound()
+		}
+		spec, err := p.apply(a.Views[i])
+		if err != nil {
+			return ACL{}, err
 		}
 		v, err := spec.build(viewID, a.Views[i].ShortName)
 		if err != nil {

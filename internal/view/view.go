@@ -121,6 +121,48 @@ func (s Spec) build(id, name string) (View, error) {
 	}, nil
 }
 
+// Patch is an update of a custom view (OBP 1.2 "Update a view"): the fields
+// it sets replace the view's, nil ones keep the view's value, so a client
+// that leaves out is_public or allowed_actions does not silently turn a
+// public view private and blind.
+type Patch struct {
+	// Name is not editable: when present it must be the view's name.
+	Name                    *string
+	Description             *string
+	IsPublic                *bool
+	WhichAliasToUse         *string
+	HideMetadataIfAliasUsed *bool
+	// AllowedActions replaces every flag (listed: true, others: false);
+	// nil keeps the view's flags.
+	AllowedActions []string
+}
+
+// apply returns the spec of cur changed by p.
+func (p Patch) apply(cur View) (Spec, error) {
+	if p.Name != nil && strings.TrimSpace(*p.Name) != cur.ShortName {
+		return Spec{}, ErrInvalidJSON("the name of a view cannot be changed (it is only set when the view is created).")
+	}
+	s := Spec{Name: cur.ShortName, Description: cur.Description, IsPublic: cur.IsPublic,
+		WhichAliasToUse: cur.WhichAliasToUse, HideMetadataIfAliasUsed: cur.HideMetadataIfAliasUsed,
+		AllowedActions: cur.Actions()}
+	if p.Description != nil {
+		s.Description = *p.Description
+	}
+	if p.IsPublic != nil {
+		s.IsPublic = *p.IsPublic
+	}
+	if p.WhichAliasToUse != nil {
+		s.WhichAliasToUse = *p.WhichAliasToUse
+	}
+	if p.HideMetadataIfAliasUsed != nil {
+		s.HideMetadataIfAliasUsed = *p.HideMetadataIfAliasUsed
+	}
+	if p.AllowedActions != nil {
+		s.AllowedActions = p.AllowedActions
+	}
+	return s, nil
+}
+
 // NewView validates a create-view spec.
 func NewView(s Spec) (View, error) {
 	name := strings.TrimSpace(s.Name)

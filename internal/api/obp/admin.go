@@ -53,6 +53,18 @@ func (b viewBody) spec() view.Spec {
 	return s
 }
 
+// patch is the update-view body as a view.Patch: what the body leaves out
+// keeps its value; a name must be the view's own (it is not editable, but
+// a client may send back the creation body).
+func (b viewBody) patch() view.Patch {
+	p := view.Patch{Name: b.Name, Description: b.Description, IsPublic: b.IsPublicRequest,
+		WhichAliasToUse: b.WhichAliasToUse, HideMetadataIfAliasUsed: b.HideMetadataIfAliasUsed, AllowedActions: b.AllowedActions}
+	if p.IsPublic == nil {
+		p.IsPublic = b.IsPublic
+	}
+	return p
+}
+
 // createView is POST .../views (201 with the view).
 func (a *API) createView(w http.ResponseWriter, r *http.Request) error {
 	s, err := a.load(r, need{owner: true})
@@ -74,7 +86,10 @@ func (a *API) createView(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// updateView is PUT .../views/VIEW_ID (200 with the view).
+// updateView is PUT .../views/VIEW_ID (200 with the view). OBP-API reads
+// the body into a record whose fields are all required; the page's own
+// example leaves out hide_metadata_if_alias_used, so a field left out keeps
+// the view's value instead of resetting it.
 func (a *API) updateView(w http.ResponseWriter, r *http.Request) error {
 	s, err := a.load(r, need{owner: true})
 	if err != nil {
@@ -84,13 +99,10 @@ func (a *API) updateView(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &body); err != nil {
 		return err
 	}
-	if body.Name != nil {
-		return view.ErrInvalidJSON("the name of a view cannot be changed (it is only set when the view is created).")
-	}
 	if body.IsPublic != nil && body.IsPublicRequest != nil && *body.IsPublic != *body.IsPublicRequest {
 		return view.ErrInvalidJSON("is_Public and is_public disagree.")
 	}
-	v, err := a.views.UpdateView(r.Context(), s.acl, r.PathValue("VIEW_ID"), body.spec())
+	v, err := a.views.PatchView(r.Context(), s.acl, r.PathValue("VIEW_ID"), body.patch())
 	if err != nil {
 		return err
 	}

@@ -134,6 +134,11 @@ func (a *API) getOtherAccountField(f otherAccountField) func(http.ResponseWriter
 		if f.field == metadata.PrivateAlias {
 			alias = m.PrivateAlias
 		}
+		// The aliases are other-account metadata: hidden (null) like the
+		// rest of it when the view shows an alias and hides metadata then.
+		if _, aliasUsed := holder(s.view, o.Name, m); aliasUsed && s.view.HideMetadataIfAliasUsed {
+			alias = ""
+		}
 		writeJSON(w, http.StatusOK, aliasJSON{Alias: str(alias)})
 		return nil
 	}

@@ -50,8 +50,11 @@ func TestViewsAdmin(t *testing.T) {
 		if u := r.json(t); u["short_name"] != "the view name" || u["can_see_transaction_label"] != true || u["hide_metadata_if_alias_used"] != true {
 			t.Errorf("updated view %.300v", u)
 		}
+		// What the body leaves out keeps its value (which_alias_to_use,
+		// hide_metadata_if_alias_used); allowed_actions [] clears every flag.
 		r = e.do("PUT", views+"/the_view_name", alice, `{"description":"changed","is_public":false,"allowed_actions":[]}`)
-		if u := r.json(t); r.status != 200 || u["description"] != "changed" || u["is_public"] != false || u["can_see_transaction_label"] != false || u["which_alias_to_use"] != "none" {
+		if u := r.json(t); r.status != 200 || u["description"] != "changed" || u["is_public"] != false || u["can_see_transaction_label"] != false ||
+			u["which_alias_to_use"] != "public" || u["hide_metadata_if_alias_used"] != true {
 			t.Errorf("updated view %.300v", u)
 		}
 		// The change reaches the accounts lists (index items rewritten).
