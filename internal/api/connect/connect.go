@@ -250,6 +250,18 @@ func (a *API) submitChallenge(w http.ResponseWriter, r *http.Request) {
 	a.outcome(w, r, token, s, err)
 }
 
+// wrongStage says why a form was refused: the session waits for another
+// step (the one whose form the page shows with it).
+func wrongStage(stage string) string {
+	switch stage {
+	case sandbox.StageLogin:
+		return "Log in first: this session waits for the username and password."
+	case sandbox.StageChallenge:
+		return "The login was already accepted: this session waits for the answer to the question."
+	}
+	return "This session is at stage " + stage + "."
+}
+
 // incomplete shows the session's current form again with a 400.
 func (a *API) incomplete(w http.ResponseWriter, r *http.Request, token, msg string) {
 	s, err := a.sessions.Session(r.Context(), token)
@@ -271,7 +283,7 @@ func (a *API) outcome(w http.ResponseWriter, r *http.Request, token string, s sa
 			return
 		}
 		v := sessionView(cur)
-		v.status, v.Error = http.StatusConflict, "This step was already answered; the session is now at stage "+cur.Stage+"."
+		v.status, v.Error = http.StatusConflict, wrongStage(cur.Stage)
 		a.render(w, r, v)
 		return
 	}

@@ -163,7 +163,14 @@ func TestChallengeBank(t *testing.T) {
 	e, tok := setup(t)
 	token := e.CreateConnection(tok, partyID, sandbox.BankChallenge)
 
-	r := e.Login(token)
+	// The answer before the login is the wrong step: the page says so and
+	// shows the login form.
+	r := e.PostForm("/connect/sessions/challenge", form("token", token, "answer", sandbox.ChallengeAnswer), "Accept", "application/json")
+	if j := asJSON(t, r); r.Status != http.StatusConflict || j.Stage != "login" || !strings.Contains(j.Error, "Log in first") {
+		t.Fatalf("answer before the login: %d %+v", r.Status, j)
+	}
+
+	r = e.Login(token)
 	wantPage(t, r, 200, "challenge")
 	if !strings.Contains(r.Body, `<form method="post" action="/connect/sessions/challenge">`) || !strings.Contains(r.Body, `name="answer"`) {
 		t.Fatalf("challenge page: %s", r.Body)
@@ -172,7 +179,11 @@ func TestChallengeBank(t *testing.T) {
 		t.Fatalf("status %s", c.Status)
 	}
 	// Logging in again is the wrong step: the page shows the challenge.
-	wantPage(t, e.Login(token), 409, "challenge")
+	r = e.Login(token)
+	wantPage(t, r, 409, "challenge")
+	if !strings.Contains(r.Body, "waits for the answer to the question") {
+		t.Fatalf("second login: %s", r.Body)
+	}
 	wantPage(t, e.PostForm("/connect/sessions/challenge", form("token", token, "answer", " ")), 400, "challenge")
 	j := asJSON(t, e.Do(http.MethodGet, "/connect/sessions?token="+token, "", "", "Accept", "application/json"))
 	if j.Stage != "challenge" || !j.Interactive || j.Challenge == "" {
