@@ -29,10 +29,13 @@ func newAWS(ctx context.Context, cfg platform.Config, log *slog.Logger, clock pl
 			if err != nil {
 				return nil, fmt.Errorf("page token secret: %w", err)
 			}
-			if len(s) < 16 {
+			// Decoded as OPENAGG_PAGE_TOKEN_SECRET is: the same string must
+			// seal the same tokens whichever way a process got it.
+			secret := platform.DecodeSecret(s)
+			if len(secret) < 16 {
 				return nil, fmt.Errorf("page token secret %s: shorter than 16 bytes", cfg.PageTokenSecretARN)
 			}
-			cfg.PageTokenSecret = []byte(s)
+			cfg.PageTokenSecret = secret
 		}
 		if cfg.ProviderSecretARN != "" {
 			s, err := getSecret(ctx, sm, cfg.ProviderSecretARN)

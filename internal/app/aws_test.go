@@ -85,8 +85,19 @@ func TestNewAWS(t *testing.T) {
 	}
 	defer a.Close()
 
-	if string(a.PageTokenSecret) != "a-page-token-secret-of-48-characters-long-enough" {
-		t.Errorf("page token secret %q", a.PageTokenSecret)
+	// The secret string gives the same key as OPENAGG_PAGE_TOKEN_SECRET
+	// would, so tokens of the Lambdas open in a local process and back.
+	envCfg, err := platform.LoadConfig(func(k string) string {
+		if k == "OPENAGG_PAGE_TOKEN_SECRET" {
+			return "a-page-token-secret-of-48-characters-long-enough"
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.PageTokenSecret) < 16 || string(a.PageTokenSecret) != string(envCfg.PageTokenSecret) {
+		t.Errorf("page token secret from Secrets Manager %q, from the environment %q", a.PageTokenSecret, envCfg.PageTokenSecret)
 	}
 	if a.Config.SaltEdge.AppID != "app" || a.Config.SaltEdge.Secret != "s3" || a.Config.CallbackPublicKey != "PEM" {
 		t.Errorf("provider secret not applied: %+v", a.Config.SaltEdge)

@@ -253,7 +253,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 
 	if v := getenv("OPENAGG_PAGE_TOKEN_SECRET"); v != "" {
-		c.PageTokenSecret = decodeSecret(v)
+		c.PageTokenSecret = DecodeSecret(v)
 		if len(c.PageTokenSecret) < 16 {
 			bad("OPENAGG_PAGE_TOKEN_SECRET", "must be at least 16 bytes")
 		}
@@ -315,8 +315,11 @@ func isHTTPURL(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
-// decodeSecret accepts base64 (std or url) of the secret, else the raw text.
-func decodeSecret(v string) []byte {
+// DecodeSecret turns a configured secret into its bytes: base64 (std or
+// url) of at least 16 bytes, else the raw text. Every place a secret is
+// read (environment, Secrets Manager) uses it, so that the same string
+// gives the same key in every process.
+func DecodeSecret(v string) []byte {
 	v = strings.TrimSpace(v)
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		if b, err := enc.DecodeString(v); err == nil && len(b) >= 16 {
