@@ -208,10 +208,20 @@ func readForm(w http.ResponseWriter, r *http.Request) error {
 	return r.ParseForm()
 }
 
+// badForm answers a form that could not be read: 413 over the body limit
+// (as every API answers a body over 1 MiB), else 400.
+func (a *API) badForm(w http.ResponseWriter, r *http.Request, err error) {
+	v := view{status: http.StatusBadRequest, Stage: stageInvalid, Message: "Bad form: " + err.Error()}
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		v.status, v.Message = http.StatusRequestEntityTooLarge, fmt.Sprintf("Bad form: the request body exceeds %d bytes.", platform.MaxBodyBytes)
+	}
+	a.render(w, r, v)
+}
+
 // POST /connect/sessions (token, username, password)
 func (a *API) submitLogin(w http.ResponseWriter, r *http.Request) {
 	if err := readForm(w, r); err != nil {
-		a.render(w, r, view{status: http.StatusBadRequest, Stage: stageInvalid, Message: "Bad form: " + err.Error()})
+		a.badForm(w, r, err)
 		return
 	}
 	token := r.PostFormValue("token")
@@ -233,7 +243,7 @@ func (a *API) submitLogin(w http.ResponseWriter, r *http.Request) {
 // POST /connect/sessions/challenge (token, answer)
 func (a *API) submitChallenge(w http.ResponseWriter, r *http.Request) {
 	if err := readForm(w, r); err != nil {
-		a.render(w, r, view{status: http.StatusBadRequest, Stage: stageInvalid, Message: "Bad form: " + err.Error()})
+		a.badForm(w, r, err)
 		return
 	}
 	token := r.PostFormValue("token")

@@ -304,3 +304,27 @@ func TestOutcomeOfUnknownConnectionStillAnswers(t *testing.T) {
 	}
 	e.Drain()
 }
+
+// A form over the 1 MiB body limit is a 413, like a JSON body anywhere,
+// and changes nothing.
+func TestFormBodyLimit(t *testing.T) {
+	e, tok := setup(t)
+	token := e.CreateConnection(tok, partyID, sandbox.BankDefault)
+	before := conn(t, e, sandbox.BankDefault)
+	big := strings.Repeat("a", 1<<20)
+	for _, path := range []string{"/connect/sessions", "/connect/sessions/challenge"} {
+		r := e.PostForm(path, form("token", token, "username", big, "password", sandbox.Password, "answer", big))
+		wantPage(t, r, http.StatusRequestEntityTooLarge, "invalid")
+		if !strings.Contains(r.Body, "exceeds 1048576 bytes") {
+			t.Fatalf("%s: %s", path, r.Body)
+		}
+		multipart := "--x\r\nContent-Disposition: form-data; name=\"token\"\r\n\r\n" + token + "\r\n" +
+			"--x\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\n" + big + "\r\n--x--\r\n"
+		r = e.Do(http.MethodPost, path, "", multipart, "Content-Type", "multipart/form-data; boundary=x")
+		wantPage(t, r, http.StatusRequestEntityTooLarge, "invalid")
+	}
+	if after := conn(t, e, sandbox.BankDefault); after.Version != before.Version || after.Status != connection.StatusPending {
+		t.Fatalf("connection changed: %+v", after)
+	}
+	wantPage(t, e.Login(token), http.StatusOK, "done") // the token was not used up
+}
