@@ -205,6 +205,21 @@ func (a ACL) RequireOwner(p *auth.Principal) error {
 	return nil
 }
 
+// WithUserDetails returns a copy of a where the grant of u.ID, if any,
+// records u's provider and display name. Users are recorded with the
+// details known when they were granted (an imported owner: the id alone);
+// the caller's verified token knows better, and an ACL change the caller
+// makes stores it.
+func (a ACL) WithUserDetails(u User) ACL {
+	i := a.grantIndex(u.ID)
+	if i < 0 || u.DisplayName == "" || u.Provider == "" || a.Grants[i].User == u {
+		return a
+	}
+	b := a.clone()
+	b.Grants[i].User = u
+	return b
+}
+
 // withGrant returns a copy of a where user holds the views of ids in
 // addition to theirs.
 func (a ACL) withGrant(user User, ids []string) ACL {

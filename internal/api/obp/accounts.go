@@ -153,6 +153,9 @@ func (a *API) getAccount(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if s.p != nil { // the caller's own user object from their token
+		s.acl = s.acl.WithUserDetails(view.UserOf(*s.p))
+	}
 	writeJSON(w, http.StatusOK, moderateAccount(s.view, s.acc, s.acl, s.acl.Available(s.p)))
 	return nil
 }

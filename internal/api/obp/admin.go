@@ -8,9 +8,22 @@ import (
 
 // Views and permissions: the caller needs the owner view.
 
+// ownerScope loads an administration request (the caller holds the owner
+// view). The owner's user object comes from their token: an imported owner
+// is recorded by id alone; it shows at once and any change the owner makes
+// stores it (in the same write).
+func (a *API) ownerScope(r *http.Request) (*scope, error) {
+	s, err := a.load(r, need{owner: true})
+	if err != nil {
+		return nil, err
+	}
+	s.acl = s.acl.WithUserDetails(view.UserOf(*s.p))
+	return s, nil
+}
+
 // listViews is GET .../views.
 func (a *API) listViews(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.load(r, need{owner: true})
+	s, err := a.ownerScope(r)
 	if err != nil {
 		return err
 	}
@@ -67,7 +80,7 @@ func (b viewBody) patch() view.Patch {
 
 // createView is POST .../views (201 with the view).
 func (a *API) createView(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.load(r, need{owner: true})
+	s, err := a.ownerScope(r)
 	if err != nil {
 		return err
 	}
@@ -91,7 +104,7 @@ func (a *API) createView(w http.ResponseWriter, r *http.Request) error {
 // example leaves out hide_metadata_if_alias_used, so a field left out keeps
 // the view's value instead of resetting it.
 func (a *API) updateView(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.load(r, need{owner: true})
+	s, err := a.ownerScope(r)
 	if err != nil {
 		return err
 	}
@@ -112,7 +125,7 @@ func (a *API) updateView(w http.ResponseWriter, r *http.Request) error {
 
 // listPermissions is GET .../permissions.
 func (a *API) listPermissions(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.load(r, need{owner: true})
+	s, err := a.ownerScope(r)
 	if err != nil {
 		return err
 	}
@@ -132,7 +145,7 @@ func userID(r *http.Request) (string, error) {
 
 // userPermissions is GET .../permissions/USER_ID.
 func (a *API) userPermissions(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.load(r, need{owner: true})
+	s, err := a.ownerScope(r)
 	if err != nil {
 		return err
 	}
@@ -158,7 +171,7 @@ func grantee(s *scope, uid string) view.User {
 
 // grantOne is POST .../permissions/USER_ID/views/VIEW_ID (201 with the view).
 func (a *API) grantOne(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.load(r, need{owner: true})
+	s, err := a.ownerScope(r)
 	if err != nil {
 		return err
 	}
@@ -181,7 +194,7 @@ type grantBody struct {
 // grantSeveral is POST .../permissions/USER_ID/views with {"views": [...]}
 // (201 with the views granted).
 func (a *API) grantSeveral(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.load(r, need{owner: true})
+	s, err := a.ownerScope(r)
 	if err != nil {
 		return err
 	}
@@ -206,7 +219,7 @@ func (a *API) grantSeveral(w http.ResponseWriter, r *http.Request) error {
 
 // revokeOne is DELETE .../permissions/USER_ID/views/VIEW_ID (204).
 func (a *API) revokeOne(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.load(r, need{owner: true})
+	s, err := a.ownerScope(r)
 	if err != nil {
 		return err
 	}
@@ -223,7 +236,7 @@ func (a *API) revokeOne(w http.ResponseWriter, r *http.Request) error {
 
 // revokeAll is DELETE .../permissions/USER_ID/views (204).
 func (a *API) revokeAll(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.load(r, need{owner: true})
+	s, err := a.ownerScope(r)
 	if err != nil {
 		return err
 	}

@@ -630,3 +630,46 @@ func TestAliasesHiddenWithMetadata(t *testing.T) {
 		}
 	})
 }
+
+// TestOwnerUserFromToken: an imported owner is recorded by id alone; the
+// owner's user object shows their token's name to themselves at once, and
+// to everyone once they change the account's views or permissions.
+func TestOwnerUserFromToken(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, e *env) {
+		ownerNames := func(user, viewID string) map[string]string {
+			t.Helper()
+			r := e.do("GET", base+acc1+"/"+viewID+"/account", user, "")
+			if r.status != 200 {
+				t.Fatalf("account as %s: %d %s", user, r.status, r.body)
+			}
+			out := map[string]string{}
+			for _, o := range r.json(t)["owners"].([]any) {
+				u := o.(map[string]any)
+				if u["provider"] != issuer {
+					t.Errorf("owner %v: provider, want %s", u, issuer)
+				}
+				out[u["id"].(string)] = u["display_name"].(string)
+			}
+			return out
+		}
+		if got := ownerNames(alice, view.Owner); got[alice] != "Alice" || got[dave] != dave {
+			t.Errorf("owners as alice %v", got)
+		}
+		if got := ownerNames(bob, "full"); got[alice] != alice {
+			t.Errorf("owners as bob before alice's change %v", got)
+		}
+		if r := e.do("POST", base+acc1+"/permissions/"+carol+"/views/full", alice, ""); r.status != 201 {
+			t.Fatalf("grant: %d %s", r.status, r.body)
+		}
+		if got := ownerNames(bob, "full"); got[alice] != "Alice" || got[dave] != dave {
+			t.Errorf("owners as bob after alice's change %v", got)
+		}
+		perms := e.do("GET", base+acc1+"/permissions", dave, "").json(t)["permissions"].([]any)
+		for _, p := range perms {
+			u := p.(map[string]any)["user"].(map[string]any)
+			if want := map[string]string{alice: "Alice", dave: "Dave", bob: "Bob", carol: carol}[u["id"].(string)]; u["display_name"] != want {
+				t.Errorf("permissions as dave: user %v, want display_name %q", u, want)
+			}
+		}
+	})
+}
