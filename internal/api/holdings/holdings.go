@@ -313,7 +313,7 @@ func parseTxQuery(r *http.Request) (domain.TxQuery, error) {
 	if err != nil {
 		return q, err
 	}
-	if !to.IsZero() {
+	if v.Get("to") != "" { // not to.IsZero(): 0001-01-01 is the zero time
 		// Inclusive: the whole day.
 		q.To = to.Add(24*time.Hour - time.Millisecond)
 		if !q.From.IsZero() && to.Before(q.From) {

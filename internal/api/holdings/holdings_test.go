@@ -326,6 +326,15 @@ func TestReadEndpoints(t *testing.T) {
 		}
 	}
 
+	// A range ending before every transaction is empty, even on the first
+	// day of the calendar (Go's zero time).
+	for _, to := range []string{"0001-01-01", "1999-12-31"} {
+		r = e.do(http.MethodGet, base+"?to="+to, tokA, "")
+		if b := decode[txBody](t, r); r.status != http.StatusOK || len(b.Transactions) != 0 {
+			t.Fatalf("to=%s: %d, %d transactions", to, r.status, len(b.Transactions))
+		}
+	}
+
 	// A date range (inclusive) keeps what falls inside it.
 	mid := completed(all[len(all)/2]).Format(holdingsapi.DateLayout)
 	r = e.do(http.MethodGet, base+"?from="+mid+"&to="+mid+"&limit=1000", tokA, "")
