@@ -135,3 +135,53 @@ func TestAccountsImported(t *testing.T) {
 		t.Errorf("acl after concurrent changes %+v", acl)
 	}
 }
+
+func TestPatchView(t *testing.T) {
+	if got := view.AllPermissions().Actions(); len(got) != len(view.ActionNames()) {
+		t.Errorf("Actions of every flag: %v", got)
+	}
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "v.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	svc := &view.Service{Store: s, Provider: "https://issuer.test"}
+	ctx := context.Background()
+	if err := svc.AccountsImported(ctx, []holdings.Account{{ID: "a1", OwnerSub: "u1", BankCode: "b1", Name: "Main"}}); err != nil {
+		t.Fatal(err)
+	}
+	acl, _ := svc.LoadACL(ctx, "a1", "b1")
+	actions := []string{"can_see_transaction_metadata", "can_see_comments", "can_see_transaction_label"}
+	if _, err := svc.CreateView(ctx, acl, view.Spec{Name: "Team", IsPublic: true, WhichAliasToUse: "public", AllowedActions: actions}); err != nil {
+		t.Fatal(err)
+	}
+	stale, _ := svc.LoadACL(ctx, "a1", "b1")
+	hide := true
+	if _, err := svc.PatchView(ctx, stale, "team", view.Patch{HideMetadataIfAliasUsed: &hide}); err != nil {
+		t.Fatal(err)
+	}
+	// A patch made on the stale ACL applies to the view as stored: the
+	// concurrent change survives, what the patch leaves out is kept.
+	desc := "the team"
+	v, err := svc.PatchView(ctx, stale, "team", view.Patch{Description: &desc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Description != desc || !v.HideMetadataIfAliasUsed || !v.IsPublic || v.WhichAliasToUse != "public" || v.ShortName != "Team" {
+		t.Errorf("patched view %+v", v)
+	}
+	if got := v.Actions(); len(got) != len(actions) || !v.Allows("can_see_comments") {
+		t.Errorf("actions %v, want %v", got, actions)
+	}
+	same, other := "Team", "Crew"
+	if _, err := svc.PatchView(ctx, stale, "team", view.Patch{Name: &same}); err != nil {
+		t.Errorf("its own name: %v", err)
+	}
+	var pe *platform.Error
+	if _, err := svc.PatchView(ctx, stale, "team", view.Patch{Name: &other}); !errors.As(err, &pe) || pe.Code != view.CodeInvalidJSON {
+		t.Errorf("another name: %v", err)
+	}
+	if _, err := svc.PatchView(ctx, stale, view.Owner, view.Patch{Description: &desc}); !errors.As(err, &pe) || pe.Code != view.CodeSystemView {
+		t.Errorf("the owner view: %v", err)
+	}
+}
