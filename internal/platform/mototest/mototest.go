@@ -69,6 +69,7 @@ func start() {
 	_ = l.Close()
 	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=true")
+	dieWithParent(cmd)
 	if os.Getenv("MOTO_VERBOSE") == "" {
 		cmd.Stdout, cmd.Stderr = nil, nil
 	} else {
