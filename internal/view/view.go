@@ -31,8 +31,11 @@ import (
 const Owner = "owner"
 
 // Reserved view names/ids: owner is built in; public is how OBP names the
-// public view, which custom views may not shadow.
-var reserved = []string{Owner, "public"}
+// public view, which custom views may not shadow; permissions is a literal
+// segment where VIEW_ID stands (.../ACCOUNT_ID/permissions/USER_ID beats
+// .../ACCOUNT_ID/VIEW_ID/account in routing), so a view with that id could
+// never be read.
+var reserved = []string{Owner, "public", "permissions"}
 
 // Alias choices of which_alias_to_use.
 const (

@@ -75,6 +75,9 @@ func TestViewsAdmin(t *testing.T) {
 			{"no name", "POST", views, alice, `{"description":"x"}`, 400, view.CodeInvalidJSON},
 			{"reserved owner", "POST", views, alice, `{"name":"Owner"}`, 400, view.CodeSystemView},
 			{"reserved public", "POST", views, alice, `{"name":"public"}`, 400, view.CodeSystemView},
+			// A view with id permissions could never be read: .../ACCOUNT_ID/permissions/account
+			// is the permissions route.
+			{"reserved permissions", "POST", views, alice, `{"name":"Permissions"}`, 400, view.CodeSystemView},
 			{"bad characters", "POST", views, alice, `{"name":"a/b"}`, 400, view.CodeInvalidCharacters},
 			{"exists", "POST", views, alice, `{"name":"TEAM"}`, 400, view.CodeViewExists},
 			{"unknown action", "POST", views, alice, `{"name":"x","allowed_actions":["can_fly"]}`, 400, view.CodeAllowedValues},
