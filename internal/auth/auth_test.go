@@ -96,6 +96,12 @@ func TestHS256(t *testing.T) {
 	noExp, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "alice", "iss": testIss, "aud": testAud}).SignedString(testKey())
 	noSub, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": testIss, "aud": testAud, "exp": t0.Add(time.Hour).Unix()}).SignedString(testKey())
 	stringRoles, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "bob", "preferred_username": "bobby", "iss": testIss, "aud": []string{"other", testAud}, "exp": t0.Add(time.Hour).Unix(), "roles": "A, B C"}).SignedString(testKey())
+	// Amazon Cognito access tokens: client_id instead of aud. API Gateway
+	// checks client_id only when there is no aud; so does Verify.
+	cognito, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "carol", "username": "carol", "iss": testIss, "client_id": testAud, "exp": t0.Add(time.Hour).Unix()}).SignedString(testKey())
+	cognitoOther, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "carol", "iss": testIss, "client_id": "other-client", "exp": t0.Add(time.Hour).Unix()}).SignedString(testKey())
+	audWinsOverClientID, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "carol", "iss": testIss, "aud": "other", "client_id": testAud, "exp": t0.Add(time.Hour).Unix()}).SignedString(testKey())
+	noAudience, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "carol", "iss": testIss, "exp": t0.Add(time.Hour).Unix()}).SignedString(testKey())
 
 	tests := []struct {
 		name    string
@@ -110,6 +116,10 @@ func TestHS256(t *testing.T) {
 		{name: "not yet valid", token: mint(t, testKey(), Claims{Sub: "alice", Now: t0.Add(10 * time.Minute)}), wantErr: "not valid yet"},
 		{name: "wrong issuer", token: mint(t, testKey(), Claims{Sub: "alice", Issuer: "evil"}), wantErr: "issuer"},
 		{name: "wrong audience", token: mint(t, testKey(), Claims{Sub: "alice", Audience: "other"}), wantErr: "audience"},
+		{name: "Cognito access token: client_id is the audience", token: cognito, want: Principal{Subject: "carol", Provider: testIss}},
+		{name: "Cognito access token of another client", token: cognitoOther, wantErr: "audience"},
+		{name: "client_id is not read when aud is present", token: audWinsOverClientID, wantErr: "audience"},
+		{name: "neither aud nor client_id", token: noAudience, wantErr: "audience"},
 		{name: "wrong key", token: mint(t, []byte("ffffffffffffffffffffffffffffffff"), Claims{Sub: "alice"}), wantErr: "signature is invalid"},
 		{name: "alg none refused", token: noneTok, wantErr: "signing method none is invalid"},
 		{name: "alg HS512 refused", token: hs512, wantErr: "signing method HS512 is invalid"},

@@ -87,7 +87,8 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (Principal, er
 	parser := jwt.NewParser(
 		jwt.WithValidMethods(a.methods), // never "none", never an alg we hold no key for
 		jwt.WithIssuer(a.issuer),
-		jwt.WithAudience(a.audiences...),
+		// The audience is checked below, the way the API Gateway JWT
+		// authorizer checks it.
 		jwt.WithExpirationRequired(),
 		jwt.WithLeeway(a.leeway),
 		jwt.WithTimeFunc(a.clock.Now),
@@ -105,6 +106,9 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (Principal, er
 	if err != nil {
 		return Principal{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
+	if !a.audienceOK(tc) {
+		return Principal{}, fmt.Errorf("%w: token has invalid audience", ErrInvalidToken)
+	}
 	if tc.Subject == "" {
 		return Principal{}, fmt.Errorf("%w: token has no sub", ErrInvalidToken)
 	}
@@ -113,6 +117,18 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (Principal, er
 		name = tc.PreferredUsername
 	}
 	return Principal{Subject: tc.Subject, Name: name, Provider: tc.Issuer, Roles: parseRoles(tc.Roles)}, nil
+}
+
+// audienceOK applies the API Gateway JWT authorizer's rule, so that a
+// token the gateway accepts on a JWT route is accepted on a public route
+// too (where the function verifies it): one of the aud values must be a
+// configured audience, or, only when the token has no aud, its client_id
+// must be (Amazon Cognito access tokens carry client_id, not aud).
+func (a *Authenticator) audienceOK(tc tokenClaims) bool {
+	if len(tc.Audience) > 0 {
+		return slices.ContainsFunc(tc.Audience, func(aud string) bool { return slices.Contains(a.audiences, aud) })
+	}
+	return tc.ClientID != "" && slices.Contains(a.audiences, tc.ClientID)
 }
 
 // parseRoles accepts the roles claim as a JSON array of strings, or a string

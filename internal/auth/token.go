@@ -44,6 +44,8 @@ type tokenClaims struct {
 	jwt.RegisteredClaims
 	Name              string `json:"name,omitempty"`
 	PreferredUsername string `json:"preferred_username,omitempty"`
+	// ClientID stands for aud in Amazon Cognito access tokens.
+	ClientID string `json:"client_id,omitempty"`
 	// Roles is an array when we mint; other issuers may send a space or
 	// comma separated string (see parseRoles).
 	Roles any `json:"roles,omitempty"`
