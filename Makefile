@@ -8,8 +8,11 @@ GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X github.com/openagg/openagg/internal/platform.Version=$(VERSION)
 # sam build runs a plain `go build` per function (BuildMethod go1.x) in this
-# environment: GOFLAGS gives it the same tags and linker flags as make build.
+# environment, setting only GOOS and GOARCH: GOFLAGS gives it the same tags
+# and linker flags as make build, and CGO_ENABLED=0 a static binary even on
+# an arm64 build host (where cgo would otherwise link the host's glibc).
 SAM_GOFLAGS := -tags=lambda.norpc '-ldflags=$(LDFLAGS)'
+SAM_ENV   := CGO_ENABLED=0 GOFLAGS="$(SAM_GOFLAGS)"
 FUNCTIONS := $(notdir $(wildcard functions/*))
 TEST_TIMEOUT ?= 15m
 BENCHTIME ?= 1x
@@ -60,9 +63,9 @@ invoke: ## run one function on an event: make invoke FN=system EVENT=events/syst
 	@if [ -z "$(FN)" ] || [ -z "$(EVENT)" ]; then echo "usage: make invoke FN=<name> EVENT=<file>"; \
 	  echo "functions: $(FUNCTIONS)"; exit 2; fi
 	@if command -v sam >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
-	  id="$$(echo '$(FN)' | sed -E 's/(^|-)([a-z])/\U\2/g')Function"; \
+	  id="$$(echo '$(FN)' | awk -F- '{for (i = 1; i <= NF; i++) printf "%s%s", toupper(substr($$i, 1, 1)), substr($$i, 2)}')Function"; \
 	  echo "sam build $$id && sam local invoke $$id -e $(EVENT) --env-vars events/env.json"; \
-	  GOFLAGS="$(SAM_GOFLAGS)" sam build "$$id" && sam local invoke "$$id" -e "$(EVENT)" --env-vars events/env.json; \
+	  $(SAM_ENV) sam build "$$id" && sam local invoke "$$id" -e "$(EVENT)" --env-vars events/env.json; \
 	else \
 	  echo "sam CLI or a working Docker not found: running $(FN) in-process (openagg invoke)" >&2; \
 	  $(GO) run ./cmd/openagg invoke --function "$(FN)" --event "$(EVENT)"; \
@@ -72,7 +75,7 @@ template: ## regenerate template.yaml from the API groups' route tables (check o
 	$(GO) run ./cmd/openagg template
 
 deploy: ## build with SAM (stripped, lambda.norpc) and deploy (samconfig.toml; set your JwtIssuer first)
-	GOFLAGS="$(SAM_GOFLAGS)" sam build
+	$(SAM_ENV) sam build
 	sam deploy
 
 clean: ## remove build output (not the local data in .openagg/)

@@ -81,7 +81,26 @@ func (a *App) Function(name string) (*Function, error) {
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", name, err)
 	}
-	return &Function{Name: name, Kind: KindAPI, invoke: apiInvoke(name, h)}, nil
+	return &Function{Name: name, Kind: KindAPI, invoke: apiInvoke(name, h, a.slashRoutes(groups))}, nil
+}
+
+// slashRoutes maps the route keys API Gateway holds without their trailing
+// slash (deploy.APIPath: "GET /obp/v1.2") to the path the group's router
+// serves ("/obp/v1.2/").
+func (a *App) slashRoutes(groups []string) map[string]string {
+	m := map[string]string{}
+	for _, name := range groups {
+		g, ok := a.Group(name)
+		if !ok {
+			continue
+		}
+		for _, r := range g.Routes() {
+			if p := deploy.APIPath(r.Path); p != r.Path {
+				m[r.Method+" "+p] = r.Path
+			}
+		}
+	}
+	return m
 }
 
 // functionGroups returns the groups an API function serves: the deployed
@@ -125,13 +144,18 @@ func (a *App) FunctionNames() []string {
 
 // apiInvoke adapts an http.Handler to API Gateway HTTP API payload v2
 // events with aws-lambda-go-api-proxy, exactly as in Lambda: the request
-// context (and its authorizer claims) reaches the handler's context.
-func apiInvoke(name string, h http.Handler) func(ctx context.Context, event []byte) ([]byte, error) {
+// context (and its authorizer claims) reaches the handler's context. A
+// request of a route declared without its trailing slash (slash: route
+// key → router path) gets the router's path back.
+func apiInvoke(name string, h http.Handler, slash map[string]string) func(ctx context.Context, event []byte) ([]byte, error) {
 	adapter := httpadapter.NewV2(h)
 	return func(ctx context.Context, event []byte) ([]byte, error) {
 		var ev events.APIGatewayV2HTTPRequest
 		if err := json.Unmarshal(event, &ev); err != nil {
 			return nil, fmt.Errorf("%s: decode API Gateway v2 event: %w", name, err)
+		}
+		if p, ok := slash[ev.RouteKey]; ok && ev.RawPath+"/" == p {
+			ev.RawPath, ev.RequestContext.HTTP.Path = p, p
 		}
 		resp, err := adapter.ProxyWithContext(ctx, ev)
 		if err != nil {

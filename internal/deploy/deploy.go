@@ -7,6 +7,7 @@ package deploy
 import (
 	"bytes"
 	_ "embed"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -27,17 +28,23 @@ type Queue struct {
 	MaxReceiveCount   int
 }
 
+// OutputPrefix names the queue's stack outputs ("DirectoryQueue" →
+// "DirectoryDLQUrl").
+func (q Queue) OutputPrefix() string { return strings.TrimSuffix(q.LogicalID, "Queue") }
+
 // Function is one Lambda of the application.
 type Function struct {
 	Name        string // directory under functions/, and the invoke name
 	LogicalID   string
 	Description string
 	// Groups are the API groups the function serves (empty for workers).
-	Groups         []string
-	Timeout        int
-	MemorySize     int
-	TableActions   []string
-	SendsTo        []string // logical ids of queues it sends to
+	Groups       []string
+	Timeout      int
+	MemorySize   int
+	TableActions []string
+	SendsTo      []string // logical ids of queues it sends to
+	// UsesKMS grants the credentials key. No function sets it yet: no
+	// built group stores bank credentials (finAPI bankConnections will).
 	UsesKMS        bool
 	Queue          string // logical id of the queue it consumes
 	BatchSize      int
@@ -45,7 +52,18 @@ type Function struct {
 	Schedule       bool
 }
 
-var readWrite = []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "ConditionCheckItem"}
+// DynamoDB actions, as the dynamo driver (internal/store/dynamo) calls
+// them: Update is a version-guarded PutItem (never UpdateItem), Transact is
+// TransactWriteItems, which IAM authorises per op (PutItem, DeleteItem,
+// ConditionCheckItem). Each function gets the actions of its own code paths
+// (TestEvents records them through the real handlers). readPut: reads and
+// conditional writes (Put, Update, transactions of puts).
+func readPut(more ...string) []string {
+	return append([]string{"GetItem", "BatchGetItem", "Query", "PutItem"}, more...)
+}
+
+// readWriteDelete: readPut and deletes (single, transactional, batched).
+func readWriteDelete() []string { return readPut("DeleteItem", "BatchWriteItem") }
 
 // Queues of the application.
 func Queues() []Queue {
@@ -60,15 +78,36 @@ func Queues() []Queue {
 // exist; no function is deployed without real routes or a real consumer.
 func Functions() []Function {
 	return []Function{
-		{Name: "party", LogicalID: "Party", Description: "Aggregation API - party profiles and connections", Groups: []string{"party"}, Timeout: 29, TableActions: readWrite, SendsTo: []string{"ConnectionsQueue", "HoldingsQueue"}},
-		{Name: "system", LogicalID: "System", Description: "Aggregation API - bank directory and health", Groups: []string{"system", "health"}, Timeout: 29, TableActions: readWrite, SendsTo: []string{"DirectoryQueue"}},
-		{Name: "holdings", LogicalID: "Holdings", Description: "Aggregation API - accounts and transactions import and reads", Groups: []string{"holdings"}, Timeout: 29, TableActions: readWrite, SendsTo: []string{"HoldingsQueue"}},
-		{Name: "obp", LogicalID: "Obp", Description: "Open Bank Project 1.2 API", Groups: []string{"obp"}, Timeout: 29, MemorySize: 512, TableActions: readWrite},
-		{Name: "connect", LogicalID: "Connect", Description: "Hosted connect page and provider callbacks", Groups: []string{"connect"}, Timeout: 29, TableActions: readWrite, SendsTo: []string{"ConnectionsQueue", "HoldingsQueue"}, UsesKMS: true},
-		{Name: "directory-loader", LogicalID: "DirectoryLoader", Description: "Worker - loads the bank directory page by page", Timeout: 120, TableActions: readWrite, SendsTo: []string{"DirectoryQueue"}, Queue: "DirectoryQueue", BatchSize: 5, MaxConcurrency: 2},
-		{Name: "connection-sync", LogicalID: "ConnectionSync", Description: "Worker - loads and refreshes connections", Timeout: 120, TableActions: readWrite, SendsTo: []string{"ConnectionsQueue", "HoldingsQueue"}, UsesKMS: true, Queue: "ConnectionsQueue", BatchSize: 10, MaxConcurrency: 5},
-		{Name: "holdings-importer", LogicalID: "HoldingsImporter", Description: "Worker - imports accounts, balances and transactions in chunks", Timeout: 300, MemorySize: 512, TableActions: readWrite, SendsTo: []string{"HoldingsQueue"}, Queue: "HoldingsQueue", BatchSize: 1, MaxConcurrency: 10},
-		{Name: "refresh-scheduler", LogicalID: "RefreshScheduler", Description: "Scheduled - enqueues refresh jobs for due connections", Timeout: 60, TableActions: []string{"Query", "GetItem", "UpdateItem", "PutItem"}, SendsTo: []string{"ConnectionsQueue"}, Schedule: true},
+		// Profiles and connections; the removal deletes the connection's
+		// data (batches) and, after a lost creation race, the provider
+		// customer. Load and refresh requests go to the connections queue.
+		{Name: "party", LogicalID: "Party", Description: "Aggregation API - party profiles and connections", Groups: []string{"party"}, Timeout: 29,
+			TableActions: readWriteDelete(), SendsTo: []string{"ConnectionsQueue"}},
+		// Directory reads, access switch (transaction of puts), load start.
+		{Name: "system", LogicalID: "System", Description: "Aggregation API - bank directory and health", Groups: []string{"system", "health"}, Timeout: 29,
+			TableActions: readPut(), SendsTo: []string{"DirectoryQueue"}},
+		// Account and transaction reads; the import start writes the run.
+		{Name: "holdings", LogicalID: "Holdings", Description: "Aggregation API - accounts and transactions import and reads", Groups: []string{"holdings"}, Timeout: 29,
+			TableActions: readPut(), SendsTo: []string{"HoldingsQueue"}},
+		// Views, permissions and metadata: puts, deletes, transactions of both.
+		{Name: "obp", LogicalID: "Obp", Description: "Open Bank Project 1.2 API", Groups: []string{"obp"}, Timeout: 29, MemorySize: 512,
+			TableActions: readPut("DeleteItem")},
+		// The sandbox login checks, in its transaction, that the customer
+		// still exists (ConditionCheckItem); a finished connect queues the
+		// import, a provider callback a connection sync.
+		{Name: "connect", LogicalID: "Connect", Description: "Hosted connect page and provider callbacks", Groups: []string{"connect"}, Timeout: 29,
+			TableActions: readPut("ConditionCheckItem"), SendsTo: []string{"ConnectionsQueue", "HoldingsQueue"}},
+		{Name: "directory-loader", LogicalID: "DirectoryLoader", Description: "Worker - loads the bank directory page by page", Timeout: 120,
+			TableActions: readPut(), SendsTo: []string{"DirectoryQueue"}, Queue: "DirectoryQueue", BatchSize: 5, MaxConcurrency: 2},
+		{Name: "connection-sync", LogicalID: "ConnectionSync", Description: "Worker - loads and refreshes connections", Timeout: 120,
+			TableActions: readPut(), SendsTo: []string{"HoldingsQueue"}, Queue: "ConnectionsQueue", BatchSize: 10, MaxConcurrency: 5},
+		// Batched writes of accounts and transactions; a step that finds its
+		// connection removed meanwhile sweeps what it wrote (query, deletes).
+		{Name: "holdings-importer", LogicalID: "HoldingsImporter", Description: "Worker - imports accounts, balances and transactions in chunks", Timeout: 300, MemorySize: 512,
+			TableActions: readWriteDelete(), SendsTo: []string{"HoldingsQueue"}, Queue: "HoldingsQueue", BatchSize: 1, MaxConcurrency: 10},
+		// Reads the refresh index and advances each due connection.
+		{Name: "refresh-scheduler", LogicalID: "RefreshScheduler", Description: "Scheduled - enqueues refresh jobs for due connections", Timeout: 60,
+			TableActions: []string{"Query", "PutItem"}, SendsTo: []string{"ConnectionsQueue"}, Schedule: true},
 	}
 }
 
@@ -89,6 +128,7 @@ type renderFunction struct {
 // every group named by a function must be present.
 func Render(routes map[string][]platform.Route) ([]byte, error) {
 	var fns []renderFunction
+	var all []string // every route path of the one HttpApi
 	for _, f := range Functions() {
 		rf := renderFunction{Function: f}
 		for _, g := range f.Groups {
@@ -97,7 +137,9 @@ func Render(routes map[string][]platform.Route) ([]byte, error) {
 				return nil, fmt.Errorf("render template: function %s serves group %q which has no routes", f.Name, g)
 			}
 			for _, r := range rs {
-				rf.Routes = append(rf.Routes, RouteEvent{EventID: EventID(r.Method, r.Path), Method: strings.ToLower(r.Method), Path: r.Path, Public: r.Public})
+				path := APIPath(r.Path)
+				rf.Routes = append(rf.Routes, RouteEvent{EventID: EventID(r.Method, path), Method: strings.ToLower(r.Method), Path: path, Public: r.Public})
+				all = append(all, path)
 			}
 		}
 		sort.Slice(rf.Routes, func(i, j int) bool { return rf.Routes[i].EventID < rf.Routes[j].EventID })
@@ -108,6 +150,9 @@ func Render(routes map[string][]platform.Route) ([]byte, error) {
 		}
 		fns = append(fns, rf)
 	}
+	if err := CheckRouteTree(all); err != nil {
+		return nil, fmt.Errorf("render template: %w", err)
+	}
 	t, err := template.New("template.yaml").Parse(skeleton)
 	if err != nil {
 		return nil, fmt.Errorf("parse template skeleton: %w", err)
@@ -117,6 +162,65 @@ func Render(routes map[string][]platform.Route) ([]byte, error) {
 		return nil, fmt.Errorf("render template: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// APIPath is the path of a route as the HttpApi declares it. API Gateway
+// refuses route keys ending in "/", so a route like OBP's root
+// "/obp/v1.2/" is declared as "/obp/v1.2"; the Lambda adapter gives such a
+// request its router's path back (app.Function).
+func APIPath(path string) string {
+	if len(path) > 1 {
+		return strings.TrimSuffix(path, "/")
+	}
+	return path
+}
+
+// CheckRouteTree reports what API Gateway would refuse in a set of HttpApi
+// route paths: at one level of the route tree (the segments before it
+// equal, variables counted as equal), variables of different names
+// ("/system/banks/{bankcode}/..." beside "/system/banks/{bankid}": a
+// ConflictException at deployment), and paths ending in "/".
+func CheckRouteTree(paths []string) error {
+	names := map[string]map[string]bool{} // parent shape → variable names
+	var errs []string
+	for _, p := range paths {
+		if len(p) > 1 && strings.HasSuffix(p, "/") {
+			errs = append(errs, fmt.Sprintf("route path %s ends in /", p))
+		}
+		segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
+		var parent strings.Builder
+		for _, seg := range segs {
+			if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+				k := parent.String()
+				if names[k] == nil {
+					names[k] = map[string]bool{}
+				}
+				names[k][seg] = true
+				parent.WriteString("/{}")
+				continue
+			}
+			parent.WriteString("/" + seg)
+		}
+	}
+	parents := make([]string, 0, len(names))
+	for k := range names {
+		parents = append(parents, k)
+	}
+	sort.Strings(parents)
+	for _, k := range parents {
+		if len(names[k]) > 1 {
+			vars := make([]string, 0, len(names[k]))
+			for v := range names[k] {
+				vars = append(vars, v)
+			}
+			sort.Strings(vars)
+			errs = append(errs, fmt.Sprintf("routes under %s/ name the same path segment %s: API Gateway allows one variable name per level", k, strings.Join(vars, " and ")))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
 }
 
 // EventID names a route event: the method and every path segment in

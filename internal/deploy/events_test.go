@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/openagg/openagg/internal/app"
+	"github.com/openagg/openagg/internal/deploy"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/provider/sandbox"
@@ -30,6 +31,14 @@ import (
 
 // eventsDir holds events/<function>/<case>.json, env.json and expect.json.
 var eventsDir = filepath.Join(repoRoot, "events")
+
+// sampleTokenKey signs the bearer tokens of the events sent to public
+// routes (HS256, iss https://idp.example.com/, aud openagg, sub alice,
+// valid until 2100). API Gateway passes no claims on a route without the
+// JWT authorizer, so those events carry the token itself and the function
+// verifies it (in AWS with the JWKS of JwksUrl). Under `sam local invoke`
+// the data directory's own key does not verify it: 401.
+var sampleTokenKey = []byte("openagg sample events HS256 key (not a secret)")
 
 // expectations is events/expect.json: the order in which the sample
 // events run against one fresh embedded default, and what each answers.
@@ -149,6 +158,9 @@ type eventsApp struct {
 	clock *platform.FakeClock
 	queue *local.Queue
 	logs  *syncBuffer
+	// usage records the DynamoDB and SQS actions of each function
+	// (checkPrivileges).
+	usage *usage
 }
 
 type syncBuffer struct {
@@ -200,13 +212,18 @@ func newEventsApp(t *testing.T, env map[string]string, start time.Time) *eventsA
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb := sandbox.New(st, sandbox.Options{Clock: clock, PublicURL: cfg.PublicURL, SlowDelay: time.Millisecond})
+	// The sandbox provider keeps its state in the table too, so its calls
+	// count for the function that uses it, as in AWS.
+	u := &usage{}
+	rec := recordingStore{Store: st, u: u}
+	sb := sandbox.New(rec, sandbox.Options{Clock: clock, PublicURL: cfg.PublicURL, SlowDelay: time.Millisecond})
 	a, err := app.Assemble(cfg, app.Deps{
 		Log:            log,
 		Clock:          clock,
-		Store:          st,
-		Queue:          q,
+		Store:          rec,
+		Queue:          recordingSender{Sender: q, u: u},
 		Providers:      map[string]provider.Provider{sandbox.Name: sb},
+		JWTKey:         sampleTokenKey,
 		CredentialsKey: bytes.Repeat([]byte{7}, 32),
 		Closers:        []func() error{st.Close},
 	})
@@ -218,7 +235,7 @@ func newEventsApp(t *testing.T, env map[string]string, start time.Time) *eventsA
 			t.Error(err)
 		}
 	})
-	return &eventsApp{App: a, clock: clock, queue: q, logs: logs}
+	return &eventsApp{App: a, clock: clock, queue: q, logs: logs, usage: u}
 }
 
 // TestEnvJSON: SAM only overrides variables the template declares, so
@@ -313,6 +330,38 @@ func TestEvents(t *testing.T) {
 			t.Errorf("worker %s: no step checks a batch where only the poisoned message fails", w.Name)
 		}
 	}
+	checkPrivileges(t, a.usage)
+}
+
+// drain runs the queued jobs with the workers, as app.Drain does, with the
+// batch size, maxReceiveCount and visibility timeout of the template's
+// event source mappings and queues, and each worker's calls recorded as
+// that worker's.
+func (a *eventsApp) drain(ctx context.Context) error {
+	fns := map[string]deploy.Function{}
+	for _, f := range deploy.Functions() {
+		fns[f.Name] = f
+	}
+	queues := map[string]deploy.Queue{}
+	for _, q := range deploy.Queues() {
+		queues[q.LogicalID] = q
+	}
+	for _, w := range a.Workers() {
+		f := fns[w.Name]
+		q := queues[f.Queue]
+		if q.Name != w.Queue {
+			return fmt.Errorf("worker %s consumes %q, internal/deploy wires it to %q", w.Name, w.Queue, q.Name)
+		}
+		name, h := w.Name, w.Handler
+		a.queue.Register(w.Queue, func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+			return h(withFunction(ctx, name), ev)
+		}, local.ConsumerConfig{
+			BatchSize:         f.BatchSize,
+			MaxReceiveCount:   q.MaxReceiveCount,
+			VisibilityTimeout: time.Duration(q.VisibilityTimeout) * time.Second,
+		})
+	}
+	return a.queue.Drain(ctx)
 }
 
 func tail(s string, n int) string {
@@ -334,7 +383,7 @@ func runStep(t *testing.T, a *eventsApp, s step, vars map[string]string, partial
 		a.clock.Advance(d)
 		return
 	case s.Drain:
-		if err := a.Drain(ctx); err != nil {
+		if err := a.drain(ctx); err != nil {
 			t.Fatalf("drain: %v", err)
 		}
 		for _, name := range []string{queue.Directory, queue.Connections, queue.Holdings} {
@@ -365,7 +414,7 @@ func runStep(t *testing.T, a *eventsApp, s step, vars map[string]string, partial
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := f.Invoke(ctx, ev)
+	out, err := f.Invoke(withFunction(ctx, fn), ev)
 	if err != nil {
 		t.Fatalf("invoke %s: %v", fn, err)
 	}
@@ -671,7 +720,9 @@ func checkEventShape(t *testing.T, a *app.App, file string, l lambda) {
 		if _, isStr := generic["body"].(string); generic["body"] != nil && !isStr {
 			errorf("body must be a string")
 		}
-		if claims := ev.RequestContext.Authorizer; claims != nil && claims.JWT != nil {
+		if claims := ev.RequestContext.Authorizer; claims != nil && claims.JWT != nil && rt.Public {
+			errorf("authorizer.jwt.claims on the public route %s: API Gateway runs no authorizer there and passes no claims; send the token in the authorization header", rt)
+		} else if claims != nil && claims.JWT != nil {
 			c := claims.JWT.Claims
 			// The HttpApi JWT authorizer only passes tokens of the configured
 			// issuer and audiences.

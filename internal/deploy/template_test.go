@@ -298,7 +298,7 @@ func TestTemplateRoutesMatchTheRouters(t *testing.T) {
 				}
 				servedBy[g] = name
 				for _, r := range grp.Routes() {
-					want[route{Method: r.Method, Path: r.Path, Public: r.Public}] = true
+					want[route{Method: r.Method, Path: deploy.APIPath(r.Path), Public: r.Public}] = true
 				}
 			}
 			if len(want) == 0 {
@@ -469,6 +469,101 @@ func TestTemplateFunctions(t *testing.T) {
 	}
 }
 
+// TestRouteTree: API Gateway refuses, at deployment, route paths ending
+// in "/" and two variables of different names at one level of the route
+// tree; every route of the template's HttpApi passes.
+func TestRouteTree(t *testing.T) {
+	_, tpl := loadTemplate(t)
+	var paths []string
+	for _, l := range tpl.lambdas(t) {
+		for _, r := range l.Routes {
+			paths = append(paths, r.Path)
+		}
+	}
+	if err := deploy.CheckRouteTree(paths); err != nil {
+		t.Errorf("template.yaml: %v", err)
+	}
+	for _, tc := range []struct {
+		paths []string
+		want  string
+	}{
+		{[]string{"/a/{x}", "/a/{x}/b/{y}", "/a/b/{z}", "/c/{z}"}, ""},
+		{[]string{"/system/banks/{bankcode}/provider/{p}", "/system/banks/{bankid}"}, "routes under /system/banks/ name the same path segment {bankcode} and {bankid}"},
+		{[]string{"/a/{x}/b/{y}", "/a/{z}/b/{w}"}, "{x} and {z}"},
+		{[]string{"/obp/v1.2/"}, "ends in /"},
+	} {
+		err := deploy.CheckRouteTree(tc.paths)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%v: %v", tc.paths, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%v: error %v, want one containing %q", tc.paths, err, tc.want)
+		}
+	}
+	for in, want := range map[string]string{"/obp/v1.2/": "/obp/v1.2", "/": "/", "/health": "/health"} {
+		if got := deploy.APIPath(in); got != want {
+			t.Errorf("APIPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestPublicRoutesVerifyTokens: a public route runs without the JWT
+// authorizer, so API Gateway passes no claims there; a caller's token
+// (an OBP owner view, the private accounts in a bank's list) is verified by
+// the function against the issuer's JWKS, which must be configured.
+func TestPublicRoutesVerifyTokens(t *testing.T) {
+	_, tpl := loadTemplate(t)
+	public := 0
+	for _, l := range tpl.lambdas(t) {
+		for _, r := range l.Routes {
+			if r.Public {
+				public++
+			}
+		}
+	}
+	if public == 0 {
+		t.Skip("no public route")
+	}
+	env := get(tpl.root, "Globals", "Function", "Environment", "Variables")
+	if got := tagged(get(env, "OPENAGG_JWKS_URL"), "!Ref"); got != "JwksUrl" {
+		t.Fatalf("OPENAGG_JWKS_URL is %q, want !Ref JwksUrl: %d public routes could not verify a bearer token", str(get(env, "OPENAGG_JWKS_URL")), public)
+	}
+	p := get(tpl.root, "Parameters", "JwksUrl")
+	if p == nil || get(p, "Default") != nil {
+		t.Error("parameter JwksUrl must exist and be required (no Default)")
+	}
+}
+
+// TestSecretParameters: provider secrets are passed as a Secrets Manager
+// ARN, never as plain text: the parameter's pattern takes an ARN or
+// nothing.
+func TestSecretParameters(t *testing.T) {
+	_, tpl := loadTemplate(t)
+	pat := str(get(tpl.root, "Parameters", "ProviderSecretArn", "AllowedPattern"))
+	re, err := regexp.Compile(pat)
+	if pat == "" || err != nil {
+		t.Fatalf("ProviderSecretArn needs an AllowedPattern (%q: %v)", pat, err)
+	}
+	for v, ok := range map[string]bool{
+		"": true,
+		"arn:aws:secretsmanager:eu-west-1:123456789012:secret:openagg/dev/saltedge-AbCdEf": true,
+		"arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:s-1":                     true,
+		`{"saltedgeAppId":"x","saltedgeSecret":"y"}`:                                       false,
+		"openagg/dev/saltedge": false,
+		"s3cr3t":               false,
+	} {
+		if re.MatchString(v) != ok {
+			t.Errorf("ProviderSecretArn pattern matches %q: %v, want %v", v, !ok, ok)
+		}
+	}
+	for _, name := range []string{"JwtIssuer", "JwksUrl"} {
+		pat := str(get(tpl.root, "Parameters", name, "AllowedPattern"))
+		if re, err := regexp.Compile(pat); pat == "" || err != nil || re.MatchString("http://idp.example.com/") || !re.MatchString("https://idp.example.com/") {
+			t.Errorf("parameter %s: AllowedPattern %q must take https URLs only", name, pat)
+		}
+	}
+}
+
 func hasDLQAlarm(res map[string]*yaml.Node, dlq string) bool {
 	for _, r := range res {
 		if str(get(r, "Type")) != "AWS::CloudWatch::Alarm" {
@@ -484,7 +579,7 @@ func hasDLQAlarm(res map[string]*yaml.Node, dlq string) bool {
 }
 
 // camel turns a function name into its logical id prefix
-// ("directory-loader" → "DirectoryLoader"), as the Makefile's sed does.
+// ("directory-loader" → "DirectoryLoader"), as the Makefile's awk does.
 func camel(name string) string {
 	var b strings.Builder
 	for _, part := range strings.Split(name, "-") {

@@ -75,16 +75,18 @@ func New(d Deps) *API {
 }
 
 // Routes are the group's endpoints. ServeMux keeps the two bank reads
-// apart: /system/banks/{bankid} has one segment after "banks", the
-// code+provider read three.
+// apart: /system/banks/{bank} has one segment after "banks", the
+// code+provider read three. Both name that segment {bank} (a bank code in
+// one, an internal id in the other): API Gateway refuses two variables of
+// different names at the same level of the route tree.
 func (a *API) Routes() []platform.Route {
 	h := func(f func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
 		return aggregation.Handle(a.log, f)
 	}
 	return []platform.Route{
 		{Method: http.MethodGet, Path: "/system/banks", Handler: h(a.loadDirectory)},
-		{Method: http.MethodGet, Path: "/system/banks/{bankcode}/provider/{providername}", Handler: h(a.bankByCodeAndProvider)},
-		{Method: http.MethodGet, Path: "/system/banks/{bankid}", Handler: h(a.bankByID)},
+		{Method: http.MethodGet, Path: "/system/banks/{bank}/provider/{providername}", Handler: h(a.bankByCodeAndProvider)},
+		{Method: http.MethodGet, Path: "/system/banks/{bank}", Handler: h(a.bankByID)},
 		{Method: http.MethodGet, Path: "/system/countries/{countrycode}/banks", Handler: h(a.banksOfCountry)},
 		{Method: http.MethodPut, Path: "/system/bank/{bankcode}/access", Handler: h(a.setAccess)},
 	}
@@ -196,12 +198,12 @@ func (a *API) loadDirectory(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// GET /system/banks/{bankcode}/provider/{providername}
+// GET /system/banks/{bank}/provider/{providername}: {bank} is the bank code.
 func (a *API) bankByCodeAndProvider(w http.ResponseWriter, r *http.Request) error {
 	if _, err := aggregation.User(r.Context()); err != nil {
 		return err
 	}
-	b, err := a.banks.Get(r.Context(), r.PathValue("providername"), r.PathValue("bankcode"))
+	b, err := a.banks.Get(r.Context(), r.PathValue("providername"), r.PathValue("bank"))
 	if err != nil {
 		return err
 	}
@@ -209,12 +211,12 @@ func (a *API) bankByCodeAndProvider(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-// GET /system/banks/{bankid}: by internal id ("BD" + 10 digits).
+// GET /system/banks/{bank}: by internal id ("BD" + 10 digits).
 func (a *API) bankByID(w http.ResponseWriter, r *http.Request) error {
 	if _, err := aggregation.User(r.Context()); err != nil {
 		return err
 	}
-	b, err := a.banks.ByInternalID(r.Context(), r.PathValue("bankid"))
+	b, err := a.banks.ByInternalID(r.Context(), r.PathValue("bank"))
 	if err != nil {
 		return err
 	}
