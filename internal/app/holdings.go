@@ -5,6 +5,7 @@ import (
 
 	"github.com/openagg/openagg/internal/api/aggregation"
 	holdingsapi "github.com/openagg/openagg/internal/api/holdings"
+	"github.com/openagg/openagg/internal/connection"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/queue"
@@ -19,6 +20,9 @@ func (a *App) Holdings() *holdings.Service {
 	return holdings.New(holdings.Config{
 		Store: a.Store, Queue: a.Queue, Providers: a.Provider, Clock: a.Clock, Log: a.Log,
 		Hook: &view.Service{Store: a.Store, Provider: a.Config.JWTIssuer},
+		// A run starts only while the party's connection exists: a job
+		// that outlives the connection's removal writes nothing.
+		RunGuard: connection.Key,
 	})
 }
 

@@ -39,7 +39,7 @@ func (a *App) Connections() (*connection.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	data := holdings.New(holdings.Config{Store: a.Store, Queue: a.Queue, Providers: a.Provider, Clock: a.Clock, Log: a.Log})
+	data := holdings.New(holdings.Config{Store: a.Store, Queue: a.Queue, Providers: a.Provider, Clock: a.Clock, Log: a.Log, RunGuard: connection.Key})
 	return connection.NewService(connection.Deps{
 		Store: a.Store, Queue: a.Queue, Providers: a.Providers, Parties: parties,
 		Banks: banks, Data: data, Clock: a.Clock, Log: a.Log,

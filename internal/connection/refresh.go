@@ -83,7 +83,7 @@ func (s *Service) refresh(ctx context.Context, jobKey string, j RefreshJob) erro
 		// Queued before the connection is updated, with a run id derived
 		// from the job: a crash in between replays the same import job.
 		runID = platform.DeterministicID("refresh", jobKey)[:20]
-		if err := s.queueImport(ctx, c, runID); err != nil {
+		if err := s.queueImport(ctx, c, runID, 0); err != nil {
 			return err
 		}
 	}

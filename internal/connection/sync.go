@@ -87,9 +87,16 @@ func (s *Service) QueueCallback(ctx context.Context, providerName, kind, custome
 	return s.sendLoad(ctx, LoadJob{Provider: providerName, CustomerID: customerID, ConnectionID: connectionID}, key)
 }
 
+// newConnectionImportDelay delays the import of a connection that a sync
+// discovers (one OpenAgg has no record of): its job is queued before the
+// record is written, and the importer starts a run only once the
+// connection exists (holdings.Config.RunGuard), so the job waits for the
+// write to land. A job that still finds no connection writes nothing.
+const newConnectionImportDelay = 3 * time.Second
+
 // queueImport sends the holdings import of c's provider connection. The
 // key (party, bank, run id) makes a resend of the same run a no-op.
-func (s *Service) queueImport(ctx context.Context, c Connection, runID string) error {
+func (s *Service) queueImport(ctx context.Context, c Connection, runID string, delay time.Duration) error {
 	req := holdings.ImportRequest{
 		PartyID: c.PartyID, OwnerSub: c.OwnerSub, CustomerID: c.CustomerID, Provider: c.Provider,
 		BankCode: c.BankCode, BankName: c.BankName, ConnectionID: c.ProviderConnectionID, RunID: runID,
@@ -99,7 +106,7 @@ func (s *Service) queueImport(ctx context.Context, c Connection, runID string) e
 	if err != nil {
 		return err
 	}
-	if err := s.q.Send(ctx, queue.Holdings, job, 0); err != nil {
+	if err := s.q.Send(ctx, queue.Holdings, job, delay); err != nil {
 		return fmt.Errorf("queue import %s: %w", key, err)
 	}
 	return nil
@@ -359,7 +366,11 @@ func (s *Service) apply(ctx context.Context, prof party.Profile, provName, bankC
 			// transition with the same run id, so the import is never lost
 			// and never doubled.
 			runID := platform.DeterministicID("activate", next.PartyID, next.BankCode, next.ProviderConnectionID, next.ConnectTokenHash)[:20]
-			if err := s.queueImport(ctx, next, runID); err != nil {
+			delay := time.Duration(0)
+			if rec == nil {
+				delay = newConnectionImportDelay
+			}
+			if err := s.queueImport(ctx, next, runID, delay); err != nil {
 				return Connection{}, err
 			}
 			next.ImportQueuedAt, next.ImportRunID = now, runID

@@ -40,9 +40,16 @@ const (
 // importState is the Data of the IMPORT#<bank> item: the progress that the
 // connection details endpoint decodes (top-level "progress") and, beside it,
 // the checkpoint of the current run.
+//
+// Removed marks the tombstone that RemoveConnectionData leaves in place of
+// the state until the connection's removal deletes both: no job can claim a
+// run against it (a conditional create fails, a version-guarded update
+// too), so a job still running cannot start the import again between the
+// data removal and the connection's deletion. Readers see no state.
 type importState struct {
 	Progress   ImportProgress `json:"progress"`
 	Checkpoint Checkpoint     `json:"checkpoint"`
+	Removed    bool           `json:"removed,omitempty"`
 }
 
 // Checkpoint is where an import run stands. It is written with a version
@@ -119,7 +126,18 @@ func importKey(partyID, bankCode string) store.Key {
 	return store.Key{PK: PartyPK(partyID), SK: ImportSK(bankCode)}
 }
 
+// loadState reads the import state; a removal's tombstone reads as
+// store.ErrNotFound.
 func (s *Service) loadState(ctx context.Context, partyID, bankCode string) (importState, int64, error) {
+	st, ver, err := s.loadRawState(ctx, partyID, bankCode)
+	if err == nil && st.Removed {
+		return importState{}, 0, fmt.Errorf("load import state of party %s at %s: removed: %w", partyID, bankCode, store.ErrNotFound)
+	}
+	return st, ver, err
+}
+
+// loadRawState reads the import state item as it is, tombstone included.
+func (s *Service) loadRawState(ctx context.Context, partyID, bankCode string) (importState, int64, error) {
 	it, err := s.store.Get(ctx, importKey(partyID, bankCode))
 	if err != nil {
 		return importState{}, 0, fmt.Errorf("load import state of party %s at %s: %w", partyID, bankCode, err)
@@ -154,13 +172,29 @@ func (s *Service) save(ctx context.Context, partyID, bankCode string, st importS
 	return v, nil
 }
 
+// errConnectionGone: the run guard's item (the connection) does not exist.
+var errConnectionGone = errors.New("holdings: the connection of the import does not exist")
+
 // create writes the first state of a party's import at a bank (version 0).
+// With a run guard, the connection must exist in the same transaction:
+// errConnectionGone (matching store.ErrConditionFailed) when it does not.
 func (s *Service) create(ctx context.Context, partyID, bankCode string, st importState) (int64, error) {
 	it, err := s.stateItem(partyID, bankCode, st, 0)
 	if err != nil {
 		return 0, err
 	}
-	if err := s.store.Put(ctx, it, store.IfNotExists()); err != nil {
+	if s.guard == nil {
+		err = s.store.Put(ctx, it, store.IfNotExists())
+	} else {
+		err = s.store.Transact(ctx, []store.TxOp{
+			store.TxPut(it, store.IfNotExists()),
+			store.TxCheck(s.guard(partyID, bankCode), store.IfExists()),
+		})
+		if te := (*store.TxError)(nil); errors.As(err, &te) && te.Index == 1 {
+			err = fmt.Errorf("%w: %w", errConnectionGone, err)
+		}
+	}
+	if err != nil {
 		return 0, fmt.Errorf("create import state of party %s at %s: %w", partyID, bankCode, err)
 	}
 	return 0, nil
@@ -197,10 +231,13 @@ func (s *Service) EnqueueImport(ctx context.Context, req ImportRequest) error {
 // startRun writes the queued state of a new run: a conditional create or a
 // version-guarded update (ErrConditionFailed when another writer raced).
 func (s *Service) startRun(ctx context.Context, req ImportRequest, now time.Time) error {
-	st, ver, err := s.loadState(ctx, req.PartyID, req.BankCode)
+	st, ver, err := s.loadRawState(ctx, req.PartyID, req.BankCode)
 	exists := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
+	}
+	if st.Removed {
+		return platform.Conflict("CONNECTION_REMOVING", "the connection of party %q to bank '%s' is being removed", req.PartyID, req.BankCode)
 	}
 	st.Progress.State = StateQueued
 	st.Progress.LastError = ""
@@ -360,8 +397,12 @@ func (s *Service) execute(ctx context.Context, log *slog.Logger, j importJob, st
 	} else {
 		ver, err = s.create(ctx, j.PartyID, j.BankCode, st)
 	}
+	if errors.Is(err, errConnectionGone) {
+		log.InfoContext(ctx, "import job of a removed connection ignored", "err", err)
+		return false, nil
+	}
 	if errors.Is(err, store.ErrConditionFailed) {
-		log.InfoContext(ctx, "import step claimed elsewhere; ignored")
+		log.InfoContext(ctx, "import step claimed elsewhere (or its connection is being removed); ignored")
 		return false, nil
 	}
 	if err != nil {

@@ -7,8 +7,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/provider/sandbox"
 	"github.com/openagg/openagg/internal/queue"
+	"github.com/openagg/openagg/internal/store"
 )
 
 // levelLog records every log record's level and message.
@@ -130,4 +133,102 @@ func TestLateJobOfRemovedConnection(t *testing.T) {
 			t.Fatalf("late jobs of a removed connection logged %v", bad)
 		}
 	})
+}
+
+// listThen is a provider whose ListAccounts answers, then runs after: the
+// moment between a first job's provider call and its claim.
+type listThen struct {
+	provider.Provider
+	after func()
+}
+
+func (l listThen) ListAccounts(ctx context.Context, connectionID string) ([]provider.Account, error) {
+	accs, err := l.Provider.ListAccounts(ctx, connectionID)
+	if l.after != nil {
+		l.after()
+	}
+	return accs, err
+}
+
+// A first import job lists the accounts, then the connection is removed,
+// then the job claims its run. Whether the removal has only removed the
+// data (its tombstone stands in for the import state) or has finished (the
+// connection is gone: the run guard), the job writes nothing: removal
+// leaves nothing behind.
+func TestRemovalOvertakesAFirstJob(t *testing.T) {
+	connKey := func(partyID, bankCode string) store.Key {
+		return store.Key{PK: PartyPK(partyID), SK: "CONN#" + bankCode}
+	}
+	for _, finished := range []bool{false, true} {
+		name := map[bool]string{false: "data removed, connection not yet deleted", true: "connection deleted"}[finished]
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, "bolt", Limits{})
+			logs := &levelLog{}
+			req := h.connect("101270", sandbox.BankDefault, recent)
+			conn := store.Item{PK: connKey(req.PartyID, req.BankCode).PK, SK: connKey(req.PartyID, req.BankCode).SK, Version: 1, Data: []byte(`{}`)}
+			if err := h.st.Put(t.Context(), conn, store.IfNotExists()); err != nil {
+				t.Fatal(err)
+			}
+			var once sync.Once
+			remove := func() {
+				once.Do(func() {
+					ctx := context.Background()
+					if err := h.svc.RemoveConnectionData(ctx, req.PartyID, req.BankCode); err != nil {
+						t.Error(err)
+					}
+					if !finished {
+						return
+					}
+					if err := h.st.Transact(ctx, []store.TxOp{
+						store.TxDelete(conn.Key(), store.Condition{}),
+						store.TxDelete(importKey(req.PartyID, req.BankCode), store.Condition{}),
+					}); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			h.svc = New(Config{
+				Store: h.st, Queue: faultySender{h}, Clock: h.clock, Log: slog.New(logs), Hook: h.hook,
+				RunGuard: connKey,
+				Providers: func(name string) (provider.Provider, error) {
+					if name != sandbox.Name {
+						return nil, platform.BadRequest("UNKNOWN_PROVIDER", "unknown provider %q", name)
+					}
+					return listThen{Provider: h.sbx, after: remove}, nil
+				},
+			})
+			req.RunID = "activation-run"
+			job, err := queue.NewJob(JobImport, "activation", req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.resend(job)
+			h.drain()
+
+			if ids := h.accountIDs(req.PartyID); len(ids) != 0 {
+				t.Fatalf("the job imported accounts %v after the removal", ids)
+			}
+			st, _, err := h.svc.loadRawState(t.Context(), req.PartyID, req.BankCode)
+			switch {
+			case finished && !errors.Is(err, store.ErrNotFound):
+				t.Fatalf("import state after the removal: %+v %v", st, err)
+			case !finished && (err != nil || !st.Removed):
+				t.Fatalf("the removal's tombstone was replaced: %+v %v", st, err)
+			}
+			if bad := logs.atLeast(slog.LevelWarn); len(bad) != 0 {
+				t.Fatalf("logged %v", bad)
+			}
+			// The connection's removal then deletes the connection and the
+			// state: nothing is left of the party at that bank.
+			if err := h.st.Transact(t.Context(), []store.TxOp{
+				store.TxDelete(conn.Key(), store.Condition{}),
+				store.TxDelete(importKey(req.PartyID, req.BankCode), store.Condition{}),
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if items := h.partition("", PartyPK(req.PartyID)); len(items) != 0 {
+				t.Fatalf("party partition keeps %d items", len(items))
+			}
+		})
+	}
 }

@@ -28,21 +28,36 @@ const removePageSize = 1000
 // first (a running import then stops at its next checkpoint write and
 // sweeps what it wrote meanwhile), and an account stays findable through
 // its index entry until its partition is empty.
+//
+// The import state is replaced by a tombstone (which keeps the account ids
+// for a re-run), not deleted: no job can start a run against it, so
+// nothing is imported again between this removal and the deletion of the
+// connection. The caller deletes the state item with the connection.
+// tombstoneVersion is the version of a removal's tombstone: no job ever
+// holds it (a create gives 0, an update a higher number), so a running
+// job's version-guarded checkpoint write fails against it.
+const tombstoneVersion = -1
+
 func (s *Service) RemoveConnectionData(ctx context.Context, partyID, bankCode string) error {
 	if partyID == "" || bankCode == "" {
 		return platform.BadRequest("INVALID_REMOVAL", "removing connection data needs a party and a bank")
 	}
 	// The accounts the import state knows, in case the index does not
 	// show them yet (eventually consistent on DynamoDB).
-	var known []string
-	st, _, err := s.loadState(ctx, partyID, bankCode)
-	switch {
-	case err == nil:
-		known = st.Checkpoint.AccountIDs
-	case !errors.Is(err, store.ErrNotFound):
+	st, _, err := s.loadRawState(ctx, partyID, bankCode)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("remove data of party %s at %s: %w", partyID, bankCode, err)
 	}
-	if err := s.store.Delete(ctx, importKey(partyID, bankCode), store.Condition{}); err != nil {
+	known := st.Checkpoint.AccountIDs
+	tomb, err := s.stateItem(partyID, bankCode, importState{
+		Progress:   st.Progress,
+		Checkpoint: Checkpoint{RunID: "removed", AccountIDs: known},
+		Removed:    true,
+	}, tombstoneVersion)
+	if err != nil {
+		return err
+	}
+	if err := s.store.Put(ctx, tomb, store.Condition{}); err != nil {
 		return fmt.Errorf("remove import state of party %s at %s: %w", partyID, bankCode, err)
 	}
 	done := make(map[string]bool, len(known))

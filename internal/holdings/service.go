@@ -108,6 +108,11 @@ type Config struct {
 	Log       *slog.Logger   // default slog.Default()
 	Hook      AccountHook    // optional
 	Limits    Limits
+	// RunGuard, when set, names the item that must exist for an import
+	// run to start: the party's connection to the bank (connection.Key).
+	// The first claim of a run checks it in the same transaction, so a job
+	// that outlives its connection's removal writes nothing afterwards.
+	RunGuard func(partyID, bankCode string) store.Key
 }
 
 // Service is the holdings domain: import, removal and reads.
@@ -119,6 +124,7 @@ type Service struct {
 	log       *slog.Logger
 	hook      AccountHook
 	limits    Limits
+	guard     func(partyID, bankCode string) store.Key
 }
 
 // New builds a Service.
@@ -131,6 +137,7 @@ func New(cfg Config) *Service {
 		log:       cfg.Log,
 		hook:      cfg.Hook,
 		limits:    cfg.Limits.withDefaults(),
+		guard:     cfg.RunGuard,
 	}
 	if s.clock == nil {
 		s.clock = platform.SystemClock{}

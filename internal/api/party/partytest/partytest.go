@@ -148,7 +148,7 @@ func New(t testing.TB, opts Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hold := holdings.New(holdings.Config{Store: st, Queue: q, Clock: clock, Log: log,
+	hold := holdings.New(holdings.Config{Store: st, Queue: q, Clock: clock, Log: log, RunGuard: connection.Key,
 		Providers: func(name string) (provider.Provider, error) {
 			if p, ok := providers[name]; ok {
 				return p, nil
