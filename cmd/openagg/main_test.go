@@ -173,7 +173,8 @@ func TestCommandErrors(t *testing.T) {
 }
 
 // TestTemplate renders template.yaml once every group a deployed function
-// serves exists, and checks each route of each group appears as an event.
+// serves exists, and checks each route of each group appears as an
+// operation of the HttpApi's OpenAPI definition.
 func TestTemplate(t *testing.T) {
 	routes, err := groupRoutes(context.Background())
 	if err != nil {
@@ -194,7 +195,8 @@ func TestTemplate(t *testing.T) {
 	for _, f := range deploy.Functions() {
 		for _, g := range f.Groups {
 			for _, r := range routes[g] {
-				if !strings.Contains(yaml, "Path: "+r.Path+"\n") {
+				path := deploy.APIPath(r.Path)
+				if !strings.Contains(yaml, "\""+path+"\":\n") || !strings.Contains(yaml, "operationId: "+deploy.EventID(r.Method, path)+"\n") {
 					t.Errorf("route %s of %s missing from the template", r.Pattern(), g)
 				}
 			}

@@ -102,35 +102,48 @@ func Functions() []Function {
 		{Name: "connection-sync", LogicalID: "ConnectionSync", Description: "Worker - loads and refreshes connections", Timeout: 120,
 			TableActions: readPut(), SendsTo: []string{"HoldingsQueue"}, Queue: "ConnectionsQueue", BatchSize: 10, MaxConcurrency: 5},
 		// Batched writes of accounts and transactions; a step that finds its
-		// connection removed meanwhile sweeps what it wrote (query, deletes).
+		// connection removed meanwhile sweeps what it wrote (query, deletes);
+		// a run's first claim checks in its transaction that the connection
+		// exists (ConditionCheckItem).
 		{Name: "holdings-importer", LogicalID: "HoldingsImporter", Description: "Worker - imports accounts, balances and transactions in chunks", Timeout: 300, MemorySize: 512,
-			TableActions: readWriteDelete(), SendsTo: []string{"HoldingsQueue"}, Queue: "HoldingsQueue", BatchSize: 1, MaxConcurrency: 10},
+			TableActions: append(readWriteDelete(), "ConditionCheckItem"), SendsTo: []string{"HoldingsQueue"}, Queue: "HoldingsQueue", BatchSize: 1, MaxConcurrency: 10},
 		// Reads the refresh index and advances each due connection.
 		{Name: "refresh-scheduler", LogicalID: "RefreshScheduler", Description: "Scheduled - enqueues refresh jobs for due connections", Timeout: 60,
 			TableActions: []string{"Query", "PutItem"}, SendsTo: []string{"ConnectionsQueue"}, Schedule: true},
 	}
 }
 
-// RouteEvent is one HttpApi event of a function.
-type RouteEvent struct {
-	EventID string
-	Method  string
-	Path    string
-	Public  bool
+// Operation is one route of the HttpApi's OpenAPI definition.
+type Operation struct {
+	Method      string // lower case, as OpenAPI writes it
+	OperationID string // EventID of the method and path
+	Function    string // logical id prefix of the function it invokes
+	Public      bool
+	Params      []string // path parameters, in order
+}
+
+// Path is one path of the OpenAPI definition with its operations.
+type Path struct {
+	Path string
+	Ops  []Operation
 }
 
 type renderFunction struct {
 	Function
-	Routes []RouteEvent
+	// InvokedAt are the SourceArn suffixes (after "<api>/<stage>/<method>")
+	// of the function's invoke permissions: one per first path segment.
+	InvokedAt []string
 }
 
 // Render produces template.yaml. routes maps an API group name to its routes;
 // every group named by a function must be present.
 func Render(routes map[string][]platform.Route) ([]byte, error) {
 	var fns []renderFunction
+	byPath := map[string]*Path{}
 	var all []string // every route path of the one HttpApi
 	for _, f := range Functions() {
 		rf := renderFunction{Function: f}
+		prefixes := map[string]bool{}
 		for _, g := range f.Groups {
 			rs, ok := routes[g]
 			if !ok {
@@ -138,30 +151,68 @@ func Render(routes map[string][]platform.Route) ([]byte, error) {
 			}
 			for _, r := range rs {
 				path := APIPath(r.Path)
-				rf.Routes = append(rf.Routes, RouteEvent{EventID: EventID(r.Method, path), Method: strings.ToLower(r.Method), Path: path, Public: r.Public})
 				all = append(all, path)
+				p := byPath[path]
+				if p == nil {
+					p = &Path{Path: path}
+					byPath[path] = p
+				}
+				method := strings.ToLower(r.Method)
+				for _, op := range p.Ops {
+					if op.Method == method {
+						return nil, fmt.Errorf("render template: route %s %s is served by both %s and %s", r.Method, path, op.Function, f.LogicalID)
+					}
+				}
+				p.Ops = append(p.Ops, Operation{Method: method, OperationID: EventID(r.Method, path), Function: f.LogicalID, Public: r.Public, Params: pathParams(path)})
+				prefixes[invokePrefix(path)] = true
 			}
 		}
-		sort.Slice(rf.Routes, func(i, j int) bool { return rf.Routes[i].EventID < rf.Routes[j].EventID })
-		for i := 1; i < len(rf.Routes); i++ {
-			if rf.Routes[i].EventID == rf.Routes[i-1].EventID {
-				return nil, fmt.Errorf("render template: duplicate route event %s in %s", rf.Routes[i].EventID, f.Name)
-			}
+		for p := range prefixes {
+			rf.InvokedAt = append(rf.InvokedAt, p)
 		}
+		sort.Strings(rf.InvokedAt)
 		fns = append(fns, rf)
 	}
 	if err := CheckRouteTree(all); err != nil {
 		return nil, fmt.Errorf("render template: %w", err)
 	}
+	paths := make([]Path, 0, len(byPath))
+	for _, p := range byPath {
+		sort.Slice(p.Ops, func(i, j int) bool { return p.Ops[i].Method < p.Ops[j].Method })
+		paths = append(paths, *p)
+	}
+	sort.Slice(paths, func(i, j int) bool { return paths[i].Path < paths[j].Path })
 	t, err := template.New("template.yaml").Parse(skeleton)
 	if err != nil {
 		return nil, fmt.Errorf("parse template skeleton: %w", err)
 	}
 	var buf bytes.Buffer
-	if err := t.Execute(&buf, map[string]any{"Queues": Queues(), "Functions": fns}); err != nil {
+	if err := t.Execute(&buf, map[string]any{"Queues": Queues(), "Functions": fns, "Paths": paths}); err != nil {
 		return nil, fmt.Errorf("render template: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// pathParams lists the {name} segments of a path.
+func pathParams(path string) []string {
+	var names []string
+	for _, seg := range strings.Split(path, "/") {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			names = append(names, seg[1:len(seg)-1])
+		}
+	}
+	return names
+}
+
+// invokePrefix is the part of an invoke permission's SourceArn after
+// "<api>/<stage>/<method>" that covers path: "/party/*" for a path under
+// /party, "/health" for /health itself.
+func invokePrefix(path string) string {
+	first, rest, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	if rest == "" {
+		return "/" + first
+	}
+	return "/" + first + "/*"
 }
 
 // APIPath is the path of a route as the HttpApi declares it. API Gateway
@@ -223,8 +274,8 @@ func CheckRouteTree(paths []string) error {
 	return nil
 }
 
-// EventID names a route event: the method and every path segment in
-// CamelCase, alphanumerics only (CloudFormation logical id rules).
+// EventID names a route (its OpenAPI operationId): the method and every
+// path segment in CamelCase, alphanumerics only.
 func EventID(method, path string) string {
 	var b strings.Builder
 	b.WriteString(strings.ToUpper(method[:1]) + strings.ToLower(method[1:]))

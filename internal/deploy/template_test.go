@@ -180,21 +180,6 @@ func (c cfn) lambdas(t testing.TB) map[string]lambda {
 		for _, kv := range pairs(get(props, "Events")) {
 			ev, ep := kv[1], get(kv[1], "Properties")
 			switch typ := str(get(ev, "Type")); typ {
-			case "HttpApi":
-				if api := tagged(get(ep, "ApiId"), "!Ref"); api != "HttpApi" {
-					t.Errorf("%s event %s: ApiId is not !Ref HttpApi", id, kv[0].Value)
-				}
-				r := route{Method: strings.ToUpper(str(get(ep, "Method"))), Path: str(get(ep, "Path"))}
-				if auth := get(ep, "Auth"); auth != nil {
-					if a := str(get(auth, "Authorizer")); a != "NONE" {
-						t.Errorf("%s event %s: Auth.Authorizer %q: a route is either public (NONE) or uses the default JWT authorizer", id, kv[0].Value, a)
-					}
-					r.Public = true
-				}
-				if want := deploy.EventID(r.Method, r.Path); kv[0].Value != want {
-					t.Errorf("%s: event %s of %s should be named %s", id, kv[0].Value, r, want)
-				}
-				l.Routes = append(l.Routes, r)
 			case "SQS":
 				l.SQS = append(l.SQS, ep)
 			case "Schedule":
@@ -208,7 +193,83 @@ func (c cfn) lambdas(t testing.TB) map[string]lambda {
 		}
 		out[l.Name] = l
 	}
+	byID := map[string]string{}
+	for name, l := range out {
+		byID[l.LogicalID] = name
+	}
+	for _, op := range c.operations(t) {
+		name, ok := byID[op.Function]
+		if !ok {
+			t.Errorf("route %s invokes %s, which is not a function of the template", op.route, op.Function)
+			continue
+		}
+		l := out[name]
+		l.Routes = append(l.Routes, op.route)
+		out[name] = l
+	}
 	return out
+}
+
+// operation is one route of the HttpApi's OpenAPI definition and the
+// logical id of the function its integration invokes.
+type operation struct {
+	route
+	Function string
+}
+
+var integrationURI = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:apigateway:\$\{AWS::Region\}:lambda:path/2015-03-31/functions/\$\{([A-Za-z0-9]+)\.Arn\}/invocations$`)
+
+// operations reads the paths of the HttpApi's DefinitionBody: method, path,
+// public (security NONE) or the default JWT authorizer (no security), and
+// the Lambda proxy integration (payload 2.0) of each.
+func (c cfn) operations(t testing.TB) []operation {
+	t.Helper()
+	body := get(c.resources()["HttpApi"], "Properties", "DefinitionBody")
+	if body == nil {
+		t.Fatal("HttpApi has no DefinitionBody: the routes are declared there")
+	}
+	var ops []operation
+	for _, pp := range pairs(get(body, "paths")) {
+		path := pp[0].Value
+		for _, mp := range pairs(pp[1]) {
+			op := mp[1]
+			r := route{Method: strings.ToUpper(mp[0].Value), Path: path}
+			where := r.Method + " " + path
+			switch sec := items(get(op, "security")); {
+			case sec == nil:
+			case len(sec) == 1 && len(pairs(sec[0])) == 1 && pairs(sec[0])[0][0].Value == "NONE":
+				r.Public = true
+			default:
+				t.Errorf("%s: security must be absent (the default JWT authorizer) or [NONE: []] (public)", where)
+			}
+			in := get(op, "x-amazon-apigateway-integration")
+			m := integrationURI.FindStringSubmatch(tagged(get(in, "uri"), "!Sub"))
+			if str(get(in, "type")) != "aws_proxy" || str(get(in, "httpMethod")) != "POST" || str(get(in, "payloadFormatVersion")) != "2.0" || m == nil {
+				t.Errorf("%s: integration is not a Lambda proxy (POST, payload 2.0) of a function of the template", where)
+				continue
+			}
+			if want := deploy.EventID(r.Method, path); str(get(op, "operationId")) != want {
+				t.Errorf("%s: operationId %q, want %s", where, str(get(op, "operationId")), want)
+			}
+			var params []string
+			for _, p := range items(get(op, "parameters")) {
+				if str(get(p, "in")) == "path" && str(get(p, "required")) == "true" {
+					params = append(params, str(get(p, "name")))
+				}
+			}
+			var want []string
+			for _, seg := range strings.Split(path, "/") {
+				if strings.HasPrefix(seg, "{") {
+					want = append(want, strings.Trim(seg, "{}"))
+				}
+			}
+			if !slices.Equal(params, want) {
+				t.Errorf("%s: path parameters %v, the path has %v", where, params, want)
+			}
+			ops = append(ops, operation{route: r, Function: m[1]})
+		}
+	}
+	return ops
 }
 
 // newApp builds the embedded default on a temp dir (bbolt store and local
@@ -503,6 +564,52 @@ func TestRouteTree(t *testing.T) {
 	for in, want := range map[string]string{"/obp/v1.2/": "/obp/v1.2", "/": "/", "/health": "/health"} {
 		if got := deploy.APIPath(in); got != want {
 			t.Errorf("APIPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestInvokePermissions: API Gateway may invoke each function for each of
+// its routes (an AWS::Lambda::Permission whose SourceArn covers the route),
+// with a handful of prefix permissions per function: a statement per route
+// would pass the 20 KB limit of a function's resource policy (about 700
+// bytes a statement: OBP alone has 60 routes).
+func TestInvokePermissions(t *testing.T) {
+	_, tpl := loadTemplate(t)
+	const arnPrefix = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/"
+	patterns := map[string][]*regexp.Regexp{} // function logical id → SourceArn globs
+	for id, res := range tpl.resources() {
+		if str(get(res, "Type")) != "AWS::Lambda::Permission" {
+			continue
+		}
+		p := get(res, "Properties")
+		if str(get(p, "Principal")) != "apigateway.amazonaws.com" {
+			continue
+		}
+		fn := tagged(get(p, "FunctionName"), "!Ref")
+		arn, ok := strings.CutPrefix(tagged(get(p, "SourceArn"), "!Sub"), arnPrefix)
+		if fn == "" || !ok || str(get(p, "Action")) != "lambda:InvokeFunction" {
+			t.Errorf("%s: want lambda:InvokeFunction of a !Ref function with SourceArn !Sub %q...", id, arnPrefix)
+			continue
+		}
+		re := "^" + strings.ReplaceAll(regexp.QuoteMeta(arn), `\*`, ".*") + "$"
+		patterns[fn] = append(patterns[fn], regexp.MustCompile(re))
+	}
+	for name, l := range tpl.lambdas(t) {
+		if len(l.Routes) == 0 {
+			if len(patterns[l.LogicalID]) > 0 {
+				t.Errorf("%s serves no route but API Gateway may invoke it", name)
+			}
+			continue
+		}
+		if n := len(patterns[l.LogicalID]); n > 10 {
+			t.Errorf("%s has %d invoke permissions: its resource policy nears the 20 KB limit", name, n)
+		}
+		for _, r := range l.Routes {
+			// What API Gateway sends as SourceArn for a request of the route.
+			req := "$default/" + r.Method + regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(r.Path, "x")
+			if !slices.ContainsFunc(patterns[l.LogicalID], func(re *regexp.Regexp) bool { return re.MatchString(req) }) {
+				t.Errorf("%s: no invoke permission covers %s (%s)", name, r, req)
+			}
 		}
 	}
 }
