@@ -375,6 +375,18 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, partyID, bankCod
 	if err != nil {
 		return provider.ConnectSession{}, err
 	}
+	// undo deletes a customer just created at this provider for the party
+	// when the profile naming it is not stored: else every retry would meet
+	// the provider's duplicate and the party could never connect there.
+	undo := func() {
+		if len(ops) == 0 {
+			return
+		}
+		if derr := prov.DeleteCustomer(ctx, customerID); derr != nil && !errors.Is(derr, provider.ErrNotFound) {
+			s.log.WarnContext(ctx, "connect: could not delete the customer of a failed connection creation",
+				"party", partyID, "provider", prov.Name(), "customer", customerID, "err", derr)
+		}
+	}
 	sess, err := prov.CreateConnectSession(ctx, provider.ConnectRequest{
 		CustomerID:             customerID,
 		BankCode:               b.Code,
@@ -389,6 +401,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, partyID, bankCod
 		ReturnTo:               s.cfg.ReturnTo,
 	})
 	if err != nil {
+		undo()
 		return provider.ConnectSession{}, party.ProviderError(prov.Name(), "create connect session", err)
 	}
 
@@ -419,12 +432,16 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, partyID, bankCod
 	c.UpdatedAt = now
 	it, err := c.Item()
 	if err != nil {
+		undo()
 		return provider.ConnectSession{}, err
 	}
 	if len(ops) == 0 {
 		err = s.st.Put(ctx, it, cond)
 	} else {
 		err = s.st.Transact(ctx, append(ops, store.TxPut(it, cond)))
+	}
+	if err != nil {
+		undo()
 	}
 	if errors.Is(err, store.ErrConditionFailed) {
 		return provider.ConnectSession{}, busy(bankCode, err)

@@ -238,7 +238,14 @@ func (s *Service) CreateProfile(ctx context.Context, p auth.Principal, partyID s
 		return Created{}, exists
 	}
 	if err != nil {
-		return Created{}, fmt.Errorf("create profile %s: store profile: %w", partyID, err)
+		// The profile was not stored: undo the customer too, else every
+		// retry would meet the provider's duplicate and the party could
+		// never be created.
+		err = fmt.Errorf("create profile %s: store profile: %w", partyID, err)
+		if derr := prov.DeleteCustomer(ctx, cust.ID); derr != nil && !errors.Is(derr, provider.ErrNotFound) {
+			err = errors.Join(err, fmt.Errorf("delete customer %s: %w", cust.ID, derr))
+		}
+		return Created{}, err
 	}
 	return Created{CustomerID: cust.ID, Identifier: identifier, Secret: cust.Secret}, nil
 }
