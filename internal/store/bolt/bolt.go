@@ -136,26 +136,25 @@ func (s *Store) BatchGet(ctx context.Context, keys []store.Key) ([]store.Item, e
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("batch get: %w", err)
 	}
-	items := make([]store.Item, 0, len(keys))
+	var items []store.Item
 	seen := make(map[store.Key]struct{}, len(keys))
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		b := tx.Bucket([]byte(BucketItems))
+		vals := make([][]byte, 0, len(keys))
 		for _, k := range keys {
 			if _, dup := seen[k]; dup {
 				continue
 			}
 			seen[k] = struct{}{}
-			v := b.Get(itemKey(k.PK, k.SK))
-			if v == nil {
-				continue
+			if v := b.Get(itemKey(k.PK, k.SK)); v != nil {
+				vals = append(vals, v)
 			}
-			it, err := decodeItem(v)
-			if err != nil {
-				return err
-			}
-			items = append(items, it)
 		}
-		return nil
+		var err error
+		if items, err = decodeItems(vals, false); items == nil {
+			items = []store.Item{}
+		}
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("batch get: %w", err)

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"strings"
 
 	"github.com/openagg/openagg/internal/store"
 )
@@ -93,34 +95,114 @@ var errCorrupt = errors.New("bolt store: corrupt item value")
 // decodeItem copies an item out of a value (bbolt's memory is only valid
 // inside its transaction).
 func decodeItem(v []byte) (store.Item, error) {
-	if len(v) == 0 || v[0] != valueTag {
-		return store.Item{}, errCorrupt
+	items, err := decodeItems([][]byte{v}, false)
+	if err != nil {
+		return store.Item{}, err
 	}
-	v = v[1:]
-	var strs [4]string
-	for i := range strs {
-		n, w := binary.Uvarint(v)
-		if w <= 0 || uint64(len(v)-w) < n {
-			return store.Item{}, errCorrupt
+	return items[0], nil
+}
+
+// itemLayout is where the parts of an item value are: the four keys
+// (offset, length), the version and TTL, and the data from dataAt on.
+type itemLayout struct {
+	keys     [4][2]int32
+	version  int64
+	ttl      int64
+	dataAt   int32
+	keyBytes int32
+}
+
+func parseItem(v []byte) (itemLayout, error) {
+	var l itemLayout
+	if len(v) == 0 || v[0] != valueTag || len(v) > math.MaxInt32 {
+		return l, errCorrupt
+	}
+	at := 1
+	for i := range l.keys {
+		n, w := binary.Uvarint(v[at:])
+		if w <= 0 || uint64(len(v)-at-w) < n {
+			return l, errCorrupt
 		}
-		strs[i] = string(v[w : w+int(n)])
-		v = v[w+int(n):]
+		l.keys[i] = [2]int32{int32(at + w), int32(n)}
+		l.keyBytes += int32(n)
+		at += w + int(n)
 	}
-	version, w := binary.Varint(v)
-	if w <= 0 {
-		return store.Item{}, errCorrupt
+	var w int
+	if l.version, w = binary.Varint(v[at:]); w <= 0 {
+		return l, errCorrupt
 	}
-	v = v[w:]
-	ttl, w := binary.Varint(v)
-	if w <= 0 {
-		return store.Item{}, errCorrupt
+	at += w
+	if l.ttl, w = binary.Varint(v[at:]); w <= 0 {
+		return l, errCorrupt
 	}
-	v = v[w:]
-	it := store.Item{PK: strs[0], SK: strs[1], GSI1PK: strs[2], GSI1SK: strs[3], Version: version, TTL: ttl}
-	if len(v) > 0 {
-		it.Data = append([]byte(nil), v...)
+	l.dataAt = int32(at + w)
+	return l, nil
+}
+
+// arenaChunk is the most data decodeItems puts in one buffer: larger
+// allocations take the heap's slow path (a lock, a span of their own).
+const arenaChunk = 32 << 10
+
+// decodeItems copies items out of their values with few allocations: one
+// string holding every key of every item (each key is a substring of it)
+// and buffers of up to arenaChunk holding the items' data (each Data is a
+// slice of one, capped at its length so that appending to one never writes
+// into the next). A page of 100 items of 800 bytes costs 6 allocations
+// instead of 500. With lend, Data is not copied but the value's own bytes
+// (store.Lender).
+func decodeItems(vals [][]byte, lend bool) ([]store.Item, error) {
+	if len(vals) == 0 {
+		return nil, nil
 	}
-	return it, nil
+	layouts := make([]itemLayout, len(vals))
+	keyBytes, dataBytes := 0, 0
+	for i, v := range vals {
+		l, err := parseItem(v)
+		if err != nil {
+			return nil, err
+		}
+		layouts[i] = l
+		keyBytes += int(l.keyBytes)
+		if !lend {
+			dataBytes += len(v) - int(l.dataAt)
+		}
+	}
+	var keys strings.Builder
+	keys.Grow(keyBytes)
+	for i, v := range vals {
+		for _, k := range layouts[i].keys {
+			keys.Write(v[k[0] : k[0]+k[1]])
+		}
+	}
+	all := keys.String()
+	var data []byte // the current buffer
+	items := make([]store.Item, len(vals))
+	at := 0
+	for i, v := range vals {
+		l := &layouts[i]
+		var strs [4]string
+		for j, k := range l.keys {
+			strs[j] = all[at : at+int(k[1])]
+			at += int(k[1])
+		}
+		items[i] = store.Item{PK: strs[0], SK: strs[1], GSI1PK: strs[2], GSI1SK: strs[3], Version: l.version, TTL: l.ttl}
+		d := v[l.dataAt:]
+		if len(d) == 0 {
+			continue
+		}
+		if lend {
+			items[i].Data = d[:len(d):len(d)]
+			continue
+		}
+		if cap(data)-len(data) < len(d) {
+			data = make([]byte, 0, max(len(d), min(dataBytes, arenaChunk)))
+		}
+		start := len(data)
+		data = append(data, d...)
+		items[i].Data = data[start:len(data):len(data)]
+		dataBytes -= len(d)
+	}
+	return items, nil
 }
 
 // decodeHeader reads only the keys and version of a value: what conditions

@@ -3,6 +3,7 @@ package bolt
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 
 	"go.etcd.io/bbolt"
@@ -14,19 +15,44 @@ import (
 // bounds, lo inclusive and hi exclusive, forwards or backwards, and reads
 // one item past the page to know whether a continuation token is needed.
 func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
+	var page store.Page
+	err := s.query(ctx, q, false, func(p store.Page) error {
+		page = p
+		return nil
+	})
+	return page, err
+}
+
+var _ store.Lender = (*Store)(nil)
+
+// QueryLent implements store.Lender: the items' Data are slices of the
+// memory-mapped file (read-only: writing to them faults), valid while fn
+// runs inside the read transaction.
+func (s *Store) QueryLent(ctx context.Context, q store.Query, fn func(store.Page) error) error {
+	return s.query(ctx, q, true, fn)
+}
+
+// errLent marks an error of a QueryLent callback, returned unwrapped.
+type errLent struct{ err error }
+
+func (e errLent) Error() string { return e.err.Error() }
+
+// query is Query, or QueryLent when lend is set; fn runs inside the read
+// transaction.
+func (s *Store) query(ctx context.Context, q store.Query, lend bool, fn func(store.Page) error) error {
 	s.calls.Add(1)
 	if err := store.ValidateQuery(q); err != nil {
-		return store.Page{}, fmt.Errorf("query %s: %w", q.PK, err)
+		return fmt.Errorf("query %s: %w", q.PK, err)
 	}
 	if err := ctx.Err(); err != nil {
-		return store.Page{}, fmt.Errorf("query %s: %w", q.PK, err)
+		return fmt.Errorf("query %s: %w", q.PK, err)
 	}
 	index := q.Index == store.IndexGSI1
 	lo, hi := bounds(q)
 	if q.Token != "" {
 		last, err := s.resumeKey(q)
 		if err != nil {
-			return store.Page{}, fmt.Errorf("query %s: %w", q.PK, err)
+			return fmt.Errorf("query %s: %w", q.PK, err)
 		}
 		if q.Desc {
 			if bytes.Compare(last, hi) < 0 {
@@ -37,7 +63,6 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 		}
 	}
 	limit := store.PageLimit(q)
-	var page store.Page
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		items := tx.Bucket([]byte(BucketItems))
 		bucket := items
@@ -63,11 +88,14 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 		} else {
 			k, v = c.Seek(lo)
 		}
+		// The values stay valid until the transaction ends: collect them,
+		// then copy the page out at once (decodeItems).
+		vals := make([][]byte, 0, min(limit, firstPageCap))
+		more := false
 		for ; k != nil && bytes.Compare(k, lo) >= 0 && bytes.Compare(k, hi) < 0; k, v = step() {
-			if len(page.Items) == limit {
-				last := page.Items[limit-1]
-				page.Next = s.tokens.Seal(q, store.PageKey(q, last))
-				return nil
+			if len(vals) == limit {
+				more = true
+				break
 			}
 			if index {
 				// The index entry's value is the item's key.
@@ -77,19 +105,33 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 				}
 				v = iv
 			}
-			it, err := decodeItem(v)
-			if err != nil {
-				return err
-			}
-			page.Items = append(page.Items, it)
+			vals = append(vals, v)
+		}
+		var page store.Page
+		var err error
+		if page.Items, err = decodeItems(vals, lend); err != nil {
+			return err
+		}
+		if more {
+			page.Next = s.tokens.Seal(q, store.PageKey(q, page.Items[limit-1]))
+		}
+		if err := fn(page); err != nil {
+			return errLent{err}
 		}
 		return nil
 	})
-	if err != nil {
-		return store.Page{}, fmt.Errorf("query %s: %w", q.PK, err)
+	if e := (errLent{}); errors.As(err, &e) {
+		return e.err
 	}
-	return page, nil
+	if err != nil {
+		return fmt.Errorf("query %s: %w", q.PK, err)
+	}
+	return nil
 }
+
+// firstPageCap is the capacity a query's page starts with: pages are
+// usually far smaller than their limit (up to 1,000).
+const firstPageCap = 128
 
 // bounds returns the encoded key range [lo, hi) selected by q.
 func bounds(q store.Query) (lo, hi []byte) {

@@ -61,6 +61,23 @@ func Bench(b *testing.B, newStore func(b *testing.B) store.Store) {
 		}
 		reportOps(b, 1)
 	})
+	b.Run("QueryIndex100", func(b *testing.B) {
+		// A page of an index (the OBP transactions page: 50 transactions
+		// with their metadata) out of a partition of 1,000 items.
+		s := newStore(b)
+		ctx := b.Context()
+		if err := s.BatchWrite(ctx, benchItems("ACC#bench", 1000), nil); err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			p, err := s.Query(ctx, store.Query{Index: store.IndexGSI1, PK: "G#ACC#bench", Desc: i%2 == 1, Limit: 100})
+			if err != nil || len(p.Items) != 100 {
+				b.Fatalf("query: %d items, %v", len(p.Items), err)
+			}
+		}
+		reportOps(b, 100)
+	})
 	b.Run("BatchWrite1000", func(b *testing.B) {
 		s := newStore(b)
 		ctx := b.Context()
