@@ -22,7 +22,10 @@ type authErrKey struct{}
 //     the Authorization bearer token verifies;
 //   - the verification error (Err) when a token is present but invalid, so a
 //     private route can refuse it even though a public one ignores it.
+//
+// Tokens that verified are remembered for a while (verified.go).
 func (a *Authenticator) Middleware(next http.Handler) http.Handler {
+	verify := a.newVerifiedCache().verify
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if p, ok := gatewayPrincipal(ctx); ok {
@@ -41,7 +44,7 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}
-		p, err := a.Verify(ctx, token)
+		p, err := verify(ctx, token)
 		if err != nil {
 			ctx = context.WithValue(ctx, authErrKey{}, err)
 		} else {
