@@ -65,6 +65,9 @@ type Deps struct {
 	HostedBy HostedBy
 	// GitCommit is the root endpoint's "git_commit" (the build version).
 	GitCommit string
+	// RenderCacheBytes bounds the cache of rendered transactions
+	// (txrender.go): 0 means DefaultRenderCacheBytes, negative keeps none.
+	RenderCacheBytes int64
 }
 
 // API is the OBP 1.2 API group.
@@ -77,6 +80,7 @@ type API struct {
 	log      *slog.Logger
 	hostedBy HostedBy
 	commit   string
+	render   *renderCache
 }
 
 // New builds the API.
@@ -85,9 +89,14 @@ func New(d Deps) *API {
 	if log == nil {
 		log = slog.Default()
 	}
+	cacheBytes := d.RenderCacheBytes
+	if cacheBytes == 0 {
+		cacheBytes = DefaultRenderCacheBytes
+	}
 	return &API{
 		store: d.Store, holdings: holdings.New(holdings.Config{Store: d.Store, Log: log}),
 		banks: d.Banks, views: d.Views, meta: d.Metadata, log: log, hostedBy: d.HostedBy, commit: d.GitCommit,
+		render: newRenderCache(cacheBytes),
 	}
 }
 
@@ -193,6 +202,10 @@ type scope struct {
 	other *holdings.Counterparty
 	tx    holdings.Transaction
 	txm   metadata.TxMeta // zero Version: no metadata yet
+	// accData and oaData are the stored bytes of the account and the
+	// other-account metadata items (nil: none): with the view, what every
+	// rendered transaction of the request is made of (txrender.go).
+	accData, oaData []byte
 }
 
 // need says what load reads and checks.
@@ -247,6 +260,7 @@ func (a *API) load(r *http.Request, n need) (*scope, error) {
 	if err := decode(accItem, &s.acc); err != nil {
 		return nil, err
 	}
+	s.accData = accItem.Data
 	if s.acc.BankCode != bank {
 		return nil, a.accountMissing(ctx, bank)
 	}
@@ -271,6 +285,7 @@ func (a *API) load(r *http.Request, n need) (*scope, error) {
 		if s.oa, err = metadata.DecodeOADoc(it); err != nil {
 			return nil, err
 		}
+		s.oaData = it.Data
 	}
 	if n.other != "" {
 		if it, ok := byKey[store.Key{PK: pk, SK: holdings.CounterpartySK(n.other)}]; ok {

@@ -1,17 +1,13 @@
 package obp
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/metadata"
 	"github.com/openagg/openagg/internal/platform"
-	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/view"
 )
 
@@ -89,78 +85,6 @@ func txHeaders(h http.Header) (txParams, error) {
 	return p, nil
 }
 
-// txPage is a page of transactions with their metadata on one view.
-type txPage struct {
-	txs   []holdings.Transaction
-	metas map[string]*metadata.TxMeta
-}
-
-// queryTransactions reads one page with ONE index query (in the common
-// case): the transactions-by-date partition holds each transaction followed
-// by its metadata items (GSI1SK <completed>#<tx>#M#<view>), so the query
-// over-fetches and keeps offset..offset+limit transactions plus the
-// metadata of the view. It never loads the account's whole history.
-func (a *API) queryTransactions(r *http.Request, accountID, viewID string, p txParams) (txPage, error) {
-	q := store.Query{Index: store.IndexGSI1, PK: holdings.TxByDateGSI1PK(accountID), Desc: p.desc}
-	if !p.from.IsZero() {
-		q.From = holdings.SortTime(p.from)
-	}
-	if !p.to.IsZero() {
-		q.To = holdings.SortTime(p.to) + "~" // after every "#<tx>..." of that instant
-	}
-	// Room for the wanted transactions, one metadata item each, and the
-	// next transaction (which ends the last one's metadata in ASC order).
-	q.Limit = min(2*(p.offset+p.limit)+2, 1000)
-	page := txPage{metas: map[string]*metadata.TxMeta{}}
-	seen := 0         // transactions passed, including the skipped offset
-	var lastSK string // GSI1SK of the last kept transaction
-	for {
-		res, err := a.store.Query(r.Context(), q)
-		if err != nil {
-			return txPage{}, fmt.Errorf("query transactions of %s: %w", accountID, err)
-		}
-		for _, it := range res.Items {
-			full := len(page.txs) == p.limit
-			if metadata.IsTxMetaItem(it) {
-				if full && !p.desc && !strings.HasPrefix(it.GSI1SK, lastSK+"#M#") {
-					return page, nil
-				}
-				m, err := metadata.DecodeTxMeta(it)
-				if err != nil {
-					return txPage{}, err
-				}
-				if m.ViewID == viewID {
-					page.metas[m.TxID] = &m
-				}
-				continue
-			}
-			if !strings.HasPrefix(it.SK, holdings.TxSKPrefix) {
-				continue
-			}
-			if full {
-				return page, nil // the next transaction: the page is complete
-			}
-			seen++
-			if seen <= p.offset {
-				continue
-			}
-			var tx holdings.Transaction
-			if err := json.Unmarshal(it.Data, &tx); err != nil {
-				return txPage{}, fmt.Errorf("decode transaction %s: %w", it.SK, err)
-			}
-			page.txs = append(page.txs, tx)
-			lastSK = it.GSI1SK
-			if len(page.txs) == p.limit && p.desc {
-				return page, nil // in DESC order its metadata came before it
-			}
-		}
-		if res.Next == "" {
-			return page, nil
-		}
-		q.Token = res.Next
-	}
-}
-
 // listTransactions is GET .../VIEW_ID/transactions: one BatchGet (account,
 // ACL, other-account metadata) and one index query.
 func (a *API) listTransactions(w http.ResponseWriter, r *http.Request) error {
@@ -172,15 +96,11 @@ func (a *API) listTransactions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := a.queryTransactions(r, s.acc.ID, s.viewID, params)
+	frags, err := a.transactionFragments(r, s, params)
 	if err != nil {
 		return err
 	}
-	out := transactionsJSON{Transactions: make([]transactionJSON, 0, len(page.txs))}
-	for _, tx := range page.txs {
-		out.Transactions = append(out.Transactions, moderateTransaction(s.view, s.acc, tx, s.oa, page.metas[tx.ID]))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeTransactions(w, frags)
 	return nil
 }
 
