@@ -28,6 +28,9 @@ var (
 	ErrEntitlementExists   = errors.New("auth: entitlement already exists")
 	ErrEntitlementNotFound = errors.New("auth: entitlement not found")
 	ErrInvalidRole         = errors.New("auth: invalid role name")
+	// ErrEntitlementOfOtherUser: the entitlement id exists, but belongs to
+	// another user than the one named.
+	ErrEntitlementOfOtherUser = errors.New("auth: the entitlement belongs to another user")
 )
 
 // Entitlement is a stored role grant: Role at BankID, or at any bank when
@@ -44,9 +47,12 @@ type Entitlement struct {
 // Entitlements stores role grants in the table:
 //
 //	PK USER#<sub>  SK ROLE#<role>#<bankID>   (bankID empty = any bank)
+//	GSI1PK ENTITLEMENT#<entitlementID>  GSI1SK ENTITLEMENT
 //
 // so "does sub hold role at bank" is one Get (or one BatchGet for "at this
-// bank or at any bank") and "list sub's roles" is one partition query.
+// bank or at any bank") and "list sub's roles" is one partition query. The
+// index entry only tells a revoke that an id unknown in the named user's
+// partition belongs to another user (OBP answers that apart).
 type Entitlements struct {
 	Store       store.Store
 	SuperAdmins []string // subjects that may grant and revoke any role
@@ -60,6 +66,11 @@ func UserPK(sub string) string { return "USER#" + sub }
 func roleSK(role, bankID string) string { return "ROLE#" + role + "#" + bankID }
 
 const rolePrefix = "ROLE#"
+
+// entitlementGSI1PK indexes an entitlement by its id.
+func entitlementGSI1PK(id string) string { return "ENTITLEMENT#" + id }
+
+const entitlementGSI1SK = "ENTITLEMENT"
 
 // IsSuperAdmin reports whether p is configured as a super admin.
 func (e *Entitlements) IsSuperAdmin(p Principal) bool {
@@ -108,26 +119,52 @@ func (e *Entitlements) HasBankRole(ctx context.Context, p Principal, bankID, rol
 }
 
 // MissingRole is the 403 a group returns when a role check fails; the
-// message names the role (OBP-20006 lists the missing roles).
+// message names the role (OBP-20006 lists the missing roles). Its cause is
+// a *MissingRolesError (which matches ErrNotAllowed), so a dialect can
+// list the roles its own way.
 func MissingRole(roles ...string) *platform.Error {
 	return &platform.Error{Status: http.StatusForbidden, Code: "MISSING_ROLE",
-		Message: "missing role: " + strings.Join(roles, " or "), Err: ErrNotAllowed}
+		Message: "missing role: " + strings.Join(roles, " or "), Err: &MissingRolesError{Roles: roles}}
 }
 
-// canManage: super admins, holders of CanCreateEntitlementAtAnyBank, or for
-// a bank-scoped grant, holders of CanCreateEntitlementAtOneBank at that bank.
+// MissingRolesError names the roles any one of which the caller lacked.
+type MissingRolesError struct {
+	Roles []string
+}
+
+func (m *MissingRolesError) Error() string {
+	return ErrNotAllowed.Error() + ": missing role " + strings.Join(m.Roles, " or ")
+}
+
+// Is makes errors.Is(err, ErrNotAllowed) true.
+func (m *MissingRolesError) Is(target error) bool { return target == ErrNotAllowed }
+
+// canManage: super admins, holders of anyRole, or for a bank-scoped grant,
+// holders of oneRole at that bank (or at any bank). Token roles cost
+// nothing; the stored ones are one Get, or one BatchGet when oneRole counts.
 func (e *Entitlements) canManage(ctx context.Context, granter Principal, bankID string, anyRole, oneRole string) (bool, error) {
 	if e.IsSuperAdmin(granter) {
 		return true, nil
 	}
-	ok, err := e.HasRole(ctx, granter, anyRole)
-	if err != nil || ok {
-		return ok, err
-	}
 	if bankID == "" || oneRole == "" {
+		return e.HasRole(ctx, granter, anyRole)
+	}
+	if granter.Subject == "" {
 		return false, nil
 	}
-	return e.HasBankRole(ctx, granter, bankID, oneRole)
+	if granter.HasTokenRole(anyRole) || granter.HasTokenRole(oneRole) {
+		return true, nil
+	}
+	pk := UserPK(granter.Subject)
+	items, err := e.Store.BatchGet(ctx, []store.Key{
+		{PK: pk, SK: roleSK(anyRole, "")},
+		{PK: pk, SK: roleSK(oneRole, "")},
+		{PK: pk, SK: roleSK(oneRole, bankID)},
+	})
+	if err != nil {
+		return false, fmt.Errorf("check roles %s, %s of %s at %s: %w", anyRole, oneRole, granter.Subject, bankID, err)
+	}
+	return len(items) > 0, nil
 }
 
 func validRole(role string) bool {
@@ -143,6 +180,7 @@ func validRole(role string) bool {
 // be a super admin or hold CanCreateEntitlementAtAnyBank (or
 // CanCreateEntitlementAtOneBank for that bank). A duplicate grant fails with
 // ErrEntitlementExists (409) through a conditional put: no read-then-write.
+// Any well-formed role name is accepted; GrantKnown takes only Roles.
 func (e *Entitlements) Grant(ctx context.Context, granter Principal, sub, bankID, role string) (Entitlement, error) {
 	if !validRole(role) {
 		return Entitlement{}, &platform.Error{Status: http.StatusBadRequest, Code: "INVALID_ROLE", Message: fmt.Sprintf("invalid role name %q", role), Err: ErrInvalidRole}
@@ -150,12 +188,41 @@ func (e *Entitlements) Grant(ctx context.Context, granter Principal, sub, bankID
 	if sub == "" {
 		return Entitlement{}, platform.BadRequest("INVALID_USER", "user id is required")
 	}
+	return e.grant(ctx, granter, sub, bankID, role, nil)
+}
+
+// BankCheck says whether bankID names a bank: nil, or the error to answer
+// (a bank that is not found).
+type BankCheck func(ctx context.Context, bankID string) error
+
+// GrantKnown is Grant of a known role in its scope (CheckRole) to a
+// well-formed user id (ValidUserID), checked in OBP-API's order: role
+// name, scope, the granter's right, the bank (bank, when bankID is not
+// empty), then the write. Nothing is written when a check fails. Store
+// calls: a BatchGet for a granter whose right is a stored entitlement (a Get
+// for a system role), bank's, and the conditional Put.
+func (e *Entitlements) GrantKnown(ctx context.Context, granter Principal, sub, bankID, role string, bank BankCheck) (Entitlement, error) {
+	if err := CheckRole(role, bankID); err != nil {
+		return Entitlement{}, err
+	}
+	if !ValidUserID(sub) {
+		return Entitlement{}, invalidUser(sub)
+	}
+	return e.grant(ctx, granter, sub, bankID, role, bank)
+}
+
+func (e *Entitlements) grant(ctx context.Context, granter Principal, sub, bankID, role string, bank BankCheck) (Entitlement, error) {
 	ok, err := e.canManage(ctx, granter, bankID, RoleCanCreateEntitlementAtAnyBank, RoleCanCreateEntitlementAtOneBank)
 	if err != nil {
 		return Entitlement{}, fmt.Errorf("grant %s to %s: %w", role, sub, err)
 	}
 	if !ok {
 		return Entitlement{}, MissingRole(RoleCanCreateEntitlementAtAnyBank, RoleCanCreateEntitlementAtOneBank)
+	}
+	if bankID != "" && bank != nil {
+		if err := bank(ctx, bankID); err != nil {
+			return Entitlement{}, err
+		}
 	}
 	clock := e.Clock
 	if clock == nil {
@@ -166,7 +233,8 @@ func (e *Entitlements) Grant(ctx context.Context, granter Principal, sub, bankID
 	if err != nil {
 		return Entitlement{}, fmt.Errorf("encode entitlement: %w", err)
 	}
-	err = e.Store.Put(ctx, store.Item{PK: UserPK(sub), SK: roleSK(role, bankID), Data: data}, store.IfNotExists())
+	it := store.Item{PK: UserPK(sub), SK: roleSK(role, bankID), GSI1PK: entitlementGSI1PK(ent.ID), GSI1SK: entitlementGSI1SK, Data: data}
+	err = e.Store.Put(ctx, it, store.IfNotExists())
 	if errors.Is(err, store.ErrConditionFailed) {
 		return Entitlement{}, &platform.Error{Status: http.StatusConflict, Code: "ENTITLEMENT_EXISTS",
 			Message: fmt.Sprintf("user %s already has role %s at bank %q", sub, role, bankID), Err: ErrEntitlementExists}
@@ -201,31 +269,67 @@ func (e *Entitlements) List(ctx context.Context, sub string) ([]Entitlement, err
 	}
 }
 
+// ListFor is List for reader: sub themself, a super admin, or a holder of
+// CanGetEntitlementsForAnyUserAtAnyBank (else MissingRole). Store calls:
+// the partition query, plus one Get for a reader whose right is a stored
+// entitlement.
+func (e *Entitlements) ListFor(ctx context.Context, reader Principal, sub string) ([]Entitlement, error) {
+	if reader.Subject == "" || reader.Subject != sub && !e.IsSuperAdmin(reader) {
+		ok, err := e.HasRole(ctx, reader, RoleCanGetEntitlementsForAnyUser)
+		if err != nil {
+			return nil, fmt.Errorf("list entitlements of %s: %w", sub, err)
+		}
+		if !ok {
+			return nil, MissingRole(RoleCanGetEntitlementsForAnyUser)
+		}
+	}
+	return e.List(ctx, sub)
+}
+
 // Revoke deletes sub's entitlement with id. The revoker must be a super
-// admin or hold CanDeleteEntitlementAtAnyBank (or CanCreateEntitlementAtAnyBank).
+// admin or hold CanDeleteEntitlementAtAnyBank (MissingRole), checked first,
+// as OBP-API does. An id that is not sub's is ErrEntitlementNotFound (404),
+// or ErrEntitlementOfOtherUser (400) when another user holds it. Store
+// calls: the partition query and the Delete, plus a Get for a revoker whose
+// right is a stored entitlement (and an index query for an id not found).
 func (e *Entitlements) Revoke(ctx context.Context, revoker Principal, sub, id string) error {
-	ents, err := e.List(ctx, sub)
-	if err != nil {
-		return err
-	}
-	i := slices.IndexFunc(ents, func(x Entitlement) bool { return x.ID == id })
-	if i < 0 {
-		return &platform.Error{Status: http.StatusNotFound, Code: "ENTITLEMENT_NOT_FOUND",
-			Message: fmt.Sprintf("entitlement %s of user %s not found", id, sub), Err: ErrEntitlementNotFound}
-	}
-	ent := ents[i]
-	ok, err := e.canManage(ctx, revoker, ent.BankID, RoleCanDeleteEntitlementAtAnyBank, "")
-	if err == nil && !ok {
-		ok, err = e.HasRole(ctx, revoker, RoleCanCreateEntitlementAtAnyBank)
-	}
+	ok, err := e.canManage(ctx, revoker, "", RoleCanDeleteEntitlementAtAnyBank, "")
 	if err != nil {
 		return fmt.Errorf("revoke %s of %s: %w", id, sub, err)
 	}
 	if !ok {
 		return MissingRole(RoleCanDeleteEntitlementAtAnyBank)
 	}
+	ents, err := e.List(ctx, sub)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(ents, func(x Entitlement) bool { return x.ID == id })
+	if i < 0 {
+		return e.notSubs(ctx, sub, id)
+	}
+	ent := ents[i]
 	if err := e.Store.Delete(ctx, store.Key{PK: UserPK(sub), SK: roleSK(ent.Role, ent.BankID)}, store.Condition{}); err != nil {
 		return fmt.Errorf("revoke %s of %s: %w", id, sub, err)
 	}
 	return nil
+}
+
+// notSubs is the error for an entitlement id not in sub's partition: held
+// by another user (index entry found) or not found at all.
+func (e *Entitlements) notSubs(ctx context.Context, sub, id string) error {
+	notFound := &platform.Error{Status: http.StatusNotFound, Code: "ENTITLEMENT_NOT_FOUND",
+		Message: fmt.Sprintf("entitlement %s not found", id), Err: ErrEntitlementNotFound}
+	if id == "" || len(id) > 255 { // never an id Grant made
+		return notFound
+	}
+	page, err := e.Store.Query(ctx, store.Query{Index: store.IndexGSI1, PK: entitlementGSI1PK(id), Limit: 1})
+	if err != nil {
+		return fmt.Errorf("find entitlement %s: %w", id, err)
+	}
+	if len(page.Items) == 0 {
+		return notFound
+	}
+	return &platform.Error{Status: http.StatusBadRequest, Code: "ENTITLEMENT_OF_OTHER_USER",
+		Message: fmt.Sprintf("user %s does not have entitlement %s", sub, id), Err: ErrEntitlementOfOtherUser}
 }
