@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"text/template"
@@ -64,6 +65,14 @@ func readPut(more ...string) []string {
 
 // readWriteDelete: readPut and deletes (single, transactional, batched).
 func readWriteDelete() []string { return readPut("DeleteItem", "BatchWriteItem") }
+
+// Recursive reports whether the function sends jobs to the queue it
+// consumes (a directory load page by page, an import chunk by chunk). Lambda
+// stops such a chain after about 16 hops as a suspected loop unless the
+// function allows it (RecursiveLoop: Allow); these chains end by design.
+func (f Function) Recursive() bool {
+	return f.Queue != "" && slices.Contains(f.SendsTo, f.Queue)
+}
 
 // Queues of the application.
 func Queues() []Queue {

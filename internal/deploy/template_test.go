@@ -496,6 +496,25 @@ func TestTemplateFunctions(t *testing.T) {
 			if !hasDLQAlarm(res, dlq) {
 				t.Errorf("no CloudWatch alarm on the depth of %s", dlq)
 			}
+			// A worker that queues its own next step (page, chunk) must allow
+			// the chain: Lambda's recursive loop detection stops the same
+			// function after about 16 hops through the same queue.
+			sendsToOwnQueue := false
+			for _, st := range items(get(l.Props, "Policies")) {
+				for _, stmt := range items(get(st, "Statement")) {
+					if str(get(stmt, "Sid")) != "SendJobs" {
+						continue
+					}
+					for _, r := range items(get(stmt, "Resource")) {
+						if tagged(r, "!GetAtt") == qid+".Arn" {
+							sendsToOwnQueue = true
+						}
+					}
+				}
+			}
+			if allow := str(get(l.Props, "RecursiveLoop")) == "Allow"; allow != sendsToOwnQueue {
+				t.Errorf("sends to its own queue %v, RecursiveLoop Allow %v: want both or neither", sendsToOwnQueue, allow)
+			}
 		})
 	}
 	for name := range workers {
