@@ -690,6 +690,36 @@ func TestSecretParameters(t *testing.T) {
 	}
 }
 
+// TestAlarms: every function has an alarm on its Errors, and the HTTP API
+// one on its 5xx answers (an API function's failure is a 5xx response, not
+// a function error).
+func TestAlarms(t *testing.T) {
+	_, tpl := loadTemplate(t)
+	res := tpl.resources()
+	has := func(namespace, metric, dim, ref string) bool {
+		for _, r := range res {
+			p := get(r, "Properties")
+			if str(get(r, "Type")) != "AWS::CloudWatch::Alarm" || str(get(p, "Namespace")) != namespace || str(get(p, "MetricName")) != metric {
+				continue
+			}
+			for _, d := range items(get(p, "Dimensions")) {
+				if str(get(d, "Name")) == dim && tagged(get(d, "Value"), "!Ref") == ref {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for name, l := range tpl.lambdas(t) {
+		if !has("AWS/Lambda", "Errors", "FunctionName", l.LogicalID) {
+			t.Errorf("function %s has no Errors alarm", name)
+		}
+	}
+	if !has("AWS/ApiGateway", "5xx", "ApiId", "HttpApi") {
+		t.Error("no alarm on the HTTP API's 5xx answers")
+	}
+}
+
 func hasDLQAlarm(res map[string]*yaml.Node, dlq string) bool {
 	for _, r := range res {
 		if str(get(r, "Type")) != "AWS::CloudWatch::Alarm" {
