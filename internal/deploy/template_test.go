@@ -591,7 +591,7 @@ func TestRouteTree(t *testing.T) {
 // its routes (an AWS::Lambda::Permission whose SourceArn covers the route),
 // with a handful of prefix permissions per function: a statement per route
 // would pass the 20 KB limit of a function's resource policy (about 700
-// bytes a statement: OBP alone has 60 routes).
+// bytes a statement: OBP alone has 65 routes).
 func TestInvokePermissions(t *testing.T) {
 	_, tpl := loadTemplate(t)
 	const arnPrefix = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/"
