@@ -4,8 +4,9 @@
 //
 // The file can be shared: DB exposes the *bbolt.DB so another embedded
 // component (the local queue) keeps its own buckets in the same file. The
-// store only uses the buckets named by BucketItems and BucketGSI1; every
-// bucket name starting with "store/" is reserved for this package.
+// store only uses the buckets named by BucketItems, BucketGSI1 and
+// BucketMeta; every bucket name starting with "store/" is reserved for this
+// package.
 package bolt
 
 import (
@@ -65,13 +66,16 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, name := range []string{BucketItems, BucketGSI1} {
+		for _, name := range []string{BucketItems, BucketGSI1, BucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
 		return nil
 	})
+	if err == nil {
+		err = projectIndex(db)
+	}
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
@@ -360,11 +364,13 @@ func (w writer) put(key, old []byte, it store.Item) error {
 			}
 		}
 	}
-	if err := w.items.Put(key, encodeItem(it)); err != nil {
+	value := encodeItem(it)
+	if err := w.items.Put(key, value); err != nil {
 		return fmt.Errorf("write %s: %w", it.Key(), err)
 	}
 	if newGSI != nil {
-		if err := w.gsi.Put(newGSI, key); err != nil {
+		// The index holds a copy of the item (project.go).
+		if err := w.gsi.Put(newGSI, value); err != nil {
 			return fmt.Errorf("index %s: %w", it.Key(), err)
 		}
 	}

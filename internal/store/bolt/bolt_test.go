@@ -128,11 +128,11 @@ func TestSharedFile(t *testing.T) {
 			return nil
 		})
 	})
-	want := []string{"queue/jobs", bolt.BucketGSI1, bolt.BucketItems}
+	want := []string{"queue/jobs", bolt.BucketGSI1, bolt.BucketItems, bolt.BucketMeta}
 	if !slices.Equal(names, want) {
 		t.Fatalf("buckets %q, want %q", names, want)
 	}
-	for _, n := range []string{bolt.BucketItems, bolt.BucketGSI1} {
+	for _, n := range []string{bolt.BucketItems, bolt.BucketGSI1, bolt.BucketMeta} {
 		if !strings.HasPrefix(n, "store/") {
 			t.Fatalf("bucket %q outside the reserved store/ prefix", n)
 		}

@@ -64,18 +64,11 @@ func (s *Store) query(ctx context.Context, q store.Query, lend bool, fn func(sto
 	}
 	limit := store.PageLimit(q)
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		items := tx.Bucket([]byte(BucketItems))
-		bucket := items
+		bucket := tx.Bucket([]byte(BucketItems))
 		if index {
 			bucket = tx.Bucket([]byte(BucketGSI1))
 		}
 		c := bucket.Cursor()
-		// One cursor on the items for the index entries' lookups: a
-		// Bucket.Get per entry would allocate a cursor each time.
-		var ic *bbolt.Cursor
-		if index {
-			ic = items.Cursor()
-		}
 		var k, v []byte
 		step := c.Next
 		if q.Desc {
@@ -97,14 +90,7 @@ func (s *Store) query(ctx context.Context, q store.Query, lend bool, fn func(sto
 				more = true
 				break
 			}
-			if index {
-				// The index entry's value is the item's key.
-				ik, iv := ic.Seek(v)
-				if ik == nil || !bytes.Equal(ik, v) || iv == nil {
-					return fmt.Errorf("index entry %x without item: %w", k, errCorrupt)
-				}
-				v = iv
-			}
+			// An index entry's value is a copy of the item (project.go).
 			vals = append(vals, v)
 		}
 		var page store.Page
