@@ -18,10 +18,7 @@ import (
 	"time"
 
 	"github.com/openagg/openagg/internal/app"
-	authpkg "github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/bank"
-	"github.com/openagg/openagg/internal/connection"
-	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider/sandbox"
 )
@@ -246,32 +243,29 @@ func startLoadFixture(b *testing.B) *loadFixture {
 		return strings.Contains(call(http.MethodGet, bankPath, "", "", "", 0), `"id":"`+sandbox.BankBig+`"`)
 	})
 
-	// Profile through the API. The party API's connections are for retail
-	// profiles ("personal" accounts) and the big bank serves business
-	// accounts only, so the connection is started by the same connection
-	// service configured for business accounts; the rest of the path (the
-	// connect form, the callback, connection-sync, holdings-importer, the
-	// view hook) is the server's own.
+	// Profile and connection through the API, as a user makes them (README
+	// walkthrough), with a consent from six years ago: the whole history.
 	const party = "424242"
 	owner := "bench-owner"
 	f.token = mint(owner)
 	call(http.MethodPost, "/party/profiles/"+party, f.token, "application/json", "{}", http.StatusOK)
-	conns, err := businessConnections(a)
-	if err != nil {
-		b.Fatal(err)
+	from := time.Now().UTC().AddDate(-6, 0, 0).Format("02-01-2006")
+	body := fmt.Sprintf(`{"data":{"customer_id":"%s-%s",
+		"consent":{"from_date":"%s","period_days":"90","scope":["account_details","transactions_details"]},
+		"attempt":{"from_date":"%s","period_days":"90","fetch_scope":["accounts","transactions"]}}}`,
+		platform.DefaultCompanyID, party, from, from)
+	var conn struct {
+		Data struct {
+			ConnectURL string `json:"connect_url"`
+		} `json:"data"`
 	}
-	from := time.Now().UTC().AddDate(-6, 0, 0).Truncate(24 * time.Hour)
-	sess, err := conns.Create(ctx, authpkg.Principal{Subject: owner, Name: "Bench " + owner, Provider: cfg.JWTIssuer}, party, sandbox.BankBig, connection.ConnectParams{
-		CustomerID:  platform.DefaultCompanyID + "-" + party,
-		ConsentFrom: from, ConsentPeriodDays: 90, ConsentScopes: []string{"account_details", "transactions_details"},
-		AttemptFrom: from, AttemptPeriodDays: 90, FetchScopes: []string{"accounts", "transactions"},
-	})
-	if err != nil {
-		b.Fatal(err)
+	out := call(http.MethodPost, "/party/profiles/"+party+"/banks/"+sandbox.BankBig+"/connections", f.token, "application/json", body, http.StatusOK)
+	if err := json.Unmarshal([]byte(out), &conn); err != nil {
+		b.Fatalf("connection: %v: %s", err, out)
 	}
-	cu, err := url.Parse(sess.ConnectURL)
+	cu, err := url.Parse(conn.Data.ConnectURL)
 	if err != nil || cu.Query().Get("token") == "" {
-		b.Fatalf("connect URL %q: %v", sess.ConnectURL, err)
+		b.Fatalf("connect URL %q: %v", conn.Data.ConnectURL, err)
 	}
 	form := url.Values{"token": {cu.Query().Get("token")}, "username": {"bench"}, "password": {sandbox.Password}}
 	call(http.MethodPost, "/connect/sessions", "", "application/x-www-form-urlencoded", form.Encode(), http.StatusOK)
@@ -338,23 +332,6 @@ func startLoadFixture(b *testing.B) *loadFixture {
 		call(http.MethodPost, md+"where", f.token, "application/json", fmt.Sprintf(`{"where":{"latitude":51.5%02d,"longitude":-0.12}}`, i), http.StatusCreated)
 	}
 	return f
-}
-
-// businessConnections is app.Connections with AccountType "business".
-func businessConnections(a *app.App) (*connection.Service, error) {
-	parties, err := a.Parties()
-	if err != nil {
-		return nil, err
-	}
-	banks, err := a.BankDirectory()
-	if err != nil {
-		return nil, err
-	}
-	data := holdings.New(holdings.Config{Store: a.Store, Queue: a.Queue, Providers: a.Provider, Clock: a.Clock, Log: a.Log})
-	return connection.NewService(connection.Deps{
-		Store: a.Store, Queue: a.Queue, Providers: a.Providers, Parties: parties,
-		Banks: banks, Data: data, Clock: a.Clock, Log: a.Log,
-	}, connection.Config{AccountType: "business"})
 }
 
 // capture fetches one real response: its body and the headers the bare
