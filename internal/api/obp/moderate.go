@@ -140,7 +140,9 @@ func moderateOtherAccount(v view.View, o metadata.OtherAccount, m metadata.Resol
 }
 
 // moderateTransaction is a transaction as a view shows it; txm is the
-// transaction's metadata on that view (nil: none).
+// transaction's metadata on that view (nil: none). Lists serve it from
+// renderings cached by their inputs (txrender.go): whatever it reads must
+// come from these arguments, and a new input must join the cache's key.
 func moderateTransaction(v view.View, acc holdings.Account, tx holdings.Transaction, oa metadata.OADoc, txm *metadata.TxMeta) transactionJSON {
 	out := transactionJSON{UUID: txUUID(acc.ID, tx.ID), ID: tx.ID}
 	if v.CanSeeTransactionThisBankAccount {
