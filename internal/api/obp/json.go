@@ -200,9 +200,3 @@ type aliasJSON struct {
 type successJSON struct {
 	Success string `json:"success"`
 }
-
-// errorJSON is OBP-API's error body.
-type errorJSON struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-}

@@ -2,8 +2,8 @@
 // accounts, views, permissions, other accounts and their metadata,
 // transactions and transaction metadata (shared/contracts/obp.md).
 //
-// A request reads what it needs in one BatchGet (the account, its ACL,
-// other-account metadata, the other account's directory entry, the
+// A request reads what it needs in one BatchGet (the bank's directory
+// records, the account, its ACL, other-account metadata, the other account's directory entry, the
 // transaction and its metadata on the view) and at most one query (a page
 // of transactions by date, or of the account's counterparty directory);
 // the view package decides access, moderation
@@ -13,12 +13,11 @@ package obp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 
+	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/metadata"
@@ -101,33 +100,9 @@ func New(d Deps) *API {
 }
 
 // Render writes err in OBP's format: {"code": <status>, "message":
-// "OBP-xxxxx: text"}. Errors from shared code (JSON decoding, auth, routing)
-// get the matching OBP code; internal errors are logged and shown as
-// OBP-50000 without detail.
+// "OBP-xxxxx: text"} (api/obperr, shared with the OBP 2.x group).
 func (a *API) Render(w http.ResponseWriter, r *http.Request, err error) {
-	e := platform.AsError(err)
-	code, msg := e.Code, e.Message
-	if !strings.HasPrefix(code, "OBP-") {
-		switch {
-		case e.Status == http.StatusUnauthorized:
-			code, msg = view.CodeNotLoggedIn, view.TextNotLoggedIn+" "+msg
-		case e.Status == http.StatusNotFound:
-			code = view.CodeInvalidURI
-		case e.Status == http.StatusMethodNotAllowed:
-			code = view.CodeMethodNotAllowed
-		case e.Status >= 500:
-			code, msg = view.CodeUnknown, view.TextUnknown
-		default: // request body problems: malformed JSON, too large, empty
-			code, msg = view.CodeInvalidJSON, view.TextInvalidJSON+" "+msg
-		}
-	}
-	if e.Status >= 500 {
-		a.log.ErrorContext(r.Context(), "obp request failed", "method", r.Method, "path", r.URL.Path, "err", err, "requestId", platform.RequestID(r.Context()))
-	}
-	if e.Status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="openagg"`)
-	}
-	platform.WriteJSON(w, e.Status, errorJSON{Code: e.Status, Message: code + ": " + msg})
+	obperr.Write(w, r, a.log, err)
 }
 
 // handle adapts a handler returning an error.
@@ -245,6 +220,7 @@ func (a *API) load(r *http.Request, n need) (*scope, error) {
 	if n.txID != "" {
 		keys = append(keys, store.Key{PK: pk, SK: holdings.TxSK(n.txID)}, metadata.TxMetaKey(accountID, n.txID, s.viewID))
 	}
+	keys = append(keys, a.bankRecordKeys(bank)...)
 	items, err := a.store.BatchGet(ctx, keys)
 	if err != nil {
 		return nil, fmt.Errorf("load account %s: %w", accountID, err)
@@ -252,6 +228,9 @@ func (a *API) load(r *http.Request, n need) (*scope, error) {
 	byKey := make(map[store.Key]store.Item, len(items))
 	for _, it := range items {
 		byKey[it.Key()] = it
+	}
+	if err := a.checkBank(bank, byKey); err != nil {
+		return nil, err
 	}
 	accItem, ok := byKey[keys[0]]
 	if !ok {
@@ -340,12 +319,5 @@ func success(w http.ResponseWriter, status int, msg string) {
 
 // decodeBody decodes a request body strictly (OBP-10001 on failure).
 func decodeBody(w http.ResponseWriter, r *http.Request, dst any) error {
-	if err := platform.DecodeJSON(w, r, dst); err != nil {
-		var e *platform.Error
-		if errors.As(err, &e) {
-			return &platform.Error{Status: e.Status, Code: view.CodeInvalidJSON, Message: view.TextInvalidJSON + " " + e.Message, Err: err}
-		}
-		return err
-	}
-	return nil
+	return obperr.DecodeJSON(w, r, dst)
 }
