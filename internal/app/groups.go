@@ -49,6 +49,7 @@ func (a *App) Groups() []Group {
 		a.connectGroup(),
 		a.holdingsGroup(),
 		a.obpGroup(),
+		a.customersGroup(),
 	}
 }
 

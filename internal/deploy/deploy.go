@@ -101,6 +101,12 @@ func Functions() []Function {
 		// Views, permissions and metadata: puts, deletes, transactions of both.
 		{Name: "obp", LogicalID: "Obp", Description: "Open Bank Project 1.2 API", Groups: []string{"obp"}, Timeout: 29, MemorySize: 512,
 			TableActions: readPut("DeleteItem")},
+		// OBP 1.4.0/2.0.0/2.1.0 roles: a grant reads the granter's stored
+		// roles (Get, BatchGet) and the bank (BatchGet) and puts the grant;
+		// a list queries the user's partition; a delete also queries GSI1
+		// for an id held by another user, then deletes.
+		{Name: "customers", LogicalID: "Customers", Description: "Open Bank Project 1.4.0/2.0.0/2.1.0 API - roles (entitlements)", Groups: []string{"customers"}, Timeout: 29,
+			TableActions: readPut("DeleteItem")},
 		// The sandbox login checks, in its transaction, that the customer
 		// still exists (ConditionCheckItem); a finished connect queues the
 		// import, a provider callback a connection sync.
