@@ -2,13 +2,16 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/openagg/openagg/internal/api/obp"
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/metadata"
 	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/view"
 )
 
@@ -60,6 +63,8 @@ func (a *App) obpGroup() Group {
 // bank code, a code listed by several providers is one bank.
 type obpBanks struct{ dir *bank.Service }
 
+var _ obp.BankRecords = obpBanks{}
+
 func obpBank(b bank.Bank) obp.Bank {
 	return obp.Bank{ID: b.Code, ShortName: b.Name, FullName: b.Name, Logo: b.LogoURL, Website: b.HomeURL}
 }
@@ -78,6 +83,40 @@ func (o obpBanks) ListEnabled(ctx context.Context) ([]obp.Bank, error) {
 		}
 	}
 	return out, nil
+}
+
+// RecordKeys are the directory records of a code, one per configured
+// provider (what ByCode reads): the OBP API reads them in an account-level
+// request's BatchGet (obp.BankRecords).
+func (o obpBanks) RecordKeys(code string) []store.Key {
+	if !bank.ValidCode(code) {
+		return nil
+	}
+	providers := o.dir.Providers()
+	keys := make([]store.Key, len(providers))
+	for i, p := range providers {
+		keys[i] = store.Key{PK: bank.ProviderPK(p), SK: bank.BankSK(code)}
+	}
+	return keys
+}
+
+// EnabledIn reports whether items list the code with access enabled at one
+// of the providers, as ByCode decides.
+func (o obpBanks) EnabledIn(code string, items map[store.Key]store.Item) (bool, error) {
+	for _, k := range o.RecordKeys(code) {
+		it, ok := items[k]
+		if !ok {
+			continue
+		}
+		var b bank.Bank
+		if err := json.Unmarshal(it.Data, &b); err != nil {
+			return false, fmt.Errorf("decode bank %s|%s: %w", it.PK, it.SK, err)
+		}
+		if b.AccessEnabled {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (o obpBanks) ByCode(ctx context.Context, code string) (obp.Bank, bool, error) {

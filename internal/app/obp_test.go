@@ -134,4 +134,24 @@ func TestOBPWiring(t *testing.T) {
 	if code, body := call(http.MethodGet, "/obp/v1.2/nothing/here", "", "", ""); code != http.StatusNotFound || !strings.Contains(body, `"message":"OBP-10404: `) {
 		t.Fatalf("unknown OBP route: %d %s", code, body)
 	}
+	// The banks are the directory banks with access enabled: disabling a
+	// bank's access takes its accounts out of the API too (OBP-30001), the
+	// directory records being read in the account's BatchGet.
+	admin := mint("admin", bank.RoleManageDirectory)
+	access := func(v string) {
+		t.Helper()
+		if code, body := call(http.MethodPut, "/system/bank/"+sandbox.BankDefault+"/access", admin, "application/json", `{"setAccess":"`+v+`"}`); code != http.StatusOK {
+			t.Fatalf("access %s: %d %s", v, code, body)
+		}
+	}
+	access("No")
+	for _, path := range []string{"", "/accounts/private", "/accounts/" + accounts.Accounts[0].ID + "/owner/account", "/accounts/" + accounts.Accounts[0].ID + "/owner/transactions"} {
+		if code, body := call(http.MethodGet, "/obp/v1.2/banks/"+sandbox.BankDefault+path, alice, "", ""); code != http.StatusNotFound || !strings.Contains(body, `"message":"OBP-30001: `) {
+			t.Errorf("%s of a disabled bank: %d %.200s", path, code, body)
+		}
+	}
+	access("Yes")
+	if code, body := call(http.MethodGet, base+"/owner/account", alice, "", ""); code != http.StatusOK {
+		t.Fatalf("account of an enabled bank: %d %.200s", code, body)
+	}
 }

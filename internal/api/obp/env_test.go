@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -136,6 +138,61 @@ func (b staticBanks) ByCode(_ context.Context, code string) (obp.Bank, bool, err
 	return obp.Bank{}, false, nil
 }
 
+// directoryBanks is a bank directory kept in the store: each bank's access
+// flag is an item (PK TESTBANK, SK <code>) that tests may change, read by
+// ByCode and, through obp.BankRecords, in the account-level BatchGet.
+type directoryBanks struct {
+	banks staticBanks
+	st    store.Store
+}
+
+const testBankPK = "TESTBANK"
+
+func (d directoryBanks) enabled(ctx context.Context, code string) (bool, error) {
+	it, err := d.st.Get(ctx, store.Key{PK: testBankPK, SK: code})
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && string(it.Data) == "true", err
+}
+
+func (d directoryBanks) ListEnabled(ctx context.Context) ([]obp.Bank, error) {
+	var out []obp.Bank
+	for _, b := range d.banks {
+		ok, err := d.enabled(ctx, b.ID)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+func (d directoryBanks) ByCode(ctx context.Context, code string) (obp.Bank, bool, error) {
+	b, found, _ := d.banks.ByCode(ctx, code)
+	if !found {
+		return obp.Bank{}, false, nil
+	}
+	ok, err := d.enabled(ctx, code)
+	return b, ok, err
+}
+
+func (directoryBanks) RecordKeys(code string) []store.Key {
+	return []store.Key{{PK: testBankPK, SK: code}}
+}
+
+func (directoryBanks) EnabledIn(code string, items map[store.Key]store.Item) (bool, error) {
+	it, ok := items[store.Key{PK: testBankPK, SK: code}]
+	return ok && string(it.Data) == "true", nil
+}
+
+// setBankAccess enables or disables a bank of the directory.
+func (e *env) setBankAccess(code string, enabled bool) {
+	e.put(store.Item{PK: testBankPK, SK: code, Data: []byte(strconv.FormatBool(enabled))})
+}
+
 const (
 	issuer   = "https://issuer.test"
 	audience = "openagg"
@@ -175,10 +232,10 @@ func newEnv(t *testing.T, s store.Store) *env {
 	ms := &metadata.Service{Store: cs, Clock: clock}
 	api := obp.New(obp.Deps{
 		Store: cs, Views: vs, Metadata: ms,
-		Banks: staticBanks{
+		Banks: directoryBanks{st: cs, banks: staticBanks{
 			{ID: bankID, ShortName: "Test Bank", FullName: "Test Bank AG", Logo: "https://bank.test/logo.png", Website: "https://bank.test"},
 			{ID: "otherbank", ShortName: "Other", FullName: "Other Bank"},
-		},
+		}},
 		HostedBy:  obp.HostedBy{Organisation: "OpenAgg", Email: "ops@openagg.test", Phone: "+49 30 000"},
 		GitCommit: "abc123",
 	})
@@ -231,6 +288,8 @@ func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 // (through the import hook), transactions, custom views and grants.
 func (e *env) seed() {
 	ctx := context.Background()
+	e.setBankAccess(bankID, true)
+	e.setBankAccess("otherbank", true)
 	accounts := []holdings.Account{
 		{ID: acc1, PartyID: "party1", OwnerSub: alice, BankCode: bankID, BankName: "Test Bank", Provider: "sandbox", Name: "Main account",
 			Nature: "account", Currency: "EUR", IBAN: "DE89370400440532013000", Number: "0532013000", HolderName: "Alice Example",

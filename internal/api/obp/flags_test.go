@@ -673,3 +673,39 @@ func TestOwnerUserFromToken(t *testing.T) {
 		}
 	})
 }
+
+// TestDisabledBank: the banks of the API are the directory banks with
+// access enabled. Once a bank's access is disabled every call under its
+// BANK_ID answers 404 OBP-30001 (the account-level calls as the bank and
+// the accounts lists), writes nothing, and the check costs no store call
+// (the bank's records are in the request's BatchGet).
+func TestDisabledBank(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, e *env) {
+		cp := holdings.CounterpartyID("Shop One", "DE02120300000000202051")
+		e.setBankAccess(bankID, false)
+		n := 0
+		for _, r := range routes() {
+			if !strings.Contains(r.Path, "{BANK_ID}") {
+				continue
+			}
+			n++
+			p := strings.NewReplacer("{BANK_ID}", bankID, "{ACCOUNT_ID}", acc1, "{VIEW_ID}", view.Owner, "{USER_ID}", bob,
+				"{OTHER_ACCOUNT_ID}", cp, "{TRANSACTION_ID}", "tx1", "{COMMENT_ID}", "c", "{TAG_ID}", "t", "{IMAGE_ID}", "i").Replace(r.Path)
+			e.refused(t, r.Method, p, alice, requestBody(t, r.Path), 404, view.CodeBankNotFound)
+		}
+		if n != 63 { // all but the root and the banks list
+			t.Errorf("%d routes under BANK_ID, want 63", n)
+		}
+		e.refused(t, "GET", base+acc1+"/everyone/transactions", "", "", 404, view.CodeBankNotFound)
+		e.refused(t, "GET", base+"nosuch/everyone/account", "", "", 404, view.CodeBankNotFound)
+
+		e.setBankAccess(bankID, true)
+		e.st.reset()
+		if r := e.do("GET", base+acc1+"/owner/transactions", alice, ""); r.status != 200 {
+			t.Fatalf("enabled again: %d %s", r.status, r.body)
+		}
+		if calls := e.st.reads.Load(); calls != 2 {
+			t.Errorf("transactions: %d store calls, want 2", calls)
+		}
+	})
+}

@@ -3,12 +3,12 @@
 // transactions and transaction metadata (shared/contracts/obp.md).
 //
 // A request reads what it needs in one BatchGet (the bank's directory
-// records, the account, its ACL, other-account metadata, the other account's directory entry, the
-// transaction and its metadata on the view) and at most one query (a page
-// of transactions by date, or of the account's counterparty directory);
-// the view package decides access, moderation
-// (moderate.go) turns data into OBP JSON, errors are rendered in OBP's
-// {"code","message"} format by Render.
+// records, the account, its ACL, other-account metadata, the other
+// account's directory entry, the transaction and its metadata on the view)
+// and at most one query (a page of transactions by date, or of the
+// account's counterparty directory); the view package decides access,
+// moderation (moderate.go) turns data into OBP JSON, errors are rendered in
+// OBP's {"code","message"} format by Render.
 package obp
 
 import (
