@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -110,6 +111,9 @@ type itemLayout struct {
 	ttl      int64
 	dataAt   int32
 	keyBytes int32
+	// same has bit j set when key j equals the previous item's key j
+	// (decodeItems).
+	same uint8
 }
 
 func parseItem(v []byte) (itemLayout, error) {
@@ -144,8 +148,9 @@ func parseItem(v []byte) (itemLayout, error) {
 const arenaChunk = 32 << 10
 
 // decodeItems copies items out of their values with few allocations: one
-// string holding every key of every item (each key is a substring of it)
-// and buffers of up to arenaChunk holding the items' data (each Data is a
+// string holding every key of every item (each key is a substring of it; a
+// key equal to the previous item's, as the partition key of a page mostly
+// is, is that item's string) and buffers of up to arenaChunk holding the items' data (each Data is a
 // slice of one, capped at its length so that appending to one never writes
 // into the next). A page of 100 items of 800 bytes costs 6 allocations
 // instead of 500. With lend, Data is not copied but the value's own bytes
@@ -161,6 +166,15 @@ func decodeItems(vals [][]byte, lend bool) ([]store.Item, error) {
 		if err != nil {
 			return nil, err
 		}
+		if i > 0 {
+			prev, pv := &layouts[i-1], vals[i-1]
+			for j, k := range l.keys {
+				if p := prev.keys[j]; bytes.Equal(v[k[0]:k[0]+k[1]], pv[p[0]:p[0]+p[1]]) {
+					l.same |= 1 << j
+					l.keyBytes -= k[1]
+				}
+			}
+		}
 		layouts[i] = l
 		keyBytes += int(l.keyBytes)
 		if !lend {
@@ -170,20 +184,24 @@ func decodeItems(vals [][]byte, lend bool) ([]store.Item, error) {
 	var keys strings.Builder
 	keys.Grow(keyBytes)
 	for i, v := range vals {
-		for _, k := range layouts[i].keys {
-			keys.Write(v[k[0] : k[0]+k[1]])
+		for j, k := range layouts[i].keys {
+			if layouts[i].same&(1<<j) == 0 {
+				keys.Write(v[k[0] : k[0]+k[1]])
+			}
 		}
 	}
 	all := keys.String()
 	var data []byte // the current buffer
 	items := make([]store.Item, len(vals))
 	at := 0
+	var strs [4]string // the previous item's keys
 	for i, v := range vals {
 		l := &layouts[i]
-		var strs [4]string
 		for j, k := range l.keys {
-			strs[j] = all[at : at+int(k[1])]
-			at += int(k[1])
+			if l.same&(1<<j) == 0 {
+				strs[j] = all[at : at+int(k[1])]
+				at += int(k[1])
+			}
 		}
 		items[i] = store.Item{PK: strs[0], SK: strs[1], GSI1PK: strs[2], GSI1SK: strs[3], Version: l.version, TTL: l.ttl}
 		d := v[l.dataAt:]
