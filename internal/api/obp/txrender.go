@@ -49,7 +49,7 @@ const entryOverhead = 160
 // txPageItems is a page of transactions as stored: the transaction items
 // in page order and the view's metadata items by transaction id.
 type txPageItems struct {
-	txs   []store.Item
+	txs   []*store.Item
 	metas map[string]*store.Item
 }
 
@@ -75,7 +75,7 @@ func (a *API) transactionFragments(r *http.Request, s *scope, p txParams) ([][]b
 	// next transaction (which ends the last one's metadata in ASC order).
 	q.Limit = min(2*(p.offset+p.limit)+2, 1000)
 	pc := pageCollector{p: p, viewSuffix: "#" + s.viewID,
-		page: txPageItems{txs: make([]store.Item, 0, p.limit), metas: make(map[string]*store.Item, p.limit)}}
+		page: txPageItems{txs: make([]*store.Item, 0, p.limit), metas: make(map[string]*store.Item, p.limit)}}
 	for {
 		var frags [][]byte
 		next := ""
@@ -139,7 +139,7 @@ func (c *pageCollector) add(items []store.Item) (done bool) {
 		if c.seen <= c.p.offset {
 			continue
 		}
-		c.page.txs = append(c.page.txs, *it)
+		c.page.txs = append(c.page.txs, it)
 		c.lastSK = it.GSI1SK
 		if len(c.page.txs) == c.p.limit && c.p.desc {
 			return true // in DESC order its metadata came before it
@@ -150,8 +150,8 @@ func (c *pageCollector) add(items []store.Item) (done bool) {
 
 // detach copies the data of what was kept out of a lent result.
 func (c *pageCollector) detach() {
-	for i := range c.page.txs {
-		c.page.txs[i].Data = bytes.Clone(c.page.txs[i].Data)
+	for _, tx := range c.page.txs {
+		tx.Data = bytes.Clone(tx.Data)
 	}
 	for _, m := range c.page.metas {
 		m.Data = bytes.Clone(m.Data)
@@ -286,11 +286,11 @@ func (c *renderCache) transactions(s *scope, page txPageItems) ([][]byte, error)
 	var missed []*renderFrag
 	for i, it := range page.txs {
 		// Entries never change once made, so the comparison needs no lock.
-		if f := hits[i]; f != nil && f.same(it, metas[i]) {
+		if f := hits[i]; f != nil && f.same(*it, metas[i]) {
 			out[i] = f.json
 			continue
 		}
-		rendered, err := renderTransaction(s, it, metas[i])
+		rendered, err := renderTransaction(s, *it, metas[i])
 		if err != nil {
 			return nil, err
 		}

@@ -31,7 +31,7 @@ func TestRenderCacheBound(t *testing.T) {
 			tx := holdings.Transaction{ID: fmt.Sprintf("tx%d", i), AccountID: "acc", Amount: decimal.NewFromInt(int64(i)), Currency: "EUR",
 				Description: "payment", MadeOn: time.Date(2024, 1, 1, 0, 0, i, 0, time.UTC)}
 			data, _ := json.Marshal(tx)
-			p.txs = append(p.txs, store.Item{PK: holdings.AccountPK("acc"), SK: holdings.TxSK(tx.ID), Data: data})
+			p.txs = append(p.txs, &store.Item{PK: holdings.AccountPK("acc"), SK: holdings.TxSK(tx.ID), Data: data})
 		}
 		return p
 	}
@@ -57,7 +57,7 @@ func TestRenderCacheBound(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, it := range p.txs {
-			want, err := renderTransaction(s, it, nil)
+			want, err := renderTransaction(s, *it, nil)
 			if err != nil || string(out[i]) != string(want) {
 				t.Fatalf("%s: %s, want %s", it.SK, out[i], want)
 			}
