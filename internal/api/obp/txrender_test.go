@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/openagg/openagg/internal/api/obp"
@@ -180,4 +182,48 @@ func TestTransactionsCachedStoreCalls(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestTransactionsConcurrent: readers on several views share the cache
+// while metadata is written (run with -race); every answer is a whole
+// page.
+func TestTransactionsConcurrent(t *testing.T) {
+	e := newEnv(t, drivers()[0].open(t)) // bolt
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	tokens := map[string]string{alice: token(t, alice), bob: token(t, bob)}
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			user, v := alice, view.Owner
+			if g%2 == 1 {
+				user, v = bob, "full"
+			}
+			for range 40 {
+				req := httptest.NewRequest("GET", base+acc1+"/"+v+"/transactions", nil)
+				req.Header.Set("Authorization", "Bearer "+tokens[user])
+				rec := httptest.NewRecorder()
+				e.h.ServeHTTP(rec, req)
+				var page struct {
+					Transactions []json.RawMessage `json:"transactions"`
+				}
+				if err := json.Unmarshal(rec.Body.Bytes(), &page); rec.Code != 200 || err != nil || len(page.Transactions) != 5 {
+					errs <- fmt.Errorf("%s on %s: %d %v %s", user, v, rec.Code, err, rec.Body)
+					return
+				}
+			}
+		}()
+	}
+	for i := range 20 {
+		path := fmt.Sprintf("%s%s/full/transactions/tx%d/metadata/comments", base, acc1, i%5+1)
+		if r := e.do("POST", path, bob, `{"value":"busy"}`); r.status != 201 {
+			t.Fatalf("comment: %d %s", r.status, r.body)
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
 }
