@@ -179,7 +179,7 @@ func (a *API) accounts(w http.ResponseWriter, r *http.Request) error {
 		out.Accounts = append(out.Accounts, Account{
 			ID: acc.ID, BankCode: acc.BankCode, BankName: acc.BankName, Name: acc.Name, Nature: acc.Nature,
 			Currency: acc.Currency, IBAN: acc.IBAN, Number: acc.Number, HolderName: acc.HolderName,
-			Balance: acc.Balance.String(), Available: acc.Available.String(), UpdatedAt: rfc3339(acc.UpdatedAt),
+			Balance: domain.Amount(acc.Balance, acc.Currency), Available: domain.Amount(acc.Available, acc.Currency), UpdatedAt: rfc3339(acc.UpdatedAt),
 		})
 	}
 	platform.WriteJSON(w, http.StatusOK, out)
@@ -267,7 +267,7 @@ func (a *API) transactions(w http.ResponseWriter, r *http.Request) error {
 
 func txToWire(t domain.Transaction) Transaction {
 	wt := Transaction{
-		ID: t.ID, Status: t.Status, MadeOn: t.MadeOn.UTC().Format(DateLayout), Amount: t.Amount.String(),
+		ID: t.ID, Status: t.Status, MadeOn: t.MadeOn.UTC().Format(DateLayout), Amount: domain.Amount(t.Amount, t.Currency),
 		Currency: t.Currency, Description: t.Description, Category: t.Category,
 	}
 	if !t.PostedAt.IsZero() {
@@ -277,7 +277,7 @@ func txToWire(t domain.Transaction) Transaction {
 		wt.Counterparty = &Counterparty{Name: t.CounterpartyName, IBAN: t.CounterpartyIBAN}
 	}
 	if t.BalanceAfter != nil {
-		b := t.BalanceAfter.String()
+		b := domain.Amount(*t.BalanceAfter, t.Currency)
 		wt.BalanceAfter = &b
 	}
 	return wt

@@ -254,7 +254,7 @@ func TestReadEndpoints(t *testing.T) {
 	for i, a := range accs {
 		s := stored[i]
 		if a.ID != s.ID || a.BankCode != sandbox.BankDefault || a.BankName == "" || a.Currency != s.Currency || a.IBAN != s.IBAN ||
-			a.Balance != s.Balance.String() || a.Available != s.Available.String() || !a.UpdatedAt.Equal(s.UpdatedAt.Truncate(time.Second)) {
+			a.Balance != holdings.Amount(s.Balance, s.Currency) || a.Available != holdings.Amount(s.Available, s.Currency) || !a.UpdatedAt.Equal(s.UpdatedAt.Truncate(time.Second)) {
 			t.Fatalf("wire account %+v, stored %+v", a, s)
 		}
 		if _, err := decimal.NewFromString(a.Balance); err != nil {

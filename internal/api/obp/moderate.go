@@ -66,7 +66,7 @@ func moderateAccount(v view.View, acc holdings.Account, acl view.ACL, available 
 	if v.CanSeeBankAccountBalance || v.CanSeeBankAccountCurrency {
 		out.Balance = &amountJSON{
 			Currency: shown(v.CanSeeBankAccountCurrency, acc.Currency),
-			Amount:   shown(v.CanSeeBankAccountBalance, acc.Balance.String()),
+			Amount:   shown(v.CanSeeBankAccountBalance, holdings.Amount(acc.Balance, acc.Currency)),
 		}
 	}
 	return out
@@ -188,7 +188,7 @@ func moderateDetails(v view.View, tx holdings.Transaction) *detailsJSON {
 	if v.CanSeeTransactionAmount || v.CanSeeTransactionCurrency {
 		d.Value = &amountJSON{
 			Currency: shown(v.CanSeeTransactionCurrency, tx.Currency),
-			Amount:   shown(v.CanSeeTransactionAmount, tx.Amount.String()),
+			Amount:   shown(v.CanSeeTransactionAmount, holdings.Amount(tx.Amount, tx.Currency)),
 		}
 	}
 	// new_balance: the balance after the transaction for a view that may
@@ -199,7 +199,7 @@ func moderateDetails(v view.View, tx holdings.Transaction) *detailsJSON {
 		nb := &amountJSON{Currency: shown(v.CanSeeTransactionCurrency, tx.Currency)}
 		switch {
 		case v.CanSeeTransactionBalance:
-			nb.Amount = str(tx.BalanceAfter.String())
+			nb.Amount = str(holdings.Amount(*tx.BalanceAfter, tx.Currency))
 		case v.CanSeeTransactionAmount:
 			sign := "+"
 			if tx.BalanceAfter.IsNegative() {
