@@ -53,8 +53,10 @@ const (
 )
 
 // DecodeJSON decodes the request body into dst strictly: at most
-// MaxBodyBytes, no unknown fields, right types, a single JSON value. Any
-// failure is a *Error (400, or 413 for a body too large) whose message says
+// MaxBodyBytes, no unknown fields, object keys exactly equal to the
+// fields' JSON names (encoding/json alone would take "DEVICE" for
+// "device"), no key repeated within an object (encoding/json alone would
+// keep the last), right types, a single JSON value. Any failure is a *Error (400, or 413 for a body too large) whose message says
 // what is wrong and where, for the dialect to render. An empty body is an
 // error; use DecodeOptionalJSON where a body may be omitted.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
@@ -96,9 +98,31 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) (empty bool, err er
 
 // DecodeJSONBytes is the strict decoding of DecodeJSON on a byte slice.
 func DecodeJSONBytes(body []byte, dst any) error {
+	return decodeBytes(body, dst, false)
+}
+
+// DecodeJSONBytesAllowUnknown is DecodeJSONBytes for a body from a
+// trusted sender whose format grows (Salt Edge callbacks): keys that match
+// no field in any letter case are ignored; a known field's name in another
+// case and a key repeated within an object are still refused.
+func DecodeJSONBytesAllowUnknown(body []byte, dst any) error {
+	return decodeBytes(body, dst, true)
+}
+
+func decodeBytes(body []byte, dst any, allowUnknown bool) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
+	if !allowUnknown {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(dst); err != nil {
+		if isUnknownField(err) {
+			// The decoder names the key but not where it is; the key check
+			// (the body is valid JSON here) names its path and offset.
+			if e := checkJSONKeys(body, dst, false); e != nil {
+				e.Err = err
+				return e
+			}
+		}
 		return jsonError(err, body)
 	}
 	// A second value (or garbage) after the first is an error, not ignored.
@@ -106,7 +130,16 @@ func DecodeJSONBytes(body []byte, dst any) error {
 		return &Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON,
 			Message: fmt.Sprintf("malformed JSON: unexpected data after the JSON value at offset %d", dec.InputOffset())}
 	}
+	if e := checkJSONKeys(body, dst, allowUnknown); e != nil {
+		return e
+	}
 	return nil
+}
+
+// isUnknownField reports encoding/json's unknown-field error, which has no
+// type of its own.
+func isUnknownField(err error) bool {
+	return strings.HasPrefix(err.Error(), "json: unknown field ")
 }
 
 // jsonError turns an encoding/json error into a clear 400.

@@ -37,7 +37,7 @@ func TestDecodeJSON(t *testing.T) {
 		{name: "not json", body: strings.NewReader(`<xml/>`), wantStatus: 400, wantCode: CodeMalformedJSON, wantMsg: "malformed JSON at offset 1"},
 		{name: "truncated", body: strings.NewReader(`{"name": "a"`), wantStatus: 400, wantCode: CodeMalformedJSON, wantMsg: "unexpected end of input at offset 12"},
 		{name: "unknown field", body: strings.NewReader(`{"name":"a","colour":"red"}`), wantStatus: 400, wantCode: CodeMalformedJSON, wantMsg: `unknown field "colour"`},
-		{name: "unknown nested field", body: strings.NewReader(`{"inner":{"code":"c","x":1}}`), wantStatus: 400, wantCode: CodeMalformedJSON, wantMsg: `unknown field "x"`},
+		{name: "unknown nested field", body: strings.NewReader(`{"inner":{"code":"c","x":1}}`), wantStatus: 400, wantCode: CodeMalformedJSON, wantMsg: `unknown field "inner.x" at offset 21`},
 		{name: "wrong type string for number", body: strings.NewReader(`{"count":"two"}`), wantStatus: 400, wantCode: CodeMalformedJSON, wantMsg: `wrong type for field "count": expected number, got JSON string`},
 		{name: "wrong type number for string", body: strings.NewReader(`{"name":5}`), wantStatus: 400, wantCode: CodeMalformedJSON, wantMsg: `wrong type for field "name": expected string, got JSON number`},
 		{name: "wrong type for bool", body: strings.NewReader(`{"ok":"yes"}`), wantStatus: 400, wantCode: CodeMalformedJSON, wantMsg: `wrong type for field "ok": expected boolean, got JSON string`},

@@ -70,6 +70,10 @@ func TestSaltEdgeCallbacks(t *testing.T) {
 	const path = "/callbacks/saltedge/success"
 	url := partytest.PublicURL + path
 	body := `{"data":{"connection_id":"111111111111111111","customer_id":"222222222222222222","custom_fields":{}},"meta":{"version":"5","time":"2025-03-10T12:00:00Z"}}`
+	// Unknown fields (custom_fields above) are ignored; repeated keys and
+	// known names in another case are not.
+	dupBody := strings.Replace(body, `"custom_fields"`, `"customer_id":"333333333333333333","custom_fields"`, 1)
+	caseBody := strings.Replace(body, `"customer_id"`, `"Customer_ID"`, 1)
 
 	for _, tc := range []struct {
 		name   string
@@ -86,6 +90,8 @@ func TestSaltEdgeCallbacks(t *testing.T) {
 		{"not base64", path, body, "%%%", 401, "SIGNATURE_INVALID"},
 		{"unknown kind", "/callbacks/saltedge/other", body, sign(t, saltEdgeKey, partytest.PublicURL+"/callbacks/saltedge/other", body), 404, "NOT_FOUND"},
 		{"signed garbage", path, "{", sign(t, saltEdgeKey, url, "{"), 400, "MALFORMED_JSON"},
+		{"signed repeated key", path, dupBody, sign(t, saltEdgeKey, url, dupBody), 400, "MALFORMED_JSON"},
+		{"signed key in another case", path, caseBody, sign(t, saltEdgeKey, url, caseBody), 400, "MALFORMED_JSON"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hdr := []string{}

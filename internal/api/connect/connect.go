@@ -423,8 +423,9 @@ button{margin-top:1rem;padding:.5rem 1.2rem}.error{color:#a00}.note{color:#666;f
 // CallbackKinds are the Salt Edge callback routes.
 var CallbackKinds = []string{"success", "fail", "notify", "destroy", "service"}
 
-// callbackBody is a Salt Edge callback (read leniently: Salt Edge adds
-// fields over time, and the signature already proved the sender).
+// callbackBody is a Salt Edge callback (unknown fields are ignored: Salt
+// Edge adds fields over time, and the signature already proved the sender;
+// a repeated key or a known name in another case is still refused).
 type callbackBody struct {
 	Data struct {
 		ConnectionID string `json:"connection_id"`
@@ -471,8 +472,8 @@ func (a *API) callback(w http.ResponseWriter, r *http.Request) error {
 		return &platform.Error{Status: http.StatusUnauthorized, Code: "SIGNATURE_INVALID", Message: "the callback signature does not verify", Err: err}
 	}
 	var cb callbackBody
-	if err := json.Unmarshal(body, &cb); err != nil {
-		return &platform.Error{Status: http.StatusBadRequest, Code: platform.CodeMalformedJSON, Message: "callback body is not JSON", Err: err}
+	if err := platform.DecodeJSONBytesAllowUnknown(body, &cb); err != nil {
+		return &platform.Error{Status: http.StatusBadRequest, Code: platform.CodeMalformedJSON, Message: "callback body: " + platform.AsError(err).Message, Err: err}
 	}
 	if cb.Data.CustomerID == "" {
 		// Service callbacks may concern no customer: nothing to sync.

@@ -344,6 +344,11 @@ func TestSetAccess(t *testing.T) {
 		{"bad token", "not.a.jwt", path, `{"setAccess":"No"}`, 401, "", "INVALID_TOKEN", false},
 		{"bad JSON", admin, path, `{"setAccess":`, 400, "", platform.CodeMalformedJSON, false},
 		{"unknown field", admin, path, `{"setAccess":"No","x":1}`, 400, "", platform.CodeMalformedJSON, false},
+		// encoding/json alone would take "setaccess" for setAccess and keep
+		// the last value: access disabled by a body that also says "Yes".
+		{"key in another case", admin, path, `{"setAccess":"Yes","setaccess":"No"}`, 400, "", platform.CodeMalformedJSON, false},
+		{"only key in another case", admin, path, `{"SETACCESS":"No"}`, 400, "", platform.CodeMalformedJSON, false},
+		{"repeated key", admin, path, `{"setAccess":"Yes","setAccess":"No"}`, 400, "", platform.CodeMalformedJSON, false},
 		{"wrong type", admin, path, `{"setAccess":false}`, 400, "", platform.CodeMalformedJSON, false},
 		{"empty body", admin, path, ``, 400, "", platform.CodeEmptyBody, false},
 		{"missing setAccess", admin, path, `{}`, 400, "", "INVALID_ACCESS_VALUE", false},
