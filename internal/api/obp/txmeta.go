@@ -34,16 +34,10 @@ func (a *API) txWrite(r *http.Request, action string, needUser bool) (*scope, er
 	return s, nil
 }
 
-// txRead loads a transaction-metadata read and checks action.
+// txRead loads a transaction-metadata read and checks action (a read
+// needs no user).
 func (a *API) txRead(r *http.Request, action string) (*scope, error) {
-	s, err := a.txScope(r)
-	if err != nil {
-		return nil, err
-	}
-	if err := can(s.view, action); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return a.txWrite(r, action, false)
 }
 
 func (a *API) update(r *http.Request, s *scope, change metadata.Change) (metadata.TxMeta, error) {
@@ -60,6 +54,35 @@ func mayDelete(s *scope, author view.User) error {
 
 func metadataNotFound(what, param string) error {
 	return platform.NotFound(view.CodeMetadataNotFound, "%s not found. Please specify a valid value for %s.", what, param)
+}
+
+// deleteItem is DELETE of one comment, tag or image, named by the path
+// parameter param: items is where the metadata keeps that kind, key gives
+// an item's ID and author, and what names the kind in the not-found error.
+func deleteItem[T any](a *API, w http.ResponseWriter, r *http.Request, action, param, what string,
+	items func(*metadata.TxMeta) *[]T, key func(T) (string, view.User)) error {
+	s, err := a.txWrite(r, action, true)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue(param)
+	if _, err := a.update(r, s, func(m *metadata.TxMeta, _ time.Time) error {
+		list := items(m)
+		i := slices.IndexFunc(*list, func(x T) bool { xid, _ := key(x); return xid == id })
+		if i < 0 {
+			return metadataNotFound(what, param)
+		}
+		_, author := key((*list)[i])
+		if err := mayDelete(s, author); err != nil {
+			return err
+		}
+		*list = slices.Delete(*list, i, i+1)
+		return nil
+	}); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
 }
 
 // Narrative.
@@ -134,22 +157,31 @@ type valueBody struct {
 	Value *string `json:"value"`
 }
 
+// decodeValue decodes the body of a new comment or tag: its value.
+func decodeValue(w http.ResponseWriter, r *http.Request) (string, error) {
+	var body valueBody
+	if err := decodeBody(w, r, &body); err != nil {
+		return "", err
+	}
+	if body.Value == nil {
+		return "", view.ErrInvalidJSON("value is required.")
+	}
+	if err := metadata.ValidText("value", *body.Value); err != nil {
+		return "", err
+	}
+	return *body.Value, nil
+}
+
 func (a *API) addComment(w http.ResponseWriter, r *http.Request) error {
 	s, err := a.txWrite(r, "can_add_comment", true)
 	if err != nil {
 		return err
 	}
-	var body valueBody
-	if err := decodeBody(w, r, &body); err != nil {
+	value, err := decodeValue(w, r)
+	if err != nil {
 		return err
 	}
-	if body.Value == nil {
-		return view.ErrInvalidJSON("value is required.")
-	}
-	if err := metadata.ValidText("value", *body.Value); err != nil {
-		return err
-	}
-	c := metadata.Comment{ID: metadata.NewItemID(), Value: *body.Value, User: view.UserOf(*s.p)}
+	c := metadata.Comment{ID: metadata.NewItemID(), Value: value, User: view.UserOf(*s.p)}
 	if _, err := a.update(r, s, func(m *metadata.TxMeta, now time.Time) error {
 		c.Date = now
 		m.Comments = append(m.Comments, c)
@@ -162,26 +194,9 @@ func (a *API) addComment(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) deleteComment(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.txWrite(r, "can_delete_comment", true)
-	if err != nil {
-		return err
-	}
-	id := r.PathValue("COMMENT_ID")
-	if _, err := a.update(r, s, func(m *metadata.TxMeta, _ time.Time) error {
-		i := slices.IndexFunc(m.Comments, func(c metadata.Comment) bool { return c.ID == id })
-		if i < 0 {
-			return metadataNotFound("Comment", "COMMENT_ID")
-		}
-		if err := mayDelete(s, m.Comments[i].User); err != nil {
-			return err
-		}
-		m.Comments = slices.Delete(m.Comments, i, i+1)
-		return nil
-	}); err != nil {
-		return err
-	}
-	noContent(w)
-	return nil
+	return deleteItem(a, w, r, "can_delete_comment", "COMMENT_ID", "Comment",
+		func(m *metadata.TxMeta) *[]metadata.Comment { return &m.Comments },
+		func(c metadata.Comment) (string, view.User) { return c.ID, c.User })
 }
 
 // Tags.
@@ -200,21 +215,15 @@ func (a *API) addTag(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var body valueBody
-	if err := decodeBody(w, r, &body); err != nil {
-		return err
-	}
-	if body.Value == nil {
-		return view.ErrInvalidJSON("value is required.")
-	}
-	if err := metadata.ValidText("value", *body.Value); err != nil {
+	value, err := decodeValue(w, r)
+	if err != nil {
 		return err
 	}
 	// OBP 1.2: "the value on the tag MUST NOT contain a white space".
-	if strings.IndexFunc(*body.Value, unicode.IsSpace) >= 0 {
+	if strings.IndexFunc(value, unicode.IsSpace) >= 0 {
 		return view.ErrInvalidJSON("a tag must not contain white space.")
 	}
-	t := metadata.Tag{ID: metadata.NewItemID(), Value: *body.Value, User: view.UserOf(*s.p)}
+	t := metadata.Tag{ID: metadata.NewItemID(), Value: value, User: view.UserOf(*s.p)}
 	if _, err := a.update(r, s, func(m *metadata.TxMeta, now time.Time) error {
 		t.Date = now
 		m.Tags = append(m.Tags, t)
@@ -227,26 +236,9 @@ func (a *API) addTag(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) deleteTag(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.txWrite(r, "can_delete_tag", true)
-	if err != nil {
-		return err
-	}
-	id := r.PathValue("TAG_ID")
-	if _, err := a.update(r, s, func(m *metadata.TxMeta, _ time.Time) error {
-		i := slices.IndexFunc(m.Tags, func(t metadata.Tag) bool { return t.ID == id })
-		if i < 0 {
-			return metadataNotFound("Tag", "TAG_ID")
-		}
-		if err := mayDelete(s, m.Tags[i].User); err != nil {
-			return err
-		}
-		m.Tags = slices.Delete(m.Tags, i, i+1)
-		return nil
-	}); err != nil {
-		return err
-	}
-	noContent(w)
-	return nil
+	return deleteItem(a, w, r, "can_delete_tag", "TAG_ID", "Tag",
+		func(m *metadata.TxMeta) *[]metadata.Tag { return &m.Tags },
+		func(t metadata.Tag) (string, view.User) { return t.ID, t.User })
 }
 
 // Images.
@@ -314,26 +306,9 @@ func (a *API) addImage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) deleteImage(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.txWrite(r, "can_delete_image", true)
-	if err != nil {
-		return err
-	}
-	id := r.PathValue("IMAGE_ID")
-	if _, err := a.update(r, s, func(m *metadata.TxMeta, _ time.Time) error {
-		i := slices.IndexFunc(m.Images, func(x metadata.Image) bool { return x.ID == id })
-		if i < 0 {
-			return metadataNotFound("Image", "IMAGE_ID")
-		}
-		if err := mayDelete(s, m.Images[i].User); err != nil {
-			return err
-		}
-		m.Images = slices.Delete(m.Images, i, i+1)
-		return nil
-	}); err != nil {
-		return err
-	}
-	noContent(w)
-	return nil
+	return deleteItem(a, w, r, "can_delete_image", "IMAGE_ID", "Image",
+		func(m *metadata.TxMeta) *[]metadata.Image { return &m.Images },
+		func(x metadata.Image) (string, view.User) { return x.ID, x.User })
 }
 
 // Where.
