@@ -78,18 +78,27 @@ func (b viewBody) patch() view.Patch {
 	return p
 }
 
-// createView is POST .../views (201 with the view).
-func (a *API) createView(w http.ResponseWriter, r *http.Request) error {
+// viewRequest loads a create/update view request and decodes its body.
+func (a *API) viewRequest(w http.ResponseWriter, r *http.Request) (*scope, viewBody, error) {
 	s, err := a.ownerScope(r)
 	if err != nil {
-		return err
+		return nil, viewBody{}, err
 	}
 	var body viewBody
 	if err := decodeBody(w, r, &body); err != nil {
-		return err
+		return nil, viewBody{}, err
 	}
 	if body.IsPublic != nil && body.IsPublicRequest != nil && *body.IsPublic != *body.IsPublicRequest {
-		return view.ErrInvalidJSON("is_Public and is_public disagree.")
+		return nil, viewBody{}, view.ErrInvalidJSON("is_Public and is_public disagree.")
+	}
+	return s, body, nil
+}
+
+// createView is POST .../views (201 with the view).
+func (a *API) createView(w http.ResponseWriter, r *http.Request) error {
+	s, body, err := a.viewRequest(w, r)
+	if err != nil {
+		return err
 	}
 	v, err := a.views.CreateView(r.Context(), s.acl, body.spec())
 	if err != nil {
@@ -104,16 +113,9 @@ func (a *API) createView(w http.ResponseWriter, r *http.Request) error {
 // example leaves out hide_metadata_if_alias_used, so a field left out keeps
 // the view's value instead of resetting it.
 func (a *API) updateView(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.ownerScope(r)
+	s, body, err := a.viewRequest(w, r)
 	if err != nil {
 		return err
-	}
-	var body viewBody
-	if err := decodeBody(w, r, &body); err != nil {
-		return err
-	}
-	if body.IsPublic != nil && body.IsPublicRequest != nil && *body.IsPublic != *body.IsPublicRequest {
-		return view.ErrInvalidJSON("is_Public and is_public disagree.")
 	}
 	v, err := a.views.PatchView(r.Context(), s.acl, r.PathValue("VIEW_ID"), body.patch())
 	if err != nil {
@@ -137,19 +139,23 @@ func (a *API) listPermissions(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// userID validates the USER_ID path value.
-func userID(r *http.Request) (string, error) {
-	id := r.PathValue("USER_ID")
-	return id, view.ValidUserID(id)
+// userScope loads an administration request on the user of its path
+// (USER_ID, validated).
+func (a *API) userScope(r *http.Request) (*scope, string, error) {
+	s, err := a.ownerScope(r)
+	if err != nil {
+		return nil, "", err
+	}
+	uid := r.PathValue("USER_ID")
+	if err := view.ValidUserID(uid); err != nil {
+		return nil, "", err
+	}
+	return s, uid, nil
 }
 
 // userPermissions is GET .../permissions/USER_ID.
 func (a *API) userPermissions(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.ownerScope(r)
-	if err != nil {
-		return err
-	}
-	uid, err := userID(r)
+	s, uid, err := a.userScope(r)
 	if err != nil {
 		return err
 	}
@@ -171,11 +177,7 @@ func grantee(s *scope, uid string) view.User {
 
 // grantOne is POST .../permissions/USER_ID/views/VIEW_ID (201 with the view).
 func (a *API) grantOne(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.ownerScope(r)
-	if err != nil {
-		return err
-	}
-	uid, err := userID(r)
+	s, uid, err := a.userScope(r)
 	if err != nil {
 		return err
 	}
@@ -194,11 +196,7 @@ type grantBody struct {
 // grantSeveral is POST .../permissions/USER_ID/views with {"views": [...]}
 // (201 with the views granted).
 func (a *API) grantSeveral(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.ownerScope(r)
-	if err != nil {
-		return err
-	}
-	uid, err := userID(r)
+	s, uid, err := a.userScope(r)
 	if err != nil {
 		return err
 	}
@@ -219,11 +217,7 @@ func (a *API) grantSeveral(w http.ResponseWriter, r *http.Request) error {
 
 // revokeOne is DELETE .../permissions/USER_ID/views/VIEW_ID (204).
 func (a *API) revokeOne(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.ownerScope(r)
-	if err != nil {
-		return err
-	}
-	uid, err := userID(r)
+	s, uid, err := a.userScope(r)
 	if err != nil {
 		return err
 	}
@@ -236,11 +230,7 @@ func (a *API) revokeOne(w http.ResponseWriter, r *http.Request) error {
 
 // revokeAll is DELETE .../permissions/USER_ID/views (204).
 func (a *API) revokeAll(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.ownerScope(r)
-	if err != nil {
-		return err
-	}
-	uid, err := userID(r)
+	s, uid, err := a.userScope(r)
 	if err != nil {
 		return err
 	}
