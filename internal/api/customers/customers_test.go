@@ -12,13 +12,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/openagg/openagg/internal/api/customers"
 	"github.com/openagg/openagg/internal/auth"
@@ -26,7 +22,7 @@ import (
 	"github.com/openagg/openagg/internal/platform/mototest"
 	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/bolt"
-	"github.com/openagg/openagg/internal/store/dynamo"
+	"github.com/openagg/openagg/internal/store/dynamo/dynamotest"
 )
 
 func TestMain(m *testing.M) { os.Exit(mototest.Run(m)) }
@@ -89,13 +85,6 @@ type driver struct {
 	open func(t *testing.T) store.Store
 }
 
-var (
-	dynOnce   sync.Once
-	dynClient *dynamodb.Client
-	dynErr    error
-	dynTables atomic.Int64
-)
-
 func drivers() []driver {
 	secret := []byte("customers-test-secret-0123456789")
 	return []driver{
@@ -107,21 +96,7 @@ func drivers() []driver {
 			t.Cleanup(func() { _ = s.Close() })
 			return s
 		}},
-		{"dynamo", func(t *testing.T) store.Store {
-			endpoint := mototest.Endpoint(t)
-			dynOnce.Do(func() { dynClient, dynErr = dynamo.NewClient(context.Background(), endpoint, "us-east-1") })
-			if dynErr != nil {
-				t.Fatalf("dynamo client: %v", dynErr)
-			}
-			table := fmt.Sprintf("customers-%d-%d", time.Now().UnixNano(), dynTables.Add(1))
-			if err := dynamo.CreateTable(t.Context(), dynClient, table); err != nil {
-				t.Fatalf("create table: %v", err)
-			}
-			t.Cleanup(func() {
-				_, _ = dynClient.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-			})
-			return dynamo.New(dynClient, dynamo.Options{Table: table, TokenSecret: secret})
-		}},
+		{"dynamo", func(t *testing.T) store.Store { return dynamotest.Store(t, "customers", secret) }},
 	}
 }
 

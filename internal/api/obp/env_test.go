@@ -13,13 +13,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/shopspring/decimal"
 
 	"github.com/openagg/openagg/internal/api/obp"
@@ -30,7 +27,7 @@ import (
 	"github.com/openagg/openagg/internal/platform/mototest"
 	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/bolt"
-	"github.com/openagg/openagg/internal/store/dynamo"
+	"github.com/openagg/openagg/internal/store/dynamo/dynamotest"
 	"github.com/openagg/openagg/internal/view"
 )
 
@@ -83,38 +80,18 @@ type driver struct {
 	open func(t *testing.T) store.Store
 }
 
-var (
-	dynOnce   sync.Once
-	dynClient *dynamodb.Client
-	dynErr    error
-	dynTables atomic.Int64
-)
-
 func drivers() []driver {
+	secret := []byte("obp-test-secret-0123456789")
 	return []driver{
 		{"bolt", func(t *testing.T) store.Store {
-			s, err := bolt.Open(filepath.Join(t.TempDir(), "obp.db"), bolt.Options{TokenSecret: []byte("obp-test-secret-0123456789")})
+			s, err := bolt.Open(filepath.Join(t.TempDir(), "obp.db"), bolt.Options{TokenSecret: secret})
 			if err != nil {
 				t.Fatalf("open bolt: %v", err)
 			}
 			t.Cleanup(func() { _ = s.Close() })
 			return s
 		}},
-		{"dynamo", func(t *testing.T) store.Store {
-			endpoint := mototest.Endpoint(t)
-			dynOnce.Do(func() { dynClient, dynErr = dynamo.NewClient(context.Background(), endpoint, "us-east-1") })
-			if dynErr != nil {
-				t.Fatalf("dynamo client: %v", dynErr)
-			}
-			table := fmt.Sprintf("obp-%d-%d", time.Now().UnixNano(), dynTables.Add(1))
-			if err := dynamo.CreateTable(t.Context(), dynClient, table); err != nil {
-				t.Fatalf("create table: %v", err)
-			}
-			t.Cleanup(func() {
-				_, _ = dynClient.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-			})
-			return dynamo.New(dynClient, dynamo.Options{Table: table, TokenSecret: []byte("obp-test-secret-0123456789")})
-		}},
+		{"dynamo", func(t *testing.T) store.Store { return dynamotest.Store(t, "obp", secret) }},
 	}
 }
 
