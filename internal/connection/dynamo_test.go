@@ -1,45 +1,24 @@
 package connection_test
 
 import (
-	"context"
-	"fmt"
 	"net/http"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/openagg/openagg/internal/api/party/partytest"
 	"github.com/openagg/openagg/internal/connection"
 	"github.com/openagg/openagg/internal/platform/mototest"
 	"github.com/openagg/openagg/internal/provider/sandbox"
 	"github.com/openagg/openagg/internal/store/dynamo"
+	"github.com/openagg/openagg/internal/store/dynamo/dynamotest"
 )
 
 func TestMain(m *testing.M) { os.Exit(mototest.Run(m)) }
 
-var tables atomic.Int64
-
 func dynamoStore(t *testing.T) *dynamo.Store {
-	t.Helper()
-	endpoint := mototest.Endpoint(t)
-	client, err := dynamo.NewClient(t.Context(), endpoint, "us-east-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	table := fmt.Sprintf("connection-%d-%d", time.Now().UnixNano(), tables.Add(1))
-	if err := dynamo.CreateTable(t.Context(), client, table); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		// t.Context is already cancelled when cleanups run.
-		_, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-	})
-	return dynamo.New(client, dynamo.Options{Table: table, TokenSecret: []byte("connection-test-secret-0123")})
+	return dynamotest.Store(t, "connection", []byte("connection-test-secret-0123"))
 }
 
 // TestLifecycleOnDynamoDB runs the whole connection life on the DynamoDB

@@ -14,9 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/platform/mototest"
 	"github.com/openagg/openagg/internal/provider"
@@ -26,6 +23,7 @@ import (
 	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/bolt"
 	"github.com/openagg/openagg/internal/store/dynamo"
+	"github.com/openagg/openagg/internal/store/dynamo/dynamotest"
 )
 
 func TestMain(m *testing.M) { os.Exit(mototest.Run(m)) }
@@ -133,18 +131,7 @@ func openStores(t testing.TB, kind string) (countingStore, store.Store) {
 	case "bolt":
 		return openBolt(t, "store.db"), openBolt(t, "sandbox.db")
 	case "dynamo":
-		endpoint := mototest.Endpoint(t)
-		client, err := dynamo.NewClient(context.Background(), endpoint, "us-east-1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		table := fmt.Sprintf("holdings-%d-%d", time.Now().UnixNano(), tableSeq.Add(1))
-		if err := dynamo.CreateTable(context.Background(), client, table); err != nil {
-			t.Fatalf("create table: %v", err)
-		}
-		t.Cleanup(func() {
-			_, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-		})
+		client, table := dynamotest.Table(t, "holdings")
 		opts := dynamo.Options{Table: table, TokenSecret: []byte("holdings-test-secret-0123456789")}
 		return dynamo.New(client, opts), dynamo.New(client, opts)
 	}
@@ -161,8 +148,6 @@ func openBolt(t testing.TB, name string) *bolt.Store {
 	t.Cleanup(func() { _ = st.Close() })
 	return st
 }
-
-var tableSeq atomic.Int64
 
 func newHarness(t testing.TB, kind string, limits Limits) *harness {
 	t.Helper()

@@ -3,10 +3,7 @@ package dynamo_test
 import (
 	"fmt"
 	"os"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -15,43 +12,22 @@ import (
 	"github.com/openagg/openagg/internal/platform/mototest"
 	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/dynamo"
+	"github.com/openagg/openagg/internal/store/dynamo/dynamotest"
 	"github.com/openagg/openagg/internal/store/storetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(mototest.Run(m)) }
 
-var (
-	clientOnce sync.Once
-	client     *dynamodb.Client
-	clientErr  error
-	tables     atomic.Int64
-	runID      = time.Now().UnixNano()
-)
-
 // newTable returns a client on moto and a fresh, empty table that is
 // dropped when tb ends.
 func newTable(tb testing.TB) (*dynamodb.Client, string) {
 	tb.Helper()
-	endpoint := mototest.Endpoint(tb)
-	clientOnce.Do(func() {
-		client, clientErr = dynamo.NewClient(tb.Context(), endpoint, "us-east-1")
-	})
-	if clientErr != nil {
-		tb.Fatalf("client: %v", clientErr)
-	}
-	table := fmt.Sprintf("store-%d-%d", runID, tables.Add(1))
-	if err := dynamo.CreateTable(tb.Context(), client, table); err != nil {
-		tb.Fatalf("create table: %v", err)
-	}
-	tb.Cleanup(func() {
-		_, _ = client.DeleteTable(tb.Context(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-	})
-	return client, table
+	return dynamotest.Table(tb, "store")
 }
 
 func newStore(tb testing.TB) *dynamo.Store {
-	c, table := newTable(tb)
-	return dynamo.New(c, dynamo.Options{Table: table, TokenSecret: []byte("storetest-secret-0123456789")})
+	tb.Helper()
+	return dynamotest.Store(tb, "store", []byte("storetest-secret-0123456789"))
 }
 
 func TestConformance(t *testing.T) {
