@@ -3,25 +3,32 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/openagg/openagg/internal/api/party/partytest"
 	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/provider/sandbox"
 )
 
-func newTestApp(t testing.TB) *App {
+// newTestApp builds the embedded default on a fresh data directory, with
+// the environment variables of env (name, value pairs) set; it is closed
+// when t ends.
+func newTestApp(t testing.TB, env ...string) *App {
 	t.Helper()
-	cfg, err := platform.LoadConfig(func(k string) string {
-		if k == "OPENAGG_DATA_DIR" {
-			return t.TempDir()
-		}
-		return ""
-	})
+	vars := map[string]string{"OPENAGG_DATA_DIR": t.TempDir()}
+	for i := 0; i+1 < len(env); i += 2 {
+		vars[env[i]] = env[i+1]
+	}
+	cfg, err := platform.LoadConfig(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,6 +42,75 @@ func newTestApp(t testing.TB) *App {
 		}
 	})
 	return a
+}
+
+// token mints a token the app accepts: c with the app's issuer and
+// audience.
+func token(t testing.TB, a *App, c auth.Claims) string {
+	t.Helper()
+	c.Issuer, c.Audience = a.Config.JWTIssuer, a.Config.JWTAudience
+	tok, err := auth.Mint(a.JWTKey, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// serve sends a request to h, with a bearer token and a content type when
+// not empty, and returns the status and body of the answer.
+func serve(h http.Handler, method, path, tok, contentType, body string) (int, string) {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String()
+}
+
+// drain runs the queued jobs (and the jobs they queue) to the end.
+func drain(t testing.TB, a *App) {
+	t.Helper()
+	if err := a.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// connectSandbox loads the bank directory, then makes party's profile and
+// connection to the sandbox bank as alice (her token) through the party and
+// connect groups, logging in as a browser would, and drains the queues:
+// when it returns, her accounts are imported.
+func connectSandbox(t testing.TB, a *App, alice, party string) {
+	t.Helper()
+	h, err := a.HandlerFor(a.GroupNames())
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := token(t, a, auth.Claims{Sub: "admin", Roles: []string{bank.RoleManageDirectory}})
+	if code, body := serve(h, http.MethodGet, "/system/banks", admin, "", ""); code != http.StatusAccepted {
+		t.Fatalf("load directory: %d %s", code, body)
+	}
+	drain(t, a)
+	if code, body := serve(h, http.MethodPost, "/party/profiles/"+party, alice, "application/json", "{}"); code != http.StatusOK {
+		t.Fatalf("profile: %d %s", code, body)
+	}
+	code, body := serve(h, http.MethodPost, "/party/profiles/"+party+"/banks/"+sandbox.BankDefault+"/connections", alice, "application/json", partytest.ConnectBody(party))
+	_, after, ok := strings.Cut(body, "token=")
+	if code != http.StatusOK || !ok || len(after) < 64 {
+		t.Fatalf("connection: %d %s", code, body)
+	}
+	form := url.Values{"token": {after[:64]}, "username": {"alice"}, "password": {sandbox.Password}}
+	if code, body := serve(h, http.MethodPost, "/connect/sessions", "", "application/x-www-form-urlencoded", form.Encode()); code != http.StatusOK || !strings.Contains(body, `data-stage="done"`) {
+		t.Fatalf("login: %d %s", code, body)
+	}
+	drain(t, a) // connection-sync queues the import; holdings-importer runs it
 }
 
 func TestNewEmbedded(t *testing.T) {
@@ -97,10 +173,7 @@ func TestHealthAndWhoami(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := auth.Mint(a.JWTKey, auth.Claims{Sub: "alice", Name: "Alice", Roles: []string{"R1"}, Issuer: a.Config.JWTIssuer, Audience: a.Config.JWTAudience})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := token(t, a, auth.Claims{Sub: "alice", Name: "Alice", Roles: []string{"R1"}})
 	tests := []struct {
 		name, method, path, token string
 		status                    int

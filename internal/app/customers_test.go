@@ -3,16 +3,13 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/party"
-	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider/sandbox"
 )
 
@@ -21,44 +18,18 @@ import (
 // 2.0.0 entitlements endpoint and the system group's role check passes for
 // the grantee; deleting the entitlement takes the role away again.
 func TestCustomersWiring(t *testing.T) {
-	cfg, err := platform.LoadConfig(func(k string) string {
-		switch k {
-		case "OPENAGG_DATA_DIR":
-			return t.TempDir()
-		case "OPENAGG_SUPERADMINS":
-			return "root"
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := newTestApp(t, "OPENAGG_SUPERADMINS", "root")
 	h, err := a.HandlerFor(a.GroupNames())
 	if err != nil {
 		t.Fatal(err)
 	}
 	call := func(method, path, sub, body string, roles ...string) (int, string) {
 		t.Helper()
-		var rd io.Reader
-		if body != "" {
-			rd = strings.NewReader(body)
-		}
-		req := httptest.NewRequest(method, path, rd)
+		tok := ""
 		if sub != "" {
-			tok, err := auth.Mint(a.JWTKey, auth.Claims{Sub: sub, Roles: roles, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Authorization", "Bearer "+tok)
+			tok = token(t, a, auth.Claims{Sub: sub, Roles: roles})
 		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		return rec.Code, rec.Body.String()
+		return serve(h, method, path, tok, "", body)
 	}
 
 	// The directory, loaded by a token-role admin.

@@ -1,18 +1,14 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
-	"github.com/openagg/openagg/internal/api/party/partytest"
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/bank"
-	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider/sandbox"
 )
 
@@ -21,71 +17,21 @@ import (
 // the OBP 1.2 group by its owner (granted the owner view by the import
 // hook), and the group is served on one handler with the others.
 func TestOBPWiring(t *testing.T) {
-	cfg, err := platform.LoadConfig(func(k string) string {
-		if k == "OPENAGG_DATA_DIR" {
-			return t.TempDir()
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	ctx := context.Background()
-	mint := func(sub string, roles ...string) string {
-		tok, err := auth.Mint(a.JWTKey, auth.Claims{Sub: sub, Name: "Alice", Roles: roles, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
+	a := newTestApp(t)
 	all, err := a.HandlerFor(a.GroupNames())
 	if err != nil {
 		t.Fatal(err)
 	}
 	call := func(method, path, tok, contentType, body string) (int, string) {
 		t.Helper()
-		req := httptest.NewRequest(method, path, strings.NewReader(body))
-		if tok != "" {
-			req.Header.Set("Authorization", "Bearer "+tok)
-		}
-		if contentType != "" {
-			req.Header.Set("Content-Type", contentType)
-		}
-		rec := httptest.NewRecorder()
-		all.ServeHTTP(rec, req)
-		return rec.Code, rec.Body.String()
+		return serve(all, method, path, tok, contentType, body)
 	}
-	if code, body := call(http.MethodGet, "/system/banks", mint("admin", bank.RoleManageDirectory), "", ""); code != http.StatusAccepted {
-		t.Fatalf("load directory: %d %s", code, body)
-	}
-	if err := a.Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
+	const party = "100100"
+	alice := token(t, a, auth.Claims{Sub: "alice", Name: "Alice"})
+	connectSandbox(t, a, alice, party)
 	code, body := call(http.MethodGet, "/obp/v1.2/banks/"+sandbox.BankDefault, "", "", "")
 	if code != http.StatusOK || !strings.Contains(body, `"id":"`+sandbox.BankDefault+`"`) {
 		t.Fatalf("OBP bank: %d %s", code, body)
-	}
-	const party = "100100"
-	alice := mint("alice")
-	if code, body := call(http.MethodPost, "/party/profiles/"+party, alice, "application/json", "{}"); code != http.StatusOK {
-		t.Fatalf("profile: %d %s", code, body)
-	}
-	code, body = call(http.MethodPost, "/party/profiles/"+party+"/banks/"+sandbox.BankDefault+"/connections", alice, "application/json", partytest.ConnectBody(party))
-	_, after, ok := strings.Cut(body, "token=")
-	if code != http.StatusOK || !ok || len(after) < 64 {
-		t.Fatalf("connection: %d %s", code, body)
-	}
-	form := url.Values{"token": {after[:64]}, "username": {"alice"}, "password": {sandbox.Password}}
-	if code, body := call(http.MethodPost, "/connect/sessions", "", "application/x-www-form-urlencoded", form.Encode()); code != http.StatusOK {
-		t.Fatalf("login: %d %s", code, body)
-	}
-	if err := a.Drain(ctx); err != nil {
-		t.Fatal(err)
 	}
 
 	code, body = call(http.MethodGet, "/obp/v1.2/banks/"+sandbox.BankDefault+"/accounts/private", alice, "", "")
@@ -137,7 +83,7 @@ func TestOBPWiring(t *testing.T) {
 	// The banks are the directory banks with access enabled: disabling a
 	// bank's access takes its accounts out of the API too (OBP-30001), the
 	// directory records being read in the account's BatchGet.
-	admin := mint("admin", bank.RoleManageDirectory)
+	admin := token(t, a, auth.Claims{Sub: "admin", Roles: []string{bank.RoleManageDirectory}})
 	access := func(v string) {
 		t.Helper()
 		if code, body := call(http.MethodPut, "/system/bank/"+sandbox.BankDefault+"/access", admin, "application/json", `{"setAccess":"`+v+`"}`); code != http.StatusOK {
