@@ -63,15 +63,19 @@ func toJSON(e auth.Entitlement) EntitlementJSON {
 	return EntitlementJSON{EntitlementID: e.ID, RoleName: e.Role, BankID: e.BankID}
 }
 
-// userID reads USER_ID: a token's sub. OpenAgg keeps no user registry,
-// so an id no identity provider issues is the only user it can tell is not
-// found (OBP-20005).
-func userID(r *http.Request) (string, error) {
+// userRequest reads the caller (401 OBP-20001 first), then USER_ID: a
+// token's sub. OpenAgg keeps no user registry, so an id no identity
+// provider issues is the only user it can tell is not found (OBP-20005).
+func userRequest(r *http.Request) (auth.Principal, string, error) {
+	p, err := user(r.Context())
+	if err != nil {
+		return auth.Principal{}, "", err
+	}
 	id := r.PathValue("USER_ID")
 	if !auth.ValidUserID(id) {
-		return "", platform.NotFound(CodeUserNotFound, "%s", TextUserNotFound)
+		return auth.Principal{}, "", platform.NotFound(CodeUserNotFound, "%s", TextUserNotFound)
 	}
-	return id, nil
+	return p, id, nil
 }
 
 // addEntitlement: POST /users/USER_ID/entitlements, body {"bank_id",
@@ -81,11 +85,7 @@ func userID(r *http.Request) (string, error) {
 // CanCreateEntitlementAtOneBank at that bank: OBP-20006), the bank
 // (OBP-30001), a duplicate (OBP-30216).
 func (a *API) addEntitlement(w http.ResponseWriter, r *http.Request) error {
-	p, err := user(r.Context())
-	if err != nil {
-		return err
-	}
-	sub, err := userID(r)
+	p, sub, err := userRequest(r)
 	if err != nil {
 		return err
 	}
@@ -122,11 +122,7 @@ func (a *API) bankExists(ctx context.Context, bankID string) error {
 // a token's claim are the identity provider's); a super admin's list ends
 // with OBP-API's {"entitlement_id":"","role_name":"SuperAdmin","bank_id":""}.
 func (a *API) getEntitlements(w http.ResponseWriter, r *http.Request) error {
-	p, err := user(r.Context())
-	if err != nil {
-		return err
-	}
-	sub, err := userID(r)
+	p, sub, err := userRequest(r)
 	if err != nil {
 		return err
 	}
@@ -150,11 +146,7 @@ func (a *API) getEntitlements(w http.ResponseWriter, r *http.Request) error {
 // (OBP-20006, checked first); an unknown id is 404 OBP-30212, another
 // user's 400 OBP-30213.
 func (a *API) deleteEntitlement(w http.ResponseWriter, r *http.Request) error {
-	p, err := user(r.Context())
-	if err != nil {
-		return err
-	}
-	sub, err := userID(r)
+	p, sub, err := userRequest(r)
 	if err != nil {
 		return err
 	}
