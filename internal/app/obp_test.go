@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/provider/sandbox"
+	"github.com/openagg/openagg/internal/view"
 )
 
 // TestOBPWiring: on the embedded default, a sandbox connection imported
@@ -69,6 +71,16 @@ func TestOBPWiring(t *testing.T) {
 	}
 	if code, body := call(http.MethodGet, base+"/owner/other_accounts/"+others.OtherAccounts[0].ID, alice, "", ""); code != http.StatusOK {
 		t.Fatalf("other account: %d %.300s", code, body)
+	}
+	// The owner granted at import carries the display name the profile
+	// recorded from alice's token, not only her id.
+	it, err := a.Store.Get(context.Background(), view.ACLKey(accounts.Accounts[0].ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acl, err := view.DecodeACL(it)
+	if o := acl.Owners(); err != nil || len(o) != 1 || o[0].ID != "alice" || o[0].DisplayName != "Alice" {
+		t.Fatalf("owners after import: %+v %v", acl.Owners(), err)
 	}
 	// The conflicting shapes both route, errors answer in OBP's format.
 	if code, body := call(http.MethodGet, base+"/permissions/alice", alice, "", ""); code != http.StatusOK || !strings.Contains(body, `"id":"owner"`) {

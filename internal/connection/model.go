@@ -106,6 +106,7 @@ type Connection struct {
 	// OwnerSub and Identifier are copied from the profile so that workers
 	// (import, refresh) need not read it.
 	OwnerSub   string `json:"ownerSub"`
+	OwnerName  string `json:"ownerName,omitempty"`
 	Identifier string `json:"identifier"`
 	// CustomerID is the party's customer id at Provider.
 	CustomerID string `json:"customerId"`

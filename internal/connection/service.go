@@ -415,7 +415,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, partyID, bankCod
 		c = Connection{PartyID: partyID, BankCode: b.Code, CreatedAt: now, Version: 1}
 	}
 	c.BankName, c.Country, c.Provider = b.Name, b.CountryCode, b.Provider
-	c.OwnerSub, c.Identifier, c.CustomerID = prof.OwnerSub, prof.Identifier, customerID
+	c.OwnerSub, c.OwnerName, c.Identifier, c.CustomerID = prof.OwnerSub, prof.OwnerName, prof.Identifier, customerID
 	if existing != nil && existing.Provider != b.Provider {
 		c.ProviderConnectionID = "" // another provider's connection id means nothing here
 	}

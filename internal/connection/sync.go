@@ -98,7 +98,7 @@ const newConnectionImportDelay = 3 * time.Second
 // key (party, bank, run id) makes a resend of the same run a no-op.
 func (s *Service) queueImport(ctx context.Context, c Connection, runID string, delay time.Duration) error {
 	req := holdings.ImportRequest{
-		PartyID: c.PartyID, OwnerSub: c.OwnerSub, CustomerID: c.CustomerID, Provider: c.Provider,
+		PartyID: c.PartyID, OwnerSub: c.OwnerSub, OwnerName: c.OwnerName, CustomerID: c.CustomerID, Provider: c.Provider,
 		BankCode: c.BankCode, BankName: c.BankName, ConnectionID: c.ProviderConnectionID, RunID: runID,
 	}
 	key := c.PartyID + "/" + c.BankCode + "/" + runID
@@ -419,7 +419,7 @@ func reconcile(rec *Connection, prof party.Profile, provName, bankCode string, p
 			created = now
 		}
 		next = Connection{PartyID: prof.PartyID, BankCode: bankCode, CreatedAt: created,
-			OwnerSub: prof.OwnerSub, Identifier: prof.Identifier}
+			OwnerSub: prof.OwnerSub, OwnerName: prof.OwnerName, Identifier: prof.Identifier}
 	} else {
 		next = *rec
 		if rec.Status == StatusRemoving {

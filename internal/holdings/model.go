@@ -27,7 +27,8 @@ import (
 type Account struct {
 	ID           string `json:"id"`
 	PartyID      string `json:"partyId"`
-	OwnerSub     string `json:"ownerSub"` // the user who owns the party
+	OwnerSub     string `json:"ownerSub"`            // the user who owns the party
+	OwnerName    string `json:"ownerName,omitempty"` // their display name (token name claim)
 	BankCode     string `json:"bankCode"`
 	BankName     string `json:"bankName"`
 	Provider     string `json:"provider"`
@@ -140,7 +141,8 @@ const JobImport = "holdings.import"
 type ImportRequest struct {
 	PartyID      string `json:"partyId"`
 	OwnerSub     string `json:"ownerSub"`
-	CustomerID   string `json:"customerId"` // provider customer id
+	OwnerName    string `json:"ownerName,omitempty"` // the owner's display name
+	CustomerID   string `json:"customerId"`          // provider customer id
 	Provider     string `json:"provider"`
 	BankCode     string `json:"bankCode"`
 	BankName     string `json:"bankName"`

@@ -21,6 +21,7 @@ func accountRecord(req ImportRequest, pa provider.Account, now time.Time) Accoun
 		ID:                AccountID(req.Provider, req.ConnectionID, pa.ID),
 		PartyID:           req.PartyID,
 		OwnerSub:          req.OwnerSub,
+		OwnerName:         req.OwnerName,
 		BankCode:          req.BankCode,
 		BankName:          req.BankName,
 		Provider:          req.Provider,

@@ -70,6 +70,9 @@ type Profile struct {
 	Identifier string `json:"identifier"`
 	// OwnerSub is the subject of the user who created the profile.
 	OwnerSub string `json:"ownerSub"`
+	// OwnerName is that user's display name (the token's name claim) when
+	// the profile was created; OBP shows it as the owner's display_name.
+	OwnerName string `json:"ownerName,omitempty"`
 	// Provider is the provider of the customer created with the profile.
 	Provider string `json:"provider"`
 	// Customers holds the customer id at each provider the party uses
@@ -216,6 +219,7 @@ func (s *Service) CreateProfile(ctx context.Context, p auth.Principal, partyID s
 		PartyID:    partyID,
 		Identifier: identifier,
 		OwnerSub:   p.Subject,
+		OwnerName:  p.Name,
 		Provider:   prov.Name(),
 		Customers:  map[string]string{prov.Name(): cust.ID},
 		CreatedAt:  s.clock.Now().UTC(),

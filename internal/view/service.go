@@ -326,7 +326,11 @@ func (s *Service) AccountsImported(ctx context.Context, accounts []holdings.Acco
 			b := a.clone()
 			b.Label, b.BankID = acc.Name, acc.BankCode
 			if acc.OwnerSub != "" && !b.IsOwner(acc.OwnerSub) {
-				b = b.withGrant(User{ID: acc.OwnerSub, Provider: s.Provider, DisplayName: acc.OwnerSub}, []string{Owner})
+				name := acc.OwnerName
+				if name == "" {
+					name = acc.OwnerSub
+				}
+				b = b.withGrant(User{ID: acc.OwnerSub, Provider: s.Provider, DisplayName: name}, []string{Owner})
 			}
 			return b, nil
 		})

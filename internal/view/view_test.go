@@ -86,7 +86,7 @@ func TestAccountsImported(t *testing.T) {
 	svc := &view.Service{Store: cs, Provider: "https://issuer.test"}
 	ctx := context.Background()
 	accs := []holdings.Account{
-		{ID: "a1", OwnerSub: "u1", BankCode: "b1", Name: "Main", Balance: decimal.Zero},
+		{ID: "a1", OwnerSub: "u1", OwnerName: "Ursula One", BankCode: "b1", Name: "Main", Balance: decimal.Zero},
 		{ID: "a2", OwnerSub: "u1", BankCode: "b1", Name: "Savings"},
 	}
 	if err := svc.AccountsImported(ctx, accs); err != nil {
@@ -108,6 +108,14 @@ func TestAccountsImported(t *testing.T) {
 	}
 	if !acl.IsOwner("u1") || acl.Label != "Main" || acl.Version != 1 {
 		t.Errorf("acl %+v", acl)
+	}
+	// The owner is shown by the display name the profile recorded, and by
+	// id where the import knew no name.
+	if o := acl.Owners(); len(o) != 1 || o[0].DisplayName != "Ursula One" || o[0].Provider != "https://issuer.test" {
+		t.Errorf("owners of a1 %+v", o)
+	}
+	if acl2, err := svc.LoadACL(ctx, "a2", "b1"); err != nil || acl2.Owners()[0].DisplayName != "u1" {
+		t.Errorf("owners of a2 %+v %v", acl2.Owners(), err)
 	}
 	entries, err := svc.UserAccounts(ctx, "u1", "b1")
 	if err != nil || len(entries) != 2 || entries[0].Views[0].ID != view.Owner {

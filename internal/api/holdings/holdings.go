@@ -128,7 +128,7 @@ func (a *API) importAccounts(w http.ResponseWriter, r *http.Request) error {
 			"the connection to bank '%s' is %s; accounts can only be imported from an active connection", bankCode, c.Status)
 	}
 	err = a.h.EnqueueImport(r.Context(), domain.ImportRequest{
-		PartyID: c.PartyID, OwnerSub: c.OwnerSub, CustomerID: c.CustomerID, Provider: c.Provider,
+		PartyID: c.PartyID, OwnerSub: c.OwnerSub, OwnerName: c.OwnerName, CustomerID: c.CustomerID, Provider: c.Provider,
 		BankCode: c.BankCode, BankName: c.BankName, ConnectionID: c.ProviderConnectionID,
 	})
 	if err != nil {
