@@ -1,5 +1,6 @@
 // Package partytest builds the real stack behind the party and connect API
-// groups for tests: a bbolt store on a temp file, the embedded queue
+// groups for tests: a store (bbolt on a temp file, or the driver
+// Options.Store gives; Drivers lists both), the embedded queue
 // drained synchronously, the sandbox provider, the bank directory (loaded),
 // the holdings importer, real HS256 bearer tokens and the auth middleware
 // in front of the groups' routes on a ServeMux.
