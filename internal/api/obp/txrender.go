@@ -64,6 +64,11 @@ type txPageItems struct {
 // are compared with the cached renderings, or decoded, while the page is
 // lent, and copied only when the page runs on into another query result.
 func (a *API) transactionFragments(r *http.Request, s *scope, p txParams) ([][]byte, error) {
+	if !p.from.IsZero() && !p.to.IsZero() && p.from.After(p.to) {
+		// A range ending before it starts holds no transaction (OBP-API
+		// answers an empty list); the store refuses an empty range.
+		return nil, nil
+	}
 	q := store.Query{Index: store.IndexGSI1, PK: holdings.TxByDateGSI1PK(s.acc.ID), Desc: p.desc}
 	if !p.from.IsZero() {
 		q.From = holdings.SortTime(p.from)
