@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
+	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/store"
@@ -241,14 +243,15 @@ func lastOwner() error {
 	return platform.BadRequest(CodeCannotRevoke, "Cannot revoke account access. An account must keep at least one user with the owner view.")
 }
 
+// validUserID: a USER_ID is a token's sub, as the customers group takes
+// it (auth.ValidUserID: no white space or control character, valid UTF-8),
+// and has no '#' (the key separator).
 func validUserID(id string) error {
 	if id == "" || len(id) >= 255 {
 		return platform.BadRequest(CodeInvalidValueLength, "Value too long: USER_ID must have 1 to 254 characters.")
 	}
-	for _, r := range id {
-		if r < 0x20 || r == 0x7f || r == '#' {
-			return platform.BadRequest(CodeInvalidCharacters, "Value contains invalid characters: USER_ID.")
-		}
+	if strings.ContainsRune(id, '#') || !auth.ValidUserID(id) {
+		return platform.BadRequest(CodeInvalidCharacters, "Value contains invalid characters: USER_ID (white space, control characters and '#' are not allowed).")
 	}
 	return nil
 }
