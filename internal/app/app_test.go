@@ -304,6 +304,14 @@ func TestHandlerForRoutesToTheGroupsDialect(t *testing.T) {
 		{"GET", "/two/v2/items", 405, `"dialect":"two"`},
 		{"GET", "/two/v2/x/y", 404, `"dialect":"two"`},
 		{"GET", "/three", 404, `"NOT_FOUND"`},
+		// Never a redirect (net/http's ServeMux would send these to the
+		// cleaned path or to the subtree's slash): a 404 in the dialect
+		// of the group the path is under.
+		{"GET", "/one/v1/things/../things/7", 404, `"dialect":"one"`},
+		{"POST", "/two/v2/./items", 404, `"dialect":"two"`},
+		{"POST", "/two/v2//items", 404, `"dialect":"two"`},
+		{"GET", "/one/v1", 404, `"dialect":"one"`},
+		{"GET", "/three/../one/v1/things/7", 404, `"NOT_FOUND"`},
 	}
 	for _, tc := range tests {
 		w := httptest.NewRecorder()
@@ -311,5 +319,11 @@ func TestHandlerForRoutesToTheGroupsDialect(t *testing.T) {
 		if w.Code != tc.status || !strings.Contains(w.Body.String(), tc.body) {
 			t.Errorf("%s %s: got %d %s, want %d %s", tc.method, tc.path, w.Code, w.Body, tc.status, tc.body)
 		}
+	}
+	// A group served alone (a Lambda function) does not redirect either.
+	w := httptest.NewRecorder()
+	a.handlers["one"].ServeHTTP(w, httptest.NewRequest("GET", "/one/v1/things/./7", nil))
+	if w.Code != 404 || !strings.Contains(w.Body.String(), `"dialect":"one"`) {
+		t.Errorf("one alone: got %d %s", w.Code, w.Body)
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/queue"
@@ -150,7 +152,43 @@ func (a *App) buildGroupHandler(g Group) (http.Handler, error) {
 		platform.AccessLog(a.Log, g.Name),
 		platform.Recover(a.Log, render),
 		a.Auth.Middleware,
+		exactPaths(render),
 	), nil
+}
+
+// exactPaths answers with a 404 in the group's dialect a path net/http's
+// ServeMux would redirect to its clean form ("." or ".." segments,
+// repeated slashes): API Gateway routes a path as sent, and a redirect (an
+// HTML body) would send a client, a POST included, to another route than
+// the one it named. So is a path that is not UTF-8 once decoded: it names
+// nothing (every id is UTF-8, as the store's keys must be).
+func exactPaths(render platform.ErrorRenderer) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if p := r.URL.EscapedPath(); r.Method != http.MethodConnect && (p != cleanPath(p) || !utf8.ValidString(r.URL.Path)) {
+				render(w, r, platform.NotFound("NOT_FOUND", "no route for %s %s", r.Method, r.URL.Path))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// cleanPath is net/http's canonical form of a request path (the one its
+// ServeMux redirects to): rooted, no "." or ".." segment, no repeated
+// slash, a trailing slash kept.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 // HandlerFor serves several groups on one handler: `openagg serve` mounts
@@ -177,6 +215,7 @@ func (a *App) handlerForGroups(gs []Group) (http.Handler, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	top := http.NewServeMux()
+	bases := map[string]http.Handler{} // mounted base paths ("/obp/v1.2/") → group
 	for _, g := range gs {
 		h, ok := a.handlers[g.Name]
 		if !ok {
@@ -188,8 +227,8 @@ func (a *App) handlerForGroups(gs []Group) (http.Handler, error) {
 		}
 		for _, rt := range g.Routes() {
 			if g.Router != nil {
-				if base := basePath(rt.Path); base != "" {
-					_ = platform.Handle(top, base, h)
+				if base := basePath(rt.Path); base != "" && platform.Handle(top, base, h) == nil {
+					bases[base] = h
 				}
 				continue
 			}
@@ -199,8 +238,8 @@ func (a *App) handlerForGroups(gs []Group) (http.Handler, error) {
 			// Best effort: a path-only or base-path pattern that overlaps
 			// another group's is skipped (that group keeps it).
 			_ = platform.Handle(top, rt.Path, h)
-			if base := basePath(rt.Path); base != "" {
-				_ = platform.Handle(top, base, h)
+			if base := basePath(rt.Path); base != "" && platform.Handle(top, base, h) == nil {
+				bases[base] = h
 			}
 		}
 	}
@@ -208,7 +247,28 @@ func (a *App) handlerForGroups(gs []Group) (http.Handler, error) {
 		platform.RenderError(w, r, platform.NotFound("NOT_FOUND", "no route for %s %s", r.Method, r.URL.Path))
 	}), platform.RequestIDMiddleware, platform.AccessLog(a.Log, "none"))
 	_ = platform.Handle(top, "/", notFound)
-	return top, nil
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodConnect {
+			top.ServeHTTP(w, r)
+			return
+		}
+		// Where the ServeMux would redirect (a path to clean, or /a/b
+		// to the mounted /a/b/), the group the path is under answers
+		// its 404 (exactPaths), or the platform's outside every group.
+		p := r.URL.EscapedPath()
+		_, pattern := top.Handler(r)
+		if _, patternPath, _ := strings.Cut(pattern, "/"); p == cleanPath(p) && "/"+patternPath != p+"/" {
+			top.ServeHTTP(w, r)
+			return
+		}
+		h, best := notFound, ""
+		for base, gh := range bases {
+			if strings.HasPrefix(p+"/", base) && len(base) > len(best) {
+				h, best = gh, base
+			}
+		}
+		h.ServeHTTP(w, r)
+	}), nil
 }
 
 // basePath is the subtree pattern of a route's first two static segments
