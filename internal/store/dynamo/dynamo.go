@@ -9,6 +9,7 @@
 package dynamo
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -151,11 +153,63 @@ func (s *Store) put(ctx context.Context, it store.Item, cond store.Condition) er
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
 	}
+	if cond.Kind == store.CondNone {
+		return mapErr(s.retryConflicts(ctx, func() error {
+			s.calls.Add(1)
+			_, err := s.client.PutItem(ctx, in)
+			return err
+		}))
+	}
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 	return mapErr(s.retryConflicts(ctx, func() error {
-		s.calls.Add(1)
-		_, err := s.client.PutItem(ctx, in)
-		return err
+		return s.retryAmbiguous(ctx, func(opts func(*dynamodb.Options)) error {
+			s.calls.Add(1)
+			_, err := s.client.PutItem(ctx, in, opts)
+			return err
+		}, func(old map[string]types.AttributeValue) bool {
+			stored, err := fromAV(old)
+			return err == nil && sameItem(stored, it)
+		})
 	}))
+}
+
+// retryAmbiguous makes one conditional write with the SDK's own retries
+// switched off and retries retryable failures itself, so that it knows
+// when an earlier attempt may have been applied although its answer was
+// lost (a dropped connection, a 5xx, a response failing its checksum). A
+// later attempt then fails its own condition against that write: when the
+// item DynamoDB returns with the refusal (ALL_OLD) is what this write
+// wanted (landed), the write is reported done instead of ErrConditionFailed,
+// so that callers which re-read and re-apply after a failed condition do
+// not apply a change twice (a comment appended twice).
+func (s *Store) retryAmbiguous(ctx context.Context, call func(func(*dynamodb.Options)) error, landed func(old map[string]types.AttributeValue) bool) error {
+	once := func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 }
+	retryable := retry.IsErrorRetryables(retry.DefaultRetryables)
+	for attempt := 0; ; attempt++ {
+		err := call(once)
+		if err == nil {
+			return nil
+		}
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			if attempt > 0 && landed(ccf.Item) {
+				return nil
+			}
+			return err
+		}
+		if retryable.IsErrorRetryable(err) != aws.TrueTernary || attempt+1 >= maxAttempts {
+			return err
+		}
+		if berr := backoff(ctx, attempt); berr != nil {
+			return fmt.Errorf("%w (retry abandoned: %w)", err, berr)
+		}
+	}
+}
+
+// sameItem reports whether a stored item is exactly the item a put wrote.
+func sameItem(a, b store.Item) bool {
+	return a.PK == b.PK && a.SK == b.SK && a.GSI1PK == b.GSI1PK && a.GSI1SK == b.GSI1SK &&
+		a.Version == b.Version && a.TTL == b.TTL && bytes.Equal(a.Data, b.Data)
 }
 
 // Delete implements store.Store.
@@ -174,10 +228,22 @@ func (s *Store) Delete(ctx context.Context, k store.Key, cond store.Condition) e
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
 	}
+	if cond.Kind != store.CondNone {
+		in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	}
 	err = s.retryConflicts(ctx, func() error {
-		s.calls.Add(1)
-		_, err := s.client.DeleteItem(ctx, in)
-		return err
+		if cond.Kind == store.CondNone {
+			s.calls.Add(1)
+			_, err := s.client.DeleteItem(ctx, in)
+			return err
+		}
+		// An earlier attempt that deleted the item leaves nothing to
+		// return with the refusal: the delete is done.
+		return s.retryAmbiguous(ctx, func(opts func(*dynamodb.Options)) error {
+			s.calls.Add(1)
+			_, err := s.client.DeleteItem(ctx, in, opts)
+			return err
+		}, func(old map[string]types.AttributeValue) bool { return len(old) == 0 })
 	})
 	if err != nil {
 		return fmt.Errorf("delete %s: %w", k, mapErr(err))

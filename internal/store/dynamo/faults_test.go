@@ -210,3 +210,70 @@ func TestTransactionConflictsAreRetried(t *testing.T) {
 		t.Fatalf("put under a lasting conflict: err = %v, want the conflict", err)
 	}
 }
+
+// lostAnswer is a retryable failure that happens after DynamoDB applied the
+// request: the answer is lost (a dropped connection, a 5xx from a proxy, a
+// response that fails its checksum).
+type lostAnswer struct{}
+
+func (lostAnswer) Error() string        { return "answer lost after the write was applied" }
+func (lostAnswer) RetryableError() bool { return true }
+
+// TestConditionalWriteWithLostAnswer: the first attempt of a conditional
+// put (and delete) lands but its answer is lost; the retry then fails its
+// own condition against that write. The driver reports the write done, so a
+// caller that re-reads and re-applies after a failed condition does not
+// apply its change twice — while a put that really conflicts still fails.
+func TestConditionalWriteWithLostAnswer(t *testing.T) {
+	var lose atomic.Bool
+	s, _ := faultStore(t, middleware.InitializeMiddlewareFunc("lost-answer",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleInitialize(ctx, in)
+			if err == nil && lose.CompareAndSwap(true, false) {
+				return middleware.InitializeOutput{}, md, lostAnswer{}
+			}
+			return out, md, err
+		}))
+	ctx := context.Background()
+	k := store.Key{PK: "P", SK: "S"}
+	it := store.Item{PK: k.PK, SK: k.SK, Version: 1, Data: []byte(`{"tags":["a"]}`)}
+
+	lose.Store(true)
+	if err := s.Put(ctx, it, store.IfNotExists()); err != nil {
+		t.Fatalf("create whose answer was lost: %v", err)
+	}
+	next := it
+	next.Version, next.Data = 2, []byte(`{"tags":["a","b"]}`)
+	lose.Store(true)
+	if err := s.Put(ctx, next, store.IfVersion(1)); err != nil {
+		t.Fatalf("update whose answer was lost: %v", err)
+	}
+	got, err := s.Get(ctx, k)
+	if err != nil || got.Version != 2 || string(got.Data) != `{"tags":["a","b"]}` {
+		t.Fatalf("stored %+v %v", got, err)
+	}
+	// Without a lost answer a failed condition is a failed condition, also
+	// when the stored item happens to equal the one written.
+	if err := s.Put(ctx, next, store.IfVersion(1)); !errors.Is(err, store.ErrConditionFailed) {
+		t.Fatalf("stale update: %v, want ErrConditionFailed", err)
+	}
+	if err := s.Put(ctx, next, store.IfNotExists()); !errors.Is(err, store.ErrConditionFailed) {
+		t.Fatalf("second create: %v, want ErrConditionFailed", err)
+	}
+	// A stale writer with other content still conflicts.
+	other := next
+	other.Data = []byte(`{"tags":["x"]}`)
+	if err := s.Put(ctx, other, store.IfVersion(1)); !errors.Is(err, store.ErrConditionFailed) {
+		t.Fatalf("conflicting update: %v, want ErrConditionFailed", err)
+	}
+	lose.Store(true)
+	if err := s.Delete(ctx, k, store.IfVersion(2)); err != nil {
+		t.Fatalf("delete whose answer was lost: %v", err)
+	}
+	if _, err := s.Get(ctx, k); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after delete: %v", err)
+	}
+	if err := s.Delete(ctx, k, store.IfVersion(2)); !errors.Is(err, store.ErrConditionFailed) {
+		t.Fatalf("delete of a missing item: %v, want ErrConditionFailed", err)
+	}
+}
