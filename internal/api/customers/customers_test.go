@@ -9,10 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,8 +19,7 @@ import (
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/platform/mototest"
 	"github.com/openagg/openagg/internal/store"
-	"github.com/openagg/openagg/internal/store/bolt"
-	"github.com/openagg/openagg/internal/store/dynamo/dynamotest"
+	"github.com/openagg/openagg/internal/store/storetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(mototest.Run(m)) }
@@ -39,67 +36,6 @@ var (
 	t0     = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 )
 
-// countingStore counts store round trips, reads and writes apart.
-type countingStore struct {
-	store.Store
-	reads, writes atomic.Int64
-}
-
-func (c *countingStore) Get(ctx context.Context, k store.Key) (store.Item, error) {
-	c.reads.Add(1)
-	return c.Store.Get(ctx, k)
-}
-func (c *countingStore) BatchGet(ctx context.Context, keys []store.Key) ([]store.Item, error) {
-	c.reads.Add(1)
-	return c.Store.BatchGet(ctx, keys)
-}
-func (c *countingStore) Query(ctx context.Context, q store.Query) (store.Page, error) {
-	c.reads.Add(1)
-	return c.Store.Query(ctx, q)
-}
-func (c *countingStore) Put(ctx context.Context, it store.Item, cond store.Condition) error {
-	c.writes.Add(1)
-	return c.Store.Put(ctx, it, cond)
-}
-func (c *countingStore) Update(ctx context.Context, it store.Item) (int64, error) {
-	c.writes.Add(1)
-	return c.Store.Update(ctx, it)
-}
-func (c *countingStore) Delete(ctx context.Context, k store.Key, cond store.Condition) error {
-	c.writes.Add(1)
-	return c.Store.Delete(ctx, k, cond)
-}
-func (c *countingStore) BatchWrite(ctx context.Context, puts []store.Item, dels []store.Key) error {
-	c.writes.Add(1)
-	return c.Store.BatchWrite(ctx, puts, dels)
-}
-func (c *countingStore) Transact(ctx context.Context, ops []store.TxOp) error {
-	c.writes.Add(1)
-	return c.Store.Transact(ctx, ops)
-}
-
-func (c *countingStore) reset() { c.reads.Store(0); c.writes.Store(0) }
-
-type driver struct {
-	name string
-	open func(t *testing.T) store.Store
-}
-
-func drivers() []driver {
-	secret := []byte("customers-test-secret-0123456789")
-	return []driver{
-		{"bolt", func(t *testing.T) store.Store {
-			s, err := bolt.Open(filepath.Join(t.TempDir(), "customers.db"), bolt.Options{TokenSecret: secret})
-			if err != nil {
-				t.Fatalf("open bolt: %v", err)
-			}
-			t.Cleanup(func() { _ = s.Close() })
-			return s
-		}},
-		{"dynamo", func(t *testing.T) store.Store { return dynamotest.Store(t, "customers", secret) }},
-	}
-}
-
 // banks is the bank directory of the tests: the enabled bank codes.
 type banks []string
 
@@ -107,7 +43,7 @@ func (b banks) Exists(_ context.Context, id string) (bool, error) { return slice
 
 type env struct {
 	t    *testing.T
-	st   *countingStore
+	st   *storetest.Counter
 	ents *auth.Entitlements
 	h    http.Handler
 }
@@ -116,7 +52,7 @@ type env struct {
 // (404/405 in OBP format) behind the auth middleware.
 func newEnv(t *testing.T, s store.Store) *env {
 	t.Helper()
-	cs := &countingStore{Store: s}
+	cs := &storetest.Counter{Store: s}
 	ents := &auth.Entitlements{Store: cs, SuperAdmins: []string{root}, Clock: platform.NewFakeClock(t0)}
 	api := customers.New(customers.Deps{Entitlements: ents, Banks: banks{bankID, "otherbank"}})
 	mux, err := platform.Mux(api.Routes(), api.Render)
@@ -131,8 +67,8 @@ func newEnv(t *testing.T, s store.Store) *env {
 }
 
 func forEachDriver(t *testing.T, fn func(t *testing.T, e *env)) {
-	for _, d := range drivers() {
-		t.Run(d.name, func(t *testing.T) { fn(t, newEnv(t, d.open(t))) })
+	for _, d := range storetest.Drivers("customers", []byte("customers-test-secret-0123456789")) {
+		t.Run(d.Name, func(t *testing.T) { fn(t, newEnv(t, d.Open(t))) })
 	}
 }
 
@@ -334,9 +270,9 @@ func TestAddEntitlement(t *testing.T) {
 		// in 3 store round trips: the granter's right (one BatchGet), no
 		// read for the bank here (a static directory), the conditional put.
 		e.grant(as(root), "manager", bankID, auth.RoleCanCreateEntitlementAtOneBank)
-		e.st.reset()
+		e.st.Reset()
 		e.grant(as("manager"), "carol", bankID, "CanAddSocialMediaHandle")
-		if r, w := e.st.reads.Load(), e.st.writes.Load(); r != 1 || w != 1 {
+		if r, w := e.st.Reads.Load(), e.st.Writes.Load(); r != 1 || w != 1 {
 			t.Errorf("one-bank grant: %d reads %d writes, want 1 and 1", r, w)
 		}
 		expectError(t, e.do(http.MethodPost, v200+"/users/carol/entitlements", as("manager"), grantBody("otherbank", "CanAddSocialMediaHandle")), 403, "OBP-20006")
@@ -367,7 +303,7 @@ func TestGetEntitlements(t *testing.T) {
 			{"token role", as("auditor", auth.RoleCanGetEntitlementsForAnyUser)},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				e.st.reset()
+				e.st.Reset()
 				for _, prefix := range []string{v200, v210} {
 					r := e.do(http.MethodGet, prefix+"/users/alice/entitlements", tc.by, "")
 					var out customers.EntitlementsJSON
@@ -379,18 +315,18 @@ func TestGetEntitlements(t *testing.T) {
 						t.Fatalf("%s list %s, want %+v", prefix, r.body, want)
 					}
 				}
-				if n := e.st.reads.Load(); n != 2 {
+				if n := e.st.Reads.Load(); n != 2 {
 					t.Errorf("store reads for two lists: %d, want 2", n)
 				}
 			})
 		}
 		// A stored CanGetEntitlementsForAnyUserAtAnyBank: one Get more.
 		e.grant(as(root), "auditor", "", auth.RoleCanGetEntitlementsForAnyUser)
-		e.st.reset()
+		e.st.Reset()
 		if got := e.list(as("auditor"), "alice"); len(got) != 2 {
 			t.Fatalf("stored-role reader: %+v", got)
 		}
-		if n := e.st.reads.Load(); n != 2 {
+		if n := e.st.Reads.Load(); n != 2 {
 			t.Errorf("store reads: %d, want 2", n)
 		}
 		// Someone else's list needs the role.
@@ -441,12 +377,12 @@ func TestDeleteEntitlement(t *testing.T) {
 
 		// A stored CanDeleteEntitlementAtAnyBank: 204 with no body, in 3
 		// store round trips (the right, the user's entitlements, the delete).
-		e.st.reset()
+		e.st.Reset()
 		r := e.do(http.MethodDelete, path("alice", a1.EntitlementID), as("deleter"), "")
 		if r.status != http.StatusNoContent || len(r.body) != 0 {
 			t.Fatalf("delete: %d %s", r.status, r.body)
 		}
-		if rd, wr := e.st.reads.Load(), e.st.writes.Load(); rd != 2 || wr != 1 {
+		if rd, wr := e.st.Reads.Load(), e.st.Writes.Load(); rd != 2 || wr != 1 {
 			t.Errorf("delete: %d reads %d writes, want 2 and 1", rd, wr)
 		}
 		if s := e.stored("alice"); len(s) != 0 {

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,79 +25,16 @@ import (
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/platform/mototest"
 	"github.com/openagg/openagg/internal/store"
-	"github.com/openagg/openagg/internal/store/bolt"
-	"github.com/openagg/openagg/internal/store/dynamo/dynamotest"
+	"github.com/openagg/openagg/internal/store/storetest"
 	"github.com/openagg/openagg/internal/view"
 )
 
 func TestMain(m *testing.M) { os.Exit(mototest.Run(m)) }
 
-// countingStore counts store round trips (reads and writes separately).
-type countingStore struct {
-	store.Store
-	reads, writes atomic.Int64
-}
-
-func (c *countingStore) Get(ctx context.Context, k store.Key) (store.Item, error) {
-	c.reads.Add(1)
-	return c.Store.Get(ctx, k)
-}
-func (c *countingStore) BatchGet(ctx context.Context, keys []store.Key) ([]store.Item, error) {
-	c.reads.Add(1)
-	return c.Store.BatchGet(ctx, keys)
-}
-func (c *countingStore) Query(ctx context.Context, q store.Query) (store.Page, error) {
-	c.reads.Add(1)
-	return c.Store.Query(ctx, q)
-}
-func (c *countingStore) Put(ctx context.Context, it store.Item, cond store.Condition) error {
-	c.writes.Add(1)
-	return c.Store.Put(ctx, it, cond)
-}
-func (c *countingStore) Update(ctx context.Context, it store.Item) (int64, error) {
-	c.writes.Add(1)
-	return c.Store.Update(ctx, it)
-}
-func (c *countingStore) Delete(ctx context.Context, k store.Key, cond store.Condition) error {
-	c.writes.Add(1)
-	return c.Store.Delete(ctx, k, cond)
-}
-func (c *countingStore) BatchWrite(ctx context.Context, puts []store.Item, dels []store.Key) error {
-	c.writes.Add(1)
-	return c.Store.BatchWrite(ctx, puts, dels)
-}
-func (c *countingStore) Transact(ctx context.Context, ops []store.TxOp) error {
-	c.writes.Add(1)
-	return c.Store.Transact(ctx, ops)
-}
-
-func (c *countingStore) reset() { c.reads.Store(0); c.writes.Store(0) }
-
-// driver opens a fresh empty store.
-type driver struct {
-	name string
-	open func(t *testing.T) store.Store
-}
-
-func drivers() []driver {
-	secret := []byte("obp-test-secret-0123456789")
-	return []driver{
-		{"bolt", func(t *testing.T) store.Store {
-			s, err := bolt.Open(filepath.Join(t.TempDir(), "obp.db"), bolt.Options{TokenSecret: secret})
-			if err != nil {
-				t.Fatalf("open bolt: %v", err)
-			}
-			t.Cleanup(func() { _ = s.Close() })
-			return s
-		}},
-		{"dynamo", func(t *testing.T) store.Store { return dynamotest.Store(t, "obp", secret) }},
-	}
-}
-
 // forEachDriver runs fn on a fresh environment per store driver.
 func forEachDriver(t *testing.T, fn func(t *testing.T, e *env)) {
-	for _, d := range drivers() {
-		t.Run(d.name, func(t *testing.T) { fn(t, newEnv(t, d.open(t))) })
+	for _, d := range storetest.Drivers("obp", []byte("obp-test-secret-0123456789")) {
+		t.Run(d.Name, func(t *testing.T) { fn(t, newEnv(t, d.Open(t))) })
 	}
 }
 
@@ -193,7 +129,7 @@ var t0 = time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
 
 type env struct {
 	t     *testing.T
-	st    *countingStore
+	st    *storetest.Counter
 	h     http.Handler
 	views *view.Service
 	meta  *metadata.Service
@@ -203,7 +139,7 @@ type env struct {
 
 func newEnv(t *testing.T, s store.Store) *env {
 	t.Helper()
-	cs := &countingStore{Store: s}
+	cs := &storetest.Counter{Store: s}
 	clock := platform.NewFakeClock(t0.Add(48 * time.Hour))
 	vs := &view.Service{Store: cs, Provider: issuer}
 	ms := &metadata.Service{Store: cs, Clock: clock}
@@ -319,7 +255,7 @@ func (e *env) seed() {
 	if _, err := e.views.Grant(ctx, e.acl(acc1), view.User{ID: dave}, []string{view.Owner}); err != nil {
 		e.t.Fatal(err)
 	}
-	e.st.reset()
+	e.st.Reset()
 }
 
 func (e *env) acl(accountID string) view.ACL {

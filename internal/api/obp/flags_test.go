@@ -443,7 +443,7 @@ func TestEachEndpointChecksItsFlag(t *testing.T) {
 					return p
 				}
 				p := path("without")
-				e.st.reset()
+				e.st.Reset()
 				r := e.do(vr.method, p, bob, vr.body)
 				expectError(t, r, 403, view.CodeNoViewPermission)
 				var body struct{ Message string }
@@ -451,7 +451,7 @@ func TestEachEndpointChecksItsFlag(t *testing.T) {
 				if want := view.CodeNoViewPermission + ": " + view.TextNoViewPermission + " " + flag; body.Message != want {
 					t.Errorf("message %q, want %q", body.Message, want)
 				}
-				if n := e.st.writes.Load(); n != 0 {
+				if n := e.st.Writes.Load(); n != 0 {
 					t.Errorf("%d store writes on a refused request", n)
 				}
 				p = path("only")
@@ -532,13 +532,13 @@ func TestAdminRoutesAccess(t *testing.T) {
 					{"bad bank id", alice, obp.Prefix + "/banks/no$such/accounts/" + acc1, nil, 400, view.CodeInvalidBankID},
 				}
 				for _, x := range refusals {
-					e.st.reset()
+					e.st.Reset()
 					r := e.do(method, x.prefix+c.path, x.user, c.body, x.headers...)
 					t.Run(x.name, func(t *testing.T) { expectError(t, r, x.status, x.code) })
 					if x.status == 401 && r.header.Get("WWW-Authenticate") == "" {
 						t.Errorf("%s: 401 without WWW-Authenticate", x.name)
 					}
-					if n := e.st.writes.Load(); n != 0 {
+					if n := e.st.Writes.Load(); n != 0 {
 						t.Errorf("%s: %d store writes", x.name, n)
 					}
 				}
@@ -700,11 +700,11 @@ func TestDisabledBank(t *testing.T) {
 		e.refused(t, "GET", base+"nosuch/everyone/account", "", "", 404, view.CodeBankNotFound)
 
 		e.setBankAccess(bankID, true)
-		e.st.reset()
+		e.st.Reset()
 		if r := e.do("GET", base+acc1+"/owner/transactions", alice, ""); r.status != 200 {
 			t.Fatalf("enabled again: %d %s", r.status, r.body)
 		}
-		if calls := e.st.reads.Load(); calls != 2 {
+		if calls := e.st.Reads.Load(); calls != 2 {
 			t.Errorf("transactions: %d store calls, want 2", calls)
 		}
 	})

@@ -184,11 +184,11 @@ func TestViewRoutesAccess(t *testing.T) {
 				for _, c := range cases {
 					t.Run(c.name, func(t *testing.T) {
 						path := e.fill(vr, c.viewID, c.user)
-						e.st.reset()
+						e.st.Reset()
 						r := e.do(vr.method, path, c.user, vr.body)
 						if c.code != "" {
 							expectError(t, r, c.status, c.code)
-							if n := e.st.writes.Load(); n != 0 {
+							if n := e.st.Writes.Load(); n != 0 {
 								t.Errorf("%d store writes on a refused request", n)
 							}
 							return

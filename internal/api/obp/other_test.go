@@ -81,7 +81,7 @@ func TestOtherAccountsStoreCalls(t *testing.T) {
 			t.Fatalf("seeded %d counterparties, want %d", len(all), 2*cps)
 		}
 		list := base + acc2 + "/owner/other_accounts"
-		calls := func() int64 { return e.st.reads.Load() + e.st.writes.Load() }
+		calls := func() int64 { return e.st.Reads.Load() + e.st.Writes.Load() }
 
 		pages := []struct {
 			name    string
@@ -95,13 +95,13 @@ func TestOtherAccountsStoreCalls(t *testing.T) {
 			{"past the end", []string{"obp_offset", "500"}, nil},
 		}
 		for _, p := range pages {
-			e.st.reset()
+			e.st.Reset()
 			got := otherIDs(t, e.do("GET", list, alice, "", p.headers...))
 			if !slices.Equal(got, p.want) {
 				t.Errorf("%s: %d other accounts %v, want %d %v", p.name, len(got), got, len(p.want), p.want)
 			}
-			if c := calls(); c > 2 || e.st.writes.Load() != 0 {
-				t.Errorf("%s: %d store calls (%d writes), want ≤ 2 reads", p.name, c, e.st.writes.Load())
+			if c := calls(); c > 2 || e.st.Writes.Load() != 0 {
+				t.Errorf("%s: %d store calls (%d writes), want ≤ 2 reads", p.name, c, e.st.Writes.Load())
 			}
 			t.Logf("%s: %d store calls on %d transactions", p.name, calls(), n)
 		}
@@ -111,7 +111,7 @@ func TestOtherAccountsStoreCalls(t *testing.T) {
 			{"obp_offset", "-1", view.CodeOffset},
 			{"obp_offset", "10001", view.CodeOffset},
 		} {
-			e.st.reset()
+			e.st.Reset()
 			expectError(t, e.do("GET", list, alice, "", bad.header, bad.value), 400, bad.code)
 			if c := calls(); c != 0 {
 				t.Errorf("bad %s %s: %d store calls before the refusal", bad.header, bad.value, c)
@@ -121,7 +121,7 @@ func TestOtherAccountsStoreCalls(t *testing.T) {
 		// One other account, its metadata and alias: the request's BatchGet.
 		oa := list + "/" + all[7]
 		for _, path := range []string{oa, oa + "/metadata", oa + "/public_alias", oa + "/private_alias"} {
-			e.st.reset()
+			e.st.Reset()
 			if r := e.do("GET", path, alice, ""); r.status != 200 {
 				t.Fatalf("GET %s: %d %s", path, r.status, r.body)
 			}
@@ -132,25 +132,25 @@ func TestOtherAccountsStoreCalls(t *testing.T) {
 		if id := e.do("GET", oa, alice, "").json(t)["id"]; id != all[7] {
 			t.Errorf("other account id %v, want %s", id, all[7])
 		}
-		e.st.reset()
+		e.st.Reset()
 		expectError(t, e.do("GET", list+"/"+holdings.CounterpartyID("Nobody", ""), alice, ""), 404, view.CodeOtherAccountMissing)
 		if c := calls(); c != 1 {
 			t.Errorf("unknown other account: %d store calls, want 1", c)
 		}
 		// A metadata write: the BatchGet and one Put of the metadata
 		// document; the directory entry is left as the import wrote it.
-		e.st.reset()
+		e.st.Reset()
 		if r := e.do("POST", oa+"/metadata/more_info", alice, `{"more_info":"regular payee"}`); r.status != 201 {
 			t.Fatalf("more_info: %d %s", r.status, r.body)
 		}
-		if r, w := e.st.reads.Load(), e.st.writes.Load(); r != 1 || w != 1 {
+		if r, w := e.st.Reads.Load(), e.st.Writes.Load(); r != 1 || w != 1 {
 			t.Errorf("more_info: %d reads, %d writes, want 1 and 1", r, w)
 		}
 		if m := e.do("GET", oa+"/metadata", alice, "").json(t); m["more_info"] != "regular payee" {
 			t.Errorf("metadata %v", m)
 		}
 		// A transaction's other account comes with the transaction.
-		e.st.reset()
+		e.st.Reset()
 		if r := e.do("GET", base+acc2+"/owner/transactions/h00003/other_account", alice, ""); r.status != 200 || r.json(t)["id"] != holdings.CounterpartyID("Payee 43", "DE00000000000000000003") {
 			t.Fatalf("transaction other account: %d %s", r.status, r.body)
 		}

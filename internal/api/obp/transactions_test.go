@@ -96,16 +96,16 @@ func TestTransactionsStoreCalls(t *testing.T) {
 		}
 		for _, dir := range []string{"DESC", "ASC"} {
 			for _, offset := range []string{"0", "30"} {
-				e.st.reset()
+				e.st.Reset()
 				r := e.do("GET", base+acc2+"/owner/transactions", alice, "", "obp_limit", "50", "obp_sort_direction", dir, "obp_offset", offset)
 				ids := txIDs(t, r)
 				if len(ids) != 50 {
 					t.Fatalf("%s offset %s: %d transactions", dir, offset, len(ids))
 				}
-				if calls := e.st.reads.Load() + e.st.writes.Load(); calls > 2 {
+				if calls := e.st.Reads.Load() + e.st.Writes.Load(); calls > 2 {
 					t.Errorf("%s offset %s: %d store calls, want ≤ 2", dir, offset, calls)
 				}
-				t.Logf("%s offset %s: %d store calls", dir, offset, e.st.reads.Load()+e.st.writes.Load())
+				t.Logf("%s offset %s: %d store calls", dir, offset, e.st.Reads.Load()+e.st.Writes.Load())
 				// Metadata arrives with its transaction.
 				for _, x := range r.json(t)["transactions"].([]any) {
 					tx := x.(map[string]any)
@@ -124,19 +124,19 @@ func TestTransactionsStoreCalls(t *testing.T) {
 			}
 		}
 		// One transaction: one BatchGet.
-		e.st.reset()
+		e.st.Reset()
 		if r := e.do("GET", base+acc2+"/owner/transactions/h004/transaction", alice, ""); r.status != 200 {
 			t.Fatalf("transaction: %d", r.status)
 		}
-		if calls := e.st.reads.Load(); calls != 1 {
+		if calls := e.st.Reads.Load(); calls != 1 {
 			t.Errorf("one transaction: %d store calls", calls)
 		}
 		// Adding a comment: one read, one write.
-		e.st.reset()
+		e.st.Reset()
 		if r := e.do("POST", base+acc2+"/owner/transactions/h004/metadata/comments", alice, `{"value":"x"}`); r.status != 201 {
 			t.Fatalf("comment: %d", r.status)
 		}
-		if r, w := e.st.reads.Load(), e.st.writes.Load(); r != 1 || w != 1 {
+		if r, w := e.st.Reads.Load(), e.st.Writes.Load(); r != 1 || w != 1 {
 			t.Errorf("comment: %d reads, %d writes", r, w)
 		}
 	})

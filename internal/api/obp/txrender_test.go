@@ -16,15 +16,9 @@ import (
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/store"
+	"github.com/openagg/openagg/internal/store/storetest"
 	"github.com/openagg/openagg/internal/view"
 )
-
-// QueryLent counts a lent query as one read, and lends what the driver
-// lends (store.QueryWith): the OBP tests run the bolt driver's lending path.
-func (c *countingStore) QueryLent(ctx context.Context, q store.Query, fn func(store.Page) error) error {
-	c.reads.Add(1)
-	return store.QueryWith(ctx, c.Store, q, fn)
-}
 
 // uncached is the OBP handler over e's store without the rendered
 // transactions cache: what every response must equal.
@@ -169,12 +163,12 @@ func TestTransactionsFresh(t *testing.T) {
 func TestTransactionsCachedStoreCalls(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, e *env) {
 		for i := range 3 {
-			e.st.reset()
+			e.st.Reset()
 			r := e.do("GET", base+acc1+"/owner/transactions", alice, "")
 			if r.status != 200 || !bytes.HasPrefix(r.body, []byte(`{"transactions":[{`)) || !strings.HasSuffix(string(r.body), "]}\n") {
 				t.Fatalf("request %d: %d %s", i, r.status, r.body)
 			}
-			if n := e.st.reads.Load(); n != 2 {
+			if n := e.st.Reads.Load(); n != 2 {
 				t.Fatalf("request %d: %d store reads, want 2", i, n)
 			}
 			if cl := r.header.Get("Content-Length"); cl != strconv.Itoa(len(r.body)) {
@@ -188,7 +182,7 @@ func TestTransactionsCachedStoreCalls(t *testing.T) {
 // while metadata is written (run with -race); every answer is a whole
 // page.
 func TestTransactionsConcurrent(t *testing.T) {
-	e := newEnv(t, drivers()[0].open(t)) // bolt
+	e := newEnv(t, storetest.Drivers("obp", []byte("obp-test-secret-0123456789"))[0].Open(t)) // bolt
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	tokens := map[string]string{alice: token(t, alice), bob: token(t, bob)}

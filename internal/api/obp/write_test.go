@@ -14,9 +14,9 @@ import (
 // refused checks an OBP error and that nothing was written.
 func (e *env) refused(t *testing.T, method, path, user, body string, status int, code string) {
 	t.Helper()
-	e.st.reset()
+	e.st.Reset()
 	expectError(t, e.do(method, path, user, body), status, code)
-	if n := e.st.writes.Load(); n != 0 {
+	if n := e.st.Writes.Load(); n != 0 {
 		t.Errorf("%s %s: %d store writes on a refused request", method, path, n)
 	}
 }

@@ -27,7 +27,7 @@ import (
 	"github.com/openagg/openagg/internal/queue/local"
 	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/bolt"
-	"github.com/openagg/openagg/internal/store/dynamo/dynamotest"
+	"github.com/openagg/openagg/internal/store/storetest"
 )
 
 const (
@@ -57,33 +57,11 @@ type server struct {
 	handler http.Handler
 }
 
-// driver opens a fresh, empty store.
-type driver struct {
-	name string
-	open func(t *testing.T) store.Store
-}
-
-// drivers are the store drivers the group's tests run on: bbolt on a temp
-// file and DynamoDB on a fresh moto table.
-func drivers() []driver {
-	return []driver{
-		{"bolt", func(t *testing.T) store.Store {
-			st, err := bolt.Open(filepath.Join(t.TempDir(), "openagg.db"), bolt.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st
-		}},
-		{"dynamo", func(t *testing.T) store.Store { return dynamotest.Store(t, "system", nil) }},
-	}
-}
-
 // forEachDriver runs fn as one subtest per driver, on a server over a fresh
 // store of that driver.
 func forEachDriver(t *testing.T, fn func(t *testing.T, s *server)) {
-	for _, d := range drivers() {
-		t.Run(d.name, func(t *testing.T) { fn(t, newServer(t, d.open(t))) })
+	for _, d := range storetest.Drivers("system", nil) {
+		t.Run(d.Name, func(t *testing.T) { fn(t, newServer(t, d.Open(t))) })
 	}
 }
 

@@ -33,6 +33,7 @@ import (
 	"github.com/openagg/openagg/internal/queue/local"
 	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/bolt"
+	"github.com/openagg/openagg/internal/store/storetest"
 )
 
 // Start is the fake clock's start: a fixed instant so that dates in
@@ -48,10 +49,7 @@ const (
 )
 
 // Store is a store driver that counts its round trips (bolt, dynamo).
-type Store interface {
-	store.Store
-	Calls() int64
-}
+type Store = storetest.Counted
 
 // Options vary the environment.
 type Options struct {
