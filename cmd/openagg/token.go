@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
 )
 
 // tokenCmd prints a bearer token signed with the local key of the data
@@ -39,10 +39,10 @@ func mintLocal(dataDir, issuer, audience, sub, name, roles string, ttl time.Dura
 	if ttl <= 0 {
 		return "", fmt.Errorf("--ttl must be positive, got %s", ttl)
 	}
-	key, err := auth.LoadOrCreateKey(dataDir)
+	key, err := authn.LoadOrCreateKey(dataDir)
 	if err != nil {
 		return "", err
 	}
 	rs := strings.FieldsFunc(roles, func(r rune) bool { return r == ',' || r == ' ' })
-	return auth.Mint(key, auth.Claims{Sub: strings.TrimSpace(sub), Name: name, Roles: rs, Issuer: issuer, Audience: audience, TTL: ttl})
+	return authn.Mint(key, authn.Claims{Sub: strings.TrimSpace(sub), Name: name, Roles: rs, Issuer: issuer, Audience: audience, TTL: ttl})
 }

@@ -21,6 +21,7 @@ import (
 	"sync"
 
 	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/queue"
@@ -37,7 +38,7 @@ type App struct {
 	Queue  queue.Sender
 	// Providers by name; "sandbox" is always there.
 	Providers    map[string]provider.Provider
-	Auth         *auth.Authenticator
+	Auth         *authn.Authenticator
 	Entitlements *auth.Entitlements
 	// JWTKey is the local HS256 key (embedded default only; nil in AWS,
 	// where API Gateway validates tokens).
@@ -111,7 +112,7 @@ func Assemble(cfg platform.Config, d Deps) (*App, error) {
 	if len(a.PageTokenSecret) == 0 && len(d.JWTKey) > 0 {
 		a.PageTokenSecret = DerivePageTokenSecret(d.JWTKey)
 	}
-	authn, err := auth.NewAuthenticator(auth.Options{
+	authn, err := authn.New(authn.Options{
 		Issuer:    cfg.JWTIssuer,
 		Audiences: cfg.JWTAudiences,
 		HMACKey:   d.JWTKey,

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/openagg/openagg/internal/api/party/partytest"
-	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider/sandbox"
@@ -46,10 +46,10 @@ func newTestApp(t testing.TB, env ...string) *App {
 
 // token mints a token the app accepts: c with the app's issuer and
 // audience.
-func token(t testing.TB, a *App, c auth.Claims) string {
+func token(t testing.TB, a *App, c authn.Claims) string {
 	t.Helper()
 	c.Issuer, c.Audience = a.Config.JWTIssuer, a.Config.JWTAudience
-	tok, err := auth.Mint(a.JWTKey, c)
+	tok, err := authn.Mint(a.JWTKey, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func connectSandbox(t testing.TB, a *App, alice, party string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin := token(t, a, auth.Claims{Sub: "admin", Roles: []string{bank.RoleManageDirectory}})
+	admin := token(t, a, authn.Claims{Sub: "admin", Roles: []string{bank.RoleManageDirectory}})
 	if code, body := serve(h, http.MethodGet, "/system/banks", admin, "", ""); code != http.StatusAccepted {
 		t.Fatalf("load directory: %d %s", code, body)
 	}
@@ -115,7 +115,7 @@ func connectSandbox(t testing.TB, a *App, alice, party string) {
 
 func TestNewEmbedded(t *testing.T) {
 	a := newTestApp(t)
-	if len(a.JWTKey) != auth.KeySize || len(a.PageTokenSecret) != 32 || len(a.CredentialsKey) != 32 {
+	if len(a.JWTKey) != authn.KeySize || len(a.PageTokenSecret) != 32 || len(a.CredentialsKey) != 32 {
 		t.Fatalf("keys: jwt %d page %d cred %d", len(a.JWTKey), len(a.PageTokenSecret), len(a.CredentialsKey))
 	}
 	if _, err := a.Provider("sandbox"); err != nil {
@@ -173,7 +173,7 @@ func TestHealthAndWhoami(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := token(t, a, auth.Claims{Sub: "alice", Name: "Alice", Roles: []string{"R1"}})
+	tok := token(t, a, authn.Claims{Sub: "alice", Name: "Alice", Roles: []string{"R1"}})
 	tests := []struct {
 		name, method, path, token string
 		status                    int

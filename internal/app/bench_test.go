@@ -7,7 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
 )
 
 // BenchmarkStack measures the platform's per-request cost: top-level mux,
@@ -21,7 +21,7 @@ func BenchmarkStack(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok, _ := auth.Mint(a.JWTKey, auth.Claims{Sub: "alice", Roles: []string{"R"}, Issuer: a.Config.JWTIssuer, Audience: a.Config.JWTAudience})
+	tok, _ := authn.Mint(a.JWTKey, authn.Claims{Sub: "alice", Roles: []string{"R"}, Issuer: a.Config.JWTIssuer, Audience: a.Config.JWTAudience})
 	for _, bc := range []struct{ name, path, token string }{
 		{"health", "/health", ""},
 		{"whoami_hs256", "/whoami", tok},

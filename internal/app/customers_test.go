@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/party"
 	"github.com/openagg/openagg/internal/provider/sandbox"
@@ -27,7 +28,7 @@ func TestCustomersWiring(t *testing.T) {
 		t.Helper()
 		tok := ""
 		if sub != "" {
-			tok = token(t, a, auth.Claims{Sub: sub, Roles: roles})
+			tok = token(t, a, authn.Claims{Sub: sub, Roles: roles})
 		}
 		return serve(h, method, path, tok, "", body)
 	}

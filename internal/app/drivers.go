@@ -11,7 +11,7 @@ import (
 
 	bolterrors "go.etcd.io/bbolt/errors"
 
-	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/queue"
 	"github.com/openagg/openagg/internal/queue/local"
@@ -38,7 +38,7 @@ func newEmbedded(cfg platform.Config, log *slog.Logger, opts Options) (*App, err
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", cfg.DataDir, err)
 	}
-	jwtKey, err := auth.LoadOrCreateKey(cfg.DataDir)
+	jwtKey, err := authn.LoadOrCreateKey(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,8 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/api/aggregation"
+	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/store"
 )
@@ -42,9 +43,9 @@ type whoamiResponse struct {
 }
 
 func (a *App) whoami(w http.ResponseWriter, r *http.Request) {
-	p, err := auth.Require(r.Context())
+	p, err := authn.Require(r.Context())
 	if err != nil {
-		platform.RenderError(w, r, err)
+		platform.RenderError(w, r, aggregation.Resolve(err))
 		return
 	}
 	roles := p.Roles

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/provider/sandbox"
 	"github.com/openagg/openagg/internal/queue"
@@ -26,7 +26,7 @@ func TestHoldingsWiring(t *testing.T) {
 		t.Fatal(err)
 	}
 	const party = "100100"
-	alice := token(t, a, auth.Claims{Sub: "alice"})
+	alice := token(t, a, authn.Claims{Sub: "alice"})
 	connectSandbox(t, a, alice, party)
 
 	accounts, err := a.Holdings().Accounts(ctx, party)

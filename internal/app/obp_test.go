@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/provider/sandbox"
 	"github.com/openagg/openagg/internal/view"
@@ -29,7 +29,7 @@ func TestOBPWiring(t *testing.T) {
 		return serve(all, method, path, tok, contentType, body)
 	}
 	const party = "100100"
-	alice := token(t, a, auth.Claims{Sub: "alice", Name: "Alice"})
+	alice := token(t, a, authn.Claims{Sub: "alice", Name: "Alice"})
 	connectSandbox(t, a, alice, party)
 	code, body := call(http.MethodGet, "/obp/v1.2/banks/"+sandbox.BankDefault, "", "", "")
 	if code != http.StatusOK || !strings.Contains(body, `"id":"`+sandbox.BankDefault+`"`) {
@@ -95,7 +95,7 @@ func TestOBPWiring(t *testing.T) {
 	// The banks are the directory banks with access enabled: disabling a
 	// bank's access takes its accounts out of the API too (OBP-30001), the
 	// directory records being read in the account's BatchGet.
-	admin := token(t, a, auth.Claims{Sub: "admin", Roles: []string{bank.RoleManageDirectory}})
+	admin := token(t, a, authn.Claims{Sub: "admin", Roles: []string{bank.RoleManageDirectory}})
 	access := func(v string) {
 		t.Helper()
 		if code, body := call(http.MethodPut, "/system/bank/"+sandbox.BankDefault+"/access", admin, "application/json", `{"setAccess":"`+v+`"}`); code != http.StatusOK {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/openagg/openagg/internal/api/party/partytest"
 	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider/saltedge/saltedgetest"
@@ -216,7 +217,7 @@ func newSweep(t *testing.T) *sweep {
 func (s *sweep) setup() {
 	t, a := s.t, s.a
 	const party = "sweep-alice-1"
-	plain := token(t, a, auth.Claims{Sub: "alice", Name: "Alice"})
+	plain := token(t, a, authn.Claims{Sub: "alice", Name: "Alice"})
 	connectSandbox(t, a, plain, party)
 	h, err := a.HandlerFor(a.GroupNames())
 	if err != nil {
@@ -307,8 +308,8 @@ func (s *sweep) setup() {
 	if s.h, err = a.HandlerFor(a.GroupNames()); err != nil {
 		t.Fatal(err)
 	}
-	s.alice = token(t, a, auth.Claims{Sub: "alice", Name: "Alice", Roles: aliceRoles})
-	s.bob = token(t, a, auth.Claims{Sub: "bob", Name: "Bob"})
+	s.alice = token(t, a, authn.Claims{Sub: "alice", Name: "Alice", Roles: aliceRoles})
+	s.bob = token(t, a, authn.Claims{Sub: "bob", Name: "Bob"})
 }
 
 // restore gives alice back what a phase's successful DELETEs took: her
@@ -333,7 +334,7 @@ func (s *sweep) restore(tok string) {
 		_ = json.Unmarshal([]byte(out), &m)
 		return m.ID + m.EntitlementID
 	}
-	root := token(s.t, s.a, auth.Claims{Sub: "root"})
+	root := token(s.t, s.a, authn.Claims{Sub: "root"})
 	must("POST", s.account+"/permissions/alice/views/"+s.customView, tok, "")
 	for name, id := range map[string]string{
 		"commentid":     must("POST", s.meta+"/comments", tok, `{"value":"sweep comment"}`),

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/provider/sandbox"
 )
@@ -19,7 +19,7 @@ func TestSystemWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := token(t, a, auth.Claims{Sub: "admin", Roles: []string{bank.RoleManageDirectory}})
+	tok := token(t, a, authn.Claims{Sub: "admin", Roles: []string{bank.RoleManageDirectory}})
 	if code, body := serve(h, http.MethodGet, "/system/banks", tok, "", ""); code != http.StatusAccepted {
 		t.Fatalf("load: %d %s", code, body)
 	}

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/store"
 )
@@ -20,17 +20,6 @@ const (
 	RoleCanCreateEntitlementAtOneBank = "CanCreateEntitlementAtOneBank"
 	RoleCanDeleteEntitlementAtAnyBank = "CanDeleteEntitlementAtAnyBank"
 	RoleCanGetEntitlementsForAnyUser  = "CanGetEntitlementsForAnyUserAtAnyBank"
-)
-
-// Errors of entitlement management; they come wrapped in a *platform.Error.
-var (
-	ErrNotAllowed          = errors.New("auth: not allowed to manage this entitlement")
-	ErrEntitlementExists   = errors.New("auth: entitlement already exists")
-	ErrEntitlementNotFound = errors.New("auth: entitlement not found")
-	ErrInvalidRole         = errors.New("auth: invalid role name")
-	// ErrEntitlementOfOtherUser: the entitlement id exists, but belongs to
-	// another user than the one named.
-	ErrEntitlementOfOtherUser = errors.New("auth: the entitlement belongs to another user")
 )
 
 // Entitlement is a stored role grant: Role at BankID, or at any bank when
@@ -118,27 +107,6 @@ func (e *Entitlements) HasBankRole(ctx context.Context, p Principal, bankID, rol
 	return len(items) > 0, nil
 }
 
-// MissingRole is the 403 a group returns when a role check fails; the
-// message names the role (OBP-20006 lists the missing roles). Its cause is
-// a *MissingRolesError (which matches ErrNotAllowed), so a dialect can
-// list the roles its own way.
-func MissingRole(roles ...string) *platform.Error {
-	return &platform.Error{Status: http.StatusForbidden, Code: "MISSING_ROLE",
-		Message: "missing role: " + strings.Join(roles, " or "), Err: &MissingRolesError{Roles: roles}}
-}
-
-// MissingRolesError names the roles any one of which the caller lacked.
-type MissingRolesError struct {
-	Roles []string
-}
-
-func (m *MissingRolesError) Error() string {
-	return ErrNotAllowed.Error() + ": missing role " + strings.Join(m.Roles, " or ")
-}
-
-// Is makes errors.Is(err, ErrNotAllowed) true.
-func (m *MissingRolesError) Is(target error) bool { return target == ErrNotAllowed }
-
 // canManage: super admins, holders of anyRole, or for a bank-scoped grant,
 // holders of oneRole at that bank (or at any bank). Token roles cost
 // nothing; the stored ones are one Get, or one BatchGet when oneRole counts.
@@ -183,10 +151,10 @@ func validRole(role string) bool {
 // Any well-formed role name is accepted; GrantKnown takes only Roles.
 func (e *Entitlements) Grant(ctx context.Context, granter Principal, sub, bankID, role string) (Entitlement, error) {
 	if !validRole(role) {
-		return Entitlement{}, &platform.Error{Status: http.StatusBadRequest, Code: "INVALID_ROLE", Message: fmt.Sprintf("invalid role name %q", role), Err: ErrInvalidRole}
+		return Entitlement{}, fault.Errorf(ErrInvalidRole, "invalid role name %q", role)
 	}
 	if sub == "" {
-		return Entitlement{}, platform.BadRequest("INVALID_USER", "user id is required")
+		return Entitlement{}, fault.Errorf(ErrInvalidUser, "user id is required")
 	}
 	return e.grant(ctx, granter, sub, bankID, role, nil)
 }
@@ -236,8 +204,7 @@ func (e *Entitlements) grant(ctx context.Context, granter Principal, sub, bankID
 	it := store.Item{PK: UserPK(sub), SK: roleSK(role, bankID), GSI1PK: entitlementGSI1PK(ent.ID), GSI1SK: entitlementGSI1SK, Data: data}
 	err = e.Store.Put(ctx, it, store.IfNotExists())
 	if errors.Is(err, store.ErrConditionFailed) {
-		return Entitlement{}, &platform.Error{Status: http.StatusConflict, Code: "ENTITLEMENT_EXISTS",
-			Message: fmt.Sprintf("user %s already has role %s at bank %q", sub, role, bankID), Err: ErrEntitlementExists}
+		return Entitlement{}, fault.Wrap(ErrEntitlementExists, err, "user %s already has role %s at bank %q", sub, role, bankID)
 	}
 	if err != nil {
 		return Entitlement{}, fmt.Errorf("grant %s to %s: %w", role, sub, err)
@@ -318,8 +285,7 @@ func (e *Entitlements) Revoke(ctx context.Context, revoker Principal, sub, id st
 // notSubs is the error for an entitlement id not in sub's partition: held
 // by another user (index entry found) or not found at all.
 func (e *Entitlements) notSubs(ctx context.Context, sub, id string) error {
-	notFound := &platform.Error{Status: http.StatusNotFound, Code: "ENTITLEMENT_NOT_FOUND",
-		Message: fmt.Sprintf("entitlement %s not found", id), Err: ErrEntitlementNotFound}
+	notFound := fault.Errorf(ErrEntitlementNotFound, "entitlement %s not found", id)
 	if id == "" || len(id) > 255 { // never an id Grant made
 		return notFound
 	}
@@ -330,6 +296,5 @@ func (e *Entitlements) notSubs(ctx context.Context, sub, id string) error {
 	if len(page.Items) == 0 {
 		return notFound
 	}
-	return &platform.Error{Status: http.StatusBadRequest, Code: "ENTITLEMENT_OF_OTHER_USER",
-		Message: fmt.Sprintf("user %s does not have entitlement %s", sub, id), Err: ErrEntitlementOfOtherUser}
+	return fault.Errorf(ErrEntitlementOfOtherUser, "user %s does not have entitlement %s", sub, id)
 }

@@ -1,13 +1,10 @@
-// Package auth verifies bearer JWTs (locally HS256 with a key in the data
-// directory, RS256 against a JWKS URL when configured, or the claims of the
-// API Gateway HttpApi JWT authorizer in AWS) and resolves a principal's
-// roles from the token's roles claim plus stored entitlements.
+// Package auth is who the caller is and what they may do: the principal (a
+// token's subject, name, issuer and roles), the role catalogue, and the
+// entitlements (roles granted in the store), with their failures. How a
+// bearer token becomes a principal is internal/authn's.
 package auth
 
-import (
-	"context"
-	"slices"
-)
+import "slices"
 
 // Principal is the authenticated caller.
 type Principal struct {
@@ -15,19 +12,6 @@ type Principal struct {
 	Name     string   // display name (name / preferred_username claim)
 	Provider string   // the token issuer (OBP user.provider)
 	Roles    []string // roles from the token's roles claim
-}
-
-type principalKey struct{}
-
-// WithPrincipal returns ctx carrying p.
-func WithPrincipal(ctx context.Context, p Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
-}
-
-// FromContext returns the authenticated principal, if any.
-func FromContext(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(Principal)
-	return p, ok && p.Subject != ""
 }
 
 // HasTokenRole reports whether the token itself carries role. Stored

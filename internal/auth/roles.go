@@ -1,14 +1,12 @@
 package auth
 
 import (
-	"errors"
-	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/platform"
 )
 
@@ -22,17 +20,6 @@ const (
 	RoleCanCreateUserCustomerLinkAtAnyBank = "CanCreateUserCustomerLinkAtAnyBank"
 	RoleCanAddSocialMediaHandle            = "CanAddSocialMediaHandle"
 	RoleCanGetSocialMediaHandles           = "CanGetSocialMediaHandles"
-)
-
-// Errors of CheckRole; they come wrapped in a *platform.Error (400).
-var (
-	// ErrBankRole: a bank role was asked for at every bank (empty bank id).
-	ErrBankRole = errors.New("auth: the role is a bank role: a bank id is required")
-	// ErrSystemRole: a system role was asked for at one bank.
-	ErrSystemRole = errors.New("auth: the role is a system role: the bank id must be empty")
-	// ErrInvalidUser: a user id that no identity provider issues (empty,
-	// too long, white space or control characters).
-	ErrInvalidUser = errors.New("auth: invalid user id")
 )
 
 // Role is a role that can be granted as a stored entitlement. OBP
@@ -88,19 +75,16 @@ func LookupRole(name string) (Role, bool) {
 
 // CheckRole says whether role may be granted at bankID: the role must be
 // known (ErrInvalidRole), a bank role needs a bank (ErrBankRole), a system
-// role takes none (ErrSystemRole). Each error is a 400 *platform.Error.
+// role takes none (ErrSystemRole).
 func CheckRole(role, bankID string) error {
 	r, ok := LookupRole(role)
 	switch {
 	case !ok:
-		return &platform.Error{Status: http.StatusBadRequest, Code: "INVALID_ROLE",
-			Message: fmt.Sprintf("unknown role name %q; known roles: %s", truncate(role, 100), strings.Join(RoleNames(), ", ")), Err: ErrInvalidRole}
+		return fault.Errorf(ErrInvalidRole, "unknown role name %q; known roles: %s", platform.Truncate(role, 100), strings.Join(RoleNames(), ", "))
 	case r.BankLevel && bankID == "":
-		return &platform.Error{Status: http.StatusBadRequest, Code: "BANK_ROLE",
-			Message: fmt.Sprintf("%s is granted at one bank: set bank_id", role), Err: ErrBankRole}
+		return fault.Errorf(ErrBankRole, "%s is granted at one bank: set bank_id", role)
 	case !r.BankLevel && bankID != "":
-		return &platform.Error{Status: http.StatusBadRequest, Code: "SYSTEM_ROLE",
-			Message: fmt.Sprintf("%s is granted at every bank: set bank_id to an empty string", role), Err: ErrSystemRole}
+		return fault.Errorf(ErrSystemRole, "%s is granted at every bank: set bank_id to an empty string", role)
 	}
 	return nil
 }
@@ -120,16 +104,5 @@ func ValidUserID(id string) bool {
 }
 
 func invalidUser(id string) error {
-	return &platform.Error{Status: http.StatusBadRequest, Code: "INVALID_USER",
-		Message: fmt.Sprintf("user id %q is not 1 to %d characters without white space", truncate(id, 64), MaxUserIDLen), Err: ErrInvalidUser}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
+	return fault.Errorf(ErrInvalidUser, "user id %q is not 1 to %d characters without white space", platform.Truncate(id, 64), MaxUserIDLen)
 }

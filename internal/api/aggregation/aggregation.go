@@ -13,6 +13,8 @@ import (
 	"net/http"
 
 	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/platform"
 )
 
@@ -28,10 +30,41 @@ type ErrorDetail struct {
 	RequestID string `json:"requestId,omitempty"`
 }
 
+// wire is how the Aggregation dialect shows a kind of failure.
+type wire struct {
+	status int
+	code   string
+}
+
+// table maps domain failures to the Aggregation dialect's status and code.
+var table = fault.Table[wire]{Kinds: map[*fault.Kind]wire{
+	auth.ErrNoToken:                {http.StatusUnauthorized, "UNAUTHENTICATED"},
+	auth.ErrInvalidToken:           {http.StatusUnauthorized, "INVALID_TOKEN"},
+	auth.ErrNotAllowed:             {http.StatusForbidden, "MISSING_ROLE"},
+	auth.ErrInvalidRole:            {http.StatusBadRequest, "INVALID_ROLE"},
+	auth.ErrBankRole:               {http.StatusBadRequest, "BANK_ROLE"},
+	auth.ErrSystemRole:             {http.StatusBadRequest, "SYSTEM_ROLE"},
+	auth.ErrInvalidUser:            {http.StatusBadRequest, "INVALID_USER"},
+	auth.ErrEntitlementExists:      {http.StatusConflict, "ENTITLEMENT_EXISTS"},
+	auth.ErrEntitlementNotFound:    {http.StatusNotFound, "ENTITLEMENT_NOT_FOUND"},
+	auth.ErrEntitlementOfOtherUser: {http.StatusBadRequest, "ENTITLEMENT_OF_OTHER_USER"},
+}}
+
+// Resolve is err as the Aggregation dialect shows it: a domain failure
+// through the table, an HTTP-layer *platform.Error as it is, anything else
+// a 500 without detail.
+func Resolve(err error) *platform.Error {
+	if w, msg, ok := table.Lookup(err); ok {
+		return &platform.Error{Status: w.status, Code: w.code, Message: msg, Err: err}
+	}
+	return platform.AsError(err)
+}
+
 // WriteError renders err in the Aggregation format. Errors that are not a
-// *platform.Error are logged and answered as a 500 without details.
+// domain failure or a *platform.Error are logged and answered as a 500
+// without details.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	e := platform.AsError(err)
+	e := Resolve(err)
 	if e.Status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
@@ -48,7 +81,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 // User returns the authenticated principal or a 401 error: UNAUTHENTICATED
 // without a token, INVALID_TOKEN for a token that does not verify.
 func User(ctx context.Context) (auth.Principal, error) {
-	return auth.Require(ctx)
+	return authn.Require(ctx)
 }
 
 // NotFoundHandler answers unknown paths of an Aggregation group.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/view"
 )
@@ -120,7 +121,7 @@ func (a *API) handle(h func(w http.ResponseWriter, r *http.Request) error) http.
 // user returns the caller, or 401 OBP-20001 (also for a token that was
 // sent but does not verify).
 func user(ctx context.Context) (auth.Principal, error) {
-	p, err := auth.Require(ctx)
+	p, err := authn.Require(ctx)
 	if err == nil {
 		return p, nil
 	}

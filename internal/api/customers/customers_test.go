@@ -16,6 +16,7 @@ import (
 
 	"github.com/openagg/openagg/internal/api/customers"
 	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/platform/mototest"
 	"github.com/openagg/openagg/internal/store"
@@ -59,7 +60,7 @@ func newEnv(t *testing.T, s store.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	authn, err := auth.NewAuthenticator(auth.Options{Issuer: issuer, Audiences: []string{audience}, HMACKey: jwtKey})
+	authn, err := authn.New(authn.Options{Issuer: issuer, Audiences: []string{audience}, HMACKey: jwtKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func (e *env) do(method, path string, c caller, body string) resp {
 	}
 	req := httptest.NewRequest(method, path, rd)
 	if c.sub != "" {
-		tok, err := auth.Mint(jwtKey, auth.Claims{Sub: c.sub, Roles: c.roles, Issuer: issuer, Audience: audience})
+		tok, err := authn.Mint(jwtKey, authn.Claims{Sub: c.sub, Roles: c.roles, Issuer: issuer, Audience: audience})
 		if err != nil {
 			e.t.Fatal(err)
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/openagg/openagg/internal/api/obp"
-	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/metadata"
 	"github.com/openagg/openagg/internal/store"
@@ -75,7 +75,7 @@ func BenchmarkListTransactions(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	authn, err := auth.NewAuthenticator(auth.Options{Issuer: issuer, Audiences: []string{audience}, HMACKey: jwtKey})
+	authn, err := authn.New(authn.Options{Issuer: issuer, Audiences: []string{audience}, HMACKey: jwtKey})
 	if err != nil {
 		b.Fatal(err)
 	}

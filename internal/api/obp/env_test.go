@@ -19,7 +19,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/openagg/openagg/internal/api/obp"
-	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/metadata"
 	"github.com/openagg/openagg/internal/platform"
@@ -152,7 +152,7 @@ func newEnv(t *testing.T, s store.Store) *env {
 		HostedBy:  obp.HostedBy{Organisation: "OpenAgg", Email: "ops@openagg.test", Phone: "+49 30 000"},
 		GitCommit: "abc123",
 	})
-	authn, err := auth.NewAuthenticator(auth.Options{Issuer: issuer, Audiences: []string{audience}, HMACKey: jwtKey})
+	authn, err := authn.New(authn.Options{Issuer: issuer, Audiences: []string{audience}, HMACKey: jwtKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func (e *env) acl(accountID string) view.ACL {
 
 func token(t testing.TB, sub string) string {
 	t.Helper()
-	tok, err := auth.Mint(jwtKey, auth.Claims{Sub: sub, Name: strings.ToUpper(sub[:1]) + sub[1:], Issuer: issuer, Audience: audience})
+	tok, err := authn.Mint(jwtKey, authn.Claims{Sub: sub, Name: strings.ToUpper(sub[:1]) + sub[1:], Issuer: issuer, Audience: audience})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/metadata"
 	"github.com/openagg/openagg/internal/platform"
@@ -128,10 +129,11 @@ func (a *API) Handler() (http.Handler, error) { return Router(a.Routes(), a.Rend
 // does not verify is a 401 even on routes that work anonymously: the
 // client meant to authenticate.
 func principal(ctx context.Context) (*auth.Principal, error) {
-	if err := auth.Err(ctx); err != nil {
+	p, ok, err := authn.Caller(ctx)
+	if err != nil {
 		return nil, platform.Unauthorized(view.CodeNotLoggedIn, "%s The bearer token is invalid or expired.", view.TextNotLoggedIn)
 	}
-	if p, ok := auth.FromContext(ctx); ok {
+	if ok {
 		return &p, nil
 	}
 	return nil, nil

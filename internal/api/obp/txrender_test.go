@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/openagg/openagg/internal/api/obp"
-	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/storetest"
@@ -29,7 +29,7 @@ func uncached(t *testing.T, e *env) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	authn, err := auth.NewAuthenticator(auth.Options{Issuer: issuer, Audiences: []string{audience}, HMACKey: jwtKey})
+	authn, err := authn.New(authn.Options{Issuer: issuer, Audiences: []string{audience}, HMACKey: jwtKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/openagg/openagg/internal/api/aggregation"
 	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/connection"
 	"github.com/openagg/openagg/internal/holdings"
 	partydomain "github.com/openagg/openagg/internal/party"
@@ -213,7 +214,7 @@ func rfc3339(t time.Time) string {
 
 // caller authenticates the request and reads the party id of the path.
 func caller(r *http.Request) (auth.Principal, string, error) {
-	p, err := auth.Require(r.Context())
+	p, err := authn.Require(r.Context())
 	if err != nil {
 		return p, "", err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/openagg/openagg/internal/api/aggregation"
 	"github.com/openagg/openagg/internal/api/system"
 	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
@@ -53,7 +54,7 @@ type server struct {
 	clock   *platform.FakeClock
 	banks   *bank.Service
 	ents    *auth.Entitlements
-	authn   *auth.Authenticator
+	authn   *authn.Authenticator
 	handler http.Handler
 }
 
@@ -78,7 +79,7 @@ func newServer(t *testing.T, st store.Store) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	authn, err := auth.NewAuthenticator(auth.Options{Issuer: issuer, Audiences: []string{audience}, HMACKey: jwtKey})
+	authn, err := authn.New(authn.Options{Issuer: issuer, Audiences: []string{audience}, HMACKey: jwtKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func (s *server) useProvider(p provider.Provider) {
 
 func (s *server) token(sub string, roles ...string) string {
 	s.t.Helper()
-	tok, err := auth.Mint(jwtKey, auth.Claims{Sub: sub, Roles: roles, Issuer: issuer, Audience: audience})
+	tok, err := authn.Mint(jwtKey, authn.Claims{Sub: sub, Roles: roles, Issuer: issuer, Audience: audience})
 	if err != nil {
 		s.t.Fatal(err)
 	}

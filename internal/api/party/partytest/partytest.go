@@ -22,6 +22,7 @@ import (
 	connectapi "github.com/openagg/openagg/internal/api/connect"
 	partyapi "github.com/openagg/openagg/internal/api/party"
 	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/connection"
 	"github.com/openagg/openagg/internal/holdings"
@@ -170,7 +171,7 @@ func New(t testing.TB, opts Options) *Env {
 	q.Register(queue.Holdings, queue.Consumer(log, hold.HandleJob), fast)
 
 	key := []byte("0123456789abcdef0123456789abcdef")
-	authn, err := auth.NewAuthenticator(auth.Options{Issuer: issuer, Audiences: []string{audience}, HMACKey: key, Clock: clock})
+	authn, err := authn.New(authn.Options{Issuer: issuer, Audiences: []string{audience}, HMACKey: key, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +224,7 @@ func (e *Env) Depth(queueName string) int {
 // Token mints a bearer token for sub with roles.
 func (e *Env) Token(sub string, roles ...string) string {
 	e.T.Helper()
-	tok, err := auth.Mint(e.key, auth.Claims{Sub: sub, Name: sub, Roles: roles, Issuer: issuer, Audience: audience, Now: e.Clock.Now(), TTL: 30 * 24 * time.Hour})
+	tok, err := authn.Mint(e.key, authn.Claims{Sub: sub, Name: sub, Roles: roles, Issuer: issuer, Audience: audience, Now: e.Clock.Now(), TTL: 30 * 24 * time.Hour})
 	if err != nil {
 		e.T.Fatal(err)
 	}

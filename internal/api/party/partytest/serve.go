@@ -3,7 +3,7 @@ package partytest
 import (
 	"net/http"
 
-	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/platform"
 )
 
@@ -12,7 +12,7 @@ import (
 // authentication middleware as Handler, so that Token works with it.
 func (e *Env) Serve(routes []platform.Route, render platform.ErrorRenderer) http.Handler {
 	e.T.Helper()
-	authn, err := auth.NewAuthenticator(auth.Options{Issuer: issuer, Audiences: []string{audience}, HMACKey: e.key, Clock: e.Clock})
+	authn, err := authn.New(authn.Options{Issuer: issuer, Audiences: []string{audience}, HMACKey: e.key, Clock: e.Clock})
 	if err != nil {
 		e.T.Fatal(err)
 	}

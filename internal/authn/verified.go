@@ -1,4 +1,4 @@
-package auth
+package authn
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/openagg/openagg/internal/auth"
 )
 
 // A client sends the same bearer token with every request until it
@@ -30,7 +32,7 @@ const (
 
 // verifiedToken is a token that verified, with the times it stays valid.
 type verifiedToken struct {
-	p Principal
+	p auth.Principal
 	// from and until bound when it is taken on trust: not before its nbf
 	// (less the leeway), before its exp (plus the leeway) and before
 	// verifiedMaxAge has passed since it was verified.
@@ -51,7 +53,7 @@ func (a *Authenticator) newVerifiedCache() *verifiedCache {
 
 // verify is Authenticator.Verify, answered from memory for a token that
 // verified before and is still within its times.
-func (c *verifiedCache) verify(ctx context.Context, token string) (Principal, error) {
+func (c *verifiedCache) verify(ctx context.Context, token string) (auth.Principal, error) {
 	now := c.a.clock.Now()
 	c.mu.Lock()
 	v, ok := c.tokens[token]

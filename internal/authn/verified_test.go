@@ -1,4 +1,4 @@
-package auth
+package authn
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/platform"
 )
 
@@ -30,13 +31,13 @@ func TestVerifiedCache(t *testing.T) {
 	// Bad tokens are refused every time and never kept.
 	bad := mint(t, []byte("ffffffffffffffffffffffffffffffff"), Claims{Sub: "alice"})
 	for range 2 {
-		if _, err := c.verify(ctx, bad); !errors.Is(err, ErrInvalidToken) {
+		if _, err := c.verify(ctx, bad); !errors.Is(err, auth.ErrInvalidToken) {
 			t.Fatalf("bad token: %v", err)
 		}
 	}
 	// Not yet valid: refused, not kept; valid once its time comes.
 	later := mint(t, testKey(), Claims{Sub: "bob", Now: t0.Add(10 * time.Minute), TTL: time.Hour})
-	if _, err := c.verify(ctx, later); !errors.Is(err, ErrInvalidToken) || len(c.tokens) != 1 {
+	if _, err := c.verify(ctx, later); !errors.Is(err, auth.ErrInvalidToken) || len(c.tokens) != 1 {
 		t.Fatalf("not yet valid: %v, %d cached", err, len(c.tokens))
 	}
 
@@ -59,12 +60,12 @@ func TestVerifiedCache(t *testing.T) {
 		t.Fatalf("within the leeway: %v", err)
 	}
 	clock.Advance(time.Second)
-	if _, err := c.verify(ctx, good); !errors.Is(err, ErrInvalidToken) {
+	if _, err := c.verify(ctx, good); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Fatalf("expired token accepted: %v", err)
 	}
 	// A clock set back before nbf (less the leeway) refuses it too.
 	clock.Set(t0.Add(10*time.Minute - DefaultLeeway - time.Second))
-	if _, err := c.verify(ctx, later); !errors.Is(err, ErrInvalidToken) {
+	if _, err := c.verify(ctx, later); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Fatalf("token before its nbf accepted: %v", err)
 	}
 }

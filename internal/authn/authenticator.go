@@ -1,4 +1,10 @@
-package auth
+// Package authn turns a request's bearer token into the caller: JWT
+// verification (locally HS256 with a key in the data directory, RS256
+// against a JWKS URL when configured), the claims the API Gateway HttpApi
+// JWT authorizer already validated in AWS, the HTTP middleware, and Caller
+// and Require, the one way every API group reads the caller. Who may do
+// what is internal/auth's.
+package authn
 
 import (
 	"context"
@@ -11,14 +17,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/platform"
-)
-
-// Errors of token verification. Every verification failure wraps
-// ErrInvalidToken; a request without a token gets ErrNoToken from Require.
-var (
-	ErrNoToken      = errors.New("auth: no bearer token")
-	ErrInvalidToken = errors.New("auth: invalid bearer token")
 )
 
 // DefaultLeeway tolerates small clock skew on exp/nbf/iat.
@@ -50,9 +50,9 @@ type Authenticator struct {
 	methods   []string
 }
 
-// NewAuthenticator builds an Authenticator; at least one of HMACKey and
+// New builds an Authenticator; at least one of HMACKey and
 // JWKSURL must be set, unless the caller relies on API Gateway claims only.
-func NewAuthenticator(o Options) (*Authenticator, error) {
+func New(o Options) (*Authenticator, error) {
 	a := &Authenticator{issuer: o.Issuer, audiences: o.Audiences, clock: o.Clock, leeway: o.Leeway}
 	if a.clock == nil {
 		a.clock = platform.SystemClock{}
@@ -78,10 +78,10 @@ func NewAuthenticator(o Options) (*Authenticator, error) {
 }
 
 // Verify checks a compact JWT (signature, alg allow-list, iss, aud, exp,
-// nbf) and returns its principal. Errors wrap ErrInvalidToken.
-func (a *Authenticator) Verify(ctx context.Context, token string) (Principal, error) {
+// nbf) and returns its principal. Errors wrap auth.ErrInvalidToken.
+func (a *Authenticator) Verify(ctx context.Context, token string) (auth.Principal, error) {
 	if len(a.methods) == 0 {
-		return Principal{}, fmt.Errorf("%w: no verification key configured", ErrInvalidToken)
+		return auth.Principal{}, fmt.Errorf("%w: no verification key configured", auth.ErrInvalidToken)
 	}
 	var tc tokenClaims
 	parser := jwt.NewParser(
@@ -104,19 +104,19 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (Principal, er
 		return nil, fmt.Errorf("unexpected alg %s", t.Method.Alg())
 	})
 	if err != nil {
-		return Principal{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+		return auth.Principal{}, fmt.Errorf("%w: %v", auth.ErrInvalidToken, err)
 	}
 	if !a.audienceOK(tc) {
-		return Principal{}, fmt.Errorf("%w: token has invalid audience", ErrInvalidToken)
+		return auth.Principal{}, fmt.Errorf("%w: token has invalid audience", auth.ErrInvalidToken)
 	}
 	if tc.Subject == "" {
-		return Principal{}, fmt.Errorf("%w: token has no sub", ErrInvalidToken)
+		return auth.Principal{}, fmt.Errorf("%w: token has no sub", auth.ErrInvalidToken)
 	}
 	name := tc.Name
 	if name == "" {
 		name = tc.PreferredUsername
 	}
-	return Principal{Subject: tc.Subject, Name: name, Provider: tc.Issuer, Roles: parseRoles(tc.Roles)}, nil
+	return auth.Principal{Subject: tc.Subject, Name: name, Provider: tc.Issuer, Roles: parseRoles(tc.Roles)}, nil
 }
 
 // audienceOK applies the API Gateway JWT authorizer's rule, so that a

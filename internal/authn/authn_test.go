@@ -1,4 +1,4 @@
-package auth
+package authn
 
 import (
 	"context"
@@ -22,6 +22,8 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/platform"
 )
 
@@ -36,7 +38,7 @@ func testKey() []byte { return []byte("0123456789abcdef0123456789abcdef") }
 
 func newHS(t *testing.T, clock platform.Clock) *Authenticator {
 	t.Helper()
-	a, err := NewAuthenticator(Options{Issuer: testIss, Audiences: []string{testAud}, HMACKey: testKey(), Clock: clock})
+	a, err := New(Options{Issuer: testIss, Audiences: []string{testAud}, HMACKey: testKey(), Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,17 +108,17 @@ func TestHS256(t *testing.T) {
 	tests := []struct {
 		name    string
 		token   string
-		want    Principal
+		want    auth.Principal
 		wantErr string
 	}{
-		{name: "valid", token: good, want: Principal{Subject: "alice", Name: "Alice", Provider: testIss, Roles: []string{"CanCreateCustomer", "CanGetCustomer"}}},
-		{name: "roles as string, name from preferred_username, aud list", token: stringRoles, want: Principal{Subject: "bob", Name: "bobby", Provider: testIss, Roles: []string{"A", "B", "C"}}},
+		{name: "valid", token: good, want: auth.Principal{Subject: "alice", Name: "Alice", Provider: testIss, Roles: []string{"CanCreateCustomer", "CanGetCustomer"}}},
+		{name: "roles as string, name from preferred_username, aud list", token: stringRoles, want: auth.Principal{Subject: "bob", Name: "bobby", Provider: testIss, Roles: []string{"A", "B", "C"}}},
 		{name: "expired", token: mint(t, testKey(), Claims{Sub: "alice", Now: t0.Add(-2 * time.Hour), TTL: time.Hour}), wantErr: "expired"},
-		{name: "expired within leeway is accepted", token: mint(t, testKey(), Claims{Sub: "alice", Now: t0.Add(-time.Hour), TTL: time.Hour + 50*time.Second}), want: Principal{Subject: "alice", Provider: testIss}},
+		{name: "expired within leeway is accepted", token: mint(t, testKey(), Claims{Sub: "alice", Now: t0.Add(-time.Hour), TTL: time.Hour + 50*time.Second}), want: auth.Principal{Subject: "alice", Provider: testIss}},
 		{name: "not yet valid", token: mint(t, testKey(), Claims{Sub: "alice", Now: t0.Add(10 * time.Minute)}), wantErr: "not valid yet"},
 		{name: "wrong issuer", token: mint(t, testKey(), Claims{Sub: "alice", Issuer: "evil"}), wantErr: "issuer"},
 		{name: "wrong audience", token: mint(t, testKey(), Claims{Sub: "alice", Audience: "other"}), wantErr: "audience"},
-		{name: "Cognito access token: client_id is the audience", token: cognito, want: Principal{Subject: "carol", Provider: testIss}},
+		{name: "Cognito access token: client_id is the audience", token: cognito, want: auth.Principal{Subject: "carol", Provider: testIss}},
 		{name: "Cognito access token of another client", token: cognitoOther, wantErr: "audience"},
 		{name: "client_id is not read when aud is present", token: audWinsOverClientID, wantErr: "audience"},
 		{name: "neither aud nor client_id", token: noAudience, wantErr: "audience"},
@@ -132,8 +134,8 @@ func TestHS256(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := a.Verify(context.Background(), tc.token)
 			if tc.wantErr != "" {
-				if !errors.Is(err, ErrInvalidToken) || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("want ErrInvalidToken containing %q, got %v", tc.wantErr, err)
+				if !errors.Is(err, auth.ErrInvalidToken) || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("want auth.ErrInvalidToken containing %q, got %v", tc.wantErr, err)
 				}
 				return
 			}
@@ -155,7 +157,7 @@ func TestNewAuthenticatorValidation(t *testing.T) {
 		"short key":   {Issuer: "i", Audiences: []string{"a"}, HMACKey: []byte("short")},
 		"empty key":   {Issuer: "i", Audiences: []string{"a"}, HMACKey: []byte{}},
 	} {
-		if _, err := NewAuthenticator(o); err == nil {
+		if _, err := New(o); err == nil {
 			t.Errorf("%s: want error", name)
 		}
 	}
@@ -186,7 +188,7 @@ func TestRS256WithJWKS(t *testing.T) {
 	defer srv.Close()
 
 	clock := platform.NewFakeClock(t0)
-	a, err := NewAuthenticator(Options{Issuer: "https://idp.example.com", Audiences: []string{"openagg"}, JWKSURL: srv.URL, Clock: clock})
+	a, err := New(Options{Issuer: "https://idp.example.com", Audiences: []string{"openagg"}, JWKSURL: srv.URL, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +210,7 @@ func TestRS256WithJWKS(t *testing.T) {
 		t.Fatalf("cached: fetches=%d err=%v", fetches.Load(), err)
 	}
 	// Signed by k2 but claiming kid k1: bad signature, no refetch needed.
-	if _, err := a.Verify(ctx, sign("k1", k2, "carol")); !errors.Is(err, ErrInvalidToken) {
+	if _, err := a.Verify(ctx, sign("k1", k2, "carol")); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Fatalf("wrong key accepted: %v", err)
 	}
 	// Rotation: k2 appears in the set; an unknown kid refetches, but at most
@@ -266,15 +268,14 @@ func TestParseJWKS(t *testing.T) {
 func TestMiddleware(t *testing.T) {
 	a := newHS(t, platform.NewFakeClock(t0))
 	type seen struct {
-		p   Principal
+		p   auth.Principal
 		ok  bool
 		err error
 		req error
 	}
 	var got seen
 	h := a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got.p, got.ok = FromContext(r.Context())
-		got.err = Err(r.Context())
+		got.p, got.ok, got.err = Caller(r.Context())
 		_, got.req = Require(r.Context())
 	}))
 	good := mint(t, testKey(), Claims{Sub: "alice", Roles: []string{"R"}})
@@ -286,12 +287,12 @@ func TestMiddleware(t *testing.T) {
 		wantErr  bool
 		wantCode string
 	}{
-		{name: "no token", wantCode: "UNAUTHENTICATED"},
+		{name: "no token", wantCode: auth.ErrNoToken.Error()},
 		{name: "valid bearer", header: "Bearer " + good, wantSub: "alice"},
 		{name: "lowercase scheme", header: "bearer " + good, wantSub: "alice"},
-		{name: "invalid bearer", header: "Bearer " + good + "x", wantErr: true, wantCode: "INVALID_TOKEN"},
-		{name: "basic auth", header: "Basic YTpi", wantErr: true, wantCode: "INVALID_TOKEN"},
-		{name: "empty bearer", header: "Bearer ", wantErr: true, wantCode: "INVALID_TOKEN"},
+		{name: "invalid bearer", header: "Bearer " + good + "x", wantErr: true, wantCode: auth.ErrInvalidToken.Error()},
+		{name: "basic auth", header: "Basic YTpi", wantErr: true, wantCode: auth.ErrInvalidToken.Error()},
+		{name: "empty bearer", header: "Bearer ", wantErr: true, wantCode: auth.ErrInvalidToken.Error()},
 		{name: "api gateway claims win", header: "Bearer garbage", apigw: map[string]string{"sub": "gw-user", "iss": "https://idp", "name": "GW", "roles": "[CanCreateCustomer CanGetCustomer]"}, wantSub: "gw-user"},
 		{name: "api gateway without claims falls back to header", header: "Bearer " + good, apigw: map[string]string{}, wantSub: "alice"},
 	}
@@ -324,7 +325,7 @@ func TestMiddleware(t *testing.T) {
 			if got.ok != (tc.wantSub != "") || got.p.Subject != tc.wantSub {
 				t.Fatalf("principal %+v ok=%v, want %q", got.p, got.ok, tc.wantSub)
 			}
-			if (got.err != nil) != tc.wantErr || (got.err != nil && !errors.Is(got.err, ErrInvalidToken)) {
+			if (got.err != nil) != tc.wantErr || (got.err != nil && !errors.Is(got.err, auth.ErrInvalidToken)) {
 				t.Fatalf("Err = %v, want error %v", got.err, tc.wantErr)
 			}
 			if tc.wantCode == "" {
@@ -332,11 +333,11 @@ func TestMiddleware(t *testing.T) {
 					t.Fatalf("Require: %v", got.req)
 				}
 			} else {
-				pe := platform.AsError(got.req)
-				if pe.Status != 401 || pe.Code != tc.wantCode || !IsUnauthenticated(got.req) {
-					t.Fatalf("Require = %v, want 401 %s", got.req, tc.wantCode)
+				kind, msg, _ := fault.Of(got.req)
+				if kind == nil || kind.Error() != tc.wantCode || kind.Class() != fault.Unauthenticated {
+					t.Fatalf("Require = %v, want %s", got.req, tc.wantCode)
 				}
-				if strings.Contains(pe.Message, good) {
+				if strings.Contains(msg, good) || strings.Contains(got.req.Error(), good) {
 					t.Fatal("message leaks the token")
 				}
 			}
