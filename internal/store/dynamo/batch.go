@@ -50,8 +50,11 @@ func (s *Store) BatchGet(ctx context.Context, keys []store.Key) ([]store.Item, e
 			avs = append(avs, keyAV(k))
 		}
 		req := map[string]types.KeysAndAttributes{*s.table: {Keys: avs, ConsistentRead: aws.Bool(true)}}
+		s.calls.Add(1)
 		for attempt := 0; ; attempt++ {
-			s.calls.Add(1)
+			if attempt > 0 {
+				s.retries.Add(1)
+			}
 			out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 			if err != nil {
 				return mapErr(err)
@@ -106,8 +109,11 @@ func (s *Store) BatchWrite(ctx context.Context, puts []store.Item, deletes []sto
 	chunks := chunk(len(reqs), maxBatchWrite)
 	err := s.parallel(ctx, len(chunks), func(ctx context.Context, c int) error {
 		pending := reqs[chunks[c][0]:chunks[c][1]]
+		s.calls.Add(1)
 		for attempt := 0; ; attempt++ {
-			s.calls.Add(1)
+			if attempt > 0 {
+				s.retries.Add(1)
+			}
 			out, err := s.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
 				RequestItems: map[string][]types.WriteRequest{*s.table: pending},
 			})

@@ -52,10 +52,11 @@ type Options struct {
 
 // Store is the DynamoDB driver of store.Store.
 type Store struct {
-	client *dynamodb.Client
-	table  *string
-	tokens *store.Tokens
-	calls  atomic.Int64
+	client  *dynamodb.Client
+	table   *string
+	tokens  *store.Tokens
+	calls   atomic.Int64
+	retries atomic.Int64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -89,9 +90,19 @@ func NewClient(ctx context.Context, endpoint, region string) (*dynamodb.Client, 
 	}), nil
 }
 
-// Calls is the number of DynamoDB requests made so far (retries of
-// unprocessed batch items included).
+// Calls is the number of store round trips made so far: one per Get,
+// Put, Update, Delete, Query and Transact, one per chunk of a BatchGet
+// (100 keys) or BatchWrite (25 writes), as the embedded driver counts them.
+// Retries are not round trips of the caller's: a request the driver
+// repeats after a transport failure, a transaction conflict or unprocessed
+// batch items counts once (Retries counts the repeats), so the store-call
+// budgets the tests hold requests to do not depend on the network.
 func (s *Store) Calls() int64 { return s.calls.Load() }
+
+// Retries is the number of requests repeated by the driver (after a
+// transport failure, a throttle, a transaction conflict or unprocessed
+// batch items) on top of Calls.
+func (s *Store) Retries() int64 { return s.retries.Load() }
 
 // Get implements store.Store.
 func (s *Store) Get(ctx context.Context, k store.Key) (store.Item, error) {
@@ -146,6 +157,7 @@ func (s *Store) put(ctx context.Context, it store.Item, cond store.Condition) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.calls.Add(1)
 	in := &dynamodb.PutItemInput{
 		TableName:                 s.table,
 		Item:                      toAV(it),
@@ -155,7 +167,6 @@ func (s *Store) put(ctx context.Context, it store.Item, cond store.Condition) er
 	}
 	if cond.Kind == store.CondNone {
 		return mapErr(s.retryConflicts(ctx, func() error {
-			s.calls.Add(1)
 			_, err := s.client.PutItem(ctx, in)
 			return err
 		}))
@@ -163,7 +174,6 @@ func (s *Store) put(ctx context.Context, it store.Item, cond store.Condition) er
 	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 	return mapErr(s.retryConflicts(ctx, func() error {
 		return s.retryAmbiguous(ctx, func(opts func(*dynamodb.Options)) error {
-			s.calls.Add(1)
 			_, err := s.client.PutItem(ctx, in, opts)
 			return err
 		}, func(old map[string]types.AttributeValue) bool {
@@ -186,6 +196,9 @@ func (s *Store) retryAmbiguous(ctx context.Context, call func(func(*dynamodb.Opt
 	once := func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 }
 	retryable := retry.IsErrorRetryables(retry.DefaultRetryables)
 	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			s.retries.Add(1)
+		}
 		err := call(once)
 		if err == nil {
 			return nil
@@ -231,16 +244,15 @@ func (s *Store) Delete(ctx context.Context, k store.Key, cond store.Condition) e
 	if cond.Kind != store.CondNone {
 		in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 	}
+	s.calls.Add(1)
 	err = s.retryConflicts(ctx, func() error {
 		if cond.Kind == store.CondNone {
-			s.calls.Add(1)
 			_, err := s.client.DeleteItem(ctx, in)
 			return err
 		}
 		// An earlier attempt that deleted the item leaves nothing to
 		// return with the refusal: the delete is done.
 		return s.retryAmbiguous(ctx, func(opts func(*dynamodb.Options)) error {
-			s.calls.Add(1)
 			_, err := s.client.DeleteItem(ctx, in, opts)
 			return err
 		}, func(old map[string]types.AttributeValue) bool { return len(old) == 0 })
@@ -281,8 +293,8 @@ func (s *Store) Transact(ctx context.Context, ops []store.TxOp) error {
 		return fmt.Errorf("transact: %w", err)
 	}
 	in := &dynamodb.TransactWriteItemsInput{TransactItems: items}
+	s.calls.Add(1)
 	err := s.retryConflicts(ctx, func() error {
-		s.calls.Add(1)
 		_, err := s.client.TransactWriteItems(ctx, in)
 		return err
 	})
@@ -318,6 +330,9 @@ const (
 // conditions, as it would there.
 func (s *Store) retryConflicts(ctx context.Context, call func() error) error {
 	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			s.retries.Add(1)
+		}
 		err := call()
 		if err == nil || !transientConflict(err) || attempt+1 >= maxAttempts {
 			return err
