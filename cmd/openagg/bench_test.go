@@ -151,7 +151,7 @@ func startLoadFixture(b *testing.B) *loadFixture {
 	// Same logger as serve (JSON at the configured level, access log
 	// included), written to nowhere so the benchmark output stays readable.
 	a.Log = platform.NewLogger(io.Discard, cfg.LogLevel)
-	handler, err := a.HandlerFor(a.GroupNames())
+	handler, err := a.HandlerFor(app.GroupNames())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -177,7 +177,12 @@ func startLoadFixture(b *testing.B) *loadFixture {
 	}()
 	go func() {
 		defer wg.Done()
-		if err := a.RunWorkers(ctx, a.Workers()); err != nil {
+		workers, err := a.Workers()
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		if err := a.RunWorkers(ctx, workers); err != nil {
 			b.Errorf("queue dispatcher: %v", err)
 		}
 	}()

@@ -101,7 +101,19 @@ func serveWith(ctx context.Context, cfg platform.Config, opts serveOptions, read
 		return err
 	}
 	defer a.Close()
-	handler, err := a.HandlerFor(a.GroupNames())
+	// Every group, worker and schedule is built before the server
+	// listens: a configuration error stops the start, not a request.
+	handler, err := a.HandlerFor(app.GroupNames())
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	workers, err := a.Workers()
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	tick, err := a.Scheduler()
 	if err != nil {
 		_ = ln.Close()
 		return err
@@ -123,7 +135,6 @@ func serveWith(ctx context.Context, cfg platform.Config, opts serveOptions, read
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
 
-	workers := a.Workers()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -131,13 +142,11 @@ func serveWith(ctx context.Context, cfg platform.Config, opts serveOptions, read
 			errs <- fmt.Errorf("queue dispatcher: %w", err)
 		}
 	}()
-	if tick := a.Scheduler(); tick != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			runScheduler(bg, a, tick, cfg.RefreshInterval)
-		}()
-	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		runScheduler(bg, a, tick, cfg.RefreshInterval)
+	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -147,7 +156,7 @@ func serveWith(ctx context.Context, cfg platform.Config, opts serveOptions, read
 	}()
 
 	addr := ln.Addr().String()
-	a.Log.Info("openagg listening", "addr", addr, "url", "http://"+addr, "publicUrl", a.Config.PublicURL, "groups", a.GroupNames(),
+	a.Log.Info("openagg listening", "addr", addr, "url", "http://"+addr, "publicUrl", a.Config.PublicURL, "groups", app.GroupNames(),
 		"workers", len(workers), "dataDir", cfg.DataDir, "store", cfg.Store, "queue", cfg.Queue, "version", platform.Version)
 	if ready != nil {
 		ready <- addr

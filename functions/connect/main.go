@@ -4,4 +4,4 @@ package main
 
 import "github.com/openagg/openagg/internal/app"
 
-func main() { app.LambdaMain("connect") }
+func main() { app.LambdaMain("connect", app.ConnectGroup) }

@@ -4,4 +4,4 @@ package main
 
 import "github.com/openagg/openagg/internal/app"
 
-func main() { app.LambdaMain("connection-sync") }
+func main() { app.LambdaMain("connection-sync", app.ConnectionSync) }

@@ -4,4 +4,4 @@ package main
 
 import "github.com/openagg/openagg/internal/app"
 
-func main() { app.LambdaMain("directory-loader") }
+func main() { app.LambdaMain("directory-loader", app.DirectoryLoader) }

@@ -4,4 +4,4 @@ package main
 
 import "github.com/openagg/openagg/internal/app"
 
-func main() { app.LambdaMain("holdings-importer") }
+func main() { app.LambdaMain("holdings-importer", app.HoldingsImporter) }

@@ -4,4 +4,4 @@ package main
 
 import "github.com/openagg/openagg/internal/app"
 
-func main() { app.LambdaMain("obp") }
+func main() { app.LambdaMain("obp", app.OBPGroup) }

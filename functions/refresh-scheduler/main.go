@@ -4,4 +4,4 @@ package main
 
 import "github.com/openagg/openagg/internal/app"
 
-func main() { app.LambdaMain("refresh-scheduler") }
+func main() { app.LambdaMain("refresh-scheduler", app.RefreshScheduler) }

@@ -4,4 +4,4 @@ package main
 
 import "github.com/openagg/openagg/internal/app"
 
-func main() { app.LambdaMain("system") }
+func main() { app.LambdaMain("system", app.SystemGroup, app.HealthGroup) }

@@ -4,8 +4,9 @@
 // for both `openagg serve` and the Lambda mains.
 //
 // Each API group adds ONE file internal/app/<group>.go with a method
-// returning its Group, and one line in Groups (groups.go). Workers and
-// schedules do the same in Workers and Schedules.
+// building its Group, and one builder and one line in Parts (parts.go).
+// Workers and schedules do the same. Domain services are built once per
+// App (services.go).
 package app
 
 import (
@@ -53,6 +54,8 @@ type App struct {
 	// runWorkers runs the embedded queue's dispatcher with the given
 	// workers until ctx ends (nil with SQS: Lambda event sources consume).
 	runWorkers func(ctx context.Context, workers []Worker) error
+
+	svc services // domain services, built once on first use
 
 	mu       sync.Mutex
 	handlers map[string]http.Handler // built group handlers, by name

@@ -75,6 +75,26 @@ func serve(h http.Handler, method, path, tok, contentType, body string) (int, st
 	return rec.Code, rec.Body.String()
 }
 
+// groups builds every API group of a.
+func groups(t testing.TB, a *App) []Group {
+	t.Helper()
+	gs, err := a.Groups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gs
+}
+
+// workers builds every worker of a.
+func workers(t testing.TB, a *App) []Worker {
+	t.Helper()
+	ws, err := a.Workers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws
+}
+
 // drain runs the queued jobs (and the jobs they queue) to the end.
 func drain(t testing.TB, a *App) {
 	t.Helper()
@@ -89,7 +109,7 @@ func drain(t testing.TB, a *App) {
 // when it returns, her accounts are imported.
 func connectSandbox(t testing.TB, a *App, alice, party string) {
 	t.Helper()
-	h, err := a.HandlerFor(a.GroupNames())
+	h, err := a.HandlerFor(GroupNames())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +160,7 @@ func TestNewEmbedded(t *testing.T) {
 func TestEveryGroupBuilds(t *testing.T) {
 	a := newTestApp(t)
 	seen := map[string]bool{}
-	for _, g := range a.Groups() {
+	for _, g := range groups(t, a) {
 		if g.Name == "" || seen[g.Name] {
 			t.Fatalf("group name %q empty or duplicated", g.Name)
 		}
@@ -149,18 +169,18 @@ func TestEveryGroupBuilds(t *testing.T) {
 			t.Errorf("group %s: %v", g.Name, err)
 		}
 	}
-	if _, err := a.HandlerFor(a.GroupNames()); err != nil {
+	if _, err := a.HandlerFor(GroupNames()); err != nil {
 		t.Fatalf("all groups on one handler: %v", err)
 	}
 	if _, err := a.Handler("nope"); err == nil {
 		t.Fatal("unknown group: want error")
 	}
-	for _, w := range a.Workers() {
+	for _, w := range workers(t, a) {
 		if w.Name == "" || w.Queue == "" || w.Handler == nil {
 			t.Errorf("worker %+v incomplete", w)
 		}
 	}
-	for _, name := range a.FunctionNames() {
+	for _, name := range FunctionNames() {
 		if _, err := a.Function(name); err != nil {
 			t.Errorf("function %s: %v", name, err)
 		}
@@ -169,7 +189,7 @@ func TestEveryGroupBuilds(t *testing.T) {
 
 func TestHealthAndWhoami(t *testing.T) {
 	a := newTestApp(t)
-	h, err := a.HandlerFor(a.GroupNames())
+	h, err := a.HandlerFor(GroupNames())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,12 +293,8 @@ func TestHandlerForRoutesToTheGroupsDialect(t *testing.T) {
 	}
 	ok := func(w http.ResponseWriter, r *http.Request) { platform.WriteJSON(w, 200, "ok") }
 	groups := map[string]Group{
-		"one": {Name: "one", Render: dialect("one"), Routes: func() []platform.Route {
-			return []platform.Route{{Method: "GET", Path: "/one/v1/things/{id}", Public: true, Handler: ok}}
-		}},
-		"two": {Name: "two", Render: dialect("two"), Routes: func() []platform.Route {
-			return []platform.Route{{Method: "POST", Path: "/two/v2/items", Public: true, Handler: ok}}
-		}},
+		"one": {Name: "one", Render: dialect("one"), Routes: []platform.Route{{Method: "GET", Path: "/one/v1/things/{id}", Public: true, Handler: ok}}},
+		"two": {Name: "two", Render: dialect("two"), Routes: []platform.Route{{Method: "POST", Path: "/two/v2/items", Public: true, Handler: ok}}},
 	}
 	// Build the handlers of test groups through the same code path.
 	for name, g := range groups {
@@ -325,5 +341,30 @@ func TestHandlerForRoutesToTheGroupsDialect(t *testing.T) {
 	a.handlers["one"].ServeHTTP(w, httptest.NewRequest("GET", "/one/v1/things/./7", nil))
 	if w.Code != 404 || !strings.Contains(w.Body.String(), `"dialect":"one"`) {
 		t.Errorf("one alone: got %d %s", w.Code, w.Body)
+	}
+}
+
+// TestConfigurationErrorFailsAtBuild: a service that cannot be built (here a
+// provider registry holding a nil provider, which the bank directory
+// refuses) fails the function when it is built — a Lambda's init, the start
+// of `openagg serve` — and never turns into per-request errors or
+// per-message retries that end in a dead-letter queue.
+func TestConfigurationErrorFailsAtBuild(t *testing.T) {
+	a := newTestApp(t)
+	a.Providers["broken"] = nil
+	for _, name := range []string{"directory-loader", "connection-sync", "refresh-scheduler", "system", "party", "connect", "holdings", "obp", "customers"} {
+		if _, err := a.Function(name); err == nil {
+			t.Errorf("function %s built over a broken provider registry", name)
+		}
+	}
+	if _, err := a.HandlerFor(GroupNames()); err == nil {
+		t.Error("serve's handler built over a broken provider registry")
+	}
+	if _, err := a.Workers(); err == nil {
+		t.Error("workers built over a broken provider registry")
+	}
+	// What needs no provider still builds.
+	if _, err := a.Function("health"); err != nil {
+		t.Errorf("health: %v", err)
 	}
 }

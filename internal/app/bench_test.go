@@ -17,7 +17,7 @@ func BenchmarkStack(b *testing.B) {
 	a := newTestApp(b)
 	a.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	a.handlers = map[string]http.Handler{}
-	h, err := a.HandlerFor(a.GroupNames())
+	h, err := a.HandlerFor(GroupNames())
 	if err != nil {
 		b.Fatal(err)
 	}

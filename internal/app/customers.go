@@ -3,31 +3,21 @@ package app
 import (
 	"context"
 	"errors"
-	"net/http"
+	"fmt"
 
 	"github.com/openagg/openagg/internal/api/customers"
 	"github.com/openagg/openagg/internal/bank"
-	"github.com/openagg/openagg/internal/platform"
 )
 
 // customersGroup is the OBP 1.4.0 / 2.0.0 / 2.1.0 group (roles so far),
 // over the stored entitlements and the bank directory.
-func (a *App) customersGroup() Group {
-	render := customers.New(customers.Deps{Log: a.Log}).Render
-	return Group{Name: "customers", Render: render, Routes: func() []platform.Route {
-		dir, err := a.BankDirectory()
-		if err != nil {
-			// A broken provider registry: keep the routes (the SAM template
-			// and the mux agree) and answer each with the cause.
-			a.Log.Error("customers group: bank directory unavailable", "err", err)
-			routes := customers.New(customers.Deps{Log: a.Log}).Routes()
-			for i := range routes {
-				routes[i].Handler = func(w http.ResponseWriter, r *http.Request) { render(w, r, err) }
-			}
-			return routes
-		}
-		return customers.New(customers.Deps{Log: a.Log, Entitlements: a.Entitlements, Banks: customerBanks{dir: dir}}).Routes()
-	}}
+func (a *App) customersGroup() (Group, error) {
+	dir, err := a.BankDirectory()
+	if err != nil {
+		return Group{}, fmt.Errorf("customers group: %w", err)
+	}
+	api := customers.New(customers.Deps{Log: a.Log, Entitlements: a.Entitlements, Banks: customerBanks{dir: dir}})
+	return Group{Name: "customers", Render: api.Render, Routes: api.Routes()}, nil
 }
 
 // customerBanks: an OBP BANK_ID is the code of a bank whose access is

@@ -20,7 +20,7 @@ import (
 // the grantee; deleting the entitlement takes the role away again.
 func TestCustomersWiring(t *testing.T) {
 	a := newTestApp(t, "OPENAGG_SUPERADMINS", "root")
-	h, err := a.HandlerFor(a.GroupNames())
+	h, err := a.HandlerFor(GroupNames())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -131,7 +131,11 @@ func (a *App) Drain(ctx context.Context) error {
 	if !ok {
 		return errors.New("drain: the configured queue is not the local queue")
 	}
-	for _, w := range a.Workers() {
+	workers, err := a.Workers()
+	if err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	for _, w := range workers {
 		q.Register(w.Queue, w.Handler, consumerConfig(w.Queue))
 	}
 	return q.Drain(ctx)

@@ -12,6 +12,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/openagg/openagg/internal/deploy"
+	"github.com/openagg/openagg/internal/queue"
 )
 
 // Function is one Lambda handler, built once (at cold start) and invoked
@@ -38,63 +39,101 @@ const (
 	KindSchedule = "schedule"
 )
 
-// Function resolves a function name: a worker (Workers), a schedule
-// (Schedules), a deployed function serving API groups (deploy.Functions),
-// or a single API group by its name.
+// Function resolves a function name: a deployed function serving API
+// groups (deploy.Functions), a worker, a schedule, or a single API group by
+// its name. It builds what the function serves (FunctionOf).
 func (a *App) Function(name string) (*Function, error) {
-	for _, w := range a.Workers() {
-		if w.Name == name {
-			h := w.Handler
-			return &Function{Name: name, Kind: KindWorker, invoke: func(ctx context.Context, event []byte) ([]byte, error) {
-				var ev events.SQSEvent
-				if err := json.Unmarshal(event, &ev); err != nil {
-					return nil, fmt.Errorf("%s: decode SQS event: %w", name, err)
+	var builds []PartFunc
+	for _, f := range deploy.Functions() {
+		if f.Name == name && len(f.Groups) > 0 {
+			for _, g := range f.Groups {
+				p, ok := partNamed(g)
+				if !ok || p.Kind != KindAPI {
+					return nil, fmt.Errorf("function %s: unknown API group %q", name, g)
 				}
-				resp, err := h(ctx, ev)
-				if err != nil {
-					return nil, err
-				}
-				return json.Marshal(resp)
-			}}, nil
+				builds = append(builds, p.Build)
+			}
 		}
 	}
-	for _, s := range a.Schedules() {
-		if s.Name == name {
-			run := s.Run
-			return &Function{Name: name, Kind: KindSchedule, invoke: func(ctx context.Context, event []byte) ([]byte, error) {
-				var ev events.EventBridgeEvent
-				if err := json.Unmarshal(event, &ev); err != nil {
-					return nil, fmt.Errorf("%s: decode EventBridge event: %w", name, err)
-				}
-				if err := run(ctx); err != nil {
-					return nil, err
-				}
-				return []byte("null"), nil
-			}}, nil
+	if builds == nil {
+		p, ok := partNamed(name)
+		if !ok {
+			return nil, fmt.Errorf("unknown function %q (known: %s)", name, strings.Join(FunctionNames(), ", "))
 		}
+		builds = []PartFunc{p.Build}
 	}
-	groups := a.functionGroups(name)
-	if len(groups) == 0 {
-		return nil, fmt.Errorf("unknown function %q (known: %s)", name, strings.Join(a.FunctionNames(), ", "))
+	return a.FunctionOf(name, builds...)
+}
+
+// FunctionOf builds the function name from its parts: API groups (one
+// handler serving them all), or one worker, or one schedule. What the
+// Lambda mains start.
+func (a *App) FunctionOf(name string, builds ...PartFunc) (*Function, error) {
+	if len(builds) == 0 {
+		return nil, fmt.Errorf("function %s: serves nothing", name)
 	}
-	h, err := a.HandlerFor(groups)
+	parts := make([]Part, len(builds))
+	for i, build := range builds {
+		p, err := build(a)
+		if err != nil {
+			return nil, fmt.Errorf("function %s: %w", name, err)
+		}
+		parts[i] = p
+	}
+	switch first := parts[0]; {
+	case first.Worker != nil && len(parts) == 1:
+		return workerFunction(name, first.Worker.Handler), nil
+	case first.Schedule != nil && len(parts) == 1:
+		return scheduleFunction(name, first.Schedule.Run), nil
+	}
+	groups := make([]Group, len(parts))
+	for i, p := range parts {
+		if p.Group == nil {
+			return nil, fmt.Errorf("function %s: a worker or schedule serves alone, not beside API groups", name)
+		}
+		groups[i] = *p.Group
+	}
+	h, err := a.handlerForGroups(groups)
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", name, err)
 	}
-	return &Function{Name: name, Kind: KindAPI, invoke: apiInvoke(name, h, a.slashRoutes(groups))}, nil
+	return &Function{Name: name, Kind: KindAPI, invoke: apiInvoke(name, h, slashRoutes(groups))}, nil
+}
+
+func workerFunction(name string, h queue.SQSHandler) *Function {
+	return &Function{Name: name, Kind: KindWorker, invoke: func(ctx context.Context, event []byte) ([]byte, error) {
+		var ev events.SQSEvent
+		if err := json.Unmarshal(event, &ev); err != nil {
+			return nil, fmt.Errorf("%s: decode SQS event: %w", name, err)
+		}
+		resp, err := h(ctx, ev)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(resp)
+	}}
+}
+
+func scheduleFunction(name string, run func(context.Context) error) *Function {
+	return &Function{Name: name, Kind: KindSchedule, invoke: func(ctx context.Context, event []byte) ([]byte, error) {
+		var ev events.EventBridgeEvent
+		if err := json.Unmarshal(event, &ev); err != nil {
+			return nil, fmt.Errorf("%s: decode EventBridge event: %w", name, err)
+		}
+		if err := run(ctx); err != nil {
+			return nil, err
+		}
+		return []byte("null"), nil
+	}}
 }
 
 // slashRoutes maps the route keys API Gateway holds without their trailing
 // slash (deploy.APIPath: "GET /obp/v1.2") to the path the group's router
 // serves ("/obp/v1.2/").
-func (a *App) slashRoutes(groups []string) map[string]string {
+func slashRoutes(groups []Group) map[string]string {
 	m := map[string]string{}
-	for _, name := range groups {
-		g, ok := a.Group(name)
-		if !ok {
-			continue
-		}
-		for _, r := range g.Routes() {
+	for _, g := range groups {
+		for _, r := range g.Routes {
 			if p := deploy.APIPath(r.Path); p != r.Path {
 				m[r.Method+" "+p] = r.Path
 			}
@@ -103,41 +142,15 @@ func (a *App) slashRoutes(groups []string) map[string]string {
 	return m
 }
 
-// functionGroups returns the groups an API function serves: the deployed
-// function's list, or the group of that name.
-func (a *App) functionGroups(name string) []string {
-	for _, f := range deploy.Functions() {
-		if f.Name == name && len(f.Groups) > 0 {
-			var present []string
-			for _, g := range f.Groups {
-				if _, ok := a.Group(g); ok {
-					present = append(present, g)
-				}
-			}
-			return present
-		}
-	}
-	if _, ok := a.Group(name); ok {
-		return []string{name}
-	}
-	return nil
-}
-
 // FunctionNames lists every name Function accepts.
-func (a *App) FunctionNames() []string {
+func FunctionNames() []string {
 	var names []string
-	for _, w := range a.Workers() {
-		names = append(names, w.Name)
-	}
-	for _, s := range a.Schedules() {
-		names = append(names, s.Name)
-	}
 	for _, f := range deploy.Functions() {
-		if len(f.Groups) > 0 && len(a.functionGroups(f.Name)) > 0 {
-			names = append(names, f.Name)
-		}
+		names = append(names, f.Name)
 	}
-	names = append(names, a.GroupNames()...)
+	for _, p := range Parts() {
+		names = append(names, p.Name)
+	}
 	slices.Sort(names)
 	return slices.Compact(names)
 }

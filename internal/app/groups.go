@@ -9,15 +9,16 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/openagg/openagg/internal/api/aggregation"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/queue"
 )
 
-// Group is one API group: one Lambda function in AWS, one set of routes on
-// the local server.
+// Group is one API group: one Lambda function in AWS (or part of one), one
+// set of routes on the local server.
 type Group struct {
-	Name   string // Lambda function name and `openagg invoke --function` name
-	Routes func() []platform.Route
+	Name   string // group name (Parts), e.g. "party"
+	Routes []platform.Route
 	// Render writes errors (404/405 from routing, panics) in the group's
 	// dialect; nil means platform.RenderError.
 	Render platform.ErrorRenderer
@@ -41,42 +42,51 @@ type Schedule struct {
 	Run  func(ctx context.Context) error
 }
 
-// Groups lists every API group. Each group adds one line, calling the
-// method of its own file internal/app/<group>.go.
-func (a *App) Groups() []Group {
-	return []Group{
-		a.healthGroup(),
-		a.systemGroup(),
-		a.partyGroup(),
-		a.connectGroup(),
-		a.holdingsGroup(),
-		a.obpGroup(),
-		a.customersGroup(),
+// Groups builds every API group.
+func (a *App) Groups() ([]Group, error) {
+	var gs []Group
+	for _, p := range partsOf(KindAPI) {
+		g, err := a.Group(p.Name)
+		if err != nil {
+			return nil, err
+		}
+		gs = append(gs, g)
 	}
+	return gs, nil
 }
 
-// Workers lists every queue consumer. Each worker adds one line.
-func (a *App) Workers() []Worker {
-	return []Worker{
-		a.directoryLoader(),
-		a.connectionSync(),
-		a.holdingsImporter(),
+// Workers builds every queue consumer.
+func (a *App) Workers() ([]Worker, error) {
+	var ws []Worker
+	for _, p := range partsOf(KindWorker) {
+		part, err := p.Build(a)
+		if err != nil {
+			return nil, err
+		}
+		ws = append(ws, *part.Worker)
 	}
+	return ws, nil
 }
 
-// Schedules lists every periodic function. Each adds one line.
-func (a *App) Schedules() []Schedule {
-	return []Schedule{
-		a.refreshScheduler(),
+// Schedules builds every periodic function.
+func (a *App) Schedules() ([]Schedule, error) {
+	var ss []Schedule
+	for _, p := range partsOf(KindSchedule) {
+		part, err := p.Build(a)
+		if err != nil {
+			return nil, err
+		}
+		ss = append(ss, *part.Schedule)
 	}
+	return ss, nil
 }
 
 // Scheduler returns a function running every schedule once (what one tick
-// of the local scheduler does), or nil when none is registered.
-func (a *App) Scheduler() func(ctx context.Context) error {
-	schedules := a.Schedules()
-	if len(schedules) == 0 {
-		return nil
+// of the local scheduler does).
+func (a *App) Scheduler() (func(ctx context.Context) error, error) {
+	schedules, err := a.Schedules()
+	if err != nil {
+		return nil, err
 	}
 	return func(ctx context.Context) error {
 		var errs []error
@@ -86,24 +96,27 @@ func (a *App) Scheduler() func(ctx context.Context) error {
 			}
 		}
 		return errors.Join(errs...)
-	}
+	}, nil
 }
 
-// Group returns the named group.
-func (a *App) Group(name string) (Group, bool) {
-	for _, g := range a.Groups() {
-		if g.Name == name {
-			return g, true
-		}
+// Group builds the named API group.
+func (a *App) Group(name string) (Group, error) {
+	p, ok := partNamed(name)
+	if !ok || p.Kind != KindAPI {
+		return Group{}, fmt.Errorf("unknown API group %q (known: %s)", name, partNames(KindAPI))
 	}
-	return Group{}, false
+	part, err := p.Build(a)
+	if err != nil {
+		return Group{}, err
+	}
+	return *part.Group, nil
 }
 
 // GroupNames lists the names of every group.
-func (a *App) GroupNames() []string {
+func GroupNames() []string {
 	var names []string
-	for _, g := range a.Groups() {
-		names = append(names, g.Name)
+	for _, p := range partsOf(KindAPI) {
+		names = append(names, p.Name)
 	}
 	return names
 }
@@ -112,24 +125,24 @@ func (a *App) GroupNames() []string {
 // (404/405 in the group's dialect), wrapped in request id, access log,
 // panic recovery and authentication. It is built once per App and name.
 func (a *App) Handler(name string) (http.Handler, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.groupHandler(name)
+	g, err := a.Group(name)
+	if err != nil {
+		return nil, err
+	}
+	return a.groupHandler(g)
 }
 
-func (a *App) groupHandler(name string) (http.Handler, error) {
-	if h, ok := a.handlers[name]; ok {
+func (a *App) groupHandler(g Group) (http.Handler, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if h, ok := a.handlers[g.Name]; ok {
 		return h, nil
-	}
-	g, ok := a.Group(name)
-	if !ok {
-		return nil, fmt.Errorf("unknown API group %q (known: %s)", name, strings.Join(a.GroupNames(), ", "))
 	}
 	h, err := a.buildGroupHandler(g)
 	if err != nil {
 		return nil, err
 	}
-	a.handlers[name] = h
+	a.handlers[g.Name] = h
 	return h, nil
 }
 
@@ -142,7 +155,7 @@ func (a *App) buildGroupHandler(g Group) (http.Handler, error) {
 	if router == nil {
 		router = platform.Mux
 	}
-	mux, err := router(g.Routes(), render)
+	mux, err := router(g.Routes, render)
 	if err != nil {
 		return nil, fmt.Errorf("group %s: %w", g.Name, err)
 	}
@@ -192,19 +205,16 @@ func cleanPath(p string) string {
 }
 
 // HandlerFor serves several groups on one handler: `openagg serve` mounts
-// every group (a.GroupNames()), a Lambda function the groups it serves.
-// Each request goes to its group's Handler, so 404/405 under a group's base
+// every group (GroupNames), a Lambda function the groups it serves. Each
+// request goes to its group's Handler, so 404/405 under a group's base
 // path (e.g. /obp/v1.2/) answer in that group's dialect; anything else gets
 // platform.RenderError's 404.
 func (a *App) HandlerFor(names []string) (http.Handler, error) {
-	if len(names) == 1 {
-		return a.Handler(names[0])
-	}
 	var gs []Group
 	for _, name := range names {
-		g, ok := a.Group(name)
-		if !ok {
-			return nil, fmt.Errorf("unknown API group %q (known: %s)", name, strings.Join(a.GroupNames(), ", "))
+		g, err := a.Group(name)
+		if err != nil {
+			return nil, err
 		}
 		gs = append(gs, g)
 	}
@@ -212,20 +222,17 @@ func (a *App) HandlerFor(names []string) (http.Handler, error) {
 }
 
 func (a *App) handlerForGroups(gs []Group) (http.Handler, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	if len(gs) == 1 {
+		return a.groupHandler(gs[0])
+	}
 	top := http.NewServeMux()
 	bases := map[string]http.Handler{} // mounted base paths ("/obp/v1.2/") → group
 	for _, g := range gs {
-		h, ok := a.handlers[g.Name]
-		if !ok {
-			var err error
-			if h, err = a.buildGroupHandler(g); err != nil {
-				return nil, err
-			}
-			a.handlers[g.Name] = h
+		h, err := a.groupHandler(g)
+		if err != nil {
+			return nil, err
 		}
-		for _, rt := range g.Routes() {
+		for _, rt := range g.Routes {
 			if g.Router != nil {
 				if base := basePath(rt.Path); base != "" && platform.Handle(top, base, h) == nil {
 					bases[base] = h
@@ -279,4 +286,10 @@ func basePath(path string) string {
 		return ""
 	}
 	return "/" + segs[0] + "/" + segs[1] + "/"
+}
+
+// aggregationRender writes errors in the Aggregation dialect (party,
+// system, holdings and connect groups).
+func (a *App) aggregationRender(w http.ResponseWriter, r *http.Request, err error) {
+	aggregation.WriteError(w, r, a.Log, err)
 }

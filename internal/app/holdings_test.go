@@ -57,7 +57,7 @@ func TestHoldingsWiring(t *testing.T) {
 		t.Fatalf("transactions: %d %s", code, body)
 	}
 	var found bool
-	for _, w := range a.Workers() {
+	for _, w := range workers(t, a) {
 		found = found || (w.Name == "holdings-importer" && w.Queue == queue.Holdings)
 	}
 	if !found {

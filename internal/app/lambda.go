@@ -11,10 +11,12 @@ import (
 )
 
 // LambdaMain is the whole body of functions/<name>/main.go: read the
-// configuration, build the App and the named function once (cold start),
-// then serve events with lambda.Start. A configuration error is printed and
-// exits non-zero, so the init failure shows in the function's logs.
-func LambdaMain(name string) {
+// configuration, build the App and the function from the parts it serves
+// once (cold start), then serve events with lambda.Start. A configuration
+// error is printed and exits non-zero, so the init failure shows in the
+// function's logs. Naming the parts here (not looking them up by name)
+// keeps every other group out of the function's binary.
+func LambdaMain(name string, parts ...PartFunc) {
 	ctx := context.Background()
 	cfg, err := platform.LoadConfig(os.Getenv)
 	if err != nil {
@@ -26,7 +28,7 @@ func LambdaMain(name string) {
 		fmt.Fprintf(os.Stderr, "%s: build app: %v\n", name, err)
 		os.Exit(1)
 	}
-	fn, err := a.Function(name)
+	fn, err := a.FunctionOf(name, parts...)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(1)

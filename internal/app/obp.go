@@ -5,58 +5,33 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/openagg/openagg/internal/api/obp"
 	"github.com/openagg/openagg/internal/bank"
-	"github.com/openagg/openagg/internal/metadata"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/store"
-	"github.com/openagg/openagg/internal/view"
 )
 
-// OBP builds the Open Bank Project 1.2 API over the bank directory, the
-// imported holdings (read straight from the store with the holdings key
-// functions), views and metadata.
-func (a *App) OBP() (*obp.API, error) {
+// obpGroup is the OBP 1.2 group over the bank directory, the imported
+// holdings (read straight from the store with the holdings key functions),
+// views and metadata. Its routes are served by obp.Router (API Gateway
+// matching): OBP 1.2 has paths net/http's ServeMux cannot hold together
+// (…/permissions/USER_ID and …/VIEW_ID/account).
+func (a *App) obpGroup() (Group, error) {
 	dir, err := a.BankDirectory()
 	if err != nil {
-		return nil, err
+		return Group{}, fmt.Errorf("obp group: %w", err)
 	}
-	return a.obpAPI(obpBanks{dir: dir}), nil
-}
-
-func (a *App) obpAPI(banks obp.Banks) *obp.API {
-	return obp.New(obp.Deps{
+	api := obp.New(obp.Deps{
 		Store:     a.Store,
-		Banks:     banks,
-		Views:     &view.Service{Store: a.Store, Provider: a.Config.JWTIssuer},
-		Metadata:  &metadata.Service{Store: a.Store, Clock: a.Clock},
+		Banks:     obpBanks{dir: dir},
+		Views:     a.Views(),
+		Metadata:  a.Metadata(),
 		Log:       a.Log,
 		HostedBy:  obp.HostedBy{Organisation: "OpenAgg"},
 		GitCommit: platform.Version,
 	})
-}
-
-// obpGroup is the OBP 1.2 group. Its routes are served by obp.Router (API
-// Gateway matching): OBP 1.2 has paths net/http's ServeMux cannot hold
-// together (…/permissions/USER_ID and …/VIEW_ID/account).
-func (a *App) obpGroup() Group {
-	render := a.obpAPI(nil).Render
-	return Group{Name: "obp", Render: render, Router: obp.Router, Routes: func() []platform.Route {
-		api, err := a.OBP()
-		if err == nil {
-			return api.Routes()
-		}
-		// A broken provider registry: keep the routes (the SAM template and
-		// the router agree) and answer each with the cause.
-		a.Log.Error("obp group: services unavailable", "err", err)
-		routes := a.obpAPI(nil).Routes()
-		for i := range routes {
-			routes[i].Handler = func(w http.ResponseWriter, r *http.Request) { render(w, r, err) }
-		}
-		return routes
-	}}
+	return Group{Name: "obp", Render: api.Render, Router: obp.Router, Routes: api.Routes()}, nil
 }
 
 // obpBanks is the bank directory as the OBP API sees it: BANK_ID is the

@@ -20,7 +20,7 @@ import (
 // hook), and the group is served on one handler with the others.
 func TestOBPWiring(t *testing.T) {
 	a := newTestApp(t)
-	all, err := a.HandlerFor(a.GroupNames())
+	all, err := a.HandlerFor(GroupNames())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ import (
 )
 
 // TestSweepEveryRoute is the generic safety net over every route of every
-// group (a.Groups() → g.Routes(), nothing listed by hand), served as
+// group (a.Groups() → g.Routes, nothing listed by hand), served as
 // `openagg serve` serves them (HandlerFor(GroupNames())) on the embedded
 // default. Alice owns a party with an imported sandbox connection, so every
 // path parameter is filled with one of her real ids. Then:
@@ -219,7 +219,7 @@ func (s *sweep) setup() {
 	const party = "sweep-alice-1"
 	plain := token(t, a, authn.Claims{Sub: "alice", Name: "Alice"})
 	connectSandbox(t, a, plain, party)
-	h, err := a.HandlerFor(a.GroupNames())
+	h, err := a.HandlerFor(GroupNames())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func (s *sweep) setup() {
 	s.log = &captureLog{}
 	a.Log = slog.New(s.log)
 	a.handlers = map[string]http.Handler{}
-	if s.h, err = a.HandlerFor(a.GroupNames()); err != nil {
+	if s.h, err = a.HandlerFor(GroupNames()); err != nil {
 		t.Fatal(err)
 	}
 	s.alice = token(t, a, authn.Claims{Sub: "alice", Name: "Alice", Roles: aliceRoles})
@@ -405,8 +405,8 @@ func sweepBodies(party, code, customView, flags string) map[string]string {
 // private view of alice's.
 func (s *sweep) calls() []call {
 	var out []call
-	for _, g := range s.a.Groups() {
-		for _, rt := range g.Routes() {
+	for _, g := range groups(s.t, s.a) {
+		for _, rt := range g.Routes {
 			s.routeCount++
 			c := call{rt: rt, key: rt.Method + " " + rt.Path}
 			if !strings.Contains(rt.Path, "{VIEW_ID}") {

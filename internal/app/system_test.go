@@ -38,7 +38,7 @@ func TestSystemWiring(t *testing.T) {
 		t.Errorf("404: %d %s", code, body)
 	}
 	var found bool
-	for _, w := range a.Workers() {
+	for _, w := range workers(t, a) {
 		found = found || w.Name == "directory-loader"
 	}
 	if !found {

@@ -11,12 +11,16 @@ import (
 
 // RouteTables returns every group's routes by group name: what
 // deploy.Render takes.
-func (a *App) RouteTables() map[string][]platform.Route {
-	routes := map[string][]platform.Route{}
-	for _, g := range a.Groups() {
-		routes[g.Name] = g.Routes()
+func (a *App) RouteTables() (map[string][]platform.Route, error) {
+	groups, err := a.Groups()
+	if err != nil {
+		return nil, err
 	}
-	return routes
+	routes := map[string][]platform.Route{}
+	for _, g := range groups {
+		routes[g.Name] = g.Routes
+	}
+	return routes, nil
 }
 
 // Template renders template.yaml (the SAM application) from the route
@@ -57,5 +61,5 @@ func TemplateRoutes(ctx context.Context) (map[string][]platform.Route, error) {
 		return nil, fmt.Errorf("render template: %w", err)
 	}
 	defer a.Close()
-	return a.RouteTables(), nil
+	return a.RouteTables()
 }

@@ -325,7 +325,7 @@ func TestEvents(t *testing.T) {
 			t.FailNow()
 		}
 	}
-	for _, w := range a.Workers() {
+	for _, w := range mustWorkers(t, a.App) {
 		if !partial[w.Name] {
 			t.Errorf("worker %s: no step checks a batch where only the poisoned message fails", w.Name)
 		}
@@ -346,7 +346,11 @@ func (a *eventsApp) drain(ctx context.Context) error {
 	for _, q := range deploy.Queues() {
 		queues[q.LogicalID] = q
 	}
-	for _, w := range a.Workers() {
+	workers, err := a.Workers()
+	if err != nil {
+		return err
+	}
+	for _, w := range workers {
 		f := fns[w.Name]
 		q := queues[f.Queue]
 		if q.Name != w.Queue {
@@ -737,7 +741,7 @@ func checkEventShape(t *testing.T, a *app.App, file string, l lambda) {
 			return
 		}
 		var w app.Worker
-		for _, x := range a.Workers() {
+		for _, x := range mustWorkers(t, a) {
 			if x.Name == l.Name {
 				w = x
 			}

@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -349,16 +351,16 @@ func TestTemplateRoutesMatchTheRouters(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			want := map[route]bool{}
 			for _, g := range groupsOf[name] {
-				grp, ok := a.Group(g)
-				if !ok {
-					t.Errorf("function %s serves group %q, which app.Groups does not list", name, g)
+				grp, err := a.Group(g)
+				if err != nil {
+					t.Errorf("function %s serves group %q: %v", name, g, err)
 					continue
 				}
 				if other, dup := servedBy[g]; dup {
 					t.Errorf("group %s is served by both %s and %s", g, other, name)
 				}
 				servedBy[g] = name
-				for _, r := range grp.Routes() {
+				for _, r := range grp.Routes {
 					want[route{Method: r.Method, Path: deploy.APIPath(r.Path), Public: r.Public}] = true
 				}
 			}
@@ -388,7 +390,7 @@ func TestTemplateRoutesMatchTheRouters(t *testing.T) {
 			}
 		})
 	}
-	for _, g := range a.GroupNames() {
+	for _, g := range app.GroupNames() {
 		if servedBy[g] == "" {
 			t.Errorf("group %s is not deployed: add it to a function in internal/deploy", g)
 		}
@@ -420,8 +422,8 @@ func TestTemplateFunctions(t *testing.T) {
 			if err != nil {
 				t.Fatalf("functions/%s/main.go: %v", name, err)
 			}
-			if !bytes.Contains(main, []byte(`app.LambdaMain("`+name+`")`)) {
-				t.Errorf("functions/%s/main.go does not call app.LambdaMain(%q)", name, name)
+			if want := lambdaMainCall(name); !bytes.Contains(main, []byte(want)) {
+				t.Errorf("functions/%s/main.go does not call %s: the parts it names are what its binary serves and links", name, want)
 			}
 			// make invoke derives the logical id from the name.
 			if want := camel(name) + "Function"; l.LogicalID != want {
@@ -441,7 +443,7 @@ func TestTemplateFunctions(t *testing.T) {
 	}
 
 	workers := map[string]app.Worker{}
-	for _, w := range a.Workers() {
+	for _, w := range mustWorkers(t, a) {
 		workers[w.Name] = w
 	}
 	env := get(tpl.root, "Globals", "Function", "Environment", "Variables")
@@ -522,7 +524,11 @@ func TestTemplateFunctions(t *testing.T) {
 			t.Errorf("worker %s has no function with an SQS event in template.yaml", name)
 		}
 	}
-	for _, s := range a.Schedules() {
+	schedules, err := a.Schedules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range schedules {
 		l, ok := lambdas[s.Name]
 		if !ok || len(l.Schedules) != 1 {
 			t.Errorf("schedule %s has no function with one Schedule event in template.yaml", s.Name)
@@ -533,7 +539,7 @@ func TestTemplateFunctions(t *testing.T) {
 		}
 	}
 	for name, l := range lambdas {
-		if len(l.Schedules) > 0 && !slices.ContainsFunc(a.Schedules(), func(s app.Schedule) bool { return s.Name == name }) {
+		if len(l.Schedules) > 0 && !slices.ContainsFunc(schedules, func(s app.Schedule) bool { return s.Name == name }) {
 			t.Errorf("%s has a Schedule event but is not an app schedule", name)
 		}
 	}
@@ -765,4 +771,40 @@ func TestCfnLint(t *testing.T) {
 	if err != nil || len(bytes.TrimSpace(out)) > 0 {
 		t.Fatalf("cfn-lint template.yaml (%v):\n%s", err, out)
 	}
+}
+
+// lambdaMainCall is the call functions/<name>/main.go must make: the
+// function's name and the builders of what it serves (its groups in
+// deploy.Functions, or the worker or schedule of that name), so that the
+// binary links exactly those.
+func lambdaMainCall(name string) string {
+	var groups []string
+	for _, f := range deploy.Functions() {
+		if f.Name == name {
+			groups = f.Groups
+		}
+	}
+	if len(groups) == 0 {
+		groups = []string{name}
+	}
+	args := []string{strconv.Quote(name)}
+	for _, g := range groups {
+		for _, p := range app.Parts() {
+			if p.Name == g {
+				fn := runtime.FuncForPC(reflect.ValueOf(p.Build).Pointer()).Name() // .../internal/app.PartyGroup
+				args = append(args, "app."+fn[strings.LastIndex(fn, ".")+1:])
+			}
+		}
+	}
+	return "app.LambdaMain(" + strings.Join(args, ", ") + ")"
+}
+
+// mustWorkers builds every worker of a.
+func mustWorkers(t testing.TB, a *app.App) []app.Worker {
+	t.Helper()
+	ws, err := a.Workers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws
 }

@@ -1,0 +1,116 @@
+package app
+
+import (
+	"sync"
+
+	"github.com/openagg/openagg/internal/bank"
+	"github.com/openagg/openagg/internal/connection"
+	"github.com/openagg/openagg/internal/holdings"
+	"github.com/openagg/openagg/internal/metadata"
+	"github.com/openagg/openagg/internal/party"
+	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/view"
+)
+
+// once builds a value the first time it is asked for and keeps it (or the
+// error) for the life of the App: each domain service exists once, however
+// many groups, workers and schedules use it, and only the services a
+// function needs are built (and linked into its binary).
+type once[T any] struct {
+	once sync.Once
+	v    T
+	err  error
+}
+
+func (o *once[T]) get(build func() (T, error)) (T, error) {
+	o.once.Do(func() { o.v, o.err = build() })
+	return o.v, o.err
+}
+
+// services are the App's domain services, each built on first use.
+type services struct {
+	banks    once[*bank.Service]
+	parties  once[*party.Service]
+	holdings once[*holdings.Service]
+	conns    once[*connection.Service]
+	views    once[*view.Service]
+	meta     once[*metadata.Service]
+}
+
+// BankDirectory is the bank directory over the configured providers: the
+// system group and the directory-loader use it, and so do other groups
+// (connection creation checks banks, the OBP APIs list the enabled ones).
+func (a *App) BankDirectory() (*bank.Service, error) {
+	return a.svc.banks.get(func() (*bank.Service, error) {
+		return bank.NewService(bank.Deps{Store: a.Store, Queue: a.Queue, Providers: a.orderedProviders(), Clock: a.Clock, Log: a.Log})
+	})
+}
+
+// Parties is the party profile service. New profiles get their customer at
+// the last configured provider (Salt Edge when configured, else the
+// sandbox); a party connecting a bank of another provider gets a customer
+// there on the way.
+func (a *App) Parties() (*party.Service, error) {
+	return a.svc.parties.get(func() (*party.Service, error) {
+		primary := platform.ProviderSandbox
+		for _, name := range a.Config.Providers {
+			if _, ok := a.Providers[name]; ok {
+				primary = name
+			}
+		}
+		return party.NewService(a.Store, a.Providers, a.Entitlements, a.Clock, party.Config{CompanyID: a.Config.CompanyID, Provider: primary})
+	})
+}
+
+// Views is the OBP views and account access service.
+func (a *App) Views() *view.Service {
+	v, _ := a.svc.views.get(func() (*view.Service, error) {
+		return &view.Service{Store: a.Store, Provider: a.Config.JWTIssuer}, nil
+	})
+	return v
+}
+
+// Metadata is the OBP metadata service (other accounts, transactions).
+func (a *App) Metadata() *metadata.Service {
+	m, _ := a.svc.meta.get(func() (*metadata.Service, error) {
+		return &metadata.Service{Store: a.Store, Clock: a.Clock}, nil
+	})
+	return m
+}
+
+// Holdings is the holdings service (import, removal, reads): the holdings
+// group, the holdings-importer worker, the connection service (removal) and
+// the OBP API use it. Imported accounts are announced to the OBP views (the
+// party owner gets the owner view; the account label follows its name).
+func (a *App) Holdings() *holdings.Service {
+	h, _ := a.svc.holdings.get(func() (*holdings.Service, error) {
+		return holdings.New(holdings.Config{
+			Store: a.Store, Queue: a.Queue, Providers: a.Provider, Clock: a.Clock, Log: a.Log,
+			Hook: a.Views(),
+			// A run starts only while the party's connection exists: a job
+			// that outlives the connection's removal writes nothing.
+			RunGuard: connection.Key,
+		}), nil
+	})
+	return h
+}
+
+// Connections is the connection service: the party and connect groups, the
+// connection-sync worker and the refresh scheduler use it. Removing a
+// connection deletes its imported data through the holdings service.
+func (a *App) Connections() (*connection.Service, error) {
+	return a.svc.conns.get(func() (*connection.Service, error) {
+		parties, err := a.Parties()
+		if err != nil {
+			return nil, err
+		}
+		banks, err := a.BankDirectory()
+		if err != nil {
+			return nil, err
+		}
+		return connection.NewService(connection.Deps{
+			Store: a.Store, Queue: a.Queue, Providers: a.Providers, Parties: parties,
+			Banks: banks, Data: a.Holdings(), Clock: a.Clock, Log: a.Log,
+		}, connection.Config{})
+	})
+}
