@@ -93,16 +93,19 @@ func CheckRole(role, bankID string) error {
 const MaxUserIDLen = 255
 
 // ValidUserID reports whether id can be a user id (a token's sub): 1 to
-// MaxUserIDLen bytes of UTF-8 without white space or control characters.
+// MaxUserIDLen bytes of UTF-8 without white space, control characters or
+// '#' (the separator of the store's keys). It is the one subject rule: a
+// token whose sub breaks it is refused (internal/authn), so every group
+// sees only user ids it can take.
 // OpenAgg keeps no user registry (users live in the identity provider), so
 // this is all it can check about a USER_ID.
 func ValidUserID(id string) bool {
 	if id == "" || len(id) > MaxUserIDLen || !utf8.ValidString(id) {
 		return false
 	}
-	return strings.IndexFunc(id, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) < 0
+	return strings.IndexFunc(id, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == '#' }) < 0
 }
 
 func invalidUser(id string) error {
-	return fault.Errorf(ErrInvalidUser, "user id %q is not 1 to %d characters without white space", platform.Truncate(id, 64), MaxUserIDLen)
+	return fault.Errorf(ErrInvalidUser, "user id %q is not 1 to %d characters without white space, control characters or '#'", platform.Truncate(id, 64), MaxUserIDLen)
 }

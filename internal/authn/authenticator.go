@@ -112,6 +112,11 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (auth.Principa
 	if tc.Subject == "" {
 		return auth.Principal{}, fmt.Errorf("%w: token has no sub", auth.ErrInvalidToken)
 	}
+	if !auth.ValidUserID(tc.Subject) {
+		// One subject rule for every group: the sub is the user id of
+		// parties, views, customers and entitlements alike.
+		return auth.Principal{}, fmt.Errorf("%w: token sub is not a valid user id", auth.ErrInvalidToken)
+	}
 	name := tc.Name
 	if name == "" {
 		name = tc.PreferredUsername

@@ -105,7 +105,7 @@ func gatewayPrincipal(ctx context.Context) (auth.Principal, bool) {
 // passes them (arrays rendered as "[a b]").
 func ClaimsPrincipal(claims map[string]string) (auth.Principal, bool) {
 	sub := claims["sub"]
-	if sub == "" {
+	if !auth.ValidUserID(sub) {
 		return auth.Principal{}, false
 	}
 	name := claims["name"]

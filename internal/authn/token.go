@@ -1,6 +1,8 @@
 package authn
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -8,6 +10,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/platform"
 )
 
@@ -51,14 +54,37 @@ type tokenClaims struct {
 	Roles any `json:"roles,omitempty"`
 }
 
+// UnmarshalJSON refuses NumericDate claims (exp, nbf, iat) that are not
+// JSON numbers (RFC 7519, section 2): golang-jwt would read "exp":"9999"
+// as a number, where API Gateway's JWT authorizer refuses the token.
+func (c *tokenClaims) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	for _, k := range []string{"exp", "nbf", "iat"} {
+		if v, ok := raw[k]; ok && !isJSONNumber(v) {
+			return fmt.Errorf("claim %s is not a NumericDate (a JSON number)", k)
+		}
+	}
+	type plain tokenClaims // without this method
+	return json.Unmarshal(b, (*plain)(c))
+}
+
+// isJSONNumber reports whether v is a JSON number literal.
+func isJSONNumber(v json.RawMessage) bool {
+	v = bytes.TrimSpace(v)
+	return len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9')
+}
+
 // Mint signs an HS256 token with key. It is what `openagg token` prints and
 // what tests use to call the local server.
 func Mint(key []byte, c Claims) (string, error) {
 	if len(key) < 16 {
 		return "", errors.New("mint token: key shorter than 16 bytes")
 	}
-	if c.Sub == "" {
-		return "", errors.New("mint token: empty subject")
+	if !auth.ValidUserID(c.Sub) {
+		return "", fmt.Errorf("mint token: subject %q is not a user id (1 to %d characters without white space, control characters or '#')", platform.Truncate(c.Sub, 64), auth.MaxUserIDLen)
 	}
 	if c.TTL == 0 {
 		c.TTL = 24 * time.Hour
