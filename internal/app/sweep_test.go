@@ -741,6 +741,9 @@ func badJSON(valid string) []badBody {
 	out := []badBody{
 		{"malformed", ct, `{"value": "x",`, 400},
 		{"array", ct, "[" + valid + "]", 400},
+		// A JSON null would decode as "nothing" and pass for {} or for no
+		// body (issue 12, finding 3).
+		{"null", ct, "null", 400},
 		{"wrong type", ct, `{"data":123}`, 400},
 		{"trailing data", ct, valid + ` {}`, 400},
 		{"unknown field", ct, strings.TrimSuffix(strings.TrimSpace(valid), "}") + sep(valid) + `"sweep_unknown":true}`, 400},

@@ -110,6 +110,13 @@ func DecodeJSONBytesAllowUnknown(body []byte, dst any) error {
 }
 
 func decodeBytes(body []byte, dst any, allowUnknown bool) error {
+	// encoding/json decodes a top-level null into anything by doing
+	// nothing, so a null body would pass for {} (or for no body at all).
+	// No request body of ours is null: refuse it.
+	if bytes.Equal(bytes.TrimSpace(body), []byte("null")) {
+		return &Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON,
+			Message: "malformed JSON: the body is null; send a JSON object (or no body where none is needed)"}
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if !allowUnknown {
 		dec.DisallowUnknownFields()

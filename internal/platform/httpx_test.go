@@ -47,6 +47,8 @@ func TestDecodeJSON(t *testing.T) {
 		{name: "bad decimal", body: strings.NewReader(`{"amount":"abc"}`), wantStatus: 400, wantCode: CodeMalformedJSON, wantMsg: "malformed JSON"},
 		{name: "trailing data", body: strings.NewReader(`{"name":"a"} {"name":"b"}`), wantStatus: 400, wantCode: CodeMalformedJSON, wantMsg: "unexpected data after the JSON value"},
 		{name: "trailing garbage", body: strings.NewReader(`{"name":"a"}xyz`), wantStatus: 400, wantCode: CodeMalformedJSON, wantMsg: "unexpected data after the JSON value"},
+		{name: "null body", body: strings.NewReader(`null`), wantStatus: 400, wantCode: CodeMalformedJSON, wantMsg: "the body is null"},
+		{name: "null body with whitespace", body: strings.NewReader(" null\n"), wantStatus: 400, wantCode: CodeMalformedJSON, wantMsg: "the body is null"},
 		{name: "empty body", body: strings.NewReader(``), wantStatus: 400, wantCode: CodeEmptyBody, wantMsg: "request body is required"},
 		{name: "whitespace body", body: strings.NewReader(" \n\t"), wantStatus: 400, wantCode: CodeEmptyBody},
 		{name: "no body", body: nil, wantStatus: 400, wantCode: CodeEmptyBody},
