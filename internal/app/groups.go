@@ -160,6 +160,7 @@ func (a *App) buildGroupHandler(g Group) (http.Handler, error) {
 		return nil, fmt.Errorf("group %s: %w", g.Name, err)
 	}
 	return platform.Chain(mux,
+		platform.NoStore,
 		platform.RequestIDMiddleware,
 		platform.BaseURLMiddleware,
 		platform.AccessLog(a.Log, g.Name),
@@ -252,7 +253,7 @@ func (a *App) handlerForGroups(gs []Group) (http.Handler, error) {
 	}
 	notFound := platform.Chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		platform.RenderError(w, r, platform.NotFound("NOT_FOUND", "no route for %s %s", r.Method, r.URL.Path))
-	}), platform.RequestIDMiddleware, platform.AccessLog(a.Log, "none"))
+	}), platform.NoStore, platform.RequestIDMiddleware, platform.AccessLog(a.Log, "none"))
 	_ = platform.Handle(top, "/", notFound)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodConnect {

@@ -49,6 +49,10 @@ type Config struct {
 	Providers []string // OPENAGG_PROVIDERS: sandbox is always first
 	CompanyID string   // OPENAGG_COMPANY_ID: Aggregation API company id
 	PublicURL string   // OPENAGG_PUBLIC_URL: base of connect URLs and callbacks
+	// ConnectFrameAncestors (OPENAGG_CONNECT_FRAME_ANCESTORS, origins
+	// separated by spaces or commas) may show the connect page in a frame
+	// (CSP frame-ancestors); empty: no site may ('none').
+	ConnectFrameAncestors []string
 
 	JWTIssuer string // OPENAGG_JWT_ISSUER
 	// JWTAudience is the first of OPENAGG_JWT_AUDIENCE (a comma-separated
@@ -137,25 +141,26 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 
 	c := Config{
-		Addr:               env("OPENAGG_ADDR", DefaultAddr),
-		DataDir:            env("OPENAGG_DATA_DIR", DefaultDataDir),
-		Store:              strings.ToLower(env("OPENAGG_STORE", StoreBolt)),
-		Table:              env("OPENAGG_TABLE", DefaultTable),
-		DynamoEndpoint:     env("OPENAGG_DYNAMO_ENDPOINT", ""),
-		Region:             env("AWS_REGION", env("AWS_DEFAULT_REGION", DefaultRegion)),
-		Queue:              strings.ToLower(env("OPENAGG_QUEUE", "")),
-		QueueURLs:          map[string]string{},
-		SQSEndpoint:        env("OPENAGG_SQS_ENDPOINT", ""),
-		CompanyID:          env("OPENAGG_COMPANY_ID", DefaultCompanyID),
-		PublicURL:          strings.TrimRight(env("OPENAGG_PUBLIC_URL", DefaultPublicURL), "/"),
-		JWTIssuer:          env("OPENAGG_JWT_ISSUER", DefaultJWTIssuer),
-		JWTAudiences:       splitList(env("OPENAGG_JWT_AUDIENCE", DefaultJWTAudience)),
-		JWKSURL:            env("OPENAGG_JWKS_URL", ""),
-		SuperAdmins:        splitList(getenv("OPENAGG_SUPERADMINS")),
-		KMSKeyID:           env("OPENAGG_KMS_KEY_ID", ""),
-		PageTokenSecretARN: env("OPENAGG_PAGE_TOKEN_SECRET_ARN", ""),
-		ProviderSecretARN:  env("OPENAGG_PROVIDER_SECRET_ARN", ""),
-		CallbackPublicKey:  env("OPENAGG_CALLBACK_PUBLIC_KEY", ""),
+		Addr:                  env("OPENAGG_ADDR", DefaultAddr),
+		DataDir:               env("OPENAGG_DATA_DIR", DefaultDataDir),
+		Store:                 strings.ToLower(env("OPENAGG_STORE", StoreBolt)),
+		Table:                 env("OPENAGG_TABLE", DefaultTable),
+		DynamoEndpoint:        env("OPENAGG_DYNAMO_ENDPOINT", ""),
+		Region:                env("AWS_REGION", env("AWS_DEFAULT_REGION", DefaultRegion)),
+		Queue:                 strings.ToLower(env("OPENAGG_QUEUE", "")),
+		QueueURLs:             map[string]string{},
+		SQSEndpoint:           env("OPENAGG_SQS_ENDPOINT", ""),
+		CompanyID:             env("OPENAGG_COMPANY_ID", DefaultCompanyID),
+		PublicURL:             strings.TrimRight(env("OPENAGG_PUBLIC_URL", DefaultPublicURL), "/"),
+		ConnectFrameAncestors: splitList(strings.ReplaceAll(getenv("OPENAGG_CONNECT_FRAME_ANCESTORS"), " ", ",")),
+		JWTIssuer:             env("OPENAGG_JWT_ISSUER", DefaultJWTIssuer),
+		JWTAudiences:          splitList(env("OPENAGG_JWT_AUDIENCE", DefaultJWTAudience)),
+		JWKSURL:               env("OPENAGG_JWKS_URL", ""),
+		SuperAdmins:           splitList(getenv("OPENAGG_SUPERADMINS")),
+		KMSKeyID:              env("OPENAGG_KMS_KEY_ID", ""),
+		PageTokenSecretARN:    env("OPENAGG_PAGE_TOKEN_SECRET_ARN", ""),
+		ProviderSecretARN:     env("OPENAGG_PROVIDER_SECRET_ARN", ""),
+		CallbackPublicKey:     env("OPENAGG_CALLBACK_PUBLIC_KEY", ""),
 		SaltEdge: SaltEdgeConfig{
 			AppID:         env("SALTEDGE_APP_ID", ""),
 			Secret:        env("SALTEDGE_SECRET", ""),
@@ -169,6 +174,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		bad("OPENAGG_JWT_AUDIENCE", "must name at least one audience")
 	}
 
+	for _, o := range c.ConnectFrameAncestors {
+		if !validFrameAncestor(o) {
+			bad("OPENAGG_CONNECT_FRAME_ANCESTORS", "%q is not an origin (https://host[:port]) or 'self'", o)
+		}
+	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("OPENAGG_ADDR", "%q is not host:port", c.Addr)
 	}
@@ -327,4 +337,19 @@ func DecodeSecret(v string) []byte {
 		}
 	}
 	return []byte(v)
+}
+
+// validFrameAncestor accepts what may stand in a CSP frame-ancestors list
+// for the connect page: 'self', or an origin (scheme, host, optional port;
+// https, or http for a local development host). Anything else could widen
+// the policy ("*", "https:") or break the header (";").
+func validFrameAncestor(o string) bool {
+	if o == "'self'" {
+		return true
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.ContainsAny(o, "*;' ") {
+		return false
+	}
+	return u.Scheme == "https" || u.Scheme == "http" && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1")
 }

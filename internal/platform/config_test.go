@@ -175,3 +175,36 @@ func TestLoadConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestConnectFrameAncestors(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string
+		want []string
+		ok   bool
+	}{
+		{"none by default", "", nil, true},
+		{"origins by spaces and commas", "https://app.example.com 'self',https://b.example:8443", []string{"https://app.example.com", "'self'", "https://b.example:8443"}, true},
+		{"local development over http", "http://localhost:3000", []string{"http://localhost:3000"}, true},
+		{"wildcard", "*", nil, false},
+		{"scheme only", "https:", nil, false},
+		{"http elsewhere", "http://app.example.com", nil, false},
+		{"a path", "https://app.example.com/embed", nil, false},
+		{"policy injection", "https://a.example;script-src", nil, false},
+		{"'none' among others", "'none'", nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := LoadConfig(envOf(map[string]string{"OPENAGG_CONNECT_FRAME_ANCESTORS": tc.env}))
+			if !tc.ok {
+				if err == nil || !strings.Contains(err.Error(), "OPENAGG_CONNECT_FRAME_ANCESTORS") {
+					t.Fatalf("want a configuration error, got %v (%v)", err, c.ConnectFrameAncestors)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(c.ConnectFrameAncestors, tc.want) {
+				t.Fatalf("got %v, %v; want %v", c.ConnectFrameAncestors, err, tc.want)
+			}
+		})
+	}
+}

@@ -209,6 +209,20 @@ func Recover(log *slog.Logger, render ErrorRenderer) func(http.Handler) http.Han
 	}
 }
 
+// NoStore marks every response private and not to be cached, and not to be
+// sniffed as another content type: API answers carry account data, tokens
+// and secrets, which a shared cache (a proxy, a CDN) or a browser's disk
+// cache must never keep. A handler may still set its own Cache-Control
+// (public documents).
+func NoStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
+}
+
 // Chain applies middlewares so that the first one is the outermost.
 func Chain(h http.Handler, mws ...func(http.Handler) http.Handler) http.Handler {
 	for i := len(mws) - 1; i >= 0; i-- {

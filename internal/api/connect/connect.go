@@ -71,6 +71,11 @@ type Deps struct {
 	// is PublicURL + path); empty means the base URL of each request
 	// (platform.BaseURL, OPENAGG_PUBLIC_URL=request).
 	PublicURL string
+	// FrameAncestors are the origins that may show the page in a frame
+	// (CSP frame-ancestors; OPENAGG_CONNECT_FRAME_ANCESTORS); none: no
+	// site may, so another site cannot frame the bank login and capture
+	// the user's clicks.
+	FrameAncestors []string
 }
 
 // API is the connect group.
@@ -81,6 +86,8 @@ type API struct {
 	verify    VerifyFunc
 	pubKey    string
 	publicURL string
+	csp       string // the page's Content-Security-Policy
+	framing   bool   // some origin may frame the page
 }
 
 // New builds the group.
@@ -90,6 +97,11 @@ func New(d Deps) *API {
 	if a.log == nil {
 		a.log = slog.Default()
 	}
+	ancestors := "'none'"
+	if len(d.FrameAncestors) > 0 {
+		ancestors, a.framing = strings.Join(d.FrameAncestors, " "), true
+	}
+	a.csp = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors " + ancestors
 	return a
 }
 
@@ -354,7 +366,10 @@ func (a *API) render(w http.ResponseWriter, r *http.Request, v view) {
 		platform.WriteJSON(w, v.status, v)
 		return
 	}
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'; base-uri 'none'")
+	h.Set("Content-Security-Policy", a.csp)
+	if !a.framing {
+		h.Set("X-Frame-Options", "DENY") // browsers without CSP level 2
+	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(v.status)
 	if err := pageTemplate.Execute(w, v); err != nil {
