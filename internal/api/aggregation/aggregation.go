@@ -4,11 +4,13 @@
 // shows no errors; our format (shared/contracts/aggregation.md, "Errors") is
 //
 //	{"error":{"code":"BANK_NOT_FOUND","message":"...","requestId":"..."}}
+//
+// The status and code of every domain failure are in one table (errors.go);
+// the message is the domain's.
 package aggregation
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 
@@ -28,19 +30,19 @@ type ErrorDetail struct {
 	RequestID string `json:"requestId,omitempty"`
 }
 
-// WriteError renders err in the Aggregation format. Errors that are not a
-// *platform.Error are logged and answered as a 500 without details.
+// WriteError renders err in the Aggregation format (Resolve). Internal
+// errors are logged and answered as a 500 without details.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	e := platform.AsError(err)
-	if e.Status >= 500 {
+	status, code, message := Resolve(err)
+	if status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	if e.Status == http.StatusUnauthorized {
+	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="openagg"`)
 	}
-	platform.WriteJSON(w, e.Status, ErrorBody{Error: ErrorDetail{
-		Code:      e.Code,
-		Message:   e.Message,
+	platform.WriteJSON(w, status, ErrorBody{Error: ErrorDetail{
+		Code:      code,
+		Message:   message,
 		RequestID: platform.RequestID(r.Context()),
 	}})
 }
@@ -51,13 +53,6 @@ func User(ctx context.Context) (auth.Principal, error) {
 	return auth.Require(ctx)
 }
 
-// NotFoundHandler answers unknown paths of an Aggregation group.
-func NotFoundHandler(log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, r, log, platform.NotFound("ROUTE_NOT_FOUND", "no route for %s %s", r.Method, r.URL.Path))
-	})
-}
-
 // Handle adapts a handler that returns an error to http.HandlerFunc: a nil
 // error means the handler wrote its response.
 func Handle(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
@@ -66,10 +61,4 @@ func Handle(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request) err
 			WriteError(w, r, log, err)
 		}
 	}
-}
-
-// IsNotFound reports whether err is a platform.Error with status 404.
-func IsNotFound(err error) bool {
-	var e *platform.Error
-	return errors.As(err, &e) && e.Status == http.StatusNotFound
 }

@@ -368,12 +368,12 @@ func TestReadEndpoints(t *testing.T) {
 			status            int
 			code              string
 		}{
-			{"bad from", base + "?from=2025-13-01", tokA, 400, holdingsapi.CodeInvalidDate},
-			{"bad to", base + "?to=yesterday", tokA, 400, holdingsapi.CodeInvalidDate},
-			{"to before from", base + "?from=2025-03-02&to=2025-03-01", tokA, 400, holdingsapi.CodeInvalidDate},
-			{"zero limit", base + "?limit=0", tokA, 400, holdingsapi.CodeInvalidLimit},
-			{"limit too big", base + "?limit=1001", tokA, 400, holdingsapi.CodeInvalidLimit},
-			{"limit not a number", base + "?limit=ten", tokA, 400, holdingsapi.CodeInvalidLimit},
+			{"bad from", base + "?from=2025-13-01", tokA, 400, aggregation.CodeInvalidDate},
+			{"bad to", base + "?to=yesterday", tokA, 400, aggregation.CodeInvalidDate},
+			{"to before from", base + "?from=2025-03-02&to=2025-03-01", tokA, 400, aggregation.CodeInvalidDate},
+			{"zero limit", base + "?limit=0", tokA, 400, aggregation.CodeInvalidLimit},
+			{"limit too big", base + "?limit=1001", tokA, 400, aggregation.CodeInvalidLimit},
+			{"limit not a number", base + "?limit=ten", tokA, 400, aggregation.CodeInvalidLimit},
 			{"forged page token", base + "?pageToken=abc", tokA, 400, "INVALID_PAGE_TOKEN"},
 			{"page token of another query", base + "?from=2025-01-01&pageToken=" + url.QueryEscape(token), tokA, 400, "INVALID_PAGE_TOKEN"},
 			{"unknown account", "/holdings/profiles/" + partyA + "/accounts/nope/transactions", tokA, 404, "ACCOUNT_NOT_FOUND"},

@@ -94,8 +94,8 @@ func TestCreateProfile(t *testing.T) {
 			}{
 				{"no token", "/party/profiles/" + partyID, "", "{}", 401, "UNAUTHENTICATED"},
 				{"bad token", "/party/profiles/" + partyID, tokA + "x", "{}", 401, "INVALID_TOKEN"},
-				{"bad party id", "/party/profiles/bad%20id", tokA, "{}", 400, party.CodeInvalidPartyID},
-				{"party id too long", "/party/profiles/" + strings.Repeat("p", 65), tokA, "{}", 400, party.CodeInvalidPartyID},
+				{"bad party id", "/party/profiles/bad%20id", tokA, "{}", 400, aggregation.CodeInvalidPartyID},
+				{"party id too long", "/party/profiles/" + strings.Repeat("p", 65), tokA, "{}", 400, aggregation.CodeInvalidPartyID},
 				{"unknown field", "/party/profiles/" + partyID, tokA, `{"name":"x"}`, 400, "MALFORMED_JSON"},
 				{"malformed", "/party/profiles/" + partyID, tokA, `{`, 400, "MALFORMED_JSON"},
 				{"not an object", "/party/profiles/" + partyID, tokA, `[]`, 400, "MALFORMED_JSON"},
@@ -137,7 +137,7 @@ func TestCreateProfile(t *testing.T) {
 
 		t.Run("twice is 409 and keeps the first", func(t *testing.T) {
 			for _, tok := range []string{tokA, tokB} {
-				wantError(t, e.Do(http.MethodPost, "/party/profiles/"+partyID, tok, "{}"), 409, party.CodeProfileExists)
+				wantError(t, e.Do(http.MethodPost, "/party/profiles/"+partyID, tok, "{}"), 409, aggregation.CodeProfileExists)
 			}
 			if p, _ := e.Parties.Get(e.Ctx, partyID); p.OwnerSub != alice || p.Version != prof.Version {
 				t.Fatalf("profile changed: %+v", p)
@@ -151,7 +151,7 @@ func TestCreateProfile(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := e.Do(http.MethodPost, "/party/profiles/"+partyID, tokA, "{}")
-			wantError(t, r, 409, party.CodeProfileExists)
+			wantError(t, r, 409, aggregation.CodeProfileExists)
 			if exists(t, e, party.ProfileKey(partyID)) {
 				t.Fatal("profile written")
 			}
@@ -182,11 +182,11 @@ func TestPartyAccess(t *testing.T) {
 			code   string
 		}{
 			{"owner", tokA, details, 200, ""},
-			{"another user", e.Token(bob), details, 403, party.CodeForbidden},
-			{"another user, unknown party", e.Token(bob), "/party/profiles/nope/connectionDetails", 404, party.CodePartyNotFound},
-			{"owner, unknown party", tokA, "/party/profiles/nope/connectionDetails", 404, party.CodePartyNotFound},
+			{"another user", e.Token(bob), details, 403, aggregation.CodePartyForbidden},
+			{"another user, unknown party", e.Token(bob), "/party/profiles/nope/connectionDetails", 404, aggregation.CodePartyNotFound},
+			{"owner, unknown party", tokA, "/party/profiles/nope/connectionDetails", 404, aggregation.CodePartyNotFound},
 			{"token role", e.Token("support", party.RoleManageParties), details, 200, ""},
-			{"other role", e.Token("support2", "CanCreateCustomer"), details, 403, party.CodeForbidden},
+			{"other role", e.Token("support2", "CanCreateCustomer"), details, 403, aggregation.CodePartyForbidden},
 			{"no token", "", details, 401, "UNAUTHENTICATED"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -203,7 +203,7 @@ func TestPartyAccess(t *testing.T) {
 
 		t.Run("stored entitlement", func(t *testing.T) {
 			carol := "user-carol"
-			wantError(t, e.Do(http.MethodGet, details, e.Token(carol), ""), 403, party.CodeForbidden)
+			wantError(t, e.Do(http.MethodGet, details, e.Token(carol), ""), 403, aggregation.CodePartyForbidden)
 			admin := auth.Principal{Subject: "admin", Roles: []string{auth.RoleCanCreateEntitlementAtAnyBank}}
 			if _, err := e.Ents.Grant(e.Ctx, admin, carol, "", party.RoleManageParties); err != nil {
 				t.Fatal(err)
@@ -223,7 +223,7 @@ func TestPartyAccess(t *testing.T) {
 			{http.MethodDelete, base + "/banks/" + sandbox.BankDefault + "/removeConnections", "{}"},
 		} {
 			t.Run(rt.method+" "+rt.path, func(t *testing.T) {
-				wantError(t, e.Do(rt.method, rt.path, tokB, rt.body), 403, party.CodeForbidden)
+				wantError(t, e.Do(rt.method, rt.path, tokB, rt.body), 403, aggregation.CodePartyForbidden)
 			})
 		}
 		if n := e.Depth(queue.Connections); n != 0 {
@@ -264,7 +264,7 @@ func TestCreateConnection(t *testing.T) {
 			{"malformed JSON", sandbox.BankDefault, tokA, `{"data":{"customer_id":`, 400, "MALFORMED_JSON"},
 			{"trailing data", sandbox.BankDefault, tokA, valid + "{}", 400, "MALFORMED_JSON"},
 			{"empty body", sandbox.BankDefault, tokA, "", 400, "EMPTY_BODY"},
-			{"no data", sandbox.BankDefault, tokA, `{}`, 400, connection.CodeInvalidRequest},
+			{"no data", sandbox.BankDefault, tokA, `{}`, 400, aggregation.CodeInvalidRequest},
 			{"wrong type period", sandbox.BankDefault, tokA, rep(`"period_days":"90"`, `"period_days":90`), 400, "MALFORMED_JSON"},
 			{"wrong type scope", sandbox.BankDefault, tokA, rep(`"scope":["account_details","transactions_details"]`, `"scope":"account_details"`), 400, "MALFORMED_JSON"},
 			{"wrong type data", sandbox.BankDefault, tokA, `{"data":[]}`, 400, "MALFORMED_JSON"},
@@ -274,35 +274,35 @@ func TestCreateConnection(t *testing.T) {
 			{"top field in another case", sandbox.BankDefault, tokA, rep(`{"data":`, `{"Data":`), 400, "MALFORMED_JSON"},
 			{"repeated field", sandbox.BankDefault, tokA, rep(`"device":"iPad"`, `"device":"iPad","device":"iPhone"`), 400, "MALFORMED_JSON"},
 			{"repeated nested field", sandbox.BankDefault, tokA, rep(`"period_days":"90","scope"`, `"period_days":"90","period_days":"30","scope"`), 400, "MALFORMED_JSON"},
-			{"missing customer", sandbox.BankDefault, tokA, rep(`"customer_id":"GB0010001-100100",`, ``), 400, connection.CodeInvalidRequest},
-			{"missing consent", sandbox.BankDefault, tokA, `{"data":{"customer_id":"GB0010001-100100","attempt":{"from_date":"10-02-2025","period_days":"90","fetch_scope":["accounts"]}}}`, 400, connection.CodeInvalidRequest},
-			{"missing attempt", sandbox.BankDefault, tokA, `{"data":{"customer_id":"GB0010001-100100","consent":{"from_date":"10-02-2025","period_days":"90","scope":["account_details"]}}}`, 400, connection.CodeInvalidRequest},
-			{"missing date", sandbox.BankDefault, tokA, rep(`"from_date":"10-02-2025",`, ``), 400, connection.CodeInvalidRequest},
-			{"date not in calendar", sandbox.BankDefault, tokA, rep(`"from_date":"10-02-2025"`, `"from_date":"29-02-2023"`), 400, connection.CodeInvalidDate},
-			{"date ISO", sandbox.BankDefault, tokA, rep(`"from_date":"10-02-2025"`, `"from_date":"2025-02-10"`), 400, connection.CodeInvalidDate},
-			{"date one digit", sandbox.BankDefault, tokA, rep(`"from_date":"10-02-2025"`, `"from_date":"1-2-2025"`), 400, connection.CodeInvalidDate},
-			{"date month 13", sandbox.BankDefault, tokA, repAll(`"from_date":"10-02-2025"`, `"from_date":"10-13-2024"`), 400, connection.CodeInvalidDate},
-			{"date in the future", sandbox.BankDefault, tokA, repAll(`"from_date":"10-02-2025"`, `"from_date":"11-03-2025"`), 400, connection.CodeInvalidDate},
-			{"attempt before consent", sandbox.BankDefault, tokA, strings.Replace(valid, `"from_date":"10-02-2025"`, `"from_date":"11-02-2025"`, 1), 400, connection.CodeInvalidDate},
-			{"period too long for the bank", sandbox.BankDefault, tokA, rep(`"period_days":"90"`, `"period_days":"91"`), 400, connection.CodePeriodTooLong},
-			{"attempt period too long", sandbox.BankDefault, tokA, strings.Replace(valid, `"period_days":"90","fetch_scope"`, `"period_days":"365","fetch_scope"`, 1), 400, connection.CodePeriodTooLong},
-			{"period huge", sandbox.BankDefault, tokA, rep(`"period_days":"90"`, `"period_days":"99999999999999999999"`), 400, connection.CodePeriodTooLong},
-			{"period zero", sandbox.BankDefault, tokA, rep(`"period_days":"90"`, `"period_days":"0"`), 400, connection.CodeInvalidPeriod},
-			{"period not digits", sandbox.BankDefault, tokA, rep(`"period_days":"90"`, `"period_days":"-9"`), 400, connection.CodeInvalidPeriod},
-			{"empty consent scope", sandbox.BankDefault, tokA, rep(`"scope":["account_details","transactions_details"]`, `"scope":[]`), 400, connection.CodeInvalidScope},
-			{"unknown consent scope", sandbox.BankDefault, tokA, rep(`"scope":["account_details","transactions_details"]`, `"scope":["string"]`), 400, connection.CodeInvalidScope},
-			{"empty fetch scope", sandbox.BankDefault, tokA, rep(`"fetch_scope":["accounts","transactions"]`, `"fetch_scope":[]`), 400, connection.CodeInvalidScope},
-			{"unknown fetch scope", sandbox.BankDefault, tokA, rep(`"fetch_scope":["accounts","transactions"]`, `"fetch_scope":["accounts","payments"]`), 400, connection.CodeInvalidScope},
-			{"bad callback type", sandbox.BankDefault, tokA, rep(`"post_message"`, `"carrier_pigeon"`), 400, connection.CodeInvalidRequest},
-			{"device too long", sandbox.BankDefault, tokA, rep(`"iPad"`, `"`+strings.Repeat("d", 257)+`"`), 400, connection.CodeInvalidRequest},
-			{"customer_id mismatch", sandbox.BankDefault, tokA, rep(`"GB0010001-100100"`, `"GB0010001-100101"`), 400, connection.CodeCustomerMismatch},
-			{"unknown bank", "no_such_bank_xf", tokA, valid, 404, connection.CodeBankNotFound},
-			{"bad bank code", "bad%20bank", tokA, valid, 400, connection.CodeInvalidBankCode},
-			{"disabled bank", disabled, tokA, valid, 403, connection.CodeBankDisabled},
-			{"inactive bank", sandbox.BankInactive, tokA, valid, 409, connection.CodeBankUnavailable},
-			{"unsupported fetch scope", "bkbklull_oauth_client_lu_xf", tokA, rep(`"fetch_scope":["accounts","transactions"]`, `"fetch_scope":["accounts","holder_info"]`), 400, connection.CodeUnsupportedScope},
-			{"business-only bank", "fake_business_bank_api_client_xf_xf", tokA, valid, 400, connection.CodeUnsupportedType},
-			{"unknown party", sandbox.BankDefault, tokA, valid, 404, party.CodePartyNotFound},
+			{"missing customer", sandbox.BankDefault, tokA, rep(`"customer_id":"GB0010001-100100",`, ``), 400, aggregation.CodeInvalidRequest},
+			{"missing consent", sandbox.BankDefault, tokA, `{"data":{"customer_id":"GB0010001-100100","attempt":{"from_date":"10-02-2025","period_days":"90","fetch_scope":["accounts"]}}}`, 400, aggregation.CodeInvalidRequest},
+			{"missing attempt", sandbox.BankDefault, tokA, `{"data":{"customer_id":"GB0010001-100100","consent":{"from_date":"10-02-2025","period_days":"90","scope":["account_details"]}}}`, 400, aggregation.CodeInvalidRequest},
+			{"missing date", sandbox.BankDefault, tokA, rep(`"from_date":"10-02-2025",`, ``), 400, aggregation.CodeInvalidRequest},
+			{"date not in calendar", sandbox.BankDefault, tokA, rep(`"from_date":"10-02-2025"`, `"from_date":"29-02-2023"`), 400, aggregation.CodeInvalidDate},
+			{"date ISO", sandbox.BankDefault, tokA, rep(`"from_date":"10-02-2025"`, `"from_date":"2025-02-10"`), 400, aggregation.CodeInvalidDate},
+			{"date one digit", sandbox.BankDefault, tokA, rep(`"from_date":"10-02-2025"`, `"from_date":"1-2-2025"`), 400, aggregation.CodeInvalidDate},
+			{"date month 13", sandbox.BankDefault, tokA, repAll(`"from_date":"10-02-2025"`, `"from_date":"10-13-2024"`), 400, aggregation.CodeInvalidDate},
+			{"date in the future", sandbox.BankDefault, tokA, repAll(`"from_date":"10-02-2025"`, `"from_date":"11-03-2025"`), 400, aggregation.CodeInvalidDate},
+			{"attempt before consent", sandbox.BankDefault, tokA, strings.Replace(valid, `"from_date":"10-02-2025"`, `"from_date":"11-02-2025"`, 1), 400, aggregation.CodeInvalidDate},
+			{"period too long for the bank", sandbox.BankDefault, tokA, rep(`"period_days":"90"`, `"period_days":"91"`), 400, aggregation.CodePeriodTooLong},
+			{"attempt period too long", sandbox.BankDefault, tokA, strings.Replace(valid, `"period_days":"90","fetch_scope"`, `"period_days":"365","fetch_scope"`, 1), 400, aggregation.CodePeriodTooLong},
+			{"period huge", sandbox.BankDefault, tokA, rep(`"period_days":"90"`, `"period_days":"99999999999999999999"`), 400, aggregation.CodePeriodTooLong},
+			{"period zero", sandbox.BankDefault, tokA, rep(`"period_days":"90"`, `"period_days":"0"`), 400, aggregation.CodeInvalidPeriod},
+			{"period not digits", sandbox.BankDefault, tokA, rep(`"period_days":"90"`, `"period_days":"-9"`), 400, aggregation.CodeInvalidPeriod},
+			{"empty consent scope", sandbox.BankDefault, tokA, rep(`"scope":["account_details","transactions_details"]`, `"scope":[]`), 400, aggregation.CodeInvalidScope},
+			{"unknown consent scope", sandbox.BankDefault, tokA, rep(`"scope":["account_details","transactions_details"]`, `"scope":["string"]`), 400, aggregation.CodeInvalidScope},
+			{"empty fetch scope", sandbox.BankDefault, tokA, rep(`"fetch_scope":["accounts","transactions"]`, `"fetch_scope":[]`), 400, aggregation.CodeInvalidScope},
+			{"unknown fetch scope", sandbox.BankDefault, tokA, rep(`"fetch_scope":["accounts","transactions"]`, `"fetch_scope":["accounts","payments"]`), 400, aggregation.CodeInvalidScope},
+			{"bad callback type", sandbox.BankDefault, tokA, rep(`"post_message"`, `"carrier_pigeon"`), 400, aggregation.CodeInvalidRequest},
+			{"device too long", sandbox.BankDefault, tokA, rep(`"iPad"`, `"`+strings.Repeat("d", 257)+`"`), 400, aggregation.CodeInvalidRequest},
+			{"customer_id mismatch", sandbox.BankDefault, tokA, rep(`"GB0010001-100100"`, `"GB0010001-100101"`), 400, aggregation.CodeCustomerMismatch},
+			{"unknown bank", "no_such_bank_xf", tokA, valid, 404, aggregation.CodeBankNotFound},
+			{"bad bank code", "bad%20bank", tokA, valid, 400, aggregation.CodeInvalidBankCode},
+			{"disabled bank", disabled, tokA, valid, 403, aggregation.CodeBankAccessDisabled},
+			{"inactive bank", sandbox.BankInactive, tokA, valid, 409, aggregation.CodeBankUnavailable},
+			{"unsupported fetch scope", "bkbklull_oauth_client_lu_xf", tokA, rep(`"fetch_scope":["accounts","transactions"]`, `"fetch_scope":["accounts","holder_info"]`), 400, aggregation.CodeUnsupportedScope},
+			{"business-only bank", "fake_business_bank_api_client_xf_xf", tokA, valid, 400, aggregation.CodeUnsupportedAccountType},
+			{"unknown party", sandbox.BankDefault, tokA, valid, 404, aggregation.CodePartyNotFound},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				p := path(tc.bank)
@@ -361,7 +361,7 @@ func TestCreateConnection(t *testing.T) {
 			t.Fatalf("restarted %+v", c2)
 		}
 		e.Connected(tokA, partyID, sandbox.BankDefault)
-		wantError(t, e.Do(http.MethodPost, path(sandbox.BankDefault), tokA, valid), 409, connection.CodeConnectionExists)
+		wantError(t, e.Do(http.MethodPost, path(sandbox.BankDefault), tokA, valid), 409, aggregation.CodeConnectionExists)
 	})
 }
 
@@ -446,13 +446,13 @@ func TestConnectionsLifecycle(t *testing.T) {
 		t.Run("refresh", func(t *testing.T) {
 			path := base + "/banks/" + sandbox.BankDefault + "/refreshConnections"
 			r := e.Do(http.MethodPut, path, tokA, "{}")
-			wantError(t, r, 409, connection.CodeRefreshTooEarly)
+			wantError(t, r, 409, aggregation.CodeRefreshTooEarly)
 			if !strings.Contains(errorOf(t, r).Message, "2025-03-10T13:00:00Z") {
 				t.Fatalf("message does not say when: %s", r.Body)
 			}
 			wantError(t, e.Do(http.MethodPut, path, tokA, `{"x":1}`), 400, "MALFORMED_JSON")
-			wantError(t, e.Do(http.MethodPut, base+"/banks/sandbox_bank_oauth_client_de_xf/refreshConnections", tokA, ""), 409, connection.CodeNotActive)
-			wantError(t, e.Do(http.MethodPut, base+"/banks/"+sandbox.BankBig+"/refreshConnections", tokA, ""), 404, connection.CodeNotFound)
+			wantError(t, e.Do(http.MethodPut, base+"/banks/sandbox_bank_oauth_client_de_xf/refreshConnections", tokA, ""), 409, aggregation.CodeConnectionNotActive)
+			wantError(t, e.Do(http.MethodPut, base+"/banks/"+sandbox.BankBig+"/refreshConnections", tokA, ""), 404, aggregation.CodeConnectionNotFound)
 			if e.Depth(queue.Connections) != 0 {
 				t.Fatal("refused refresh queued a job")
 			}
@@ -472,7 +472,7 @@ func TestConnectionsLifecycle(t *testing.T) {
 			if !c.LastRefreshAt.Equal(now) || c.NextRefreshPossibleAt.Before(now.Add(time.Hour)) || c.ImportRunID == "" {
 				t.Fatalf("after refresh %+v", c)
 			}
-			wantError(t, e.Do(http.MethodPut, path, tokA, ""), 409, connection.CodeRefreshTooEarly)
+			wantError(t, e.Do(http.MethodPut, path, tokA, ""), 409, aggregation.CodeRefreshTooEarly)
 		})
 
 		t.Run("remove", func(t *testing.T) {
@@ -498,7 +498,7 @@ func TestConnectionsLifecycle(t *testing.T) {
 			if _, err := e.Sandbox.RefreshConnection(e.Ctx, c.ProviderConnectionID); err == nil {
 				t.Fatal("connection kept at the provider")
 			}
-			wantError(t, e.Do(http.MethodDelete, path, tokA, ""), 404, connection.CodeNotFound)
+			wantError(t, e.Do(http.MethodDelete, path, tokA, ""), 404, aggregation.CodeConnectionNotFound)
 			// Gone from the details, the other connections stay.
 			det := decode[partyapi.DetailsResponse](t, e.Do(http.MethodGet, base+"/connectionDetails", tokA, ""))
 			if len(det.Connections) != 2 {
@@ -527,7 +527,7 @@ func TestConnectionsLifecycle(t *testing.T) {
 			if s := storedConn(t, e, partyID, sandbox.BankChallenge).Status; s != connection.StatusRemoving {
 				t.Fatalf("status %s", s)
 			}
-			wantError(t, e.Do(http.MethodPost, base+"/banks/"+sandbox.BankChallenge+"/connections", tokA, partytest.ConnectBody(partyID)), 409, connection.CodeConnectionRemoval)
+			wantError(t, e.Do(http.MethodPost, base+"/banks/"+sandbox.BankChallenge+"/connections", tokA, partytest.ConnectBody(partyID)), 409, aggregation.CodeConnectionRemoving)
 			r := e.Do(http.MethodDelete, base+"/banks/"+sandbox.BankChallenge+"/removeConnections", tokA, "")
 			if r.Status != 200 {
 				t.Fatalf("re-run: %d %s", r.Status, r.Body)
@@ -654,7 +654,7 @@ func TestConcurrentCreations(t *testing.T) {
 			case 200:
 				ok++
 			case 409:
-				if code := errorOf(t, r).Code; code != connection.CodeConnectionBusy {
+				if code := errorOf(t, r).Code; code != aggregation.CodeConnectionConflict {
 					t.Fatalf("409 %s", r.Body)
 				}
 			default:
