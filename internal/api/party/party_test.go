@@ -563,55 +563,54 @@ func TestLoadMarksConnectionsGoneAtTheProvider(t *testing.T) {
 }
 
 func TestRefreshScheduler(t *testing.T) {
-	partytest.ForEachStore(t, partytest.Options{}, func(t *testing.T, e *partytest.Env) {
-		tokA := e.Token(alice)
-		e.CreateProfile(tokA, partyID)
-		e.Connected(tokA, partyID, sandbox.BankDefault)
-		e.CreateConnection(tokA, partyID, sandbox.BankChallenge) // pending: never scheduled
-		for i := range 3 {
-			p := "p" + string(rune('a'+i))
-			e.CreateProfile(tokA, p)
-			e.Connected(tokA, p, "sandbox_bank_oauth_client_de_xf")
-		}
+	e := partytest.New(t, partytest.Options{})
+	tokA := e.Token(alice)
+	e.CreateProfile(tokA, partyID)
+	e.Connected(tokA, partyID, sandbox.BankDefault)
+	e.CreateConnection(tokA, partyID, sandbox.BankChallenge) // pending: never scheduled
+	for i := range 3 {
+		p := "p" + string(rune('a'+i))
+		e.CreateProfile(tokA, p)
+		e.Connected(tokA, p, "sandbox_bank_oauth_client_de_xf")
+	}
 
-		n, err := e.Conns.RefreshDue(e.Ctx, e.Clock.Now())
-		if err != nil || n != 0 {
-			t.Fatalf("nothing due yet: %d %v", n, err)
-		}
-		e.Clock.Advance(24*time.Hour + time.Minute)
-		now := e.Clock.Now()
-		before := e.Store.Calls()
-		n, err = e.Conns.RefreshDue(e.Ctx, now)
-		if err != nil || n != 4 {
-			t.Fatalf("due: %d %v", n, err)
-		}
-		// One index query per shard plus one version-guarded update per due
-		// connection: the table is never scanned.
-		if calls := e.Store.Calls() - before; calls != connection.RefreshShards+4 {
-			t.Fatalf("%d store calls", calls)
-		}
-		c := storedConn(t, e, partyID, sandbox.BankDefault)
-		if !c.NextRefresh.After(now) {
-			t.Fatalf("next refresh not advanced: %s", c.NextRefresh)
-		}
-		if n, _ := e.Conns.RefreshDue(e.Ctx, now); n != 0 {
-			t.Fatalf("queued again: %d", n)
-		}
-		if d := e.Depth(queue.Connections); d != 4 {
-			t.Fatalf("%d refresh jobs", d)
-		}
-		e.Drain()
-		c = storedConn(t, e, partyID, sandbox.BankDefault)
-		if !c.LastRefreshAt.Equal(now) {
-			t.Fatalf("not refreshed: %+v", c)
-		}
-		if s := storedConn(t, e, partyID, sandbox.BankChallenge); !s.LastRefreshAt.IsZero() {
-			t.Fatal("pending connection refreshed")
-		}
-		if e.Depth(queue.Holdings) != 0 {
-			t.Fatal("imports left")
-		}
-	})
+	n, err := e.Conns.RefreshDue(e.Ctx, e.Clock.Now())
+	if err != nil || n != 0 {
+		t.Fatalf("nothing due yet: %d %v", n, err)
+	}
+	e.Clock.Advance(24*time.Hour + time.Minute)
+	now := e.Clock.Now()
+	before := e.Store.Calls()
+	n, err = e.Conns.RefreshDue(e.Ctx, now)
+	if err != nil || n != 4 {
+		t.Fatalf("due: %d %v", n, err)
+	}
+	// One index query per shard plus one version-guarded update per due
+	// connection: the table is never scanned.
+	if calls := e.Store.Calls() - before; calls != connection.RefreshShards+4 {
+		t.Fatalf("%d store calls", calls)
+	}
+	c := storedConn(t, e, partyID, sandbox.BankDefault)
+	if !c.NextRefresh.After(now) {
+		t.Fatalf("next refresh not advanced: %s", c.NextRefresh)
+	}
+	if n, _ := e.Conns.RefreshDue(e.Ctx, now); n != 0 {
+		t.Fatalf("queued again: %d", n)
+	}
+	if d := e.Depth(queue.Connections); d != 4 {
+		t.Fatalf("%d refresh jobs", d)
+	}
+	e.Drain()
+	c = storedConn(t, e, partyID, sandbox.BankDefault)
+	if !c.LastRefreshAt.Equal(now) {
+		t.Fatalf("not refreshed: %+v", c)
+	}
+	if s := storedConn(t, e, partyID, sandbox.BankChallenge); !s.LastRefreshAt.IsZero() {
+		t.Fatal("pending connection refreshed")
+	}
+	if e.Depth(queue.Holdings) != 0 {
+		t.Fatal("imports left")
+	}
 }
 
 // Concurrent creations of one profile make exactly one profile and one
