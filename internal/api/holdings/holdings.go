@@ -209,6 +209,7 @@ func (a *API) transactions(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	partyID, accountID := r.PathValue("partyid"), r.PathValue("accountId")
+	// The path before the query (docs/api.md, order of checks).
 	if err := party.ValidateID(partyID); err != nil {
 		return err
 	}
