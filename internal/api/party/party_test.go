@@ -447,6 +447,13 @@ func TestConnectionsLifecycle(t *testing.T) {
 			if !strings.Contains(errorOf(t, r).Message, "2025-03-10T13:00:00Z") {
 				t.Fatalf("message does not say when: %s", r.Body)
 			}
+			// The domain carries the time as a typed detail, for dialects
+			// that show it as a field.
+			var early *connection.TooEarlyError
+			if _, err := e.Conns.Refresh(e.Ctx, auth.Principal{Subject: alice}, partyID, sandbox.BankDefault); !errors.Is(err, connection.ErrRefreshTooEarly) ||
+				!errors.As(err, &early) || !early.At.Equal(time.Date(2025, 3, 10, 13, 0, 0, 0, time.UTC)) {
+				t.Fatalf("domain refresh too early: %v (detail %+v)", err, early)
+			}
 			wantError(t, e.Do(http.MethodPut, path, tokA, `{"x":1}`), 400, "MALFORMED_JSON")
 			wantError(t, e.Do(http.MethodPut, base+"/banks/sandbox_bank_oauth_client_de_xf/refreshConnections", tokA, ""), 409, aggregation.CodeConnectionNotActive)
 			wantError(t, e.Do(http.MethodPut, base+"/banks/"+sandbox.BankBig+"/refreshConnections", tokA, ""), 404, aggregation.CodeConnectionNotFound)
