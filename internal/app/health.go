@@ -43,7 +43,8 @@ type whoamiResponse struct {
 func (a *App) whoami(w http.ResponseWriter, r *http.Request) {
 	p, err := authn.Require(r.Context())
 	if err != nil {
-		platform.RenderError(w, r, aggregation.Resolve(err))
+		status, code, message := aggregation.Resolve(err)
+		platform.RenderError(w, r, &platform.Error{Status: status, Code: code, Message: message, Err: err})
 		return
 	}
 	roles := p.Roles

@@ -37,13 +37,10 @@ package bank
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/openagg/openagg/internal/platform"
 )
 
 // Provider status of a bank (Salt Edge provider status, plus "inactive" once
@@ -60,14 +57,6 @@ const RoleManageDirectory = "CanManageBankDirectory"
 
 // JobLoad is the queue.Directory job type; its payload is a LoadPayload.
 const JobLoad = "directory.load"
-
-// Errors of the directory. They come wrapped in a *platform.Error carrying
-// the status and code the API renders.
-var (
-	ErrNotFound        = errors.New("bank: not found")
-	ErrUnknownProvider = errors.New("bank: unknown provider")
-	ErrInvalid         = errors.New("bank: invalid request")
-)
 
 // Bank is one provider's bank in the directory.
 type Bank struct {
@@ -226,32 +215,4 @@ func ValidCountry(cc string) bool {
 		}
 	}
 	return true
-}
-
-// Error constructors: the status and code the API renders, wrapping the
-// package's sentinel so callers can test with errors.Is.
-
-func withCause(e *platform.Error, cause error) error {
-	e.Err = cause
-	return e
-}
-
-func notFound(provider, code string) error {
-	return withCause(platform.NotFound("BANK_NOT_FOUND", "bank '%s' not found for provider '%s'", code, provider), ErrNotFound)
-}
-
-func codeNotFound(code string) error {
-	return withCause(platform.NotFound("BANK_NOT_FOUND", "bank '%s' not found", code), ErrNotFound)
-}
-
-func idNotFound(id string) error {
-	return withCause(platform.NotFound("BANK_NOT_FOUND", "no bank with internal id '%s'", id), ErrNotFound)
-}
-
-func unknownProvider(name string) error {
-	return withCause(platform.NotFound("PROVIDER_NOT_FOUND", "provider '%s' is not configured", name), ErrUnknownProvider)
-}
-
-func invalid(code, format string, args ...any) error {
-	return withCause(platform.BadRequest(code, format, args...), ErrInvalid)
 }

@@ -15,6 +15,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"github.com/openagg/openagg/internal/api/aggregation"
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
@@ -490,7 +491,7 @@ func testSetAccess(t *testing.T, e *env) {
 		{"disable again is a no-op", sandbox.BankBig, false, nil},
 		{"enable", sandbox.BankBig, true, nil},
 		{"unknown bank", "no_such_bank_xf", true, bank.ErrNotFound},
-		{"bad code", "bad code!", true, bank.ErrInvalid},
+		{"bad code", "bad code!", true, bank.ErrInvalidCode},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -530,18 +531,19 @@ func testBadInput(t *testing.T, e *env) {
 	}{
 		{"unknown provider", func() error { _, err := e.svc.Get(ctx, "nope", sandbox.BankDefault); return err }, bank.ErrUnknownProvider, "PROVIDER_NOT_FOUND"},
 		{"unknown bank", func() error { _, err := e.svc.Get(ctx, sandbox.Name, "nope"); return err }, bank.ErrNotFound, "BANK_NOT_FOUND"},
-		{"bad code", func() error { _, err := e.svc.Get(ctx, sandbox.Name, "a#b"); return err }, bank.ErrInvalid, "INVALID_BANK_CODE"},
-		{"long code", func() error { _, err := e.svc.Get(ctx, sandbox.Name, strings.Repeat("a", 129)); return err }, bank.ErrInvalid, "INVALID_BANK_CODE"},
-		{"bad id", func() error { _, err := e.svc.ByInternalID(ctx, "BD12345"); return err }, bank.ErrInvalid, "INVALID_BANK_ID"},
+		{"bad code", func() error { _, err := e.svc.Get(ctx, sandbox.Name, "a#b"); return err }, bank.ErrInvalidCode, "INVALID_BANK_CODE"},
+		{"long code", func() error { _, err := e.svc.Get(ctx, sandbox.Name, strings.Repeat("a", 129)); return err }, bank.ErrInvalidCode, "INVALID_BANK_CODE"},
+		{"bad id", func() error { _, err := e.svc.ByInternalID(ctx, "BD12345"); return err }, bank.ErrInvalidID, "INVALID_BANK_ID"},
 		{"unknown id", func() error { _, err := e.svc.ByInternalID(ctx, "BD0000000000"); return err }, bank.ErrNotFound, "BANK_NOT_FOUND"},
-		{"bad country", func() error { _, err := e.svc.ByCountry(ctx, "GBR"); return err }, bank.ErrInvalid, "INVALID_COUNTRY_CODE"},
-		{"digit country", func() error { _, err := e.svc.ByCountry(ctx, "G1"); return err }, bank.ErrInvalid, "INVALID_COUNTRY_CODE"},
+		{"bad country", func() error { _, err := e.svc.ByCountry(ctx, "GBR"); return err }, bank.ErrInvalidCountry, "INVALID_COUNTRY_CODE"},
+		{"digit country", func() error { _, err := e.svc.ByCountry(ctx, "G1"); return err }, bank.ErrInvalidCountry, "INVALID_COUNTRY_CODE"},
 		{"load status of unknown provider", func() error { _, err := e.svc.LoadStatus(ctx, "nope"); return err }, bank.ErrUnknownProvider, "PROVIDER_NOT_FOUND"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.call()
-			if !errors.Is(err, tc.want) || platform.AsError(err).Code != tc.code {
+			// The code is the Aggregation dialect's answer (system group).
+			if _, code, _ := aggregation.Resolve(err); !errors.Is(err, tc.want) || code != tc.code {
 				t.Errorf("err %v, want %v with code %s", err, tc.want, tc.code)
 			}
 		})

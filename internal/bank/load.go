@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/queue"
@@ -120,15 +121,15 @@ func (s *Service) StartLoad(ctx context.Context) (string, error) {
 	return loadID, nil
 }
 
-// LoadStatus returns the state of provider's latest load (ErrNotFound if
-// it was never loaded): one Get.
+// LoadStatus returns the state of provider's latest load (ErrLoadNotFound
+// if it was never loaded): one Get.
 func (s *Service) LoadStatus(ctx context.Context, providerName string) (LoadState, error) {
 	if _, ok := s.byName[providerName]; !ok {
 		return LoadState{}, unknownProvider(providerName)
 	}
 	st, err := s.loadState(ctx, providerName)
 	if errors.Is(err, store.ErrNotFound) {
-		return LoadState{}, withCause(platform.NotFound("LOAD_NOT_FOUND", "provider '%s' has never been loaded", providerName), ErrNotFound)
+		return LoadState{}, fault.Errorf(ErrLoadNotFound, "provider '%s' has never been loaded", providerName)
 	}
 	return st, err
 }
@@ -320,7 +321,7 @@ func (s *Service) upsertPage(ctx context.Context, providerName, loadID string, b
 	var order []string
 	for _, pb := range banks {
 		if !ValidCode(pb.Code) {
-			s.log.WarnContext(ctx, "bank with unusable code skipped", "provider", providerName, "code", truncate(pb.Code, 64))
+			s.log.WarnContext(ctx, "bank with unusable code skipped", "provider", providerName, "code", platform.Truncate(pb.Code, 64))
 			continue
 		}
 		if _, dup := incoming[pb.Code]; !dup {

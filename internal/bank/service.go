@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/queue"
@@ -77,8 +78,8 @@ func (s *Service) Providers() []string {
 // Get returns provider's bank code: one store Get. Connection creation uses
 // it to check that the bank exists, that its access is enabled
 // (AccessEnabled) and what it supports. An unconfigured provider is
-// ErrUnknownProvider (404), a missing bank ErrNotFound (404), a malformed
-// code ErrInvalid (400).
+// ErrUnknownProvider, a missing bank ErrNotFound, a malformed code
+// ErrInvalidCode.
 func (s *Service) Get(ctx context.Context, providerName, code string) (Bank, error) {
 	if _, ok := s.byName[providerName]; !ok {
 		return Bank{}, unknownProvider(providerName)
@@ -97,10 +98,10 @@ func (s *Service) Get(ctx context.Context, providerName, code string) (Bank, err
 }
 
 // ByInternalID returns the bank with internal id id: the id pointer, then
-// the bank (two store Gets). A malformed id is ErrInvalid (400).
+// the bank (two store Gets). A malformed id is ErrInvalidID.
 func (s *Service) ByInternalID(ctx context.Context, id string) (Bank, error) {
 	if !ValidInternalID(id) {
-		return Bank{}, invalid("INVALID_BANK_ID", "bank id '%s' is not 'BD' followed by 10 digits", id)
+		return Bank{}, fault.Errorf(ErrInvalidID, "bank id '%s' is not 'BD' followed by 10 digits", id)
 	}
 	it, err := s.store.Get(ctx, store.Key{PK: IDPK(id), SK: IDSK})
 	if errors.Is(err, store.ErrNotFound) {
@@ -126,10 +127,10 @@ func (s *Service) ByInternalID(ctx context.Context, id string) (Bank, error) {
 // ByCountry returns every directory bank of country cc (any provider, any
 // status), sorted by case-folded name, then provider and code: one index
 // query per 1000 banks. An unknown country is an empty list; a code that
-// is not two letters is ErrInvalid (400).
+// is not two letters is ErrInvalidCountry.
 func (s *Service) ByCountry(ctx context.Context, cc string) ([]Bank, error) {
 	if !ValidCountry(cc) {
-		return nil, invalid("INVALID_COUNTRY_CODE", "country code '%s' is not two letters", cc)
+		return nil, fault.Errorf(ErrInvalidCountry, "country code '%s' is not two letters", cc)
 	}
 	out := []Bank{}
 	q := store.Query{Index: store.IndexGSI1, PK: CountryGSI1PK(cc)}
@@ -257,7 +258,7 @@ const accessAttempts = 3
 // changes, one transaction (each bank record with its version condition,
 // plus its id pointer entering or leaving the enabled index). Setting the
 // value a bank already has writes nothing. No bank with that code is
-// ErrNotFound (404).
+// ErrNotFound.
 func (s *Service) SetAccess(ctx context.Context, code string, enabled bool) ([]Bank, error) {
 	for range accessAttempts {
 		banks, err := s.ListByCode(ctx, code)
@@ -298,18 +299,7 @@ func (s *Service) SetAccess(ctx context.Context, code string, enabled bool) ([]B
 			return nil, fmt.Errorf("set access of bank %s: %w", code, err)
 		}
 	}
-	return nil, withCause(platform.Conflict("BANK_BUSY", "bank '%s' is being modified concurrently; retry", code), store.ErrConditionFailed)
-}
-
-func invalidCode(code string) error {
-	return invalid("INVALID_BANK_CODE", "bank code '%s' is not 1 to %d letters, digits, '_', '-' or '.'", truncate(code, 64), MaxCodeLen)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
+	return nil, fault.Wrap(ErrBusy, store.ErrConditionFailed, "bank '%s' is being modified concurrently; retry", code)
 }
 
 // Encoding of the items.

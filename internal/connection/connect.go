@@ -5,15 +5,11 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/party"
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/store"
 )
-
-// ErrUnknownSession: a finished connect session names a customer or a
-// connection that OpenAgg does not know (the profile or connection was
-// removed meanwhile).
-var ErrUnknownSession = errors.New("connection: connect session does not match a connection")
 
 // Outcome identifies a finished connect session: the provider, its
 // customer and bank, the provider connection it produced (success), and the
@@ -62,7 +58,7 @@ func (s *Service) FailConnect(ctx context.Context, o Outcome, reason string) (Co
 		return Connection{}, err
 	}
 	if rec == nil {
-		return Connection{}, fmt.Errorf("%w: no connection of party %s to bank %s", ErrUnknownSession, prof.PartyID, o.BankCode)
+		return Connection{}, fault.Errorf(ErrUnknownSession, "no connection of party %s to bank %s", prof.PartyID, o.BankCode)
 	}
 	k := Key(prof.PartyID, o.BankCode)
 	hash := TokenHash(o.Token)
@@ -86,7 +82,7 @@ func (s *Service) FailConnect(ctx context.Context, o Outcome, reason string) (Co
 		return Connection{}, err
 	}
 	if out.PartyID == "" {
-		return Connection{}, fmt.Errorf("%w: no connection of party %s to bank %s", ErrUnknownSession, prof.PartyID, o.BankCode)
+		return Connection{}, fault.Errorf(ErrUnknownSession, "no connection of party %s to bank %s", prof.PartyID, o.BankCode)
 	}
 	return out, nil
 }
@@ -97,11 +93,11 @@ func (s *Service) FailConnect(ctx context.Context, o Outcome, reason string) (Co
 // connect outcome costs three store round trips with its write.
 func (s *Service) sessionPair(ctx context.Context, o Outcome) (party.Profile, *Connection, error) {
 	if _, ok := s.providers[o.Provider]; !ok {
-		return party.Profile{}, nil, fmt.Errorf("%w: provider %q is not configured", ErrUnknownSession, o.Provider)
+		return party.Profile{}, nil, fault.Errorf(ErrUnknownSession, "provider %q is not configured", o.Provider)
 	}
 	partyID, err := party.PartyOfCustomer(ctx, s.st, o.Provider, o.CustomerID)
 	if errors.Is(err, store.ErrNotFound) {
-		return party.Profile{}, nil, fmt.Errorf("%w: %v", ErrUnknownSession, err)
+		return party.Profile{}, nil, fault.Wrap(ErrUnknownSession, err, "no party for %s customer %s", o.Provider, o.CustomerID)
 	}
 	if err != nil {
 		return party.Profile{}, nil, err
@@ -128,7 +124,7 @@ func (s *Service) sessionPair(ctx context.Context, o Outcome) (party.Profile, *C
 		conn = &c
 	}
 	if prof == nil {
-		return party.Profile{}, nil, fmt.Errorf("%w: %v", ErrUnknownSession, party.NotFound(partyID))
+		return party.Profile{}, nil, fault.Errorf(ErrUnknownSession, "no profile for party %q", partyID)
 	}
 	return *prof, conn, nil
 }

@@ -23,7 +23,8 @@ func dynamoStore(t *testing.T) *dynamo.Store {
 
 // TestLifecycleOnDynamoDB runs the whole connection life on the DynamoDB
 // driver (moto): profile, connect with a challenge, import, details in one
-// query, refresh too early, the scheduler's index query, removal.
+// query, refresh too early, the scheduler's index query (and its store-call
+// budget), removal.
 func TestLifecycleOnDynamoDB(t *testing.T) {
 	e := partytest.New(t, partytest.Options{Store: dynamoStore(t)})
 	tok := e.Token("alice")
@@ -48,9 +49,16 @@ func TestLifecycleOnDynamoDB(t *testing.T) {
 	}
 
 	e.Clock.Advance(25 * time.Hour)
+	before = e.Store.Calls()
 	n, err := e.Conns.RefreshDue(e.Ctx, e.Clock.Now())
 	if err != nil || n != 1 {
 		t.Fatalf("due: %d %v", n, err)
+	}
+	// One index query per shard plus one version-guarded update per due
+	// connection: the table is never scanned (the budget of the party
+	// group's scheduler test, here on DynamoDB).
+	if calls := e.Store.Calls() - before; calls != connection.RefreshShards+1 {
+		t.Fatalf("scheduler: %d store calls, want %d", calls, connection.RefreshShards+1)
 	}
 	e.Drain()
 

@@ -4,19 +4,36 @@ import (
 	"context"
 
 	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/fault"
+	"github.com/openagg/openagg/internal/holdings"
 )
 
-// Lookup returns the party's connection at a bank after checking that p may
-// act on the party (one BatchGet of profile and connection): 404
-// PARTY_NOT_FOUND / CONNECTION_NOT_FOUND, 403 per the party rule. The
-// holdings API uses it before queueing an import.
-func (s *Service) Lookup(ctx context.Context, p auth.Principal, partyID, bankCode string) (Connection, error) {
+// ImportRequest is what an import of the party's connection at a bank
+// needs, after checking that p may act on the party (one BatchGet of
+// profile and connection): party.ErrNotFound / ErrNotFound,
+// party.ErrForbidden per the party rule, ErrNotActive unless the
+// connection is active at its provider. The holdings API queues the import
+// with it.
+func (s *Service) ImportRequest(ctx context.Context, p auth.Principal, partyID, bankCode string) (holdings.ImportRequest, error) {
 	_, c, err := s.readPair(ctx, p, partyID, bankCode)
 	if err != nil {
-		return Connection{}, err
+		return holdings.ImportRequest{}, err
 	}
 	if c == nil {
-		return Connection{}, notFound(partyID, bankCode)
+		return holdings.ImportRequest{}, notFound(partyID, bankCode)
 	}
-	return *c, nil
+	if c.Status != StatusActive || c.ProviderConnectionID == "" {
+		return holdings.ImportRequest{}, fault.Errorf(ErrNotActive,
+			"the connection to bank '%s' is %s; accounts can only be imported from an active connection", bankCode, c.Status)
+	}
+	return c.importRequest(""), nil
+}
+
+// importRequest is the import of c's provider connection as run runID (""
+// for a new run).
+func (c Connection) importRequest(runID string) holdings.ImportRequest {
+	return holdings.ImportRequest{
+		PartyID: c.PartyID, OwnerSub: c.OwnerSub, OwnerName: c.OwnerName, CustomerID: c.CustomerID, Provider: c.Provider,
+		BankCode: c.BankCode, BankName: c.BankName, ConnectionID: c.ProviderConnectionID, RunID: runID,
+	}
 }

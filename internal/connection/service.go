@@ -7,41 +7,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"slices"
 	"time"
 
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/bank"
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/party"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/queue"
 	"github.com/openagg/openagg/internal/store"
-)
-
-// Error codes of this package (docs/api.md).
-const (
-	CodeInvalidBankCode   = "INVALID_BANK_CODE"
-	CodeInvalidRequest    = "INVALID_REQUEST"
-	CodeInvalidDate       = "INVALID_DATE"
-	CodeInvalidPeriod     = "INVALID_PERIOD"
-	CodePeriodTooLong     = "PERIOD_TOO_LONG"
-	CodeInvalidScope      = "INVALID_SCOPE"
-	CodeUnsupportedScope  = "UNSUPPORTED_SCOPE"
-	CodeUnsupportedType   = "UNSUPPORTED_ACCOUNT_TYPE"
-	CodeCustomerMismatch  = "CUSTOMER_MISMATCH"
-	CodeBankNotFound      = "BANK_NOT_FOUND"
-	CodeBankDisabled      = "BANK_ACCESS_DISABLED"
-	CodeBankUnavailable   = "BANK_UNAVAILABLE"
-	CodeConnectionExists  = "CONNECTION_EXISTS"
-	CodeConnectionBusy    = "CONNECTION_CONFLICT"
-	CodeConnectionRemoval = "CONNECTION_REMOVING"
-	CodeNotFound          = "CONNECTION_NOT_FOUND"
-	CodeNotActive         = "CONNECTION_NOT_ACTIVE"
-	CodeRefreshTooEarly   = "REFRESH_TOO_EARLY"
 )
 
 // Salt Edge v5 consent scopes and attempt fetch scopes.
@@ -148,11 +126,7 @@ func (s *Service) now() time.Time { return s.clock.Now().UTC() }
 // ValidateBankCode checks a bank code from a path.
 func ValidateBankCode(code string) error {
 	if !bank.ValidCode(code) {
-		short := code
-		if len(short) > 64 {
-			short = short[:64] + "..."
-		}
-		return platform.BadRequest(CodeInvalidBankCode, "bank code %q is not 1 to %d letters, digits, '_', '-' or '.'", short, bank.MaxCodeLen)
+		return fault.Errorf(bank.ErrInvalidCode, "bank code %q is not 1 to %d letters, digits, '_', '-' or '.'", platform.Truncate(code, 64), bank.MaxCodeLen)
 	}
 	return nil
 }
@@ -192,33 +166,33 @@ type ConnectParams struct {
 // future, the attempt inside the consent.
 func (p ConnectParams) check(today time.Time) error {
 	if len(p.ConsentScopes) == 0 {
-		return platform.BadRequest(CodeInvalidScope, "data.consent.scope must list at least one of %v", ConsentScopes)
+		return fault.Errorf(ErrInvalidScope, "data.consent.scope must list at least one of %v", ConsentScopes)
 	}
 	for _, sc := range p.ConsentScopes {
 		if !slices.Contains(ConsentScopes, sc) {
-			return platform.BadRequest(CodeInvalidScope, "data.consent.scope: unknown scope %q (known: %v)", sc, ConsentScopes)
+			return fault.Errorf(ErrInvalidScope, "data.consent.scope: unknown scope %q (known: %v)", sc, ConsentScopes)
 		}
 	}
 	if len(p.FetchScopes) == 0 {
-		return platform.BadRequest(CodeInvalidScope, "data.attempt.fetch_scope must list at least one of %v", FetchScopes)
+		return fault.Errorf(ErrInvalidScope, "data.attempt.fetch_scope must list at least one of %v", FetchScopes)
 	}
 	for _, sc := range p.FetchScopes {
 		if !slices.Contains(FetchScopes, sc) {
-			return platform.BadRequest(CodeInvalidScope, "data.attempt.fetch_scope: unknown scope %q (known: %v)", sc, FetchScopes)
+			return fault.Errorf(ErrInvalidScope, "data.attempt.fetch_scope: unknown scope %q (known: %v)", sc, FetchScopes)
 		}
 	}
 	if p.ConsentFrom.After(today) {
-		return platform.BadRequest(CodeInvalidDate, "data.consent.from_date %s is in the future", p.ConsentFrom.Format(DateLayout))
+		return fault.Errorf(ErrInvalidDate, "data.consent.from_date %s is in the future", p.ConsentFrom.Format(DateLayout))
 	}
 	if p.AttemptFrom.After(today) {
-		return platform.BadRequest(CodeInvalidDate, "data.attempt.from_date %s is in the future", p.AttemptFrom.Format(DateLayout))
+		return fault.Errorf(ErrInvalidDate, "data.attempt.from_date %s is in the future", p.AttemptFrom.Format(DateLayout))
 	}
 	if p.AttemptFrom.Before(p.ConsentFrom) {
-		return platform.BadRequest(CodeInvalidDate, "data.attempt.from_date %s is before data.consent.from_date %s: data outside the consent cannot be fetched",
+		return fault.Errorf(ErrInvalidDate, "data.attempt.from_date %s is before data.consent.from_date %s: data outside the consent cannot be fetched",
 			p.AttemptFrom.Format(DateLayout), p.ConsentFrom.Format(DateLayout))
 	}
 	if p.JavascriptCallbackType != "" && !slices.Contains(CallbackTypes, p.JavascriptCallbackType) {
-		return platform.BadRequest(CodeInvalidRequest, "data.javascript_callback_type %q is not one of %v", p.JavascriptCallbackType, CallbackTypes)
+		return fault.Errorf(ErrInvalidRequest, "data.javascript_callback_type %q is not one of %v", p.JavascriptCallbackType, CallbackTypes)
 	}
 	return nil
 }
@@ -252,15 +226,15 @@ func (s *Service) pickBank(ctx context.Context, code, preferred string) (bank.Ba
 	case pick != nil:
 		return *pick, nil
 	case disabled:
-		return bank.Bank{}, platform.Forbidden(CodeBankDisabled, "access to bank '%s' is disabled", code)
+		return bank.Bank{}, fault.Errorf(ErrBankDisabled, "access to bank '%s' is disabled", code)
 	}
-	return bank.Bank{}, platform.NotFound(CodeBankNotFound, "bank '%s' not found", code)
+	return bank.Bank{}, fault.Errorf(bank.ErrNotFound, "bank '%s' not found", code)
 }
 
 // checkBank applies the bank's limits to the request.
 func (s *Service) checkBank(b bank.Bank, p ConnectParams) error {
 	if !b.Listed() {
-		return platform.Conflict(CodeBankUnavailable, "bank '%s' is %s at provider %s and cannot be connected", b.Code, b.ProviderStatus, b.Provider)
+		return fault.Errorf(ErrBankUnavailable, "bank '%s' is %s at provider %s and cannot be connected", b.Code, b.ProviderStatus, b.Provider)
 	}
 	maxDays := b.MaxConsentDays
 	if maxDays <= 0 {
@@ -271,16 +245,16 @@ func (s *Service) checkBank(b bank.Bank, p ConnectParams) error {
 		days  int
 	}{{"data.consent.period_days", p.ConsentPeriodDays}, {"data.attempt.period_days", p.AttemptPeriodDays}} {
 		if d.days > maxDays {
-			return platform.BadRequest(CodePeriodTooLong, "%s is %d, bank '%s' allows at most %d days", d.field, d.days, b.Code, maxDays)
+			return fault.Errorf(ErrPeriodTooLong, "%s is %d, bank '%s' allows at most %d days", d.field, d.days, b.Code, maxDays)
 		}
 	}
 	for _, sc := range p.FetchScopes {
 		if !b.SupportsFetchScope(sc) {
-			return platform.BadRequest(CodeUnsupportedScope, "bank '%s' does not support fetch scope %q (supported: %v)", b.Code, sc, b.SupportedFetchScopes)
+			return fault.Errorf(ErrUnsupportedScope, "bank '%s' does not support fetch scope %q (supported: %v)", b.Code, sc, b.SupportedFetchScopes)
 		}
 	}
 	if len(b.SupportedAccountTypes) > 0 && !b.SupportsAccountType(s.cfg.AccountType) {
-		return platform.BadRequest(CodeUnsupportedType, "bank '%s' does not serve %s accounts (supported: %v)", b.Code, s.cfg.AccountType, b.SupportedAccountTypes)
+		return fault.Errorf(ErrUnsupportedAccountType, "bank '%s' does not serve %s accounts (supported: %v)", b.Code, s.cfg.AccountType, b.SupportedAccountTypes)
 	}
 	return nil
 }
@@ -326,12 +300,11 @@ func (s *Service) readPair(ctx context.Context, p auth.Principal, partyID, bankC
 }
 
 func notFound(partyID, bankCode string) error {
-	return platform.NotFound(CodeNotFound, "party %q has no connection to bank '%s'", partyID, bankCode)
+	return fault.Errorf(ErrNotFound, "party %q has no connection to bank '%s'", partyID, bankCode)
 }
 
 func busy(bankCode string, err error) error {
-	return &platform.Error{Status: http.StatusConflict, Code: CodeConnectionBusy,
-		Message: fmt.Sprintf("the connection to bank '%s' was changed concurrently; retry", bankCode), Err: err}
+	return fault.Wrap(ErrBusy, err, "the connection to bank '%s' was changed concurrently; retry", bankCode)
 }
 
 // Create starts a connection of the party to a bank: it checks the request
@@ -346,7 +319,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, partyID, bankCod
 		return provider.ConnectSession{}, err
 	}
 	if req.CustomerID != prof.Identifier {
-		return provider.ConnectSession{}, platform.BadRequest(CodeCustomerMismatch,
+		return provider.ConnectSession{}, fault.Errorf(ErrCustomerMismatch,
 			"data.customer_id %q is not the identifier of party %q (%q)", req.CustomerID, partyID, prof.Identifier)
 	}
 	now := s.now()
@@ -363,10 +336,10 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, partyID, bankCod
 	if existing != nil {
 		switch existing.Status {
 		case StatusActive:
-			return provider.ConnectSession{}, platform.Conflict(CodeConnectionExists,
+			return provider.ConnectSession{}, fault.Errorf(ErrExists,
 				"party %q already has an active connection to bank '%s'; refresh or remove it", partyID, bankCode)
 		case StatusRemoving:
-			return provider.ConnectSession{}, platform.Conflict(CodeConnectionRemoval,
+			return provider.ConnectSession{}, fault.Errorf(ErrRemoving,
 				"the connection of party %q to bank '%s' is being removed; finish the removal first", partyID, bankCode)
 		}
 	}
@@ -542,7 +515,7 @@ func (s *Service) RequestLoad(ctx context.Context, p auth.Principal, partyID str
 	return s.sendLoad(ctx, LoadJob{PartyID: prof.PartyID}, "party/"+prof.PartyID+"/"+platform.NewID())
 }
 
-// Refresh asks for a refresh of an active connection: 409 REFRESH_TOO_EARLY
+// Refresh asks for a refresh of an active connection: ErrRefreshTooEarly
 // before the provider's next possible refresh, else the next daily refresh
 // moves a period ahead (version-guarded) and a connections.refresh job is
 // queued. Store round trips: one BatchGet, one update.
@@ -556,11 +529,11 @@ func (s *Service) Refresh(ctx context.Context, p auth.Principal, partyID, bankCo
 	}
 	now := s.now()
 	if c.Status != StatusActive {
-		return Connection{}, platform.Conflict(CodeNotActive, "the connection to bank '%s' is %s; only an active connection can be refreshed", bankCode, c.Status)
+		return Connection{}, fault.Errorf(ErrNotActive, "the connection to bank '%s' is %s; only an active connection can be refreshed", bankCode, c.Status)
 	}
 	if now.Before(c.NextRefreshPossibleAt) {
-		return Connection{}, platform.Conflict(CodeRefreshTooEarly, "the provider allows the next refresh of the connection to bank '%s' at %s (in %s)",
-			bankCode, c.NextRefreshPossibleAt.UTC().Format(time.RFC3339), c.NextRefreshPossibleAt.Sub(now).Round(time.Second))
+		return Connection{}, fault.Wrap(ErrRefreshTooEarly, &TooEarlyError{At: c.NextRefreshPossibleAt},
+			"the provider allows the next refresh of the connection to bank '%s' at %s (in %s)", bankCode, c.NextRefreshPossibleAt.UTC().Format(time.RFC3339), c.NextRefreshPossibleAt.Sub(now).Round(time.Second))
 	}
 	next := *c
 	if next.DailyRefresh {

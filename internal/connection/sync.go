@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/party"
 	"github.com/openagg/openagg/internal/platform"
@@ -81,7 +82,7 @@ func (s *Service) sendRefresh(ctx context.Context, j RefreshJob, key string) err
 // is idempotent anyway.
 func (s *Service) QueueCallback(ctx context.Context, providerName, kind, customerID, connectionID, sentAt string) error {
 	if customerID == "" {
-		return platform.BadRequest(CodeInvalidRequest, "callback data.customer_id is required")
+		return fault.Errorf(ErrInvalidRequest, "callback data.customer_id is required")
 	}
 	key := "callback/" + platform.DeterministicID(providerName, kind, customerID, connectionID, sentAt)
 	return s.sendLoad(ctx, LoadJob{Provider: providerName, CustomerID: customerID, ConnectionID: connectionID}, key)
@@ -97,10 +98,7 @@ const newConnectionImportDelay = 3 * time.Second
 // queueImport sends the holdings import of c's provider connection. The
 // key (party, bank, run id) makes a resend of the same run a no-op.
 func (s *Service) queueImport(ctx context.Context, c Connection, runID string, delay time.Duration) error {
-	req := holdings.ImportRequest{
-		PartyID: c.PartyID, OwnerSub: c.OwnerSub, OwnerName: c.OwnerName, CustomerID: c.CustomerID, Provider: c.Provider,
-		BankCode: c.BankCode, BankName: c.BankName, ConnectionID: c.ProviderConnectionID, RunID: runID,
-	}
+	req := c.importRequest(runID)
 	key := c.PartyID + "/" + c.BankCode + "/" + runID
 	job, err := queue.NewJob(holdings.JobImport, key, req)
 	if err != nil {

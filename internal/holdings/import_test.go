@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/provider/sandbox"
 	"github.com/openagg/openagg/internal/queue"
 	"github.com/openagg/openagg/internal/store"
@@ -160,13 +160,13 @@ func (h *harness) checkCounterparties(accountID string, want map[string][2]strin
 			h.t.Fatalf("counterparty %s: %+v, %v", id, c, err)
 		}
 	}
-	if _, err := h.svc.Counterparty(ctx, accountID, CounterpartyID("nobody", "")); !errors.Is(err, ErrNotFound) {
+	if _, err := h.svc.Counterparty(ctx, accountID, CounterpartyID("nobody", "")); !errors.Is(err, ErrCounterpartyNotFound) {
 		h.t.Fatalf("unknown counterparty: %v", err)
 	}
-	if _, err := h.svc.Counterparties(ctx, accountID, MaxCounterpartyLimit+1, ""); !errors.Is(err, ErrInvalidQuery) {
+	if _, err := h.svc.Counterparties(ctx, accountID, MaxCounterpartyLimit+1, ""); !errors.Is(err, ErrInvalidLimit) {
 		h.t.Fatalf("limit above the maximum: %v", err)
 	}
-	if _, err := h.svc.Counterparties(ctx, accountID, 7, "forged"); !errors.Is(err, ErrInvalidQuery) {
+	if _, err := h.svc.Counterparties(ctx, accountID, 7, "forged"); !errors.Is(err, ErrInvalidPageToken) {
 		h.t.Fatalf("forged page token: %v", err)
 	}
 }
@@ -374,7 +374,7 @@ func TestPendingBookedUnderNewIDDisappears(t *testing.T) {
 				switch {
 				case still && err != nil:
 					t.Fatalf("still pending %s lost: %v", old, err)
-				case !still && !errors.Is(err, ErrNotFound):
+				case !still && !errors.Is(err, ErrTransactionNotFound):
 					t.Fatalf("stale pending %s still stored (err %v)", old, err)
 				case !still:
 					gone++
@@ -458,7 +458,7 @@ func TestRemoveConnectionData(t *testing.T) {
 			if page, err := h.svc.Counterparties(t.Context(), id, 0, ""); err != nil || len(page.Counterparties) != 0 {
 				t.Fatalf("account %s keeps %d counterparties: %v", id, len(page.Counterparties), err)
 			}
-			if _, err := h.svc.Account(t.Context(), id); !errors.Is(err, ErrNotFound) {
+			if _, err := h.svc.Account(t.Context(), id); !errors.Is(err, ErrAccountNotFound) {
 				t.Fatalf("account %s: %v", id, err)
 			}
 		}
@@ -466,7 +466,7 @@ func TestRemoveConnectionData(t *testing.T) {
 		if !slices.Equal(left, deIDs) {
 			t.Fatalf("party accounts after removal %v, want the other bank's %v", left, deIDs)
 		}
-		if _, err := h.svc.Progress(t.Context(), gb.PartyID, gb.BankCode); !errors.Is(err, ErrNotFound) {
+		if _, err := h.svc.Progress(t.Context(), gb.PartyID, gb.BankCode); !errors.Is(err, ErrImportNotFound) {
 			t.Fatalf("import state kept: %v", err)
 		}
 		if !maps.Equal(keepDE, h.snapshot(deIDs)) || !maps.Equal(keepOther, h.snapshot(otherIDs)) {
@@ -500,7 +500,7 @@ func TestRemoveDuringImport(t *testing.T) {
 	if ids := h.accountIDs(req.PartyID); len(ids) != 0 {
 		t.Fatalf("accounts left: %v", ids)
 	}
-	if _, err := h.svc.Progress(t.Context(), req.PartyID, req.BankCode); !errors.Is(err, ErrNotFound) {
+	if _, err := h.svc.Progress(t.Context(), req.PartyID, req.BankCode); !errors.Is(err, ErrImportNotFound) {
 		t.Fatalf("import state: %v", err)
 	}
 }
@@ -591,7 +591,7 @@ func TestBareJobStartsARun(t *testing.T) {
 	late, _ := queue.NewJob(JobImport, "late", req)
 	h.resend(late)
 	h.drain()
-	if _, err := h.svc.Progress(t.Context(), req.PartyID, req.BankCode); !errors.Is(err, ErrNotFound) {
+	if _, err := h.svc.Progress(t.Context(), req.PartyID, req.BankCode); !errors.Is(err, ErrImportNotFound) {
 		t.Fatalf("late job wrote an import state: %v", err)
 	}
 	if ids := h.accountIDs(req.PartyID); len(ids) != 0 {
@@ -691,28 +691,27 @@ func TestTransactionsQuery(t *testing.T) {
 		name string
 		acc  string
 		q    TxQuery
-		code string
+		kind *fault.Kind // each dialect's status and code: internal/app's dialects test
 	}{
-		{"limit too big", id, TxQuery{Limit: MaxTxLimit + 1}, "INVALID_LIMIT"},
-		{"negative limit", id, TxQuery{Limit: -1}, "INVALID_LIMIT"},
-		{"to before from", id, TxQuery{From: to, To: from}, "INVALID_DATE_RANGE"},
-		{"garbage token", id, TxQuery{Token: "not-a-token"}, "INVALID_PAGE_TOKEN"},
-		{"token of another order", id, TxQuery{Token: first.Next}, "INVALID_PAGE_TOKEN"},
-		{"token of another account", "someone-else", TxQuery{Desc: true, Token: first.Next}, "INVALID_PAGE_TOKEN"},
+		{"limit too big", id, TxQuery{Limit: MaxTxLimit + 1}, ErrInvalidLimit},
+		{"negative limit", id, TxQuery{Limit: -1}, ErrInvalidLimit},
+		{"to before from", id, TxQuery{From: to, To: from}, ErrInvalidDateRange},
+		{"garbage token", id, TxQuery{Token: "not-a-token"}, ErrInvalidPageToken},
+		{"token of another order", id, TxQuery{Token: first.Next}, ErrInvalidPageToken},
+		{"token of another account", "someone-else", TxQuery{Desc: true, Token: first.Next}, ErrInvalidPageToken},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := h.svc.Transactions(t.Context(), tc.acc, tc.q)
-			e := platform.AsError(err)
-			if e.Status != 400 || e.Code != tc.code || !errors.Is(err, ErrInvalidQuery) {
-				t.Fatalf("error %v (status %d code %s)", err, e.Status, e.Code)
+			if kind, _, _ := fault.Of(err); kind != tc.kind {
+				t.Fatalf("error %v (kind %v), want %v", err, kind, tc.kind)
 			}
 		})
 	}
-	if _, err := h.svc.Transaction(t.Context(), id, "missing"); !errors.Is(err, ErrNotFound) || platform.AsError(err).Status != 404 {
+	if _, err := h.svc.Transaction(t.Context(), id, "missing"); !errors.Is(err, ErrTransactionNotFound) {
 		t.Fatalf("missing transaction: %v", err)
 	}
-	if _, err := h.svc.Account(t.Context(), "missing"); !errors.Is(err, ErrNotFound) {
+	if _, err := h.svc.Account(t.Context(), "missing"); !errors.Is(err, ErrAccountNotFound) {
 		t.Fatalf("missing account: %v", err)
 	}
 }

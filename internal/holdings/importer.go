@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
 
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/queue"
@@ -207,7 +207,7 @@ func (s *Service) create(ctx context.Context, partyID, bankCode string, st impor
 // req.RunID gets a new random one.
 func (s *Service) EnqueueImport(ctx context.Context, req ImportRequest) error {
 	if req.PartyID == "" || req.BankCode == "" || req.Provider == "" || req.ConnectionID == "" {
-		return platform.BadRequest("INVALID_IMPORT_REQUEST", "an import needs a party, a bank, a provider and a connection")
+		return fault.Errorf(ErrInvalidImport, "an import needs a party, a bank, a provider and a connection")
 	}
 	if req.RunID == "" {
 		req.RunID = platform.NewID()
@@ -237,7 +237,7 @@ func (s *Service) startRun(ctx context.Context, req ImportRequest, now time.Time
 		return err
 	}
 	if st.Removed {
-		return platform.Conflict("CONNECTION_REMOVING", "the connection of party %q to bank '%s' is being removed", req.PartyID, req.BankCode)
+		return fault.Errorf(ErrConnectionRemoving, "the connection of party %q to bank '%s' is being removed", req.PartyID, req.BankCode)
 	}
 	st.Progress.State = StateQueued
 	st.Progress.LastError = ""
@@ -572,7 +572,7 @@ func (s *Service) finalHook(ctx context.Context, cursors []AccountCursor) error 
 	}
 	byID := make(map[string]Account, len(items))
 	for _, it := range items {
-		a, err := decodeAccount(it)
+		a, err := DecodeAccount(it)
 		if err != nil {
 			return err
 		}
@@ -617,7 +617,7 @@ func (s *Service) listAccounts(ctx context.Context, req ImportRequest, prov prov
 	}
 	old := make(map[string]Account, len(stored))
 	for _, it := range stored {
-		a, err := decodeAccount(it)
+		a, err := DecodeAccount(it)
 		if err != nil {
 			return nil, err
 		}
@@ -652,7 +652,7 @@ func (s *Service) reconcilePending(ctx context.Context, ac *AccountCursor) error
 	if err != nil {
 		return fmt.Errorf("reconcile pending transactions of account %s: %w", ac.ID, err)
 	}
-	acc, err := decodeAccount(it)
+	acc, err := DecodeAccount(it)
 	if err != nil {
 		return err
 	}
@@ -807,8 +807,13 @@ func isPermanent(err error) bool {
 	if errors.As(err, &pe) {
 		return true
 	}
+	if c := fault.ClassOf(err); c != fault.Internal && c != fault.Unavailable {
+		return true // a domain's refusal: the same request fails again
+	}
+	// Not yet kinds: app.Provider's unknown provider and the view hook's
+	// refusals are *platform.Error below 500.
 	var e *platform.Error
-	if errors.As(err, &e) && e.Status < http.StatusInternalServerError {
+	if errors.As(err, &e) && e.Status < 500 {
 		return true
 	}
 	return errors.Is(err, provider.ErrNotFound) || errors.Is(err, provider.ErrInvalid) ||

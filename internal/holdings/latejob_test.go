@@ -81,7 +81,7 @@ func TestLateJobOfRemovedConnection(t *testing.T) {
 		}
 		h.resend(job)
 		h.drain()
-		if _, err := h.svc.Progress(t.Context(), req.PartyID, req.BankCode); !errors.Is(err, ErrNotFound) {
+		if _, err := h.svc.Progress(t.Context(), req.PartyID, req.BankCode); !errors.Is(err, ErrImportNotFound) {
 			t.Fatalf("late job wrote an import state: %v", err)
 		}
 		if ids := h.accountIDs(req.PartyID); len(ids) != 0 {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/store"
 )
 
@@ -40,7 +40,7 @@ const tombstoneVersion = -1
 
 func (s *Service) RemoveConnectionData(ctx context.Context, partyID, bankCode string) error {
 	if partyID == "" || bankCode == "" {
-		return platform.BadRequest("INVALID_REMOVAL", "removing connection data needs a party and a bank")
+		return fault.Errorf(ErrInvalidRemoval, "removing connection data needs a party and a bank")
 	}
 	// The accounts the import state knows, in case the index does not
 	// show them yet (eventually consistent on DynamoDB).

@@ -6,22 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/queue"
 	"github.com/openagg/openagg/internal/store"
-)
-
-// Domain errors. The Service wraps them in a *platform.Error (404 / 400) so
-// that the API layers can render them directly; callers branch with
-// errors.Is.
-var (
-	ErrNotFound     = errors.New("holdings: not found")
-	ErrInvalidQuery = errors.New("holdings: invalid query")
 )
 
 // AccountHook is told about imported accounts by the packages that keep
@@ -166,8 +158,7 @@ func CounterpartyID(name, iban string) string {
 }
 
 func accountNotFound(accountID string, err error) error {
-	return &platform.Error{Status: http.StatusNotFound, Code: "ACCOUNT_NOT_FOUND",
-		Message: fmt.Sprintf("account '%s' not found", accountID), Err: errors.Join(ErrNotFound, err)}
+	return fault.Wrap(ErrAccountNotFound, err, "account '%s' not found", accountID)
 }
 
 // Accounts lists a party's imported accounts with their balances, ordered
@@ -181,7 +172,7 @@ func (s *Service) Accounts(ctx context.Context, partyID string) ([]Account, erro
 			return nil, fmt.Errorf("list accounts of party %s: %w", partyID, err)
 		}
 		for _, it := range page.Items {
-			a, err := decodeAccount(it)
+			a, err := DecodeAccount(it)
 			if err != nil {
 				return nil, err
 			}
@@ -199,52 +190,23 @@ func (s *Service) Account(ctx context.Context, accountID string) (Account, error
 	if accountID == "" {
 		return Account{}, accountNotFound(accountID, nil)
 	}
-	it, err := s.store.Get(ctx, store.Key{PK: AccountPK(accountID), SK: AccountSK})
+	it, err := s.store.Get(ctx, AccountKey(accountID))
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
 		return Account{}, accountNotFound(accountID, err)
 	}
 	if err != nil {
 		return Account{}, fmt.Errorf("load account %s: %w", accountID, err)
 	}
-	return decodeAccount(it)
+	return DecodeAccount(it)
 }
 
-// AccountWith returns one account and, read in the same BatchGet, the item
-// stored under extra (nil when there is none). The holdings API reads the
-// party's profile with the account, so that an account read with its
-// access check is one store round trip.
-func (s *Service) AccountWith(ctx context.Context, accountID string, extra store.Key) (Account, *store.Item, error) {
-	if accountID == "" {
-		return Account{}, nil, accountNotFound(accountID, nil)
-	}
-	key := store.Key{PK: AccountPK(accountID), SK: AccountSK}
-	items, err := s.store.BatchGet(ctx, []store.Key{key, extra})
-	if errors.Is(err, store.ErrInvalid) {
-		return Account{}, nil, accountNotFound(accountID, err)
-	}
-	if err != nil {
-		return Account{}, nil, fmt.Errorf("load account %s: %w", accountID, err)
-	}
-	var acc *Account
-	var other *store.Item
-	for i, it := range items {
-		if it.Key() != key {
-			other = &items[i]
-			continue
-		}
-		a, err := decodeAccount(it)
-		if err != nil {
-			return Account{}, nil, err
-		}
-		acc = &a
-	}
-	if acc == nil {
-		return Account{}, nil, accountNotFound(accountID, store.ErrNotFound)
-	}
-	return *acc, other, nil
+// AccountKey is the key of an account item (DecodeAccount reads it).
+func AccountKey(accountID string) store.Key {
+	return store.Key{PK: AccountPK(accountID), SK: AccountSK}
 }
 
-func decodeAccount(it store.Item) (Account, error) {
+// DecodeAccount reads an account item (AccountKey).
+func DecodeAccount(it store.Item) (Account, error) {
 	var a Account
 	if err := json.Unmarshal(it.Data, &a); err != nil {
 		return Account{}, fmt.Errorf("decode account %s: %w", it.PK, err)
@@ -294,12 +256,10 @@ type TxPage struct {
 // Limit transactions while Next is set.
 func (s *Service) Transactions(ctx context.Context, accountID string, q TxQuery) (TxPage, error) {
 	if q.Limit < 0 || q.Limit > MaxTxLimit {
-		return TxPage{}, &platform.Error{Status: http.StatusBadRequest, Code: "INVALID_LIMIT",
-			Message: fmt.Sprintf("limit must be between 1 and %d", MaxTxLimit), Err: ErrInvalidQuery}
+		return TxPage{}, fault.Errorf(ErrInvalidLimit, "limit must be between 1 and %d", MaxTxLimit)
 	}
 	if !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
-		return TxPage{}, &platform.Error{Status: http.StatusBadRequest, Code: "INVALID_DATE_RANGE",
-			Message: "the end of the date range is before its start", Err: ErrInvalidQuery}
+		return TxPage{}, fault.Errorf(ErrInvalidDateRange, "the end of the date range is before its start")
 	}
 	limit := q.Limit
 	if limit == 0 {
@@ -316,8 +276,7 @@ func (s *Service) Transactions(ctx context.Context, accountID string, q TxQuery)
 	}
 	page, err := s.store.Query(ctx, sq)
 	if errors.Is(err, store.ErrInvalidToken) {
-		return TxPage{}, &platform.Error{Status: http.StatusBadRequest, Code: "INVALID_PAGE_TOKEN",
-			Message: "the page token is invalid or belongs to another query", Err: errors.Join(ErrInvalidQuery, err)}
+		return TxPage{}, fault.Wrap(ErrInvalidPageToken, err, "the page token is invalid or belongs to another query")
 	}
 	if err != nil {
 		return TxPage{}, fmt.Errorf("list transactions of account %s: %w", accountID, err)
@@ -341,8 +300,7 @@ func (s *Service) Transactions(ctx context.Context, accountID string, q TxQuery)
 // Transaction returns one transaction of an account (one Get).
 func (s *Service) Transaction(ctx context.Context, accountID, txID string) (Transaction, error) {
 	notFound := func(err error) error {
-		return &platform.Error{Status: http.StatusNotFound, Code: "TRANSACTION_NOT_FOUND",
-			Message: fmt.Sprintf("transaction '%s' not found", txID), Err: errors.Join(ErrNotFound, err)}
+		return fault.Wrap(ErrTransactionNotFound, err, "transaction '%s' not found", txID)
 	}
 	if accountID == "" || txID == "" {
 		return Transaction{}, notFound(nil)
@@ -378,16 +336,14 @@ type CounterpartyPage struct {
 // an unknown account has none.
 func (s *Service) Counterparties(ctx context.Context, accountID string, limit int, token string) (CounterpartyPage, error) {
 	if limit < 0 || limit > MaxCounterpartyLimit {
-		return CounterpartyPage{}, &platform.Error{Status: http.StatusBadRequest, Code: "INVALID_LIMIT",
-			Message: fmt.Sprintf("limit must be between 1 and %d", MaxCounterpartyLimit), Err: ErrInvalidQuery}
+		return CounterpartyPage{}, fault.Errorf(ErrInvalidLimit, "limit must be between 1 and %d", MaxCounterpartyLimit)
 	}
 	if limit == 0 {
 		limit = DefaultCounterpartyLimit
 	}
 	page, err := s.store.Query(ctx, store.Query{PK: AccountPK(accountID), SKPrefix: CounterpartySKPrefix, Limit: limit, Token: token})
 	if errors.Is(err, store.ErrInvalidToken) {
-		return CounterpartyPage{}, &platform.Error{Status: http.StatusBadRequest, Code: "INVALID_PAGE_TOKEN",
-			Message: "the page token is invalid or belongs to another query", Err: errors.Join(ErrInvalidQuery, err)}
+		return CounterpartyPage{}, fault.Wrap(ErrInvalidPageToken, err, "the page token is invalid or belongs to another query")
 	}
 	if err != nil {
 		return CounterpartyPage{}, fmt.Errorf("list counterparties of account %s: %w", accountID, err)
@@ -404,12 +360,11 @@ func (s *Service) Counterparties(ctx context.Context, accountID string, limit in
 }
 
 // Counterparty returns one entry of an account's counterparty directory
-// (one Get); ErrNotFound (in a 404) when no imported transaction of the
+// (one Get); ErrCounterpartyNotFound when no imported transaction of the
 // account names it.
 func (s *Service) Counterparty(ctx context.Context, accountID, counterpartyID string) (Counterparty, error) {
 	notFound := func(err error) error {
-		return &platform.Error{Status: http.StatusNotFound, Code: "COUNTERPARTY_NOT_FOUND",
-			Message: fmt.Sprintf("counterparty '%s' not found", counterpartyID), Err: errors.Join(ErrNotFound, err)}
+		return fault.Wrap(ErrCounterpartyNotFound, err, "counterparty '%s' not found", counterpartyID)
 	}
 	if accountID == "" || counterpartyID == "" {
 		return Counterparty{}, notFound(nil)
@@ -425,12 +380,11 @@ func (s *Service) Counterparty(ctx context.Context, accountID, counterpartyID st
 }
 
 // Progress returns the state of the last import of a party's connection at
-// a bank (ErrNotFound wrapped in a 404 when none was ever asked).
+// a bank (ErrImportNotFound when none was ever asked).
 func (s *Service) Progress(ctx context.Context, partyID, bankCode string) (ImportProgress, error) {
 	st, _, err := s.loadState(ctx, partyID, bankCode)
 	if errors.Is(err, store.ErrNotFound) {
-		return ImportProgress{}, &platform.Error{Status: http.StatusNotFound, Code: "IMPORT_NOT_FOUND",
-			Message: fmt.Sprintf("no import for bank '%s'", bankCode), Err: errors.Join(ErrNotFound, err)}
+		return ImportProgress{}, fault.Wrap(ErrImportNotFound, err, "no import for bank '%s'", bankCode)
 	}
 	if err != nil {
 		return ImportProgress{}, err

@@ -19,10 +19,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
@@ -35,16 +35,6 @@ const RoleManageParties = "CanManageParties"
 
 // MaxIDLength is the longest accepted party id.
 const MaxIDLength = 64
-
-// Error codes of this package (docs/api.md).
-const (
-	CodeInvalidPartyID = "INVALID_PARTY_ID"
-	CodePartyNotFound  = "PARTY_NOT_FOUND"
-	CodeForbidden      = "PARTY_FORBIDDEN"
-	CodeProfileExists  = "PROFILE_EXISTS"
-	CodeProviderFailed = "PROVIDER_UNAVAILABLE"
-	CodeConflict       = "PROFILE_CONFLICT"
-)
 
 // ProfileSK is the sort key of the profile in the party partition.
 const ProfileSK = "#PROFILE"
@@ -126,11 +116,11 @@ func CustomerIndexItem(providerName, customerID, partyID string) store.Item {
 // nothing else is accepted.
 func ValidateID(partyID string) error {
 	if partyID == "" || len(partyID) > MaxIDLength {
-		return platform.BadRequest(CodeInvalidPartyID, "party id must be 1 to %d characters long", MaxIDLength)
+		return fault.Errorf(ErrInvalidID, "party id must be 1 to %d characters long", MaxIDLength)
 	}
 	for _, r := range partyID {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
-			return platform.BadRequest(CodeInvalidPartyID, "party id %q may only contain letters, digits, '_', '.' and '-'", partyID)
+			return fault.Errorf(ErrInvalidID, "party id %q may only contain letters, digits, '_', '.' and '-'", partyID)
 		}
 	}
 	return nil
@@ -186,7 +176,7 @@ type Created struct {
 }
 
 // CreateProfile creates the party's customer at the provider and stores the
-// profile, owned by p. A second creation is 409 PROFILE_EXISTS and never
+// profile, owned by p. A second creation is ErrProfileExists and never
 // creates a second customer: the profile is checked first, the provider
 // refuses a duplicated identifier, and the profile and its customer index are
 // written in one conditional transaction (2 store round trips).
@@ -194,7 +184,7 @@ func (s *Service) CreateProfile(ctx context.Context, p auth.Principal, partyID s
 	if err := ValidateID(partyID); err != nil {
 		return Created{}, err
 	}
-	exists := platform.Conflict(CodeProfileExists, "a profile already exists for party %q", partyID)
+	exists := fault.Errorf(ErrProfileExists, "a profile already exists for party %q", partyID)
 	if _, err := s.store.Get(ctx, ProfileKey(partyID)); err == nil {
 		return Created{}, exists
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -209,8 +199,7 @@ func (s *Service) CreateProfile(ctx context.Context, p auth.Principal, partyID s
 		// Either a concurrent creation won, or an earlier attempt created
 		// the customer and failed before storing the profile. Neither may
 		// create a second customer.
-		return Created{}, &platform.Error{Status: http.StatusConflict, Code: CodeProfileExists,
-			Message: fmt.Sprintf("provider %s already has a customer with identifier %q", prov.Name(), identifier), Err: err}
+		return Created{}, fault.Wrap(ErrProfileExists, err, "provider %s already has a customer with identifier %q", prov.Name(), identifier)
 	case err != nil:
 		return Created{}, ProviderError(prov.Name(), "create customer", err)
 	}
@@ -254,7 +243,7 @@ func (s *Service) CreateProfile(ctx context.Context, p auth.Principal, partyID s
 	return Created{CustomerID: cust.ID, Identifier: identifier, Secret: cust.Secret}, nil
 }
 
-// Get reads a party's profile: 404 PARTY_NOT_FOUND when there is none.
+// Get reads a party's profile: ErrNotFound when there is none.
 func (s *Service) Get(ctx context.Context, partyID string) (Profile, error) {
 	if err := ValidateID(partyID); err != nil {
 		return Profile{}, err
@@ -282,9 +271,10 @@ func (s *Service) Load(ctx context.Context, p auth.Principal, partyID string) (P
 }
 
 // Authorize lets the owner act on the party, and anyone holding
-// CanManageParties (token role or stored entitlement); others get 403
-// PARTY_FORBIDDEN. The party is known to exist here: a missing party is 404
-// for everyone, so a 403 reveals no more than the 409 of a profile creation.
+// CanManageParties (token role or stored entitlement); others get
+// ErrForbidden. The party is known to exist here: a missing party is
+// ErrNotFound for everyone, so ErrForbidden reveals no more than the
+// ErrProfileExists of a profile creation.
 func (s *Service) Authorize(ctx context.Context, p auth.Principal, prof Profile) error {
 	if p.Subject != "" && p.Subject == prof.OwnerSub {
 		return nil
@@ -298,9 +288,69 @@ func (s *Service) Authorize(ctx context.Context, p auth.Principal, prof Profile)
 		}
 	}
 	if !ok {
-		return platform.Forbidden(CodeForbidden, "party %q belongs to another user (role %s required)", prof.PartyID, RoleManageParties)
+		return fault.Errorf(ErrForbidden, "party %q belongs to another user (role %s required)", prof.PartyID, RoleManageParties)
 	}
 	return nil
+}
+
+// Account reads one imported account of the party and checks that p may
+// read it, with one BatchGet of the account and the profile:
+// holdings.ErrAccountNotFound when the account is unknown or another
+// party's; the owner recorded at import reads it, anyone else by the party
+// rule (Authorize: ErrNotFound, ErrForbidden; a party manager whose role is
+// a stored entitlement adds its Get).
+func (s *Service) Account(ctx context.Context, p auth.Principal, partyID, accountID string) (holdings.Account, error) {
+	if err := ValidateID(partyID); err != nil {
+		return holdings.Account{}, err
+	}
+	notFound := func(err error) error {
+		return fault.Wrap(holdings.ErrAccountNotFound, err, "account '%s' not found", accountID)
+	}
+	if accountID == "" {
+		return holdings.Account{}, notFound(nil)
+	}
+	accKey := holdings.AccountKey(accountID)
+	items, err := s.store.BatchGet(ctx, []store.Key{accKey, ProfileKey(partyID)})
+	if errors.Is(err, store.ErrInvalid) {
+		return holdings.Account{}, notFound(err) // an id no key can hold
+	}
+	if err != nil {
+		return holdings.Account{}, fmt.Errorf("load account %s of party %s: %w", accountID, partyID, err)
+	}
+	var acc *holdings.Account
+	var prof *Profile
+	for _, it := range items {
+		if it.Key() == accKey {
+			a, err := holdings.DecodeAccount(it)
+			if err != nil {
+				return holdings.Account{}, err
+			}
+			acc = &a
+			continue
+		}
+		pr, err := Decode(it)
+		if err != nil {
+			return holdings.Account{}, err
+		}
+		prof = &pr
+	}
+	if acc == nil {
+		return holdings.Account{}, notFound(store.ErrNotFound)
+	}
+	if acc.PartyID != partyID {
+		return holdings.Account{}, fault.Errorf(holdings.ErrAccountNotFound, "account '%s' not found for party %q", accountID, partyID)
+	}
+	if acc.OwnerSub != "" && acc.OwnerSub == p.Subject {
+		return *acc, nil
+	}
+	// Not the owner recorded at import: the party rule decides.
+	if prof == nil {
+		return holdings.Account{}, NotFound(partyID)
+	}
+	if err := s.Authorize(ctx, p, *prof); err != nil {
+		return holdings.Account{}, err
+	}
+	return *acc, nil
 }
 
 // PartyOfCustomer returns the party of a provider customer (one Get of the
@@ -332,8 +382,7 @@ func (s *Service) EnsureCustomer(ctx context.Context, prof Profile, prov provide
 	}
 	cust, err := prov.CreateCustomer(ctx, prof.Identifier)
 	if errors.Is(err, provider.ErrDuplicateCustomer) {
-		return "", prof, nil, &platform.Error{Status: http.StatusConflict, Code: CodeConflict,
-			Message: fmt.Sprintf("provider %s already has a customer %q that this profile does not know", prov.Name(), prof.Identifier), Err: err}
+		return "", prof, nil, fault.Wrap(ErrCustomerConflict, err, "provider %s already has a customer %q that this profile does not know", prov.Name(), prof.Identifier)
 	}
 	if err != nil {
 		return "", prof, nil, ProviderError(prov.Name(), "create customer", err)
@@ -353,28 +402,4 @@ func (s *Service) EnsureCustomer(ctx context.Context, prof Profile, prov provide
 		store.TxPut(it, store.IfVersion(prof.Version)),
 		store.TxPut(CustomerIndexItem(prov.Name(), cust.ID, prof.PartyID), store.IfNotExists()),
 	}, nil
-}
-
-// NotFound is the 404 of an unknown party.
-func NotFound(partyID string) *platform.Error {
-	return platform.NotFound(CodePartyNotFound, "no profile for party %q", partyID)
-}
-
-// ProviderError maps a provider failure to an API error: the provider's
-// refusals are the caller's problem (400/404/409), the rest a 502.
-func ProviderError(providerName, what string, err error) error {
-	pe := func(status int, code string) error {
-		return &platform.Error{Status: status, Code: code, Message: fmt.Sprintf("%s: provider %s refused the request", what, providerName), Err: err}
-	}
-	switch {
-	case errors.Is(err, provider.ErrInvalid):
-		return pe(http.StatusBadRequest, "PROVIDER_REJECTED")
-	case errors.Is(err, provider.ErrNotFound):
-		return pe(http.StatusNotFound, "PROVIDER_NOT_FOUND")
-	case errors.Is(err, provider.ErrTooEarly):
-		return pe(http.StatusConflict, "REFRESH_TOO_EARLY")
-	}
-	// Unavailable, or a failure the driver did not classify: either way the
-	// upstream failed, not OpenAgg.
-	return &platform.Error{Status: http.StatusBadGateway, Code: CodeProviderFailed, Message: fmt.Sprintf("%s: provider %s is unavailable, retry later", what, providerName), Err: err}
 }

@@ -4,17 +4,18 @@
 // shows no errors; our format (shared/contracts/aggregation.md, "Errors") is
 //
 //	{"error":{"code":"BANK_NOT_FOUND","message":"...","requestId":"..."}}
+//
+// The status and code of every domain failure are in one table (errors.go);
+// the message is the domain's.
 package aggregation
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/authn"
-	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/platform"
 )
 
@@ -30,50 +31,19 @@ type ErrorDetail struct {
 	RequestID string `json:"requestId,omitempty"`
 }
 
-// wire is how the Aggregation dialect shows a kind of failure.
-type wire struct {
-	status int
-	code   string
-}
-
-// table maps domain failures to the Aggregation dialect's status and code.
-var table = fault.Table[wire]{Kinds: map[*fault.Kind]wire{
-	auth.ErrNoToken:                {http.StatusUnauthorized, "UNAUTHENTICATED"},
-	auth.ErrInvalidToken:           {http.StatusUnauthorized, "INVALID_TOKEN"},
-	auth.ErrNotAllowed:             {http.StatusForbidden, "MISSING_ROLE"},
-	auth.ErrInvalidRole:            {http.StatusBadRequest, "INVALID_ROLE"},
-	auth.ErrBankRole:               {http.StatusBadRequest, "BANK_ROLE"},
-	auth.ErrSystemRole:             {http.StatusBadRequest, "SYSTEM_ROLE"},
-	auth.ErrInvalidUser:            {http.StatusBadRequest, "INVALID_USER"},
-	auth.ErrEntitlementExists:      {http.StatusConflict, "ENTITLEMENT_EXISTS"},
-	auth.ErrEntitlementNotFound:    {http.StatusNotFound, "ENTITLEMENT_NOT_FOUND"},
-	auth.ErrEntitlementOfOtherUser: {http.StatusBadRequest, "ENTITLEMENT_OF_OTHER_USER"},
-}}
-
-// Resolve is err as the Aggregation dialect shows it: a domain failure
-// through the table, an HTTP-layer *platform.Error as it is, anything else
-// a 500 without detail.
-func Resolve(err error) *platform.Error {
-	if w, msg, ok := table.Lookup(err); ok {
-		return &platform.Error{Status: w.status, Code: w.code, Message: msg, Err: err}
-	}
-	return platform.AsError(err)
-}
-
-// WriteError renders err in the Aggregation format. Errors that are not a
-// domain failure or a *platform.Error are logged and answered as a 500
-// without details.
+// WriteError renders err in the Aggregation format (Resolve). Internal
+// errors are logged and answered as a 500 without details.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	e := Resolve(err)
-	if e.Status >= 500 {
+	status, code, message := Resolve(err)
+	if status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	if e.Status == http.StatusUnauthorized {
+	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="openagg"`)
 	}
-	platform.WriteJSON(w, e.Status, ErrorBody{Error: ErrorDetail{
-		Code:      e.Code,
-		Message:   e.Message,
+	platform.WriteJSON(w, status, ErrorBody{Error: ErrorDetail{
+		Code:      code,
+		Message:   message,
 		RequestID: platform.RequestID(r.Context()),
 	}})
 }
@@ -84,13 +54,6 @@ func User(ctx context.Context) (auth.Principal, error) {
 	return authn.Require(ctx)
 }
 
-// NotFoundHandler answers unknown paths of an Aggregation group.
-func NotFoundHandler(log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, r, log, platform.NotFound("ROUTE_NOT_FOUND", "no route for %s %s", r.Method, r.URL.Path))
-	})
-}
-
 // Handle adapts a handler that returns an error to http.HandlerFunc: a nil
 // error means the handler wrote its response.
 func Handle(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
@@ -99,10 +62,4 @@ func Handle(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request) err
 			WriteError(w, r, log, err)
 		}
 	}
-}
-
-// IsNotFound reports whether err is a platform.Error with status 404.
-func IsNotFound(err error) bool {
-	var e *platform.Error
-	return errors.As(err, &e) && e.Status == http.StatusNotFound
 }

@@ -65,104 +65,98 @@ func errCode(t *testing.T, r partytest.Response) string {
 }
 
 func TestSaltEdgeCallbacks(t *testing.T) {
-	partytest.ForEachDriver(t, func(t *testing.T, d partytest.Driver) {
-		keys(t)
-		e := partytest.New(t, partytest.Options{Store: d.Open(t), Verify: saltedge.VerifyCallback, CallbackPublicKey: saltEdgePubPEM})
-		const path = "/callbacks/saltedge/success"
-		url := partytest.PublicURL + path
-		body := `{"data":{"connection_id":"111111111111111111","customer_id":"222222222222222222","custom_fields":{}},"meta":{"version":"5","time":"2025-03-10T12:00:00Z"}}`
-		// Unknown fields (custom_fields above) are ignored; repeated keys and
-		// known names in another case are not.
-		dupBody := strings.Replace(body, `"custom_fields"`, `"customer_id":"333333333333333333","custom_fields"`, 1)
-		caseBody := strings.Replace(body, `"customer_id"`, `"Customer_ID"`, 1)
+	keys(t)
+	e := partytest.New(t, partytest.Options{Verify: saltedge.VerifyCallback, CallbackPublicKey: saltEdgePubPEM})
+	const path = "/callbacks/saltedge/success"
+	url := partytest.PublicURL + path
+	body := `{"data":{"connection_id":"111111111111111111","customer_id":"222222222222222222","custom_fields":{}},"meta":{"version":"5","time":"2025-03-10T12:00:00Z"}}`
+	// Unknown fields (custom_fields above) are ignored; repeated keys and
+	// known names in another case are not.
+	dupBody := strings.Replace(body, `"custom_fields"`, `"customer_id":"333333333333333333","custom_fields"`, 1)
+	caseBody := strings.Replace(body, `"customer_id"`, `"Customer_ID"`, 1)
 
-		for _, tc := range []struct {
-			name   string
-			path   string
-			body   string
-			sig    string
-			status int
-			code   string
-		}{
-			{"unsigned", path, body, "", 401, "SIGNATURE_MISSING"},
-			{"signed by another key", path, body, sign(t, otherKey, url, body), 401, "SIGNATURE_INVALID"},
-			{"signature of another body", path, body, sign(t, saltEdgeKey, url, strings.Replace(body, "2222", "3333", 1)), 401, "SIGNATURE_INVALID"},
-			{"signature of another URL", path, body, sign(t, saltEdgeKey, partytest.PublicURL+"/callbacks/saltedge/fail", body), 401, "SIGNATURE_INVALID"},
-			{"not base64", path, body, "%%%", 401, "SIGNATURE_INVALID"},
-			{"unknown kind", "/callbacks/saltedge/other", body, sign(t, saltEdgeKey, partytest.PublicURL+"/callbacks/saltedge/other", body), 404, "NOT_FOUND"},
-			{"signed garbage", path, "{", sign(t, saltEdgeKey, url, "{"), 400, "MALFORMED_JSON"},
-			{"signed repeated key", path, dupBody, sign(t, saltEdgeKey, url, dupBody), 400, "MALFORMED_JSON"},
-			{"signed key in another case", path, caseBody, sign(t, saltEdgeKey, url, caseBody), 400, "MALFORMED_JSON"},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				hdr := []string{}
-				if tc.sig != "" {
-					hdr = append(hdr, "Signature", tc.sig)
-				}
-				r := e.Do(http.MethodPost, tc.path, "", tc.body, hdr...)
-				if r.Status != tc.status || errCode(t, r) != tc.code {
-					t.Fatalf("%d %s", r.Status, r.Body)
-				}
-				if e.Depth(queue.Connections) != 0 {
-					t.Fatal("job queued")
-				}
-			})
-		}
-
-		for _, kind := range []string{"success", "fail", "notify", "destroy"} {
-			p := "/callbacks/saltedge/" + kind
-			r := e.Do(http.MethodPost, p, "", body, "Signature", sign(t, saltEdgeKey, partytest.PublicURL+p, body))
-			if r.Status != 200 || r.Body != "{\"status\":\"queued\"}\n" {
-				t.Fatalf("%s: %d %s", kind, r.Status, r.Body)
+	for _, tc := range []struct {
+		name   string
+		path   string
+		body   string
+		sig    string
+		status int
+		code   string
+	}{
+		{"unsigned", path, body, "", 401, "SIGNATURE_MISSING"},
+		{"signed by another key", path, body, sign(t, otherKey, url, body), 401, "SIGNATURE_INVALID"},
+		{"signature of another body", path, body, sign(t, saltEdgeKey, url, strings.Replace(body, "2222", "3333", 1)), 401, "SIGNATURE_INVALID"},
+		{"signature of another URL", path, body, sign(t, saltEdgeKey, partytest.PublicURL+"/callbacks/saltedge/fail", body), 401, "SIGNATURE_INVALID"},
+		{"not base64", path, body, "%%%", 401, "SIGNATURE_INVALID"},
+		{"unknown kind", "/callbacks/saltedge/other", body, sign(t, saltEdgeKey, partytest.PublicURL+"/callbacks/saltedge/other", body), 404, "NOT_FOUND"},
+		{"signed garbage", path, "{", sign(t, saltEdgeKey, url, "{"), 400, "MALFORMED_JSON"},
+		{"signed repeated key", path, dupBody, sign(t, saltEdgeKey, url, dupBody), 400, "MALFORMED_JSON"},
+		{"signed key in another case", path, caseBody, sign(t, saltEdgeKey, url, caseBody), 400, "MALFORMED_JSON"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hdr := []string{}
+			if tc.sig != "" {
+				hdr = append(hdr, "Signature", tc.sig)
 			}
-		}
-		if n := e.Depth(queue.Connections); n != 4 {
-			t.Fatalf("%d jobs", n)
-		}
-		// The customer is not one of ours: the sync finds nothing to do and
-		// does not retry.
-		e.Drain()
+			r := e.Do(http.MethodPost, tc.path, "", tc.body, hdr...)
+			if r.Status != tc.status || errCode(t, r) != tc.code {
+				t.Fatalf("%d %s", r.Status, r.Body)
+			}
+			if e.Depth(queue.Connections) != 0 {
+				t.Fatal("job queued")
+			}
+		})
+	}
 
-		// A service callback without a customer is acknowledged, not queued.
-		svc := `{"data":{"reason":"maintenance"},"meta":{"version":"5","time":"2025-03-10T12:00:00Z"}}`
-		r := e.Do(http.MethodPost, "/callbacks/saltedge/service", "", svc, "Signature", sign(t, saltEdgeKey, partytest.PublicURL+"/callbacks/saltedge/service", svc))
-		if r.Status != 200 || e.Depth(queue.Connections) != 0 {
-			t.Fatalf("service: %d %s", r.Status, r.Body)
+	for _, kind := range []string{"success", "fail", "notify", "destroy"} {
+		p := "/callbacks/saltedge/" + kind
+		r := e.Do(http.MethodPost, p, "", body, "Signature", sign(t, saltEdgeKey, partytest.PublicURL+p, body))
+		if r.Status != 200 || r.Body != "{\"status\":\"queued\"}\n" {
+			t.Fatalf("%s: %d %s", kind, r.Status, r.Body)
 		}
-	})
+	}
+	if n := e.Depth(queue.Connections); n != 4 {
+		t.Fatalf("%d jobs", n)
+	}
+	// The customer is not one of ours: the sync finds nothing to do and
+	// does not retry.
+	e.Drain()
+
+	// A service callback without a customer is acknowledged, not queued.
+	svc := `{"data":{"reason":"maintenance"},"meta":{"version":"5","time":"2025-03-10T12:00:00Z"}}`
+	r := e.Do(http.MethodPost, "/callbacks/saltedge/service", "", svc, "Signature", sign(t, saltEdgeKey, partytest.PublicURL+"/callbacks/saltedge/service", svc))
+	if r.Status != 200 || e.Depth(queue.Connections) != 0 {
+		t.Fatalf("service: %d %s", r.Status, r.Body)
+	}
 }
 
 func TestCallbacksWithoutKeyAreRefused(t *testing.T) {
-	partytest.ForEachDriver(t, func(t *testing.T, d partytest.Driver) {
-		keys(t)
-		e := partytest.New(t, partytest.Options{Store: d.Open(t), Verify: saltedge.VerifyCallback})
-		const path = "/callbacks/saltedge/success"
-		body := `{"data":{"connection_id":"1","customer_id":"2"}}`
-		r := e.Do(http.MethodPost, path, "", body, "Signature", sign(t, saltEdgeKey, partytest.PublicURL+path, body))
-		if r.Status != 401 || errCode(t, r) != "CALLBACK_NOT_CONFIGURED" || e.Depth(queue.Connections) != 0 {
-			t.Fatalf("%d %s", r.Status, r.Body)
-		}
-	})
+	keys(t)
+	e := partytest.New(t, partytest.Options{Verify: saltedge.VerifyCallback})
+	const path = "/callbacks/saltedge/success"
+	body := `{"data":{"connection_id":"1","customer_id":"2"}}`
+	r := e.Do(http.MethodPost, path, "", body, "Signature", sign(t, saltEdgeKey, partytest.PublicURL+path, body))
+	if r.Status != 401 || errCode(t, r) != "CALLBACK_NOT_CONFIGURED" || e.Depth(queue.Connections) != 0 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
 }
 
 // A callback names a provider customer; the sync it queues finds the party
 // through the customer index and reconciles its connections.
 func TestCallbackSyncFindsTheParty(t *testing.T) {
-	partytest.ForEachDriver(t, func(t *testing.T, d partytest.Driver) {
-		e, tok := setup(t, d)
-		e.Connected(tok, partyID, "sandbox_bank_oauth_client_de_xf")
-		c := conn(t, e, "sandbox_bank_oauth_client_de_xf")
-		if err := e.Sandbox.DeleteConnection(e.Ctx, c.ProviderConnectionID); err != nil {
+	e, tok := setup(t, partytest.Bolt())
+	e.Connected(tok, partyID, "sandbox_bank_oauth_client_de_xf")
+	c := conn(t, e, "sandbox_bank_oauth_client_de_xf")
+	if err := e.Sandbox.DeleteConnection(e.Ctx, c.ProviderConnectionID); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // delivered twice: same outcome
+		if err := e.Conns.QueueCallback(e.Ctx, "sandbox", "destroy", c.CustomerID, c.ProviderConnectionID, "2025-03-10T12:00:00Z"); err != nil {
 			t.Fatal(err)
 		}
-		for range 2 { // delivered twice: same outcome
-			if err := e.Conns.QueueCallback(e.Ctx, "sandbox", "destroy", c.CustomerID, c.ProviderConnectionID, "2025-03-10T12:00:00Z"); err != nil {
-				t.Fatal(err)
-			}
-			e.Drain()
-			if got := conn(t, e, "sandbox_bank_oauth_client_de_xf"); got.Status != "removed" || got.Version != c.Version+1 {
-				t.Fatalf("after destroy callback: %s v%d", got.Status, got.Version)
-			}
+		e.Drain()
+		if got := conn(t, e, "sandbox_bank_oauth_client_de_xf"); got.Status != "removed" || got.Version != c.Version+1 {
+			t.Fatalf("after destroy callback: %s v%d", got.Status, got.Version)
 		}
-	})
+	}
 }

@@ -164,183 +164,171 @@ func TestLoginToOrdinaryBank(t *testing.T) {
 }
 
 func TestChallengeBank(t *testing.T) {
-	partytest.ForEachDriver(t, func(t *testing.T, d partytest.Driver) {
-		e, tok := setup(t, d)
-		token := e.CreateConnection(tok, partyID, sandbox.BankChallenge)
+	e, tok := setup(t, partytest.Bolt())
+	token := e.CreateConnection(tok, partyID, sandbox.BankChallenge)
 
-		// The answer before the login is the wrong step: the page says so and
-		// shows the login form.
-		r := e.PostForm("/connect/sessions/challenge", form("token", token, "answer", sandbox.ChallengeAnswer), "Accept", "application/json")
-		if j := asJSON(t, r); r.Status != http.StatusConflict || j.Stage != "login" || !strings.Contains(j.Error, "Log in first") {
-			t.Fatalf("answer before the login: %d %+v", r.Status, j)
-		}
+	// The answer before the login is the wrong step: the page says so and
+	// shows the login form.
+	r := e.PostForm("/connect/sessions/challenge", form("token", token, "answer", sandbox.ChallengeAnswer), "Accept", "application/json")
+	if j := asJSON(t, r); r.Status != http.StatusConflict || j.Stage != "login" || !strings.Contains(j.Error, "Log in first") {
+		t.Fatalf("answer before the login: %d %+v", r.Status, j)
+	}
 
-		r = e.Login(token)
-		wantPage(t, r, 200, "challenge")
-		if !strings.Contains(r.Body, `<form method="post" action="/connect/sessions/challenge">`) || !strings.Contains(r.Body, `name="answer"`) {
-			t.Fatalf("challenge page: %s", r.Body)
-		}
-		if c := conn(t, e, sandbox.BankChallenge); c.Status != connection.StatusPending {
-			t.Fatalf("status %s", c.Status)
-		}
-		// Logging in again is the wrong step: the page shows the challenge.
-		r = e.Login(token)
-		wantPage(t, r, 409, "challenge")
-		if !strings.Contains(r.Body, "waits for the answer to the question") {
-			t.Fatalf("second login: %s", r.Body)
-		}
-		wantPage(t, e.PostForm("/connect/sessions/challenge", form("token", token, "answer", " ")), 400, "challenge")
-		j := asJSON(t, e.Do(http.MethodGet, "/connect/sessions?token="+token, "", "", "Accept", "application/json"))
-		if j.Stage != "challenge" || !j.Interactive || j.Challenge == "" {
-			t.Fatalf("json %+v", j)
-		}
+	r = e.Login(token)
+	wantPage(t, r, 200, "challenge")
+	if !strings.Contains(r.Body, `<form method="post" action="/connect/sessions/challenge">`) || !strings.Contains(r.Body, `name="answer"`) {
+		t.Fatalf("challenge page: %s", r.Body)
+	}
+	if c := conn(t, e, sandbox.BankChallenge); c.Status != connection.StatusPending {
+		t.Fatalf("status %s", c.Status)
+	}
+	// Logging in again is the wrong step: the page shows the challenge.
+	r = e.Login(token)
+	wantPage(t, r, 409, "challenge")
+	if !strings.Contains(r.Body, "waits for the answer to the question") {
+		t.Fatalf("second login: %s", r.Body)
+	}
+	wantPage(t, e.PostForm("/connect/sessions/challenge", form("token", token, "answer", " ")), 400, "challenge")
+	j := asJSON(t, e.Do(http.MethodGet, "/connect/sessions?token="+token, "", "", "Accept", "application/json"))
+	if j.Stage != "challenge" || !j.Interactive || j.Challenge == "" {
+		t.Fatalf("json %+v", j)
+	}
 
-		r = e.PostForm("/connect/sessions/challenge", form("token", token, "answer", sandbox.ChallengeAnswer), "Accept", "application/json")
-		if r.Status != 200 {
-			t.Fatalf("%d %s", r.Status, r.Body)
-		}
-		if j := asJSON(t, r); j.Stage != "done" || j.ConnectionID == "" {
-			t.Fatalf("json %+v", j)
-		}
-		if c := conn(t, e, sandbox.BankChallenge); c.Status != connection.StatusActive {
-			t.Fatalf("status %s", c.Status)
-		}
-		e.Drain()
-	})
+	r = e.PostForm("/connect/sessions/challenge", form("token", token, "answer", sandbox.ChallengeAnswer), "Accept", "application/json")
+	if r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	if j := asJSON(t, r); j.Stage != "done" || j.ConnectionID == "" {
+		t.Fatalf("json %+v", j)
+	}
+	if c := conn(t, e, sandbox.BankChallenge); c.Status != connection.StatusActive {
+		t.Fatalf("status %s", c.Status)
+	}
+	e.Drain()
 }
 
 func TestFailedAttempts(t *testing.T) {
-	partytest.ForEachDriver(t, func(t *testing.T, d partytest.Driver) {
-		for _, tc := range []struct {
-			name   string
-			bank   string
-			submit func(e *partytest.Env, token string) partytest.Response
-			errSub string
-			connID bool
-		}{
-			{"wrong password", sandbox.BankDefault, func(e *partytest.Env, token string) partytest.Response {
-				return e.PostForm("/connect/sessions", form("token", token, "username", "alice", "password", "guess"))
-			}, "InvalidCredentials", false},
-			{"wrong challenge answer", sandbox.BankChallenge, func(e *partytest.Env, token string) partytest.Response {
-				e.Login(token)
-				return e.PostForm("/connect/sessions/challenge", form("token", token, "answer", "000000"))
-			}, "InvalidInteractiveCredentials", false},
-			{"failing bank", sandbox.BankFailing, func(e *partytest.Env, token string) partytest.Response {
-				return e.Login(token)
-			}, "ProviderError", true},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				e, tok := setup(t, d)
-				token := e.CreateConnection(tok, partyID, tc.bank)
-				r := tc.submit(e, token)
-				wantPage(t, r, 200, "failed")
-				if !strings.Contains(r.Body, tc.errSub) {
-					t.Fatalf("page does not say why: %s", r.Body)
+	for _, tc := range []struct {
+		name   string
+		bank   string
+		submit func(e *partytest.Env, token string) partytest.Response
+		errSub string
+		connID bool
+	}{
+		{"wrong password", sandbox.BankDefault, func(e *partytest.Env, token string) partytest.Response {
+			return e.PostForm("/connect/sessions", form("token", token, "username", "alice", "password", "guess"))
+		}, "InvalidCredentials", false},
+		{"wrong challenge answer", sandbox.BankChallenge, func(e *partytest.Env, token string) partytest.Response {
+			e.Login(token)
+			return e.PostForm("/connect/sessions/challenge", form("token", token, "answer", "000000"))
+		}, "InvalidInteractiveCredentials", false},
+		{"failing bank", sandbox.BankFailing, func(e *partytest.Env, token string) partytest.Response {
+			return e.Login(token)
+		}, "ProviderError", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, tok := setup(t, partytest.Bolt())
+			token := e.CreateConnection(tok, partyID, tc.bank)
+			r := tc.submit(e, token)
+			wantPage(t, r, 200, "failed")
+			if !strings.Contains(r.Body, tc.errSub) {
+				t.Fatalf("page does not say why: %s", r.Body)
+			}
+			c := conn(t, e, tc.bank)
+			if c.Status != connection.StatusFailed || !strings.Contains(c.LastError, tc.errSub) || (c.ProviderConnectionID != "") != tc.connID {
+				t.Fatalf("connection %+v", c)
+			}
+			if e.Depth(queue.Holdings) != 0 {
+				t.Fatal("import queued")
+			}
+			// A load keeps the failure (the provider agrees) and the
+			// details show it.
+			e.Do(http.MethodGet, "/party/profiles/"+partyID+"/connections", tok, "")
+			e.Drain()
+			if got := conn(t, e, tc.bank); got.Status != connection.StatusFailed {
+				t.Fatalf("after load %+v", got)
+			}
+			det := e.Do(http.MethodGet, "/party/profiles/"+partyID+"/connectionDetails", tok, "")
+			if !strings.Contains(det.Body, `"status":"failed"`) || !strings.Contains(det.Body, `"lastError":"`) {
+				t.Fatalf("details %s", det.Body)
+			}
+			// A failed connection can be started again.
+			if tc.bank != sandbox.BankFailing {
+				e.Connected(tok, partyID, tc.bank)
+				if got := conn(t, e, tc.bank); got.Status != connection.StatusActive || got.LastError != "" {
+					t.Fatalf("retry %+v", got)
 				}
-				c := conn(t, e, tc.bank)
-				if c.Status != connection.StatusFailed || !strings.Contains(c.LastError, tc.errSub) || (c.ProviderConnectionID != "") != tc.connID {
-					t.Fatalf("connection %+v", c)
-				}
-				if e.Depth(queue.Holdings) != 0 {
-					t.Fatal("import queued")
-				}
-				// A load keeps the failure (the provider agrees) and the
-				// details show it.
-				e.Do(http.MethodGet, "/party/profiles/"+partyID+"/connections", tok, "")
-				e.Drain()
-				if got := conn(t, e, tc.bank); got.Status != connection.StatusFailed {
-					t.Fatalf("after load %+v", got)
-				}
-				det := e.Do(http.MethodGet, "/party/profiles/"+partyID+"/connectionDetails", tok, "")
-				if !strings.Contains(det.Body, `"status":"failed"`) || !strings.Contains(det.Body, `"lastError":"`) {
-					t.Fatalf("details %s", det.Body)
-				}
-				// A failed connection can be started again.
-				if tc.bank != sandbox.BankFailing {
-					e.Connected(tok, partyID, tc.bank)
-					if got := conn(t, e, tc.bank); got.Status != connection.StatusActive || got.LastError != "" {
-						t.Fatalf("retry %+v", got)
-					}
-				}
-			})
-		}
-	})
+			}
+		})
+	}
 }
 
 func TestExpiredAndUnknownTokens(t *testing.T) {
-	partytest.ForEachDriver(t, func(t *testing.T, d partytest.Driver) {
-		e, tok := setup(t, d)
-		token := e.CreateConnection(tok, partyID, sandbox.BankDefault)
-		before := conn(t, e, sandbox.BankDefault)
+	e, tok := setup(t, partytest.Bolt())
+	token := e.CreateConnection(tok, partyID, sandbox.BankDefault)
+	before := conn(t, e, sandbox.BankDefault)
 
-		wantPage(t, e.Do(http.MethodGet, "/connect/sessions", "", ""), 400, "invalid")
-		wantPage(t, e.Do(http.MethodGet, "/connect/sessions?token="+strings.Repeat("0", 64), "", ""), 404, "invalid")
-		wantPage(t, e.Do(http.MethodGet, "/connect/sessions?token=%3Cscript%3E", "", ""), 404, "invalid")
+	wantPage(t, e.Do(http.MethodGet, "/connect/sessions", "", ""), 400, "invalid")
+	wantPage(t, e.Do(http.MethodGet, "/connect/sessions?token="+strings.Repeat("0", 64), "", ""), 404, "invalid")
+	wantPage(t, e.Do(http.MethodGet, "/connect/sessions?token=%3Cscript%3E", "", ""), 404, "invalid")
 
-		e.Clock.Advance(time.Hour)
-		wantPage(t, e.Do(http.MethodGet, "/connect/sessions?token="+token, "", ""), 410, "expired")
-		wantPage(t, e.Login(token), 410, "expired")
-		if after := conn(t, e, sandbox.BankDefault); after.Version != before.Version || after.Status != connection.StatusPending {
-			t.Fatalf("connection changed: %+v", after)
-		}
-		if e.Depth(queue.Holdings)+e.Depth(queue.Connections) != 0 {
-			t.Fatal("job queued")
-		}
-	})
+	e.Clock.Advance(time.Hour)
+	wantPage(t, e.Do(http.MethodGet, "/connect/sessions?token="+token, "", ""), 410, "expired")
+	wantPage(t, e.Login(token), 410, "expired")
+	if after := conn(t, e, sandbox.BankDefault); after.Version != before.Version || after.Status != connection.StatusPending {
+		t.Fatalf("connection changed: %+v", after)
+	}
+	if e.Depth(queue.Holdings)+e.Depth(queue.Connections) != 0 {
+		t.Fatal("job queued")
+	}
 }
 
 func TestStaleSessionCannotFailNewerOne(t *testing.T) {
-	partytest.ForEachDriver(t, func(t *testing.T, d partytest.Driver) {
-		e, tok := setup(t, d)
-		old := e.CreateConnection(tok, partyID, sandbox.BankDefault)
-		e.CreateConnection(tok, partyID, sandbox.BankDefault)
-		wantPage(t, e.PostForm("/connect/sessions", form("token", old, "username", "a", "password", "wrong")), 200, "failed")
-		if c := conn(t, e, sandbox.BankDefault); c.Status != connection.StatusPending || c.LastError != "" {
-			t.Fatalf("newer session failed by the old one: %+v", c)
-		}
-	})
+	e, tok := setup(t, partytest.Bolt())
+	old := e.CreateConnection(tok, partyID, sandbox.BankDefault)
+	e.CreateConnection(tok, partyID, sandbox.BankDefault)
+	wantPage(t, e.PostForm("/connect/sessions", form("token", old, "username", "a", "password", "wrong")), 200, "failed")
+	if c := conn(t, e, sandbox.BankDefault); c.Status != connection.StatusPending || c.LastError != "" {
+		t.Fatalf("newer session failed by the old one: %+v", c)
+	}
 }
 
 func TestOutcomeOfUnknownConnectionStillAnswers(t *testing.T) {
-	partytest.ForEachDriver(t, func(t *testing.T, d partytest.Driver) {
-		e, tok := setup(t, d)
-		token := e.CreateConnection(tok, partyID, sandbox.BankDefault)
-		// The connection record vanished (removed) while the user logged in:
-		// the page still tells the outcome, and the login is recorded as the
-		// connection the provider now has.
-		if err := e.Store.Delete(e.Ctx, connection.Key(partyID, sandbox.BankDefault), store.Condition{}); err != nil {
-			t.Fatal(err)
-		}
-		wantPage(t, e.Login(token), 200, "done")
-		if c := conn(t, e, sandbox.BankDefault); c.Status != connection.StatusActive || c.OwnerSub != alice {
-			t.Fatalf("%+v", c)
-		}
-		e.Drain()
-	})
+	e, tok := setup(t, partytest.Bolt())
+	token := e.CreateConnection(tok, partyID, sandbox.BankDefault)
+	// The connection record vanished (removed) while the user logged in:
+	// the page still tells the outcome, and the login is recorded as the
+	// connection the provider now has.
+	if err := e.Store.Delete(e.Ctx, connection.Key(partyID, sandbox.BankDefault), store.Condition{}); err != nil {
+		t.Fatal(err)
+	}
+	wantPage(t, e.Login(token), 200, "done")
+	if c := conn(t, e, sandbox.BankDefault); c.Status != connection.StatusActive || c.OwnerSub != alice {
+		t.Fatalf("%+v", c)
+	}
+	e.Drain()
 }
 
 // A form over the 1 MiB body limit is a 413, like a JSON body anywhere,
 // and changes nothing.
 func TestFormBodyLimit(t *testing.T) {
-	partytest.ForEachDriver(t, func(t *testing.T, d partytest.Driver) {
-		e, tok := setup(t, d)
-		token := e.CreateConnection(tok, partyID, sandbox.BankDefault)
-		before := conn(t, e, sandbox.BankDefault)
-		big := strings.Repeat("a", 1<<20)
-		for _, path := range []string{"/connect/sessions", "/connect/sessions/challenge"} {
-			r := e.PostForm(path, form("token", token, "username", big, "password", sandbox.Password, "answer", big))
-			wantPage(t, r, http.StatusRequestEntityTooLarge, "invalid")
-			if !strings.Contains(r.Body, "exceeds 1048576 bytes") {
-				t.Fatalf("%s: %s", path, r.Body)
-			}
-			multipart := "--x\r\nContent-Disposition: form-data; name=\"token\"\r\n\r\n" + token + "\r\n" +
-				"--x\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\n" + big + "\r\n--x--\r\n"
-			r = e.Do(http.MethodPost, path, "", multipart, "Content-Type", "multipart/form-data; boundary=x")
-			wantPage(t, r, http.StatusRequestEntityTooLarge, "invalid")
+	e, tok := setup(t, partytest.Bolt())
+	token := e.CreateConnection(tok, partyID, sandbox.BankDefault)
+	before := conn(t, e, sandbox.BankDefault)
+	big := strings.Repeat("a", 1<<20)
+	for _, path := range []string{"/connect/sessions", "/connect/sessions/challenge"} {
+		r := e.PostForm(path, form("token", token, "username", big, "password", sandbox.Password, "answer", big))
+		wantPage(t, r, http.StatusRequestEntityTooLarge, "invalid")
+		if !strings.Contains(r.Body, "exceeds 1048576 bytes") {
+			t.Fatalf("%s: %s", path, r.Body)
 		}
-		if after := conn(t, e, sandbox.BankDefault); after.Version != before.Version || after.Status != connection.StatusPending {
-			t.Fatalf("connection changed: %+v", after)
-		}
-		wantPage(t, e.Login(token), http.StatusOK, "done") // the token was not used up
-	})
+		multipart := "--x\r\nContent-Disposition: form-data; name=\"token\"\r\n\r\n" + token + "\r\n" +
+			"--x\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\n" + big + "\r\n--x--\r\n"
+		r = e.Do(http.MethodPost, path, "", multipart, "Content-Type", "multipart/form-data; boundary=x")
+		wantPage(t, r, http.StatusRequestEntityTooLarge, "invalid")
+	}
+	if after := conn(t, e, sandbox.BankDefault); after.Version != before.Version || after.Status != connection.StatusPending {
+		t.Fatalf("connection changed: %+v", after)
+	}
+	wantPage(t, e.Login(token), http.StatusOK, "done") // the token was not used up
 }

@@ -18,21 +18,14 @@ import (
 
 	"github.com/openagg/openagg/internal/api/aggregation"
 	"github.com/openagg/openagg/internal/auth"
-	"github.com/openagg/openagg/internal/connection"
+	"github.com/openagg/openagg/internal/fault"
 	domain "github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/party"
 	"github.com/openagg/openagg/internal/platform"
-	"github.com/openagg/openagg/internal/store"
 )
 
 // StatusImporting is the answer of operation 12, byte for byte.
 const StatusImporting = "Initiated Accounts and Transaction Processing"
-
-// Error codes of this group (docs/api.md).
-const (
-	CodeInvalidDate  = "INVALID_DATE"
-	CodeInvalidLimit = "INVALID_LIMIT"
-)
 
 // DateLayout is the format of the from/to query parameters.
 const DateLayout = "2006-01-02"
@@ -42,20 +35,20 @@ const DateLayout = "2006-01-02"
 type Holdings interface {
 	EnqueueImport(ctx context.Context, req domain.ImportRequest) error
 	Accounts(ctx context.Context, partyID string) ([]domain.Account, error)
-	AccountWith(ctx context.Context, accountID string, extra store.Key) (domain.Account, *store.Item, error)
 	Transactions(ctx context.Context, accountID string, q domain.TxQuery) (domain.TxPage, error)
 }
 
-// Parties checks that the caller may act on a party (*party.Service).
+// Parties checks that the caller may act on a party, and reads an account
+// of the party with the same check (*party.Service).
 type Parties interface {
 	Load(ctx context.Context, p auth.Principal, partyID string) (party.Profile, error)
-	Authorize(ctx context.Context, p auth.Principal, prof party.Profile) error
+	Account(ctx context.Context, p auth.Principal, partyID, accountID string) (domain.Account, error)
 }
 
-// Connections reads a party's connection at a bank after the same access
-// check (*connection.Service).
+// Connections gives the import of a party's connection at a bank after
+// the same access check (*connection.Service).
 type Connections interface {
-	Lookup(ctx context.Context, p auth.Principal, partyID, bankCode string) (connection.Connection, error)
+	ImportRequest(ctx context.Context, p auth.Principal, partyID, bankCode string) (domain.ImportRequest, error)
 }
 
 // Deps are what the group needs.
@@ -118,20 +111,11 @@ func (a *API) importAccounts(w http.ResponseWriter, r *http.Request) error {
 	if _, err := platform.DecodeOptionalJSON(w, r, &body); err != nil {
 		return err
 	}
-	partyID, bankCode := r.PathValue("partyid"), r.PathValue("bankcode")
-	c, err := a.conns.Lookup(r.Context(), p, partyID, bankCode)
+	req, err := a.conns.ImportRequest(r.Context(), p, r.PathValue("partyid"), r.PathValue("bankcode"))
 	if err != nil {
 		return err
 	}
-	if c.Status != connection.StatusActive || c.ProviderConnectionID == "" {
-		return platform.Conflict(connection.CodeNotActive,
-			"the connection to bank '%s' is %s; accounts can only be imported from an active connection", bankCode, c.Status)
-	}
-	err = a.h.EnqueueImport(r.Context(), domain.ImportRequest{
-		PartyID: c.PartyID, OwnerSub: c.OwnerSub, OwnerName: c.OwnerName, CustomerID: c.CustomerID, Provider: c.Provider,
-		BankCode: c.BankCode, BankName: c.BankName, ConnectionID: c.ProviderConnectionID,
-	})
-	if err != nil {
+	if err := a.h.EnqueueImport(r.Context(), req); err != nil {
 		return err
 	}
 	platform.WriteJSON(w, http.StatusAccepted, StatusBody{Status: StatusImporting})
@@ -225,6 +209,7 @@ func (a *API) transactions(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	partyID, accountID := r.PathValue("partyid"), r.PathValue("accountId")
+	// The path before the query (docs/api.md, order of checks).
 	if err := party.ValidateID(partyID); err != nil {
 		return err
 	}
@@ -232,26 +217,8 @@ func (a *API) transactions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	acc, profile, err := a.h.AccountWith(r.Context(), accountID, party.ProfileKey(partyID))
-	if err != nil {
+	if _, err := a.party.Account(r.Context(), p, partyID, accountID); err != nil {
 		return err
-	}
-	if acc.PartyID != partyID {
-		return platform.NotFound("ACCOUNT_NOT_FOUND", "account '%s' not found for party %q", accountID, partyID)
-	}
-	if acc.OwnerSub == "" || acc.OwnerSub != p.Subject {
-		// Not the owner recorded at import: the party rule decides (404
-		// unknown party, 403 someone else's, ok with CanManageParties).
-		if profile == nil {
-			return party.NotFound(partyID)
-		}
-		prof, err := party.Decode(*profile)
-		if err != nil {
-			return err
-		}
-		if err := a.party.Authorize(r.Context(), p, prof); err != nil {
-			return err
-		}
 	}
 	page, err := a.h.Transactions(r.Context(), accountID, q)
 	if err != nil {
@@ -301,7 +268,7 @@ func parseTxQuery(r *http.Request) (domain.TxQuery, error) {
 		}
 		d, err := time.Parse(DateLayout, s)
 		if err != nil {
-			return time.Time{}, platform.BadRequest(CodeInvalidDate, "%s must be a date YYYY-MM-DD, got %q", name, s)
+			return time.Time{}, fault.Errorf(domain.ErrInvalidDate, "%s must be a date YYYY-MM-DD, got %q", name, s)
 		}
 		return d, nil
 	}
@@ -317,13 +284,13 @@ func parseTxQuery(r *http.Request) (domain.TxQuery, error) {
 		// Inclusive: the whole day.
 		q.To = to.Add(24*time.Hour - time.Millisecond)
 		if !q.From.IsZero() && to.Before(q.From) {
-			return q, platform.BadRequest(CodeInvalidDate, "to (%s) is before from (%s)", v.Get("to"), v.Get("from"))
+			return q, fault.Errorf(domain.ErrInvalidDate, "to (%s) is before from (%s)", v.Get("to"), v.Get("from"))
 		}
 	}
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > domain.MaxTxLimit {
-			return q, platform.BadRequest(CodeInvalidLimit, "limit must be an integer from 1 to %d, got %q", domain.MaxTxLimit, s)
+			return q, fault.Errorf(domain.ErrInvalidLimit, "limit must be an integer from 1 to %d, got %q", domain.MaxTxLimit, s)
 		}
 		q.Limit = n
 	}

@@ -32,13 +32,21 @@ type env struct {
 	h http.Handler
 }
 
+// newEnv is an environment on the embedded store (partytest.New).
+func newEnv(t *testing.T) *env {
+	return withAPI(partytest.New(t, partytest.Options{}))
+}
+
 // forEachEnv runs fn as one subtest per store driver (bolt, dynamo on
-// moto), each on a fresh environment.
+// moto), each on a fresh environment: for the end-to-end set (the main
+// flow, the store-call budgets).
 func forEachEnv(t *testing.T, fn func(t *testing.T, e *env)) {
-	partytest.ForEachStore(t, partytest.Options{}, func(t *testing.T, e *partytest.Env) {
-		api := holdingsapi.New(holdingsapi.Deps{Log: slog.New(slog.DiscardHandler), Holdings: e.Holdings, Parties: e.Parties, Connections: e.Conns})
-		fn(t, &env{Env: e, h: e.Serve(api.Routes(), api.Render)})
-	})
+	partytest.ForEachStore(t, partytest.Options{}, func(t *testing.T, e *partytest.Env) { fn(t, withAPI(e)) })
+}
+
+func withAPI(e *partytest.Env) *env {
+	api := holdingsapi.New(holdingsapi.Deps{Log: slog.New(slog.DiscardHandler), Holdings: e.Holdings, Parties: e.Parties, Connections: e.Conns})
+	return &env{Env: e, h: e.Serve(api.Routes(), api.Render)}
 }
 
 type response struct {
@@ -157,43 +165,42 @@ func mustJSON(t *testing.T, v any) []byte {
 }
 
 func TestImportErrors(t *testing.T) {
-	forEachEnv(t, func(t *testing.T, e *env) {
-		tokA, tokB := e.Token(alice), e.Token(bob)
-		e.CreateProfile(tokA, partyA)
-		e.CreateProfile(tokB, partyB)
-		e.Connected(tokA, partyA, sandbox.BankDefault)
-		e.CreateConnection(tokA, partyA, sandbox.BankChallenge) // pending: never logged in
+	e := newEnv(t)
+	tokA, tokB := e.Token(alice), e.Token(bob)
+	e.CreateProfile(tokA, partyA)
+	e.CreateProfile(tokB, partyB)
+	e.Connected(tokA, partyA, sandbox.BankDefault)
+	e.CreateConnection(tokA, partyA, sandbox.BankChallenge) // pending: never logged in
 
-		cases := []struct {
-			name, path, token, body string
-			status                  int
-			code                    string
-		}{
-			{"no token", importPath(partyA, sandbox.BankDefault), "", "{}", 401, ""},
-			{"unknown field", importPath(partyA, sandbox.BankDefault), tokA, `{"x":1}`, 400, "MALFORMED_JSON"},
-			{"not an object", importPath(partyA, sandbox.BankDefault), tokA, `[]`, 400, "MALFORMED_JSON"},
-			{"broken JSON", importPath(partyA, sandbox.BankDefault), tokA, `{`, 400, "MALFORMED_JSON"},
-			{"another user's party", importPath(partyA, sandbox.BankDefault), tokB, "{}", 403, "PARTY_FORBIDDEN"},
-			{"unknown party", importPath("999999", sandbox.BankDefault), tokA, "{}", 404, "PARTY_NOT_FOUND"},
-			{"no connection at the bank", importPath(partyA, "sandbox_bank_oauth_client_fr_xf"), tokA, "{}", 404, "CONNECTION_NOT_FOUND"},
-			{"connection not active", importPath(partyA, sandbox.BankChallenge), tokA, "{}", 409, "CONNECTION_NOT_ACTIVE"},
-		}
-		for _, tc := range cases {
-			t.Run(tc.name, func(t *testing.T) {
-				before := e.Depth("holdings")
-				r := e.do(http.MethodPost, tc.path, tc.token, tc.body)
-				if r.status != tc.status {
-					t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
-				}
-				if tc.code != "" && errorCode(t, r) != tc.code {
-					t.Fatalf("code %s, want %s", errorCode(t, r), tc.code)
-				}
-				if e.Depth("holdings") != before {
-					t.Fatal("a refused request queued an import")
-				}
-			})
-		}
-	})
+	cases := []struct {
+		name, path, token, body string
+		status                  int
+		code                    string
+	}{
+		{"no token", importPath(partyA, sandbox.BankDefault), "", "{}", 401, ""},
+		{"unknown field", importPath(partyA, sandbox.BankDefault), tokA, `{"x":1}`, 400, "MALFORMED_JSON"},
+		{"not an object", importPath(partyA, sandbox.BankDefault), tokA, `[]`, 400, "MALFORMED_JSON"},
+		{"broken JSON", importPath(partyA, sandbox.BankDefault), tokA, `{`, 400, "MALFORMED_JSON"},
+		{"another user's party", importPath(partyA, sandbox.BankDefault), tokB, "{}", 403, "PARTY_FORBIDDEN"},
+		{"unknown party", importPath("999999", sandbox.BankDefault), tokA, "{}", 404, "PARTY_NOT_FOUND"},
+		{"no connection at the bank", importPath(partyA, "sandbox_bank_oauth_client_fr_xf"), tokA, "{}", 404, "CONNECTION_NOT_FOUND"},
+		{"connection not active", importPath(partyA, sandbox.BankChallenge), tokA, "{}", 409, "CONNECTION_NOT_ACTIVE"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.Depth("holdings")
+			r := e.do(http.MethodPost, tc.path, tc.token, tc.body)
+			if r.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
+			}
+			if tc.code != "" && errorCode(t, r) != tc.code {
+				t.Fatalf("code %s, want %s", errorCode(t, r), tc.code)
+			}
+			if e.Depth("holdings") != before {
+				t.Fatal("a refused request queued an import")
+			}
+		})
+	}
 }
 
 type wireAccount struct {
@@ -368,12 +375,12 @@ func TestReadEndpoints(t *testing.T) {
 			status            int
 			code              string
 		}{
-			{"bad from", base + "?from=2025-13-01", tokA, 400, holdingsapi.CodeInvalidDate},
-			{"bad to", base + "?to=yesterday", tokA, 400, holdingsapi.CodeInvalidDate},
-			{"to before from", base + "?from=2025-03-02&to=2025-03-01", tokA, 400, holdingsapi.CodeInvalidDate},
-			{"zero limit", base + "?limit=0", tokA, 400, holdingsapi.CodeInvalidLimit},
-			{"limit too big", base + "?limit=1001", tokA, 400, holdingsapi.CodeInvalidLimit},
-			{"limit not a number", base + "?limit=ten", tokA, 400, holdingsapi.CodeInvalidLimit},
+			{"bad from", base + "?from=2025-13-01", tokA, 400, aggregation.CodeInvalidDate},
+			{"bad to", base + "?to=yesterday", tokA, 400, aggregation.CodeInvalidDate},
+			{"to before from", base + "?from=2025-03-02&to=2025-03-01", tokA, 400, aggregation.CodeInvalidDate},
+			{"zero limit", base + "?limit=0", tokA, 400, aggregation.CodeInvalidLimit},
+			{"limit too big", base + "?limit=1001", tokA, 400, aggregation.CodeInvalidLimit},
+			{"limit not a number", base + "?limit=ten", tokA, 400, aggregation.CodeInvalidLimit},
 			{"forged page token", base + "?pageToken=abc", tokA, 400, "INVALID_PAGE_TOKEN"},
 			{"page token of another query", base + "?from=2025-01-01&pageToken=" + url.QueryEscape(token), tokA, 400, "INVALID_PAGE_TOKEN"},
 			{"unknown account", "/holdings/profiles/" + partyA + "/accounts/nope/transactions", tokA, 404, "ACCOUNT_NOT_FOUND"},

@@ -23,6 +23,7 @@ import (
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/connection"
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/holdings"
 	partydomain "github.com/openagg/openagg/internal/party"
 	"github.com/openagg/openagg/internal/platform"
@@ -399,7 +400,7 @@ func (req ConnectionRequest) Params() (connection.ConnectParams, error) {
 		return out, err
 	}
 	if len(d.Consent.Scope) == 0 {
-		return out, platform.BadRequest(connection.CodeInvalidScope, "data.consent.scope must be a non-empty array of scopes (%s)", strings.Join(connection.ConsentScopes, ", "))
+		return out, fault.Errorf(connection.ErrInvalidScope, "data.consent.scope must be a non-empty array of scopes (%s)", strings.Join(connection.ConsentScopes, ", "))
 	}
 	if out.AttemptFrom, err = parseDate("data.attempt.from_date", d.Attempt.FromDate); err != nil {
 		return out, err
@@ -408,10 +409,10 @@ func (req ConnectionRequest) Params() (connection.ConnectParams, error) {
 		return out, err
 	}
 	if len(d.Attempt.FetchScope) == 0 {
-		return out, platform.BadRequest(connection.CodeInvalidScope, "data.attempt.fetch_scope must be a non-empty array of scopes (%s)", strings.Join(connection.FetchScopes, ", "))
+		return out, fault.Errorf(connection.ErrInvalidScope, "data.attempt.fetch_scope must be a non-empty array of scopes (%s)", strings.Join(connection.FetchScopes, ", "))
 	}
 	if !utf8.ValidString(d.Device) || utf8.RuneCountInString(d.Device) > MaxDeviceLength {
-		return out, platform.BadRequest(connection.CodeInvalidRequest, "data.device must be at most %d characters of text", MaxDeviceLength)
+		return out, fault.Errorf(connection.ErrInvalidRequest, "data.device must be at most %d characters of text", MaxDeviceLength)
 	}
 	out.CustomerID = d.CustomerID
 	out.ConsentScopes = d.Consent.Scope
@@ -422,7 +423,7 @@ func (req ConnectionRequest) Params() (connection.ConnectParams, error) {
 }
 
 func missing(field string) error {
-	return platform.BadRequest(connection.CodeInvalidRequest, "%s is required", field)
+	return fault.Errorf(connection.ErrInvalidRequest, "%s is required", field)
 }
 
 // parseDate reads a "DD-MM-YYYY" date that exists in the calendar.
@@ -432,7 +433,7 @@ func parseDate(field, s string) (time.Time, error) {
 	}
 	t, err := time.Parse(connection.DateLayout, s)
 	if err != nil || t.Format(connection.DateLayout) != s {
-		return time.Time{}, platform.BadRequest(connection.CodeInvalidDate, "%s %q is not a calendar date in the format DD-MM-YYYY", field, truncate(s, 40))
+		return time.Time{}, fault.Errorf(connection.ErrInvalidDate, "%s %q is not a calendar date in the format DD-MM-YYYY", field, platform.Truncate(s, 40))
 	}
 	return t.UTC(), nil
 }
@@ -447,21 +448,14 @@ func parseDays(field, s string) (int, error) {
 		return 0, missing(field)
 	}
 	if strings.Trim(s, "0123456789") != "" {
-		return 0, platform.BadRequest(connection.CodeInvalidPeriod, "%s %q must be a string of digits, e.g. \"90\"", field, truncate(s, 40))
+		return 0, fault.Errorf(connection.ErrInvalidPeriod, "%s %q must be a string of digits, e.g. \"90\"", field, platform.Truncate(s, 40))
 	}
 	if len(strings.TrimLeft(s, "0")) > maxDaysDigits {
-		return 0, platform.BadRequest(connection.CodePeriodTooLong, "%s %q is longer than any bank allows", field, truncate(s, 40))
+		return 0, fault.Errorf(connection.ErrPeriodTooLong, "%s %q is longer than any bank allows", field, platform.Truncate(s, 40))
 	}
 	n, _ := strconv.Atoi(s) // at most 5 significant digits: always fits
 	if n < 1 {
-		return 0, platform.BadRequest(connection.CodeInvalidPeriod, "%s must be at least 1 day", field)
+		return 0, fault.Errorf(connection.ErrInvalidPeriod, "%s must be at least 1 day", field)
 	}
 	return n, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/openagg/openagg/internal/api/aggregation"
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/bank"
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/platform"
 )
 
@@ -253,7 +254,7 @@ func (a *API) setAccess(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if req.SetAccess == nil {
-		return platform.BadRequest("INVALID_ACCESS_VALUE", `setAccess is required: "Yes" or "No"`)
+		return fault.Errorf(bank.ErrInvalidAccess, `setAccess is required: "Yes" or "No"`)
 	}
 	var enabled bool
 	switch *req.SetAccess {
@@ -261,7 +262,7 @@ func (a *API) setAccess(w http.ResponseWriter, r *http.Request) error {
 		enabled = true
 	case AccessNo:
 	default:
-		return platform.BadRequest("INVALID_ACCESS_VALUE", `setAccess must be "Yes" or "No", got %q`, truncate(*req.SetAccess, 32))
+		return fault.Errorf(bank.ErrInvalidAccess, `setAccess must be "Yes" or "No", got %q`, platform.Truncate(*req.SetAccess, 32))
 	}
 	code := r.PathValue("bankcode")
 	if _, err := a.banks.SetAccess(r.Context(), code, enabled); err != nil {
@@ -274,11 +275,4 @@ func (a *API) setAccess(w http.ResponseWriter, r *http.Request) error {
 	}
 	platform.WriteJSON(w, http.StatusOK, StatusBody{Status: status})
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

@@ -59,11 +59,24 @@ type server struct {
 }
 
 // forEachDriver runs fn as one subtest per driver, on a server over a fresh
-// store of that driver.
+// store of that driver: for the end-to-end set (the directory load, the
+// access writes). The other tests run on bolt (boltStore); the drivers are
+// proven equal by storetest.
 func forEachDriver(t *testing.T, fn func(t *testing.T, s *server)) {
 	for _, d := range storetest.Drivers("system", nil) {
 		t.Run(d.Name, func(t *testing.T) { fn(t, newServer(t, d.Open(t))) })
 	}
+}
+
+// boltStore is a fresh embedded store.
+func boltStore(t *testing.T) store.Store {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "system.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
 }
 
 // newServer serves the group over st; the embedded queue lives in a bbolt
@@ -407,50 +420,49 @@ func TestSetAccess(t *testing.T) {
 }
 
 func TestReadsAndLoadErrors(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, s *server) {
-		admin := s.token("admin", bank.RoleManageDirectory)
-		user := s.token("alice")
-		s.load(admin)
-		tests := []struct {
-			name     string
-			method   string
-			path     string
-			token    string
-			status   int
-			wantCode string
-		}{
-			{"load without token", "GET", "/system/banks", "", 401, "UNAUTHENTICATED"},
-			{"load without role", "GET", "/system/banks", user, 403, "MISSING_ROLE"},
-			{"load with wrong method", "POST", "/system/banks", admin, 405, "METHOD_NOT_ALLOWED"},
-			{"bank without token", "GET", "/system/banks/" + bankinter + "/provider/sandbox", "", 401, "UNAUTHENTICATED"},
-			{"unknown provider", "GET", "/system/banks/" + bankinter + "/provider/nope", user, 404, "PROVIDER_NOT_FOUND"},
-			{"unknown bank", "GET", "/system/banks/no_such_bank/provider/sandbox", user, 404, "BANK_NOT_FOUND"},
-			{"bad bank code", "GET", "/system/banks/a%23b/provider/sandbox", user, 400, "INVALID_BANK_CODE"},
-			{"id without token", "GET", "/system/banks/BD0000000000", "", 401, "UNAUTHENTICATED"},
-			{"malformed id", "GET", "/system/banks/BD123", user, 400, "INVALID_BANK_ID"},
-			{"unknown id", "GET", "/system/banks/BD0000000000", user, 404, "BANK_NOT_FOUND"},
-			{"country without token", "GET", "/system/countries/GB/banks", "", 401, "UNAUTHENTICATED"},
-			{"three-letter country", "GET", "/system/countries/GBR/banks", user, 400, "INVALID_COUNTRY_CODE"},
-			{"numeric country", "GET", "/system/countries/12/banks", user, 400, "INVALID_COUNTRY_CODE"},
-			{"unknown route", "GET", "/system/nope", user, 404, "NOT_FOUND"},
-		}
-		for _, tc := range tests {
-			t.Run(tc.name, func(t *testing.T) {
-				rec := s.do(tc.method, tc.path, tc.token, "")
-				if rec.Code != tc.status {
-					t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
-				}
-				if got := errorCode(t, rec); got != tc.wantCode {
-					t.Errorf("code %s, want %s", got, tc.wantCode)
-				}
-				if tc.status == 401 && rec.Header().Get("WWW-Authenticate") == "" {
-					t.Errorf("401 without WWW-Authenticate")
-				}
-			})
-		}
-		// Refused loads enqueued nothing.
-		if n, err := s.q.Depth(queue.Directory); err != nil || n != 0 {
-			t.Errorf("queue depth %d after refused loads: %v", n, err)
-		}
-	})
+	s := newServer(t, boltStore(t))
+	admin := s.token("admin", bank.RoleManageDirectory)
+	user := s.token("alice")
+	s.load(admin)
+	tests := []struct {
+		name     string
+		method   string
+		path     string
+		token    string
+		status   int
+		wantCode string
+	}{
+		{"load without token", "GET", "/system/banks", "", 401, "UNAUTHENTICATED"},
+		{"load without role", "GET", "/system/banks", user, 403, "MISSING_ROLE"},
+		{"load with wrong method", "POST", "/system/banks", admin, 405, "METHOD_NOT_ALLOWED"},
+		{"bank without token", "GET", "/system/banks/" + bankinter + "/provider/sandbox", "", 401, "UNAUTHENTICATED"},
+		{"unknown provider", "GET", "/system/banks/" + bankinter + "/provider/nope", user, 404, "PROVIDER_NOT_FOUND"},
+		{"unknown bank", "GET", "/system/banks/no_such_bank/provider/sandbox", user, 404, "BANK_NOT_FOUND"},
+		{"bad bank code", "GET", "/system/banks/a%23b/provider/sandbox", user, 400, "INVALID_BANK_CODE"},
+		{"id without token", "GET", "/system/banks/BD0000000000", "", 401, "UNAUTHENTICATED"},
+		{"malformed id", "GET", "/system/banks/BD123", user, 400, "INVALID_BANK_ID"},
+		{"unknown id", "GET", "/system/banks/BD0000000000", user, 404, "BANK_NOT_FOUND"},
+		{"country without token", "GET", "/system/countries/GB/banks", "", 401, "UNAUTHENTICATED"},
+		{"three-letter country", "GET", "/system/countries/GBR/banks", user, 400, "INVALID_COUNTRY_CODE"},
+		{"numeric country", "GET", "/system/countries/12/banks", user, 400, "INVALID_COUNTRY_CODE"},
+		{"unknown route", "GET", "/system/nope", user, 404, "NOT_FOUND"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := s.do(tc.method, tc.path, tc.token, "")
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			if got := errorCode(t, rec); got != tc.wantCode {
+				t.Errorf("code %s, want %s", got, tc.wantCode)
+			}
+			if tc.status == 401 && rec.Header().Get("WWW-Authenticate") == "" {
+				t.Errorf("401 without WWW-Authenticate")
+			}
+		})
+	}
+	// Refused loads enqueued nothing.
+	if n, err := s.q.Depth(queue.Directory); err != nil || n != 0 {
+		t.Errorf("queue depth %d after refused loads: %v", n, err)
+	}
 }
