@@ -1,8 +1,10 @@
 package app
 
 import (
+	"context"
 	"net/http"
 
+	"github.com/openagg/openagg/internal/activity"
 	"github.com/openagg/openagg/internal/api/aggregation"
 	holdingsapi "github.com/openagg/openagg/internal/api/holdings"
 	"github.com/openagg/openagg/internal/connection"
@@ -23,6 +25,7 @@ func (a *App) Holdings() *holdings.Service {
 		// A run starts only while the party's connection exists: a job
 		// that outlives the connection's removal writes nothing.
 		RunGuard: connection.Key,
+		Activity: a.activitySink(),
 	})
 }
 
@@ -53,5 +56,10 @@ func (a *App) holdingsGroup() Group {
 // holdingsImporter is the worker consuming queue.Holdings (holdings.import
 // jobs: one chunk of an import each).
 func (a *App) holdingsImporter() Worker {
-	return Worker{Name: "holdings-importer", Queue: queue.Holdings, Handler: queue.Consumer(a.Log, a.Holdings().HandleJob)}
+	h := a.Holdings()
+	handle := func(ctx context.Context, job queue.Job) error {
+		// A job names the channel its import was asked through.
+		return h.HandleJob(activity.WithChannel(ctx, activity.ChannelImporter), job)
+	}
+	return Worker{Name: "holdings-importer", Queue: queue.Holdings, Handler: queue.Consumer(a.Log, handle)}
 }

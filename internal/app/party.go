@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/openagg/openagg/internal/activity"
 	"github.com/openagg/openagg/internal/api/aggregation"
 	partyapi "github.com/openagg/openagg/internal/api/party"
 	"github.com/openagg/openagg/internal/connection"
@@ -42,7 +43,7 @@ func (a *App) Connections() (*connection.Service, error) {
 	data := holdings.New(holdings.Config{Store: a.Store, Queue: a.Queue, Providers: a.Provider, Clock: a.Clock, Log: a.Log, RunGuard: connection.Key})
 	return connection.NewService(connection.Deps{
 		Store: a.Store, Queue: a.Queue, Providers: a.Providers, Parties: parties,
-		Banks: banks, Data: data, Clock: a.Clock, Log: a.Log,
+		Banks: banks, Data: data, Clock: a.Clock, Log: a.Log, Activity: a.activitySink(),
 	}, connection.Config{})
 }
 
@@ -77,7 +78,9 @@ func (a *App) connectionSync() Worker {
 		if err != nil {
 			return err // retried, then dead-lettered with the cause logged
 		}
-		return conns.HandleJob(ctx, job)
+		// A job names the channel it was asked through; one that names
+		// none was the sync's own.
+		return conns.HandleJob(activity.WithChannel(ctx, activity.ChannelSync), job)
 	}
 	return Worker{Name: "connection-sync", Queue: queue.Connections, Handler: queue.Consumer(a.Log, handle)}
 }
@@ -86,6 +89,7 @@ func (a *App) connectionSync() Worker {
 // refresh is due (EventBridge rule in AWS, the ticker of `openagg serve`).
 func (a *App) refreshScheduler() Schedule {
 	return Schedule{Name: "refresh-scheduler", Run: func(ctx context.Context) error {
+		ctx = activity.WithChannel(ctx, activity.ChannelScheduler)
 		conns, err := a.Connections()
 		if err != nil {
 			return err

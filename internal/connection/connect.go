@@ -67,11 +67,13 @@ func (s *Service) FailConnect(ctx context.Context, o Outcome, reason string) (Co
 	k := Key(prof.PartyID, o.BankCode)
 	hash := TokenHash(o.Token)
 	var out Connection
+	failed := false
 	err = s.mutateFrom(ctx, k, rec, func(c *Connection) (bool, error) {
-		out = *c
+		out, failed = *c, false
 		if c.Status != StatusPending || c.ConnectTokenHash != hash {
 			return false, nil
 		}
+		failed = true
 		c.Status = StatusFailed
 		c.LastError = reason
 		if o.ConnectionID != "" {
@@ -87,6 +89,9 @@ func (s *Service) FailConnect(ctx context.Context, o Outcome, reason string) (Co
 	}
 	if out.PartyID == "" {
 		return Connection{}, fmt.Errorf("%w: no connection of party %s to bank %s", ErrUnknownSession, prof.PartyID, o.BankCode)
+	}
+	if failed {
+		s.reportChange(ctx, rec, out, false)
 	}
 	return out, nil
 }

@@ -2,12 +2,14 @@ package connection
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/openagg/openagg/internal/activity"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/party"
 	"github.com/openagg/openagg/internal/platform"
@@ -29,6 +31,8 @@ const (
 // LoadJob names the party to load, or a provider customer (provider
 // callbacks know only that), optionally narrowed to one provider.
 type LoadJob struct {
+	// Channel is where the load was asked for (activity events).
+	Channel    string `json:"channel,omitempty"`
 	PartyID    string `json:"partyId,omitempty"`
 	Provider   string `json:"provider,omitempty"`
 	CustomerID string `json:"customerId,omitempty"`
@@ -52,9 +56,12 @@ type RefreshJob struct {
 	Due time.Time `json:"due,omitzero"`
 	// RequestedAt is when a manual refresh was asked for.
 	RequestedAt time.Time `json:"requestedAt,omitzero"`
+	// Channel is where the refresh was asked for (activity events).
+	Channel string `json:"channel,omitempty"`
 }
 
 func (s *Service) sendLoad(ctx context.Context, j LoadJob, key string) error {
+	j.Channel = cmp.Or(j.Channel, activity.ChannelOf(ctx))
 	job, err := queue.NewJob(JobLoad, key, j)
 	if err != nil {
 		return err
@@ -66,6 +73,7 @@ func (s *Service) sendLoad(ctx context.Context, j LoadJob, key string) error {
 }
 
 func (s *Service) sendRefresh(ctx context.Context, j RefreshJob, key string) error {
+	j.Channel = cmp.Or(j.Channel, activity.ChannelOf(ctx))
 	job, err := queue.NewJob(JobRefresh, key, j)
 	if err != nil {
 		return err
@@ -100,6 +108,7 @@ func (s *Service) queueImport(ctx context.Context, c Connection, runID string, d
 	req := holdings.ImportRequest{
 		PartyID: c.PartyID, OwnerSub: c.OwnerSub, OwnerName: c.OwnerName, CustomerID: c.CustomerID, Provider: c.Provider,
 		BankCode: c.BankCode, BankName: c.BankName, ConnectionID: c.ProviderConnectionID, RunID: runID,
+		Channel: activity.ChannelOf(ctx),
 	}
 	key := c.PartyID + "/" + c.BankCode + "/" + runID
 	job, err := queue.NewJob(holdings.JobImport, key, req)
@@ -120,13 +129,13 @@ func (s *Service) HandleJob(ctx context.Context, job queue.Job) error {
 		if err := json.Unmarshal(job.Payload, &j); err != nil {
 			return fmt.Errorf("%w: %s payload: %v", queue.ErrPoison, job.Type, err)
 		}
-		return s.load(ctx, j)
+		return s.load(activity.WithChannel(ctx, j.Channel), j)
 	case JobRefresh:
 		var j RefreshJob
 		if err := json.Unmarshal(job.Payload, &j); err != nil || j.PartyID == "" || j.BankCode == "" {
 			return fmt.Errorf("%w: %s payload: %v", queue.ErrPoison, job.Type, err)
 		}
-		return s.refresh(ctx, job.Key, j)
+		return s.refresh(activity.WithChannel(ctx, j.Channel), job.Key, j)
 	}
 	return fmt.Errorf("%w: unknown job type %q", queue.ErrPoison, job.Type)
 }
@@ -261,7 +270,9 @@ func (s *Service) syncProvider(ctx context.Context, prof party.Profile, provName
 		case StatusPending, StatusRemoving, StatusRemoved:
 			continue
 		}
+		var gone *Connection
 		if err := s.mutateFrom(ctx, rec.Key(), &rec, func(c *Connection) (bool, error) {
+			gone = nil
 			if c.Provider != provName || c.ProviderConnectionID != rec.ProviderConnectionID || c.Status == StatusPending || c.Status == StatusRemoving || c.Status == StatusRemoved {
 				return false, nil
 			}
@@ -269,9 +280,12 @@ func (s *Service) syncProvider(ctx context.Context, prof party.Profile, provName
 			c.ProviderStatus = ""
 			c.NextRefresh = time.Time{}
 			c.LastError = fmt.Sprintf("provider %s no longer knows connection %s", provName, rec.ProviderConnectionID)
+			gone = c
 			return true, nil
 		}); err != nil {
 			errs = append(errs, err)
+		} else if gone != nil {
+			s.reportChange(ctx, &rec, *gone, false)
 		}
 	}
 	return errors.Join(errs...)
@@ -384,6 +398,7 @@ func (s *Service) apply(ctx context.Context, prof party.Profile, provName, bankC
 			}
 			err = s.st.Put(ctx, nit, store.IfNotExists())
 			if err == nil {
+				s.reportChange(ctx, rec, next, activated)
 				return next, nil
 			}
 			if !errors.Is(err, store.ErrConditionFailed) {
@@ -401,6 +416,7 @@ func (s *Service) apply(ctx context.Context, prof party.Profile, provName, bankC
 			if activated {
 				s.log.InfoContext(ctx, "connection active", "party", next.PartyID, "bank", next.BankCode, "connection", next.ProviderConnectionID)
 			}
+			s.reportChange(ctx, rec, next, activated)
 			return next, nil
 		}
 		if !errors.Is(err, store.ErrConditionFailed) {
