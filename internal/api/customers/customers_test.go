@@ -104,6 +104,12 @@ type resp struct {
 
 func (e *env) do(method, path string, c caller, body string) resp {
 	e.t.Helper()
+	return e.doWith(method, path, c, body, nil)
+}
+
+// doWith is do with request headers.
+func (e *env) doWith(method, path string, c caller, body string, header map[string]string) resp {
+	e.t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -115,6 +121,9 @@ func (e *env) do(method, path string, c caller, body string) resp {
 			e.t.Fatal(err)
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
 	}
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, req)
