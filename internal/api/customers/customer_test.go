@@ -745,66 +745,109 @@ func TestCrmEvents(t *testing.T) {
 	}
 }
 
-// TestConcurrentCreates: two tellers create the same customer number at
-// once, and two link the same user to the same customer: exactly one
-// wins each race (conditional writes), the other gets OBP-30006 /
-// OBP-30007. On both drivers: the uniqueness is the store's.
+// TestConcurrentCreates: tellers create the same customer number at
+// once, and link the same user to the same customer: exactly one wins each
+// race, the others get OBP-30006 / OBP-30007. On the embedded driver,
+// which serialises writers as DynamoDB serialises transactions on an item
+// (moto_server does not: its TransactWriteItems checks conditions and
+// writes without a lock, so two concurrent IfNotExists puts of one new
+// item can both succeed there); TestUniquenessByConditionalWrites proves
+// the same rule on both drivers deterministically.
 func TestConcurrentCreates(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
-		e.seen("alice")
-		const n = 4
-		statuses := make([]int, n)
-		bodies := make([]string, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				r := e.do(http.MethodPost, v210+"/banks/"+bankID+"/customers", creator, customerRequest(t, "alice", withNumber("race-1")))
-				statuses[i], bodies[i] = r.status, string(r.body)
-			})
+	e := newEnv(t, storeFor(t))
+	e.seen("alice")
+	const n = 4
+	statuses := make([]int, n)
+	bodies := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			r := e.do(http.MethodPost, v210+"/banks/"+bankID+"/customers", creator, customerRequest(t, "alice", withNumber("race-1")))
+			statuses[i], bodies[i] = r.status, string(r.body)
+		})
+	}
+	wg.Wait()
+	slices.Sort(statuses)
+	if !slices.Equal(statuses, []int{201, 400, 400, 400}) {
+		t.Fatalf("concurrent creates: %v %v", statuses, bodies)
+	}
+	for _, b := range bodies {
+		if !strings.Contains(b, "OBP-30006") && !strings.Contains(b, `"customer_number":"race-1"`) {
+			t.Errorf("answer %s", b)
 		}
-		wg.Wait()
-		slices.Sort(statuses)
-		if !slices.Equal(statuses, []int{201, 400, 400, 400}) {
-			t.Fatalf("concurrent creates: %v %v", statuses, bodies)
-		}
-		for _, b := range bodies {
-			if !strings.Contains(b, "OBP-30006") && !strings.Contains(b, `"customer_number":"race-1"`) {
-				t.Errorf("answer %s", b)
-			}
-		}
-		list := e.customersOf("alice")
-		if len(list) != 1 {
-			t.Fatalf("alice has %d customers", len(list))
-		}
-		// The same number at the other bank is free.
-		e.createCustomer(creator, "otherbank", customerRequest(t, "alice", withNumber("race-1")))
+	}
+	list := e.customersOf("alice")
+	if len(list) != 1 {
+		t.Fatalf("alice has %d customers", len(list))
+	}
+	e.seen("bob")
+	linker := as("linker", auth.RoleCanCreateUserCustomerLinkAtAnyBank)
+	for i := range n {
+		wg.Go(func() {
+			r := e.do(http.MethodPost, v200+"/banks/"+bankID+"/user_customer_links", linker, linkBody("bob", list[0].CustomerID))
+			statuses[i], bodies[i] = r.status, string(r.body)
+		})
+	}
+	wg.Wait()
+	slices.Sort(statuses)
+	if !slices.Equal(statuses, []int{200, 400, 400, 400}) {
+		t.Fatalf("concurrent links: %v %v", statuses, bodies)
+	}
+	if got := e.customersOf("bob"); len(got) != 1 || got[0].CustomerID != list[0].CustomerID {
+		t.Fatalf("bob's customers %+v", got)
+	}
+}
 
-		e.seen("bob")
-		linker := as("linker", auth.RoleCanCreateUserCustomerLinkAtAnyBank)
-		for i := range n {
-			wg.Go(func() {
-				r := e.do(http.MethodPost, v200+"/banks/"+bankID+"/user_customer_links", linker, linkBody("bob", list[0].CustomerID))
-				statuses[i], bodies[i] = r.status, string(r.body)
-			})
-		}
-		wg.Wait()
-		slices.Sort(statuses)
-		if !slices.Equal(statuses, []int{200, 400, 400, 400}) {
-			t.Fatalf("concurrent links: %v %v", statuses, bodies)
-		}
-		if got := e.customersOf("bob"); len(got) != 1 || got[0].CustomerID != list[0].CustomerID {
-			t.Fatalf("bob's customers %+v", got)
-		}
-		// CRM events through the index, newest first, on this driver too.
-		for i := range 3 {
-			e.clock.Advance(time.Second)
-			if err := e.cust.Record(context.Background(), activity.Event{Kind: activity.ConnectionRefreshed, UserID: "bob", BankCode: bankID, Detail: strconv.Itoa(i), At: e.clock.Now()}); err != nil {
-				t.Fatal(err)
+// blindStore hides from BatchGet the items hide names, as if another
+// request wrote them just after this one read: the write's conditions
+// alone must then refuse.
+type blindStore struct {
+	store.Store
+	hide func(store.Key) bool
+}
+
+func (b blindStore) BatchGet(ctx context.Context, keys []store.Key) ([]store.Item, error) {
+	items, err := b.Store.BatchGet(ctx, keys)
+	return slices.DeleteFunc(items, func(it store.Item) bool { return b.hide(it.Key()) }), err
+}
+
+// TestUniquenessByConditionalWrites: a customer number taken, and a link
+// made, between a request's read and its transaction are refused by the
+// transaction's conditions (OBP-30006, OBP-30007), which write nothing;
+// on both drivers. CRM events come through the bank's index there too.
+func TestUniquenessByConditionalWrites(t *testing.T) {
+	for _, d := range storetest.Drivers("customers", []byte("customers-test-secret-0123456789")) {
+		t.Run(d.Name, func(t *testing.T) {
+			blind := false
+			e := newEnv(t, blindStore{Store: d.Open(t), hide: func(k store.Key) bool {
+				return blind && (strings.HasPrefix(k.SK, "CUSTNO#") || strings.HasPrefix(k.SK, "OBPLINK#"))
+			}})
+			e.seen("alice")
+			c := e.createCustomer(creator, bankID, customerRequest(t, "alice", withNumber("n-1")))
+			blind = true
+			e.st.Reset()
+			expectError(t, e.do(http.MethodPost, v210+"/banks/"+bankID+"/customers", creator, customerRequest(t, "alice", withNumber("n-1"))), 400, "OBP-30006")
+			expectError(t, e.do(http.MethodPost, v200+"/banks/"+bankID+"/user_customer_links", creator, linkBody("alice", c.CustomerID)), 400, "OBP-30007")
+			if w := e.st.Writes.Load(); w != 2 {
+				t.Errorf("%d writes, want the 2 refused transactions", w)
 			}
-		}
-		evs, r := e.crmEvents(v210, as("viewer", customer.RoleGetCustomersAtAnyBank), bankID, map[string]string{"obp_limit": "2"})
-		if len(evs) != 2 || evs[0].Detail != "2" || evs[1].Detail != "1" {
-			t.Fatalf("events %d %s", r.status, r.body)
-		}
-	})
+			blind = false
+			if got := e.customersOf("alice"); len(got) != 1 || got[0].CustomerID != c.CustomerID {
+				t.Fatalf("alice's customers %+v", got)
+			}
+			if got := e.customersOf("teller"); len(got) != 0 {
+				t.Fatalf("teller's customers %+v", got)
+			}
+			for i := range 3 {
+				e.clock.Advance(time.Second)
+				if err := e.cust.Record(context.Background(), activity.Event{Kind: activity.ConnectionRefreshed, UserID: "alice", BankCode: bankID, Detail: strconv.Itoa(i), At: e.clock.Now()}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			evs, r := e.crmEvents(v210, as("viewer", customer.RoleGetCustomersAtAnyBank), bankID, map[string]string{"obp_limit": "2"})
+			if len(evs) != 2 || evs[0].Detail != "2" || evs[1].Detail != "1" {
+				t.Fatalf("events %d %s", r.status, r.body)
+			}
+		})
+	}
 }
