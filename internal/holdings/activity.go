@@ -20,10 +20,17 @@ func (s *Service) reportImport(ctx context.Context, req ImportRequest, kind acti
 		Kind: kind, Key: "import/" + req.PartyID + "/" + req.BankCode + "/" + req.RunID,
 		UserID: req.OwnerSub, PartyID: req.PartyID, BankCode: req.BankCode, BankName: bank, Provider: req.Provider,
 		At: s.clock.Now(), Result: p.State,
-		Detail: fmt.Sprintf("Imported %d accounts and %d transactions from %s.", p.Accounts, p.Transactions, bank),
+		Detail: fmt.Sprintf("Imported %s and %s from %s.", count(int64(p.Accounts), "account"), count(p.Transactions, "transaction"), bank),
 	}
 	if kind == activity.ImportFailed {
 		e.Detail = fmt.Sprintf("The import from %s failed: %s", bank, platform.Truncate(p.LastError, 300))
 	}
 	activity.Report(ctx, s.activity, s.log, e)
+}
+
+func count(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
