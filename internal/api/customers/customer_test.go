@@ -320,8 +320,12 @@ func TestCustomersOfTheCaller(t *testing.T) {
 	if got := ids(e.customersOf("teller")); !slices.Equal(got, []string{a1.CustomerID}) {
 		t.Fatalf("teller's customers %v", got)
 	}
+	e.st.Reset()
 	if got := e.customersOf("bob"); len(got) != 0 {
 		t.Fatalf("bob's customers %v", got)
+	}
+	if rd := e.st.Reads.Load(); rd != 1 {
+		t.Errorf("no customers: %d reads, want 1", rd)
 	}
 
 	// One bank: one BatchGet (bank and link list), one of the customers;
@@ -457,8 +461,12 @@ func TestCreateUserCustomerLinks(t *testing.T) {
 	// A token's role at any bank, under /obp/v2.1.0 as well; a user may
 	// link themself (they exist: they are logged in).
 	anyBank := as("hq", auth.RoleCanCreateUserCustomerLinkAtAnyBank)
+	e.st.Reset()
 	if r := e.do(http.MethodPost, v210+"/banks/otherbank/user_customer_links", anyBank, linkBody("erin", other.CustomerID)); r.status != http.StatusOK {
 		t.Fatalf("any-bank link: %d %s", r.status, r.body)
+	}
+	if rd, wr := e.st.Reads.Load(), e.st.Writes.Load(); rd != 1 || wr != 1 {
+		t.Errorf("link with a token role: %d reads %d writes, want 1 and 1", rd, wr)
 	}
 	if r := e.do(http.MethodPost, path(bankID), as("frank", auth.RoleCanCreateUserCustomerLink), linkBody("frank", c.CustomerID)); r.status != http.StatusOK {
 		t.Fatalf("self link: %d %s", r.status, r.body)
