@@ -4,19 +4,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 
+	"github.com/openagg/openagg/internal/activity"
 	"github.com/openagg/openagg/internal/api/customers"
 	"github.com/openagg/openagg/internal/bank"
 )
 
-// customersGroup is the OBP 1.4.0 / 2.0.0 / 2.1.0 group (roles so far),
-// over the stored entitlements and the bank directory.
+// customersGroup is the OBP 1.4.0 / 2.0.0 / 2.1.0 group: customers,
+// links, social media handles, CRM events and roles.
 func (a *App) customersGroup() (Group, error) {
 	dir, err := a.BankDirectory()
 	if err != nil {
 		return Group{}, fmt.Errorf("customers group: %w", err)
 	}
-	api := customers.New(customers.Deps{Log: a.Log, Entitlements: a.Entitlements, Banks: customerBanks{dir: dir}})
+	svc, err := a.Customers()
+	if err != nil {
+		return Group{}, fmt.Errorf("customers group: %w", err)
+	}
+	api := customers.New(customers.Deps{Log: a.Log, Entitlements: a.Entitlements, Banks: customerBanks{dir: dir}, Customers: svc})
 	return Group{Name: "customers", Render: api.Render, Routes: api.Routes()}, nil
 }
 
@@ -33,4 +40,29 @@ func (c customerBanks) Exists(ctx context.Context, bankID string) (bool, error) 
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// channels name, in activity events (the CRM events' channel), where the
+// requests of each API group come from.
+var channels = map[string]string{
+	"party":     activity.ChannelAggregation,
+	"holdings":  activity.ChannelAggregation,
+	"system":    activity.ChannelAggregation,
+	"connect":   activity.ChannelConnectPage,
+	"obp":       activity.ChannelOBP,
+	"customers": activity.ChannelOBP,
+}
+
+// activityChannel tags each request of a group with its channel (a
+// provider callback apart from the connect page it shares a group with).
+func activityChannel(group string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ch := channels[group]
+			if group == "connect" && strings.HasPrefix(r.URL.Path, "/callbacks/") {
+				ch = activity.ChannelCallback
+			}
+			next.ServeHTTP(w, r.WithContext(activity.WithChannel(r.Context(), ch)))
+		})
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/connection"
+	"github.com/openagg/openagg/internal/customer"
 	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/party"
@@ -72,6 +73,16 @@ var domainKinds = map[string]map[string]*fault.Kind{
 		"ErrNotActive":              connection.ErrNotActive,
 		"ErrRefreshTooEarly":        connection.ErrRefreshTooEarly,
 		"ErrUnknownSession":         connection.ErrUnknownSession,
+	},
+	"customer": {
+		"ErrBankNotFound":     customer.ErrBankNotFound,
+		"ErrMissingRoles":     customer.ErrMissingRoles,
+		"ErrNumberExists":     customer.ErrNumberExists,
+		"ErrUserNotFound":     customer.ErrUserNotFound,
+		"ErrLinkExists":       customer.ErrLinkExists,
+		"ErrCustomerNotFound": customer.ErrCustomerNotFound,
+		"ErrInvalid":          customer.ErrInvalid,
+		"ErrConflict":         customer.ErrConflict,
 	},
 	"holdings": {
 		"ErrAccountNotFound":      holdings.ErrAccountNotFound,

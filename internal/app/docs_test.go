@@ -27,12 +27,17 @@ func TestAPIDocListsEveryRoute(t *testing.T) {
 	defer f.Close()
 	// Sections whose paths are written after a prefix.
 	prefixes := map[string][]string{
-		"## Open Bank Project 1.2":                       {"/obp/v1.2"},
-		"## Open Bank Project 1.4 / 2.0 / 2.1 customers": {"/obp/v2.0.0", "/obp/v2.1.0"},
+		"## Open Bank Project 1.2": {"/obp/v1.2"},
+	}
+	// Sections whose paths name the version that introduced them, served
+	// under it and every newer one (OBP 1.4 / 2.0 / 2.1).
+	versioned := map[string][]string{
+		"## Open Bank Project 1.4 / 2.0 / 2.1 customers": {"/obp/v1.4.0", "/obp/v2.0.0", "/obp/v2.1.0"},
 	}
 	row := regexp.MustCompile("^\\| `(GET|POST|PUT|DELETE|PATCH) ([^`]+)`")
 	documented := map[string]bool{}
 	current := []string{""}
+	var versions []string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Text()
@@ -41,6 +46,7 @@ func TestAPIDocListsEveryRoute(t *testing.T) {
 			if p, ok := prefixes[line]; ok {
 				current = p
 			}
+			versions = versioned[line]
 			continue
 		}
 		m := row.FindStringSubmatch(line)
@@ -48,6 +54,13 @@ func TestAPIDocListsEveryRoute(t *testing.T) {
 			continue
 		}
 		path, _, _ := strings.Cut(m[2], "?")
+		if i := slices.IndexFunc(versions, func(v string) bool { return strings.HasPrefix(path, v+"/") }); i >= 0 {
+			rest := strings.TrimPrefix(path, versions[i])
+			for _, v := range versions[i:] {
+				documented[m[1]+" "+normalizeDocPath(v+rest)] = true
+			}
+			continue
+		}
 		for _, prefix := range current {
 			full := path
 			if !strings.HasPrefix(path, prefix+"/") && path != prefix {

@@ -167,6 +167,7 @@ func (a *App) buildGroupHandler(g Group) (http.Handler, error) {
 		platform.Recover(a.Log, render),
 		a.Auth.Middleware,
 		exactPaths(render),
+		activityChannel(g.Name),
 	), nil
 }
 

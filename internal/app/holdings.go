@@ -1,8 +1,10 @@
 package app
 
 import (
+	"context"
 	"fmt"
 
+	"github.com/openagg/openagg/internal/activity"
 	holdingsapi "github.com/openagg/openagg/internal/api/holdings"
 	"github.com/openagg/openagg/internal/queue"
 )
@@ -25,5 +27,10 @@ func (a *App) holdingsGroup() (Group, error) {
 // holdingsImporter is the worker consuming queue.Holdings (holdings.import
 // jobs: one chunk of an import each).
 func (a *App) holdingsImporter() (Worker, error) {
-	return Worker{Name: "holdings-importer", Queue: queue.Holdings, Handler: queue.Consumer(a.Log, a.Holdings().HandleJob)}, nil
+	h := a.Holdings()
+	handle := func(ctx context.Context, job queue.Job) error {
+		// A job names the channel its import was asked through.
+		return h.HandleJob(activity.WithChannel(ctx, activity.ChannelImporter), job)
+	}
+	return Worker{Name: "holdings-importer", Queue: queue.Holdings, Handler: queue.Consumer(a.Log, handle)}, nil
 }

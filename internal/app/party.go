@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/openagg/openagg/internal/activity"
 	partyapi "github.com/openagg/openagg/internal/api/party"
 	"github.com/openagg/openagg/internal/queue"
 )
@@ -29,7 +30,12 @@ func (a *App) connectionSync() (Worker, error) {
 	if err != nil {
 		return Worker{}, fmt.Errorf("connection-sync: %w", err)
 	}
-	return Worker{Name: "connection-sync", Queue: queue.Connections, Handler: queue.Consumer(a.Log, conns.HandleJob)}, nil
+	handle := func(ctx context.Context, job queue.Job) error {
+		// A job names the channel it was asked through; one that names
+		// none was the sync's own.
+		return conns.HandleJob(activity.WithChannel(ctx, activity.ChannelSync), job)
+	}
+	return Worker{Name: "connection-sync", Queue: queue.Connections, Handler: queue.Consumer(a.Log, handle)}, nil
 }
 
 // refreshScheduler queues the refresh of every connection whose daily
@@ -40,6 +46,7 @@ func (a *App) refreshScheduler() (Schedule, error) {
 		return Schedule{}, fmt.Errorf("refresh-scheduler: %w", err)
 	}
 	return Schedule{Name: "refresh-scheduler", Run: func(ctx context.Context) error {
+		ctx = activity.WithChannel(ctx, activity.ChannelScheduler)
 		n, err := conns.RefreshDue(ctx, a.Clock.Now())
 		if n > 0 || err != nil {
 			a.Log.InfoContext(ctx, "refresh scheduler run", "queued", n, "err", err)

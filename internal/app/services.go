@@ -3,8 +3,10 @@ package app
 import (
 	"sync"
 
+	"github.com/openagg/openagg/internal/activity"
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/connection"
+	"github.com/openagg/openagg/internal/customer"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/metadata"
 	"github.com/openagg/openagg/internal/party"
@@ -35,6 +37,7 @@ type services struct {
 	conns    once[*connection.Service]
 	views    once[*view.Service]
 	meta     once[*metadata.Service]
+	customer once[*customer.Service]
 }
 
 // BankDirectory is the bank directory over the configured providers: the
@@ -90,6 +93,7 @@ func (a *App) Holdings() *holdings.Service {
 			// A run starts only while the party's connection exists: a job
 			// that outlives the connection's removal writes nothing.
 			RunGuard: connection.Key,
+			Activity: a.activitySink(),
 		}), nil
 	})
 	return h
@@ -110,7 +114,29 @@ func (a *App) Connections() (*connection.Service, error) {
 		}
 		return connection.NewService(connection.Deps{
 			Store: a.Store, Queue: a.Queue, Providers: a.Providers, Parties: parties,
-			Banks: banks, Data: a.Holdings(), Clock: a.Clock, Log: a.Log,
+			Banks: banks, Data: a.Holdings(), Clock: a.Clock, Log: a.Log, Activity: a.activitySink(),
 		}, connection.Config{})
 	})
+}
+
+// Customers is the customer domain (OBP customers, user–customer links,
+// social media handles, CRM events) over the stored entitlements and the
+// bank directory as OBP sees it.
+func (a *App) Customers() (*customer.Service, error) {
+	return a.svc.customer.get(func() (*customer.Service, error) {
+		dir, err := a.BankDirectory()
+		if err != nil {
+			return nil, err
+		}
+		return &customer.Service{Store: a.Store, Roles: a.Entitlements, Banks: obpBanks{dir: dir}, Clock: a.Clock, Log: a.Log}, nil
+	})
+}
+
+// activitySink is where the connection and holdings domains report a
+// connection's life: the customer domain, which records a CRM event for
+// every customer linked to the party's owner at that bank. Recording reads
+// no bank record, so it needs no directory (and no function that only
+// imports or syncs builds one for it).
+func (a *App) activitySink() activity.Sink {
+	return &customer.Service{Store: a.Store, Roles: a.Entitlements, Clock: a.Clock, Log: a.Log}
 }

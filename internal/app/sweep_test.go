@@ -81,6 +81,11 @@ var (
 		"GET /system/banks/{bank}/provider/{providername}": "the bank directory is shared: any authenticated user (docs/api.md)",
 		"GET /system/banks/{bank}":                         "the bank directory is shared: any authenticated user (docs/api.md)",
 		"GET /system/countries/{countrycode}/banks":        "the bank directory is shared: any authenticated user (docs/api.md)",
+		"GET /obp/v2.1.0/users/current/customers":          "lists the caller's own customers (none for bob)",
+		"GET /obp/v2.1.0/banks/{BANK_ID}/customers":        "lists the caller's own customers at the bank (none for bob)",
+		"GET /obp/v1.4.0/banks/{BANK_ID}/crm-events":       "lists the CRM events of the caller's own customers (none for bob)",
+		"GET /obp/v2.0.0/banks/{BANK_ID}/crm-events":       "lists the CRM events of the caller's own customers (none for bob)",
+		"GET /obp/v2.1.0/banks/{BANK_ID}/crm-events":       "lists the CRM events of the caller's own customers (none for bob)",
 	}
 	// bobStatus: the status bob gets where it is neither 2xx nor 401/403/404.
 	bobStatus = map[string]int{
@@ -124,6 +129,8 @@ var aliceStatus = map[string]int{
 	// OBP-30212).
 	"POST /obp/v2.1.0/users/{USER_ID}/entitlements":                   http.StatusBadRequest,
 	"DELETE /obp/v2.1.0/users/{USER_ID}/entitlement/{ENTITLEMENT_ID}": http.StatusNotFound,
+	// The link went under /obp/v2.0.0 just before (OBP-30007).
+	"POST /obp/v2.1.0/banks/{BANK_ID}/user_customer_links": http.StatusBadRequest,
 }
 
 // anyUserID is the path parameter where garbage may name something that
@@ -134,12 +141,17 @@ const anyUserID = "userid"
 
 // The actor of the bad-input phases: alice with the rights every route
 // may ask for (the directory role for the system group, the entitlement
-// roles for the customers group), so that a refusal comes from the input.
+// and customer roles for the customers group), so that a refusal comes
+// from the input.
 var aliceRoles = []string{
 	bank.RoleManageDirectory,
 	auth.RoleCanCreateEntitlementAtAnyBank,
 	auth.RoleCanDeleteEntitlementAtAnyBank,
 	auth.RoleCanGetEntitlementsForAnyUser,
+	auth.RoleCanCreateCustomerAtAnyBank,
+	auth.RoleCanCreateUserCustomerLinkAtAnyBank,
+	auth.RoleCanAddSocialMediaHandle,
+	auth.RoleCanGetSocialMediaHandles,
 }
 
 // sweep is the app under test with its counters.
@@ -294,8 +306,20 @@ func (s *sweep) setup() {
 		// {bank} is the internal id, except before /provider/ (see path).
 		"bank": internalID,
 	}
-	s.leaks = []string{acc, tx, other, partytest.Identifier(party), s.customView}
+	// Alice's customer at her bank (she is its linked user), and carol, a
+	// user OpenAgg has seen (she started a connection), for the link body.
+	withRoles := token(t, a, authn.Claims{Sub: "alice", Name: "Alice", Roles: aliceRoles})
+	customerID := field(must(201, "POST", "/obp/v2.1.0/banks/"+code+"/customers", withRoles, sweepCustomer("", "sweep-1")), "customer_id")
+	carol := token(t, a, authn.Claims{Sub: "sweep-carol", Name: "Carol"})
+	must(200, "POST", "/party/profiles/sweep-carol-1", carol, "{}")
+	must(200, "POST", "/party/profiles/sweep-carol-1/banks/"+code+"/connections", carol, partytest.ConnectBody("sweep-carol-1"))
+	s.ids["customerid"] = customerID
+
+	s.leaks = []string{acc, tx, other, partytest.Identifier(party), s.customView, customerID, "sweep-1"}
 	s.bodies = sweepBodies(party, code, s.customView, string(flags))
+	s.bodies["customers"] = sweepCustomer("", "sweep-2")
+	s.bodies["user_customer_links"] = `{"user_id":"sweep-carol","customer_id":"` + customerID + `"}`
+	s.bodies["social_media_handles"] = `{"customer_number":"sweep-1","type":"twitter","handle":"@alice","date_added":"2026-01-02T03:04:05Z","date_activated":"2026-01-02T03:04:05Z"}`
 	s.h = h
 	s.restore(plain)
 
@@ -372,6 +396,15 @@ func (s *sweep) spentSession(h http.Handler, tok string) url.Values {
 	drain(s.t, s.a)
 	form.Set("answer", "123456")
 	return form
+}
+
+// sweepCustomer is a valid createCustomer body.
+func sweepCustomer(userID, number string) string {
+	return `{"user_id":"` + userID + `","customer_number":"` + number + `","legal_name":"Alice Sweep","mobile_phone_number":"+44 7000 000000",` +
+		`"email":"alice@example.com","face_image":{"url":"https://example.com/a.png","date":"2026-01-02T03:04:05Z"},` +
+		`"date_of_birth":"1990-01-02T00:00:00Z","relationship_status":"single","dependants":0,"dob_of_dependants":[],` +
+		`"credit_rating":{"rating":"A","source":"sweep"},"credit_limit":{"currency":"GBP","amount":"1000.00"},` +
+		`"highest_education_attained":"Master","employment_status":"worker","kyc_status":true,"last_ok_date":"2026-01-02T03:04:05Z"}`
 }
 
 // sweepBodies are the valid request bodies of the body routes, by the

@@ -45,6 +45,8 @@ func Roles() []Role {
 		{Name: RoleCanCreateUserCustomerLink, BankLevel: true},
 		{Name: RoleCanCreateUserCustomerLinkAtAnyBank},
 		{Name: RoleCanDeleteEntitlementAtAnyBank},
+		{Name: "CanGetCustomersAtAnyBank"},                  // customer.RoleGetCustomersAtAnyBank
+		{Name: "CanGetCustomersAtOneBank", BankLevel: true}, // customer.RoleGetCustomersAtOneBank
 		{Name: RoleCanGetEntitlementsForAnyUser},
 		{Name: RoleCanGetSocialMediaHandles, BankLevel: true},
 		{Name: "CanManageBankDirectory"}, // bank.RoleManageDirectory

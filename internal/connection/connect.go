@@ -63,11 +63,13 @@ func (s *Service) FailConnect(ctx context.Context, o Outcome, reason string) (Co
 	k := Key(prof.PartyID, o.BankCode)
 	hash := TokenHash(o.Token)
 	var out Connection
+	failed := false
 	err = s.mutateFrom(ctx, k, rec, func(c *Connection) (bool, error) {
-		out = *c
+		out, failed = *c, false
 		if c.Status != StatusPending || c.ConnectTokenHash != hash {
 			return false, nil
 		}
+		failed = true
 		c.Status = StatusFailed
 		c.LastError = reason
 		if o.ConnectionID != "" {
@@ -83,6 +85,9 @@ func (s *Service) FailConnect(ctx context.Context, o Outcome, reason string) (Co
 	}
 	if out.PartyID == "" {
 		return Connection{}, fault.Errorf(ErrUnknownSession, "no connection of party %s to bank %s", prof.PartyID, o.BankCode)
+	}
+	if failed {
+		s.reportChange(ctx, rec, out, false)
 	}
 	return out, nil
 }

@@ -3,6 +3,7 @@ package connection
 import (
 	"context"
 
+	"github.com/openagg/openagg/internal/activity"
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/holdings"
@@ -26,14 +27,17 @@ func (s *Service) ImportRequest(ctx context.Context, p auth.Principal, partyID, 
 		return holdings.ImportRequest{}, fault.Errorf(ErrNotActive,
 			"the connection to bank '%s' is %s; accounts can only be imported from an active connection", bankCode, c.Status)
 	}
-	return c.importRequest(""), nil
+	return c.importRequest(ctx, ""), nil
 }
 
 // importRequest is the import of c's provider connection as run runID (""
 // for a new run).
-func (c Connection) importRequest(runID string) holdings.ImportRequest {
+func (c Connection) importRequest(ctx context.Context, runID string) holdings.ImportRequest {
 	return holdings.ImportRequest{
 		PartyID: c.PartyID, OwnerSub: c.OwnerSub, OwnerName: c.OwnerName, CustomerID: c.CustomerID, Provider: c.Provider,
 		BankCode: c.BankCode, BankName: c.BankName, ConnectionID: c.ProviderConnectionID, RunID: runID,
+		// The import reports its end on the channel of the request that
+		// started it.
+		Channel: activity.ChannelOf(ctx),
 	}
 }

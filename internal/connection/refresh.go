@@ -57,14 +57,21 @@ func (s *Service) refresh(ctx context.Context, jobKey string, j RefreshJob) erro
 			return true, nil
 		})
 	case errors.Is(err, provider.ErrNotFound):
-		return s.mutate(ctx, k, func(c *Connection) (bool, error) {
+		var gone *Connection
+		err := s.mutate(ctx, k, func(c *Connection) (bool, error) {
+			gone = nil
 			if c.ProviderConnectionID != connID || c.Status == StatusRemoving {
 				return false, nil
 			}
 			c.Status, c.ProviderStatus, c.NextRefresh, c.LastJob = StatusRemoved, "", time.Time{}, jobKey
 			c.LastError = fmt.Sprintf("provider %s no longer knows connection %s", c.Provider, connID)
+			gone = c
 			return true, nil
 		})
+		if err == nil && gone != nil {
+			s.reportChange(ctx, &c, *gone, false)
+		}
+		return err
 	case errors.Is(err, provider.ErrInvalid):
 		return s.mutate(ctx, k, func(c *Connection) (bool, error) {
 			if c.ProviderConnectionID != connID {
@@ -87,10 +94,13 @@ func (s *Service) refresh(ctx context.Context, jobKey string, j RefreshJob) erro
 			return err
 		}
 	}
-	return s.mutate(ctx, k, func(c *Connection) (bool, error) {
+	var done *Connection
+	err = s.mutate(ctx, k, func(c *Connection) (bool, error) {
+		done = nil
 		if c.ProviderConnectionID != connID || c.Status == StatusRemoving {
 			return false, nil
 		}
+		done = c
 		c.LastJob = jobKey
 		c.LastRefreshAt = now
 		c.ProviderStatus = pc.Status
@@ -106,6 +116,10 @@ func (s *Service) refresh(ctx context.Context, jobKey string, j RefreshJob) erro
 		}
 		return true, nil
 	})
+	if err == nil && done != nil {
+		s.reportRefresh(ctx, jobKey, *done, c.LastRefreshAt, now)
+	}
+	return err
 }
 
 // RefreshDue queues a refresh of every connection whose daily refresh is

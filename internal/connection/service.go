@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/openagg/openagg/internal/activity"
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/fault"
@@ -59,6 +60,9 @@ type Config struct {
 	// MaxScheduledPerShard bounds the connections one scheduler run
 	// enqueues per index shard (1000); the rest wait for the next run.
 	MaxScheduledPerShard int
+	// ConsentWarning is how long before its consent ends a connection
+	// reports activity.ConsentExpiring (7 days).
+	ConsentWarning time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -74,6 +78,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxScheduledPerShard <= 0 {
 		c.MaxScheduledPerShard = 1000
 	}
+	if c.ConsentWarning <= 0 {
+		c.ConsentWarning = 7 * 24 * time.Hour
+	}
 	return c
 }
 
@@ -87,6 +94,10 @@ type Deps struct {
 	Data      DataRemover
 	Clock     platform.Clock // default SystemClock
 	Log       *slog.Logger   // default slog.Default()
+	// Activity, optional, is told of each connection's life (created,
+	// activated, failed, refreshed, removed, consent ending); a failure
+	// to record is logged, never returned.
+	Activity activity.Sink
 }
 
 // Service manages connections. It is safe for concurrent use.
@@ -100,6 +111,7 @@ type Service struct {
 	clock     platform.Clock
 	log       *slog.Logger
 	cfg       Config
+	activity  activity.Sink
 }
 
 // NewService builds the service.
@@ -111,7 +123,7 @@ func NewService(d Deps, cfg Config) (*Service, error) {
 		return nil, errors.New("connection service: no provider")
 	}
 	s := &Service{st: d.Store, q: d.Queue, providers: d.Providers, parties: d.Parties, banks: d.Banks,
-		data: d.Data, clock: d.Clock, log: d.Log, cfg: cfg.withDefaults()}
+		data: d.Data, clock: d.Clock, log: d.Log, cfg: cfg.withDefaults(), activity: d.Activity}
 	if s.clock == nil {
 		s.clock = platform.SystemClock{}
 	}
@@ -423,6 +435,8 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, partyID, bankCod
 		return provider.ConnectSession{}, fmt.Errorf("store connection %s/%s: %w", partyID, bankCode, err)
 	}
 	s.log.InfoContext(ctx, "connection pending", "party", partyID, "bank", bankCode, "provider", b.Provider)
+	s.report(ctx, activity.ConnectionCreated, c, "created/"+c.ConnectTokenHash,
+		fmt.Sprintf("Connection to %s started through %s; waiting for the login at the bank.", bankName(c), c.Provider), string(StatusPending), time.Time{})
 	return sess, nil
 }
 
@@ -616,5 +630,6 @@ func (s *Service) Remove(ctx context.Context, p auth.Principal, partyID, bankCod
 		return Connection{}, fmt.Errorf("delete connection %s/%s: %w", partyID, bankCode, err)
 	}
 	s.log.InfoContext(ctx, "connection removed", "party", partyID, "bank", bankCode)
+	s.report(ctx, activity.ConnectionRemoved, removed, "", fmt.Sprintf("The connection to %s and its imported data were removed.", bankName(removed)), "removed", time.Time{})
 	return removed, nil
 }

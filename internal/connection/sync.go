@@ -2,6 +2,7 @@ package connection
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openagg/openagg/internal/fault"
+	"github.com/openagg/openagg/internal/activity"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/party"
 	"github.com/openagg/openagg/internal/platform"
@@ -30,6 +32,8 @@ const (
 // LoadJob names the party to load, or a provider customer (provider
 // callbacks know only that), optionally narrowed to one provider.
 type LoadJob struct {
+	// Channel is where the load was asked for (activity events).
+	Channel    string `json:"channel,omitempty"`
 	PartyID    string `json:"partyId,omitempty"`
 	Provider   string `json:"provider,omitempty"`
 	CustomerID string `json:"customerId,omitempty"`
@@ -53,9 +57,12 @@ type RefreshJob struct {
 	Due time.Time `json:"due,omitzero"`
 	// RequestedAt is when a manual refresh was asked for.
 	RequestedAt time.Time `json:"requestedAt,omitzero"`
+	// Channel is where the refresh was asked for (activity events).
+	Channel string `json:"channel,omitempty"`
 }
 
 func (s *Service) sendLoad(ctx context.Context, j LoadJob, key string) error {
+	j.Channel = cmp.Or(j.Channel, activity.ChannelOf(ctx))
 	job, err := queue.NewJob(JobLoad, key, j)
 	if err != nil {
 		return err
@@ -67,6 +74,7 @@ func (s *Service) sendLoad(ctx context.Context, j LoadJob, key string) error {
 }
 
 func (s *Service) sendRefresh(ctx context.Context, j RefreshJob, key string) error {
+	j.Channel = cmp.Or(j.Channel, activity.ChannelOf(ctx))
 	job, err := queue.NewJob(JobRefresh, key, j)
 	if err != nil {
 		return err
@@ -98,7 +106,7 @@ const newConnectionImportDelay = 3 * time.Second
 // queueImport sends the holdings import of c's provider connection. The
 // key (party, bank, run id) makes a resend of the same run a no-op.
 func (s *Service) queueImport(ctx context.Context, c Connection, runID string, delay time.Duration) error {
-	req := c.importRequest(runID)
+	req := c.importRequest(ctx, runID)
 	key := c.PartyID + "/" + c.BankCode + "/" + runID
 	job, err := queue.NewJob(holdings.JobImport, key, req)
 	if err != nil {
@@ -118,13 +126,13 @@ func (s *Service) HandleJob(ctx context.Context, job queue.Job) error {
 		if err := json.Unmarshal(job.Payload, &j); err != nil {
 			return fmt.Errorf("%w: %s payload: %v", queue.ErrPoison, job.Type, err)
 		}
-		return s.load(ctx, j)
+		return s.load(activity.WithChannel(ctx, j.Channel), j)
 	case JobRefresh:
 		var j RefreshJob
 		if err := json.Unmarshal(job.Payload, &j); err != nil || j.PartyID == "" || j.BankCode == "" {
 			return fmt.Errorf("%w: %s payload: %v", queue.ErrPoison, job.Type, err)
 		}
-		return s.refresh(ctx, job.Key, j)
+		return s.refresh(activity.WithChannel(ctx, j.Channel), job.Key, j)
 	}
 	return fmt.Errorf("%w: unknown job type %q", queue.ErrPoison, job.Type)
 }
@@ -259,7 +267,9 @@ func (s *Service) syncProvider(ctx context.Context, prof party.Profile, provName
 		case StatusPending, StatusRemoving, StatusRemoved:
 			continue
 		}
+		var gone *Connection
 		if err := s.mutateFrom(ctx, rec.Key(), &rec, func(c *Connection) (bool, error) {
+			gone = nil
 			if c.Provider != provName || c.ProviderConnectionID != rec.ProviderConnectionID || c.Status == StatusPending || c.Status == StatusRemoving || c.Status == StatusRemoved {
 				return false, nil
 			}
@@ -267,9 +277,12 @@ func (s *Service) syncProvider(ctx context.Context, prof party.Profile, provName
 			c.ProviderStatus = ""
 			c.NextRefresh = time.Time{}
 			c.LastError = fmt.Sprintf("provider %s no longer knows connection %s", provName, rec.ProviderConnectionID)
+			gone = c
 			return true, nil
 		}); err != nil {
 			errs = append(errs, err)
+		} else if gone != nil {
+			s.reportChange(ctx, &rec, *gone, false)
 		}
 	}
 	return errors.Join(errs...)
@@ -382,6 +395,7 @@ func (s *Service) apply(ctx context.Context, prof party.Profile, provName, bankC
 			}
 			err = s.st.Put(ctx, nit, store.IfNotExists())
 			if err == nil {
+				s.reportChange(ctx, rec, next, activated)
 				return next, nil
 			}
 			if !errors.Is(err, store.ErrConditionFailed) {
@@ -399,6 +413,7 @@ func (s *Service) apply(ctx context.Context, prof party.Profile, provName, bankC
 			if activated {
 				s.log.InfoContext(ctx, "connection active", "party", next.PartyID, "bank", next.BankCode, "connection", next.ProviderConnectionID)
 			}
+			s.reportChange(ctx, rec, next, activated)
 			return next, nil
 		}
 		if !errors.Is(err, store.ErrConditionFailed) {

@@ -104,8 +104,11 @@ func Functions() []Function {
 		// OBP 1.4.0/2.0.0/2.1.0 roles: a grant reads the granter's stored
 		// roles (Get, BatchGet) and the bank (BatchGet) and puts the grant;
 		// a list queries the user's partition; a delete also queries GSI1
-		// for an id held by another user, then deletes.
-		{Name: "customers", LogicalID: "Customers", Description: "Open Bank Project 1.4.0/2.0.0/2.1.0 API - roles (entitlements)", Groups: []string{"customers"}, Timeout: 29,
+		// for an id held by another user, then deletes. Customers, links
+		// and handles: one BatchGet, a query of the caller's roles, one
+		// transaction of conditional puts (or a Put); CRM events query the
+		// customers' partitions or GSI1.
+		{Name: "customers", LogicalID: "Customers", Description: "Open Bank Project 1.4.0/2.0.0/2.1.0 API - customers, links, social media handles, CRM events, roles", Groups: []string{"customers"}, Timeout: 29,
 			TableActions: readPut("DeleteItem")},
 		// The sandbox login checks, in its transaction, that the customer
 		// still exists (ConditionCheckItem); a finished connect queues the

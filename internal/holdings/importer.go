@@ -1,6 +1,7 @@
 package holdings
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/openagg/openagg/internal/fault"
+	"github.com/openagg/openagg/internal/activity"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/queue"
@@ -212,6 +214,7 @@ func (s *Service) EnqueueImport(ctx context.Context, req ImportRequest) error {
 	if req.RunID == "" {
 		req.RunID = platform.NewID()
 	}
+	req.Channel = cmp.Or(req.Channel, activity.ChannelOf(ctx))
 	now := s.clock.Now()
 	var err error
 	for range 5 {
@@ -283,6 +286,7 @@ func (s *Service) HandleJob(ctx context.Context, job queue.Job) error {
 }
 
 func (s *Service) runStep(ctx context.Context, j importJob) error {
+	ctx = activity.WithChannel(ctx, j.Channel)
 	log := s.log.With("party", j.PartyID, "bank", j.BankCode, "run", j.RunID, "step", j.Step)
 	st, ver, err := s.loadState(ctx, j.PartyID, j.BankCode)
 	exists := err == nil
@@ -340,6 +344,9 @@ func (s *Service) runStep(ctx context.Context, j importJob) error {
 	}
 	if permanent || attempts >= s.limits.MaxAttempts {
 		log.ErrorContext(ctx, "import failed", "attempts", attempts, "err", err)
+		if recorded {
+			s.reportImport(ctx, j.ImportRequest, activity.ImportFailed, ImportProgress{State: StateFailed, LastError: errorText(err)})
+		}
 		return nil
 	}
 	log.WarnContext(ctx, "import step failed; the queue will retry it", "attempts", attempts, "err", err)
@@ -424,6 +431,7 @@ func (s *Service) execute(ctx context.Context, log *slog.Logger, j importJob, st
 			return true, s.lostCheckpoint(ctx, log, j, touched, err)
 		}
 		log.InfoContext(ctx, "import done", "accounts", st.Progress.Accounts, "transactions", cp.Transactions, "pages", cp.Pages)
+		s.reportImport(ctx, j.ImportRequest, activity.ImportCompleted, st.Progress)
 		return true, nil
 	}
 	cp.Step++

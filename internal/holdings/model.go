@@ -149,6 +149,8 @@ type ImportRequest struct {
 	ConnectionID string `json:"connectionId"` // provider connection id
 	// RunID distinguishes import runs (idempotency key of the job chain).
 	RunID string `json:"runId"`
+	// Channel is where the import was asked for (activity events).
+	Channel string `json:"channel,omitempty"`
 }
 
 // ImportProgress is the state of the last import of one party's connection

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openagg/openagg/internal/fault"
+	"github.com/openagg/openagg/internal/activity"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/queue"
@@ -105,6 +106,9 @@ type Config struct {
 	// The first claim of a run checks it in the same transaction, so a job
 	// that outlives its connection's removal writes nothing afterwards.
 	RunGuard func(partyID, bankCode string) store.Key
+	// Activity, optional, is told when an import run completes or fails;
+	// a failure to record is logged, never returned.
+	Activity activity.Sink
 }
 
 // Service is the holdings domain: import, removal and reads.
@@ -117,6 +121,7 @@ type Service struct {
 	hook      AccountHook
 	limits    Limits
 	guard     func(partyID, bankCode string) store.Key
+	activity  activity.Sink
 }
 
 // New builds a Service.
@@ -130,6 +135,7 @@ func New(cfg Config) *Service {
 		hook:      cfg.Hook,
 		limits:    cfg.Limits.withDefaults(),
 		guard:     cfg.RunGuard,
+		activity:  cfg.Activity,
 	}
 	if s.clock == nil {
 		s.clock = platform.SystemClock{}

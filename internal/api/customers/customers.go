@@ -1,15 +1,17 @@
 // Package customers is the `customers` API group: the Open Bank Project
-// 1.4.0 / 2.0.0 / 2.1.0 operations of shared/contracts/obp2-customers.md.
-// It serves the roles (entitlements) operations of OBP 2.0.0 so far:
-// grant a role to a user, list a user's roles, delete one. Each operation
-// is served under its own version prefix and under every newer one, as
-// OBP-API does (a 2.0.0 operation answers under /obp/v2.0.0 and
-// /obp/v2.1.0).
+// 1.4.0 / 2.0.0 / 2.1.0 operations of shared/contracts/obp2-customers.md:
+// customers (create, the caller's at every bank and at one bank),
+// user–customer links, social media handles, CRM events, and the roles
+// (entitlements) operations of OBP 2.0.0. Each operation is served under
+// its own version prefix and under every newer one, as OBP-API does (a
+// 2.0.0 operation answers under /obp/v2.0.0 and /obp/v2.1.0, a 1.4.0 one
+// under all three).
 //
 // Every route needs a bearer token (401 OBP-20001 with a Bearer challenge).
-// USER_ID is a token's sub. The rules (who may grant, list, delete; which
-// roles exist and at which scope) are internal/auth's; this package
-// decodes, calls auth.Entitlements and renders OBP JSON and OBP errors
+// USER_ID is a token's sub. The rules are the domains': internal/auth for
+// roles (who may grant, list, delete; which roles exist and at which
+// scope), internal/customer for customers, links, handles and CRM events.
+// This package decodes, calls them and renders OBP JSON and OBP errors
 // (api/obperr).
 package customers
 
@@ -55,18 +57,20 @@ type Deps struct {
 	Log          *slog.Logger
 	Entitlements Entitlements
 	Banks        Banks
+	Customers    Customers
 }
 
 // API is the customers group.
 type API struct {
-	log   *slog.Logger
-	ents  Entitlements
-	banks Banks
+	log       *slog.Logger
+	ents      Entitlements
+	banks     Banks
+	customers Customers
 }
 
 // New builds the group.
 func New(d Deps) *API {
-	a := &API{log: d.Log, ents: d.Entitlements, banks: d.Banks}
+	a := &API{log: d.Log, ents: d.Entitlements, banks: d.Banks, customers: d.Customers}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -88,6 +92,16 @@ func (a *API) operations() []operation {
 		{"2.0.0", http.MethodPost, "/users/{USER_ID}/entitlements", a.addEntitlement},
 		{"2.0.0", http.MethodGet, "/users/{USER_ID}/entitlements", a.getEntitlements},
 		{"2.0.0", http.MethodDelete, "/users/{USER_ID}/entitlement/{ENTITLEMENT_ID}", a.deleteEntitlement},
+		// OBPv1.4.0-getCrmEvents.
+		{"1.4.0", http.MethodGet, "/banks/{BANK_ID}/crm-events", a.getCrmEvents},
+		// OBPv2.0.0-createUserCustomerLinks, addSocialMediaHandle, getSocialMediaHandles.
+		{"2.0.0", http.MethodPost, "/banks/{BANK_ID}/user_customer_links", a.createUserCustomerLinks},
+		{"2.0.0", http.MethodPost, "/banks/{BANK_ID}/customers/{CUSTOMER_ID}/social_media_handles", a.addSocialMediaHandle},
+		{"2.0.0", http.MethodGet, "/banks/{BANK_ID}/customers/{CUSTOMER_ID}/social_media_handles", a.getSocialMediaHandles},
+		// OBPv2.1.0-createCustomer, getCustomersForUser, getCustomersForCurrentUserAtBank.
+		{"2.1.0", http.MethodPost, "/banks/{BANK_ID}/customers", a.createCustomer},
+		{"2.1.0", http.MethodGet, "/users/current/customers", a.getCustomersForUser},
+		{"2.1.0", http.MethodGet, "/banks/{BANK_ID}/customers", a.getCustomersForCurrentUserAtBank},
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/openagg/openagg/internal/api/customers"
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/authn"
+	"github.com/openagg/openagg/internal/customer"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/platform/mototest"
 	"github.com/openagg/openagg/internal/store"
@@ -42,11 +43,21 @@ type banks []string
 
 func (b banks) Exists(_ context.Context, id string) (bool, error) { return slices.Contains(b, id), nil }
 
+// RecordKeys and EnabledIn make banks the customer domain's directory: a
+// record key is read in each request's BatchGet (as the directory's are),
+// the answer comes from the list.
+func (b banks) RecordKeys(code string) []store.Key { return []store.Key{{PK: "TESTBANK", SK: code}} }
+func (b banks) EnabledIn(code string, _ map[store.Key]store.Item) (bool, error) {
+	return slices.Contains(b, code), nil
+}
+
 type env struct {
-	t    *testing.T
-	st   *storetest.Counter
-	ents *auth.Entitlements
-	h    http.Handler
+	t     *testing.T
+	st    *storetest.Counter
+	ents  *auth.Entitlements
+	cust  *customer.Service
+	clock *platform.FakeClock
+	h     http.Handler
 }
 
 // newEnv serves the group as the app does: its routes on platform.Mux
@@ -54,8 +65,11 @@ type env struct {
 func newEnv(t *testing.T, s store.Store) *env {
 	t.Helper()
 	cs := &storetest.Counter{Store: s}
-	ents := &auth.Entitlements{Store: cs, SuperAdmins: []string{root}, Clock: platform.NewFakeClock(t0)}
-	api := customers.New(customers.Deps{Entitlements: ents, Banks: banks{bankID, "otherbank"}})
+	clock := platform.NewFakeClock(t0)
+	ents := &auth.Entitlements{Store: cs, SuperAdmins: []string{root}, Clock: clock}
+	dir := banks{bankID, "otherbank"}
+	cust := &customer.Service{Store: cs, Roles: ents, Banks: dir, Clock: clock}
+	api := customers.New(customers.Deps{Entitlements: ents, Banks: dir, Customers: cust})
 	mux, err := platform.Mux(api.Routes(), api.Render)
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +78,7 @@ func newEnv(t *testing.T, s store.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, st: cs, ents: ents, h: authn.Middleware(mux)}
+	return &env{t: t, st: cs, ents: ents, cust: cust, clock: clock, h: authn.Middleware(mux)}
 }
 
 func forEachDriver(t *testing.T, fn func(t *testing.T, e *env)) {
@@ -91,6 +105,12 @@ type resp struct {
 
 func (e *env) do(method, path string, c caller, body string) resp {
 	e.t.Helper()
+	return e.doWith(method, path, c, body, nil)
+}
+
+// doWith is do with request headers.
+func (e *env) doWith(method, path string, c caller, body string, header map[string]string) resp {
+	e.t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -102,6 +122,9 @@ func (e *env) do(method, path string, c caller, body string) resp {
 			e.t.Fatal(err)
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
 	}
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, req)
@@ -199,6 +222,19 @@ func TestRoutes(t *testing.T) {
 		"GET /obp/v2.1.0/users/{USER_ID}/entitlements",
 		"DELETE /obp/v2.0.0/users/{USER_ID}/entitlement/{ENTITLEMENT_ID}",
 		"DELETE /obp/v2.1.0/users/{USER_ID}/entitlement/{ENTITLEMENT_ID}",
+		// Each operation under its own version and every newer one.
+		"GET /obp/v1.4.0/banks/{BANK_ID}/crm-events",
+		"GET /obp/v2.0.0/banks/{BANK_ID}/crm-events",
+		"GET /obp/v2.1.0/banks/{BANK_ID}/crm-events",
+		"POST /obp/v2.0.0/banks/{BANK_ID}/user_customer_links",
+		"POST /obp/v2.1.0/banks/{BANK_ID}/user_customer_links",
+		"POST /obp/v2.0.0/banks/{BANK_ID}/customers/{CUSTOMER_ID}/social_media_handles",
+		"POST /obp/v2.1.0/banks/{BANK_ID}/customers/{CUSTOMER_ID}/social_media_handles",
+		"GET /obp/v2.0.0/banks/{BANK_ID}/customers/{CUSTOMER_ID}/social_media_handles",
+		"GET /obp/v2.1.0/banks/{BANK_ID}/customers/{CUSTOMER_ID}/social_media_handles",
+		"POST /obp/v2.1.0/banks/{BANK_ID}/customers",
+		"GET /obp/v2.1.0/users/current/customers",
+		"GET /obp/v2.1.0/banks/{BANK_ID}/customers",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("routes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -26,6 +26,9 @@ type Body struct {
 // Write renders err in OBP's format.
 func Write(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	e := platform.AsError(err)
+	if status, code, msg, ok := fromFault(err); ok {
+		e = &platform.Error{Status: status, Code: code, Message: msg, Err: err}
+	}
 	code, msg := e.Code, e.Message
 	if !strings.HasPrefix(code, "OBP-") {
 		switch {
