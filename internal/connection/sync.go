@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/activity"
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/party"
 	"github.com/openagg/openagg/internal/platform"

@@ -12,8 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/activity"
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/queue"

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/activity"
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/queue"
