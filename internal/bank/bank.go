@@ -37,12 +37,12 @@ package bank
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/platform"
 )
 
@@ -61,12 +61,13 @@ const RoleManageDirectory = "CanManageBankDirectory"
 // JobLoad is the queue.Directory job type; its payload is a LoadPayload.
 const JobLoad = "directory.load"
 
-// Errors of the directory. They come wrapped in a *platform.Error carrying
-// the status and code the API renders.
+// Errors of the directory (fault kinds). They come wrapped in a
+// *platform.Error carrying the status and code the Aggregation API
+// renders; the OBP dialects map the kinds (api/obperr).
 var (
-	ErrNotFound        = errors.New("bank: not found")
-	ErrUnknownProvider = errors.New("bank: unknown provider")
-	ErrInvalid         = errors.New("bank: invalid request")
+	ErrNotFound        = fault.New(fault.NotFound, "bank: not found")
+	ErrUnknownProvider = fault.New(fault.NotFound, "bank: unknown provider")
+	ErrInvalid         = fault.New(fault.Invalid, "bank: invalid request")
 )
 
 // Bank is one provider's bank in the directory.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/openagg/openagg/internal/api/obp"
+	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/metadata"
 	"github.com/openagg/openagg/internal/store"
@@ -445,10 +446,10 @@ func TestEachEndpointChecksItsFlag(t *testing.T) {
 				p := path("without")
 				e.st.Reset()
 				r := e.do(vr.method, p, bob, vr.body)
-				expectError(t, r, 403, view.CodeNoViewPermission)
+				expectError(t, r, 403, obperr.CodeNoViewPermission)
 				var body struct{ Message string }
 				_ = json.Unmarshal(r.body, &body)
-				if want := view.CodeNoViewPermission + ": " + view.TextNoViewPermission + " " + flag; body.Message != want {
+				if want := obperr.CodeNoViewPermission + ": " + obperr.TextNoViewPermission + " " + flag; body.Message != want {
 					t.Errorf("message %q, want %q", body.Message, want)
 				}
 				if n := e.st.Writes.Load(); n != 0 {
@@ -522,14 +523,14 @@ func TestAdminRoutesAccess(t *testing.T) {
 					status             int
 					code               string
 				}{
-					{"anonymous", "", base + acc1, nil, 401, view.CodeNotLoggedIn},
-					{"token that does not verify", "", base + acc1, []string{"Authorization", "Bearer not-a-jwt"}, 401, view.CodeNotLoggedIn},
-					{"user with views but not owner", bob, base + acc1, nil, 403, view.CodeNoOwnerView},
-					{"user without views", carol, base + acc1, nil, 403, view.CodeNoOwnerView},
-					{"owner of another account", alice, obp.Prefix + "/banks/otherbank/accounts/" + acc1, nil, 404, view.CodeAccountNotFound},
-					{"unknown account", alice, base + "nosuch", nil, 404, view.CodeAccountNotFound},
-					{"unknown bank", alice, obp.Prefix + "/banks/nosuch/accounts/" + acc1, nil, 404, view.CodeBankNotFound},
-					{"bad bank id", alice, obp.Prefix + "/banks/no$such/accounts/" + acc1, nil, 400, view.CodeInvalidBankID},
+					{"anonymous", "", base + acc1, nil, 401, obperr.CodeNotLoggedIn},
+					{"token that does not verify", "", base + acc1, []string{"Authorization", "Bearer not-a-jwt"}, 401, obperr.CodeNotLoggedIn},
+					{"user with views but not owner", bob, base + acc1, nil, 403, obperr.CodeNoOwnerView},
+					{"user without views", carol, base + acc1, nil, 403, obperr.CodeNoOwnerView},
+					{"owner of another account", alice, obp.Prefix + "/banks/otherbank/accounts/" + acc1, nil, 404, obperr.CodeAccountNotFound},
+					{"unknown account", alice, base + "nosuch", nil, 404, obperr.CodeAccountNotFound},
+					{"unknown bank", alice, obp.Prefix + "/banks/nosuch/accounts/" + acc1, nil, 404, obperr.CodeBankNotFound},
+					{"bad bank id", alice, obp.Prefix + "/banks/no$such/accounts/" + acc1, nil, 400, obperr.CodeInvalidBankID},
 				}
 				for _, x := range refusals {
 					e.st.Reset()
@@ -584,10 +585,10 @@ func TestUpdateViewKeepsWhatIsLeftOut(t *testing.T) {
 		if v["short_name"] != "Team" || v["description"] != "again" || v["can_see_transaction_label"] != true || v["can_see_comments"] != false {
 			t.Errorf("update with the name %.400v", v)
 		}
-		e.refused(t, "PUT", views+"/team", alice, `{"name":"Crew","description":"x"}`, 400, view.CodeInvalidJSON)
-		e.refused(t, "PUT", views+"/team", alice, `{"is_Public":true,"is_public":false}`, 400, view.CodeInvalidJSON)
-		e.refused(t, "PUT", views+"/team", alice, `{"allowed_actions":["can_add_comment"]}`, 400, view.CodeInvalidJSON)
-		e.refused(t, "PUT", views+"/team", alice, `{"which_alias_to_use":"secret"}`, 400, view.CodeAllowedValues)
+		e.refused(t, "PUT", views+"/team", alice, `{"name":"Crew","description":"x"}`, 400, obperr.CodeInvalidJSON)
+		e.refused(t, "PUT", views+"/team", alice, `{"is_Public":true,"is_public":false}`, 400, obperr.CodeInvalidJSON)
+		e.refused(t, "PUT", views+"/team", alice, `{"allowed_actions":["can_add_comment"]}`, 400, obperr.CodeInvalidJSON)
+		e.refused(t, "PUT", views+"/team", alice, `{"which_alias_to_use":"secret"}`, 400, obperr.CodeAllowedValues)
 	})
 }
 
@@ -691,13 +692,13 @@ func TestDisabledBank(t *testing.T) {
 			n++
 			p := strings.NewReplacer("{BANK_ID}", bankID, "{ACCOUNT_ID}", acc1, "{VIEW_ID}", view.Owner, "{USER_ID}", bob,
 				"{OTHER_ACCOUNT_ID}", cp, "{TRANSACTION_ID}", "tx1", "{COMMENT_ID}", "c", "{TAG_ID}", "t", "{IMAGE_ID}", "i").Replace(r.Path)
-			e.refused(t, r.Method, p, alice, requestBody(t, r.Path), 404, view.CodeBankNotFound)
+			e.refused(t, r.Method, p, alice, requestBody(t, r.Path), 404, obperr.CodeBankNotFound)
 		}
 		if n != 63 { // all but the root and the banks list
 			t.Errorf("%d routes under BANK_ID, want 63", n)
 		}
-		e.refused(t, "GET", base+acc1+"/everyone/transactions", "", "", 404, view.CodeBankNotFound)
-		e.refused(t, "GET", base+"nosuch/everyone/account", "", "", 404, view.CodeBankNotFound)
+		e.refused(t, "GET", base+acc1+"/everyone/transactions", "", "", 404, obperr.CodeBankNotFound)
+		e.refused(t, "GET", base+"nosuch/everyone/account", "", "", 404, obperr.CodeBankNotFound)
 
 		e.setBankAccess(bankID, true)
 		e.st.Reset()

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/openagg/openagg/internal/api/obp"
+	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/view"
 )
@@ -318,10 +319,10 @@ func TestBanksAndAccounts(t *testing.T) {
 		if len(banks) != 2 || banks[1].(map[string]any)["logo"] != nil {
 			t.Errorf("banks %v", banks)
 		}
-		expectError(t, e.do("GET", obp.Prefix+"/banks/nosuch", "", ""), 404, view.CodeBankNotFound)
-		expectError(t, e.do("GET", obp.Prefix+"/banks/bad%20id", "", ""), 400, view.CodeInvalidBankID)
-		expectError(t, e.do("GET", obp.Prefix+"/banks/nosuch/accounts", "", ""), 404, view.CodeBankNotFound)
-		expectError(t, e.do("GET", obp.Prefix+"/banks/bad!id/accounts/public", "", ""), 400, view.CodeInvalidBankID)
+		expectError(t, e.do("GET", obp.Prefix+"/banks/nosuch", "", ""), 404, obperr.CodeBankNotFound)
+		expectError(t, e.do("GET", obp.Prefix+"/banks/bad%20id", "", ""), 400, obperr.CodeInvalidBankID)
+		expectError(t, e.do("GET", obp.Prefix+"/banks/nosuch/accounts", "", ""), 404, obperr.CodeBankNotFound)
+		expectError(t, e.do("GET", obp.Prefix+"/banks/bad!id/accounts/public", "", ""), 400, obperr.CodeInvalidBankID)
 
 		list := func(path, user string) map[string][]string {
 			t.Helper()
@@ -369,20 +370,20 @@ func TestBanksAndAccounts(t *testing.T) {
 		check(list("/public", alice), map[string][]string{acc1: {"everyone"}})
 		check(list("/private", alice), map[string][]string{acc1: {"owner"}, acc2: {"owner"}})
 		check(list("/private", carol), map[string][]string{})
-		expectError(t, e.do("GET", obp.Prefix+"/banks/"+bankID+"/accounts/private", "", ""), 401, view.CodeNotLoggedIn)
+		expectError(t, e.do("GET", obp.Prefix+"/banks/"+bankID+"/accounts/private", "", ""), 401, obperr.CodeNotLoggedIn)
 		if r := e.do("GET", obp.Prefix+"/banks/"+bankID+"/accounts/private", "", ""); r.header.Get("WWW-Authenticate") == "" {
 			t.Error("401 without WWW-Authenticate")
 		}
 		// An invalid token is a 401 even where anonymous access works.
 		r := e.do("GET", obp.Prefix+"/banks/"+bankID+"/accounts", "", "", "Authorization", "Bearer not-a-jwt")
-		expectError(t, r, 401, view.CodeNotLoggedIn)
+		expectError(t, r, 401, obperr.CodeNotLoggedIn)
 		// The account by view: views_available is what the caller may use.
 		acc := e.do("GET", base+acc1+"/everyone/account", "", "").json(t)
 		if vs := acc["views_available"].([]any); len(vs) != 1 {
 			t.Errorf("anonymous views_available %v", vs)
 		}
-		expectError(t, e.do("GET", base+"nosuch/owner/account", alice, ""), 404, view.CodeAccountNotFound)
-		expectError(t, e.do("GET", obp.Prefix+"/banks/otherbank/accounts/"+acc1+"/owner/account", alice, ""), 404, view.CodeAccountNotFound)
-		expectError(t, e.do("GET", obp.Prefix+"/banks/nosuch/accounts/"+acc1+"/owner/account", alice, ""), 404, view.CodeBankNotFound)
+		expectError(t, e.do("GET", base+"nosuch/owner/account", alice, ""), 404, obperr.CodeAccountNotFound)
+		expectError(t, e.do("GET", obp.Prefix+"/banks/otherbank/accounts/"+acc1+"/owner/account", alice, ""), 404, obperr.CodeAccountNotFound)
+		expectError(t, e.do("GET", obp.Prefix+"/banks/nosuch/accounts/"+acc1+"/owner/account", alice, ""), 404, obperr.CodeBankNotFound)
 	})
 }

@@ -8,8 +8,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/holdings"
-	"github.com/openagg/openagg/internal/view"
 )
 
 func txIDs(t *testing.T, r resp) []string {
@@ -52,14 +52,14 @@ func TestTransactionsPaging(t *testing.T) {
 		bad := []struct {
 			name, header, value, code string
 		}{
-			{"sort by", "obp_sort_by", "amount", view.CodeSortBy},
-			{"direction", "obp_sort_direction", "UP", view.CodeSortDirection},
-			{"limit zero", "obp_limit", "0", view.CodeLimit},
-			{"limit too big", "obp_limit", "501", view.CodeLimit},
-			{"limit not a number", "obp_limit", "ten", view.CodeLimit},
-			{"negative offset", "obp_offset", "-1", view.CodeOffset},
-			{"from date format", "obp_from_date", "2024-03-01", view.CodeDateFormat},
-			{"to date format", "obp_to_date", "yesterday", view.CodeDateFormat},
+			{"sort by", "obp_sort_by", "amount", obperr.CodeSortBy},
+			{"direction", "obp_sort_direction", "UP", obperr.CodeSortDirection},
+			{"limit zero", "obp_limit", "0", obperr.CodeLimit},
+			{"limit too big", "obp_limit", "501", obperr.CodeLimit},
+			{"limit not a number", "obp_limit", "ten", obperr.CodeLimit},
+			{"negative offset", "obp_offset", "-1", obperr.CodeOffset},
+			{"from date format", "obp_from_date", "2024-03-01", obperr.CodeDateFormat},
+			{"to date format", "obp_to_date", "yesterday", obperr.CodeDateFormat},
 		}
 		for _, c := range bad {
 			t.Run("bad "+c.name, func(t *testing.T) {

@@ -24,7 +24,7 @@ import (
 // transactions cache: what every response must equal.
 func uncached(t *testing.T, e *env) http.Handler {
 	t.Helper()
-	api := obp.New(obp.Deps{Store: e.st, Views: e.views, Metadata: e.meta, Banks: staticBanks{{ID: bankID}, {ID: "otherbank"}}, RenderCacheBytes: -1})
+	api := obp.New(obp.Deps{Accounts: e.accounts, Views: e.views, Metadata: e.meta, RenderCacheBytes: -1})
 	h, err := api.Handler()
 	if err != nil {
 		t.Fatal(err)
