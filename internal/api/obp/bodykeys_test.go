@@ -12,7 +12,7 @@ import (
 // object: encoding/json alone would take "NAME" for "name" and keep the
 // last of two "name"s. Refused as OBP-10001, with nothing written.
 func TestBodyKeysExact(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		views := base + acc1 + "/views"
 		tx := base + acc1 + "/full/transactions/tx2/metadata/"
 		oa := base + acc1 + "/full/other_accounts/" + holdings.CounterpartyID("Shop One", "DE02120300000000202051") + "/metadata/"

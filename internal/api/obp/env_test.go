@@ -34,9 +34,23 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(mototest.Run(m)) }
 
-// forEachDriver runs fn on a fresh environment per store driver.
-func forEachDriver(t *testing.T, fn func(t *testing.T, e *env)) {
-	for _, d := range storetest.Drivers("obp", []byte("obp-test-secret-0123456789")) {
+// drivers are the store drivers the tests run on: the embedded bbolt
+// driver first, DynamoDB on moto second.
+func drivers() []storetest.Driver {
+	return storetest.Drivers("obp", []byte("obp-test-secret-0123456789"))
+}
+
+// onBolt runs a handler test on a fresh environment on the embedded store.
+// Behaviour is tested once: storetest proves the drivers equal.
+func onBolt(t *testing.T, fn func(t *testing.T, e *env)) {
+	fn(t, newEnv(t, drivers()[0].Open(t)))
+}
+
+// onEveryDriver runs fn on a fresh environment per store driver: the
+// focused end-to-end set that also runs on DynamoDB (moto) — the main
+// flow, the store-call budgets, the conditional-write and batch paths.
+func onEveryDriver(t *testing.T, fn func(t *testing.T, e *env)) {
+	for _, d := range drivers() {
 		t.Run(d.Name, func(t *testing.T) { fn(t, newEnv(t, d.Open(t))) })
 	}
 }
@@ -197,6 +211,25 @@ func (e *env) putTx(tx holdings.Transaction) {
 		GSI1SK: holdings.TxByDateGSI1SK(tx), Data: mustJSON(e.t, tx)})
 	if c, ok := holdings.CounterpartyOf(tx); ok {
 		e.put(store.Item{PK: holdings.AccountPK(tx.AccountID), SK: holdings.CounterpartySK(c.ID), Data: mustJSON(e.t, c)})
+	}
+}
+
+// putTxs writes transactions as putTx does, in one BatchWrite (a
+// counterparty named by several of them is written once).
+func (e *env) putTxs(txs []holdings.Transaction) {
+	e.t.Helper()
+	var items []store.Item
+	seen := map[store.Key]bool{}
+	for _, tx := range txs {
+		items = append(items, store.Item{PK: holdings.AccountPK(tx.AccountID), SK: holdings.TxSK(tx.ID), GSI1PK: holdings.TxByDateGSI1PK(tx.AccountID),
+			GSI1SK: holdings.TxByDateGSI1SK(tx), Data: mustJSON(e.t, tx)})
+		if c, ok := holdings.CounterpartyOf(tx); ok && !seen[holdings.CounterpartyKey(tx.AccountID, c.ID)] {
+			seen[holdings.CounterpartyKey(tx.AccountID, c.ID)] = true
+			items = append(items, store.Item{PK: holdings.AccountPK(tx.AccountID), SK: holdings.CounterpartySK(c.ID), Data: mustJSON(e.t, c)})
+		}
+	}
+	if err := e.st.BatchWrite(context.Background(), items, nil); err != nil {
+		e.t.Fatalf("seed transactions: %v", err)
 	}
 }
 

@@ -227,7 +227,7 @@ func TestEachSeeFlagGovernsItsFields(t *testing.T) {
 		t.Fatalf("the table covers %v, the view has %v", got, seeFlags)
 	}
 
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		e.withMetadata(t) // every other-account metadata field of Shop One
 		e.probeViews(t, "probe", "base")
 		for _, id := range []string{"probe", "base"} {
@@ -389,7 +389,7 @@ var gatedRoutes = map[string]string{
 // nothing written) and serves a view that has only its flag and the flags
 // that one needs.
 func TestEachEndpointChecksItsFlag(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		e.probeViews(t, "without", "only")
 		cp := holdings.CounterpartyID("Shop One", "DE02120300000000202051")
 		all := view.ActionNames()
@@ -472,7 +472,7 @@ func TestEachEndpointChecksItsFlag(t *testing.T) {
 // view (one with other views, one with none), on unknown accounts and
 // banks, and as the owner.
 func TestAdminRoutesAccess(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		type call struct {
 			path, body string
 			ok         int
@@ -556,7 +556,7 @@ func TestAdminRoutesAccess(t *testing.T) {
 // turn a public view private and blind); the creation body with the view's
 // own name is accepted, another name is not (the name is not editable).
 func TestUpdateViewKeepsWhatIsLeftOut(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		views := base + acc1 + "/views"
 		put := func(viewID, body string) map[string]any {
 			t.Helper()
@@ -596,7 +596,7 @@ func TestUpdateViewKeepsWhatIsLeftOut(t *testing.T) {
 // other-account metadata then (hide_metadata_if_alias_used) answers the
 // alias endpoints with null too, as it does the metadata endpoint.
 func TestAliasesHiddenWithMetadata(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		shop := holdings.CounterpartyID("Shop One", "DE02120300000000202051")
 		power := holdings.CounterpartyID("Power Co", "")
 		if r := e.do("POST", base+acc1+"/owner/other_accounts/"+shop+"/private_alias", alice, `{"alias":"The shop"}`); r.status != 201 {
@@ -636,7 +636,7 @@ func TestAliasesHiddenWithMetadata(t *testing.T) {
 // owner's user object shows their token's name to themselves at once, and
 // to everyone once they change the account's views or permissions.
 func TestOwnerUserFromToken(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		ownerNames := func(user, viewID string) map[string]string {
 			t.Helper()
 			r := e.do("GET", base+acc1+"/"+viewID+"/account", user, "")
@@ -681,7 +681,7 @@ func TestOwnerUserFromToken(t *testing.T) {
 // the accounts lists), writes nothing, and the check costs no store call
 // (the bank's records are in the request's BatchGet).
 func TestDisabledBank(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
 		cp := holdings.CounterpartyID("Shop One", "DE02120300000000202051")
 		e.setBankAccess(bankID, false)
 		n := 0

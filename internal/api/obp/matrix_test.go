@@ -44,7 +44,7 @@ func TestRouteTable(t *testing.T) {
 }
 
 func TestUnknownRoutes(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		expectError(t, e.do("GET", obp.Prefix+"/nope", "", ""), 404, obperr.CodeInvalidURI)
 		expectError(t, e.do("GET", base+acc1+"/owner/nope", alice, ""), 404, obperr.CodeInvalidURI)
 		r := e.do("PATCH", base+acc1+"/views", alice, "")
@@ -153,7 +153,7 @@ func (e *env) fill(vr viewRoute, viewID, user string) string {
 // private view, a user without the view, a user whose view hides
 // everything, anonymous on a public view, and the owner on the owner view.
 func TestViewRoutesAccess(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		vrs := viewRoutes(t)
 		if len(vrs) != 50 {
 			t.Fatalf("%d VIEW_ID routes, want 50", len(vrs))

@@ -74,7 +74,7 @@ func otherIDs(t *testing.T, r resp) []string {
 // (the directory entry is in the BatchGet), plus 1 write for a metadata
 // write. Paging follows OBP's headers over the directory's id order.
 func TestOtherAccountsStoreCalls(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
 		const n, cps = 2100, 40
 		all := e.seedHistory(t, n, cps)
 		if len(all) != 2*cps {

@@ -82,7 +82,7 @@ func (e *env) withMetadata(t *testing.T) {
 // TestGoldenKeys: every key of the page's example response is in our
 // response (the owner view, all metadata set).
 func TestGoldenKeys(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
 		e.withMetadata(t)
 		cp := holdings.CounterpartyID("Shop One", "DE02120300000000202051")
 		own := base + acc1 + "/owner"
@@ -167,7 +167,7 @@ func nulls(t testing.TB, b []byte) []string {
 // one that shows every field (owner): null for each hidden value, the
 // holder's name always present.
 func TestModeration(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		e.withMetadata(t)
 		cp := holdings.CounterpartyID("Shop One", "DE02120300000000202051")
 		cases := []struct {
@@ -233,7 +233,7 @@ func TestModeration(t *testing.T) {
 // TestAliasAndSign covers which_alias_to_use, hide_metadata_if_alias_used
 // and the sign-only new_balance.
 func TestAliasAndSign(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		cp := holdings.CounterpartyID("Shop One", "DE02120300000000202051")
 		holderOf := func(viewID, user string) map[string]any {
 			r := e.do("GET", base+acc1+"/"+viewID+"/other_accounts/"+cp, user, "")
@@ -310,7 +310,7 @@ func TestAliasAndSign(t *testing.T) {
 
 // TestBanksAndAccounts covers root, banks and the three accounts lists.
 func TestBanksAndAccounts(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
 		root := e.do("GET", obp.Prefix+"/", "", "").json(t)
 		if root["version"] != "1.2" || root["git_commit"] != "abc123" {
 			t.Errorf("root %v", root)

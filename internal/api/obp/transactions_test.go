@@ -25,7 +25,7 @@ func txIDs(t *testing.T, r resp) []string {
 }
 
 func TestTransactionsPaging(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		list := base + acc1 + "/owner/transactions"
 		cases := []struct {
 			name    string
@@ -73,16 +73,18 @@ func TestTransactionsPaging(t *testing.T) {
 // and metadata on every transaction costs 2 store calls (one BatchGet, one
 // index query), on a history much longer than the page.
 func TestTransactionsStoreCalls(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
 		const n = 120
+		txs := make([]holdings.Transaction, n)
 		for i := range n {
 			bal := decimal.NewFromInt(int64(i))
 			tx := holdings.Transaction{ID: fmt.Sprintf("h%03d", i), AccountID: acc2, Status: "posted",
 				MadeOn: t0.Add(time.Duration(i) * time.Hour), Amount: decimal.NewFromInt(-1), Currency: "EUR",
 				Description: "coffee", CounterpartyName: fmt.Sprintf("Cafe %d", i%7), BalanceAfter: &bal}
 			tx.CounterpartyID = holdings.CounterpartyID(tx.CounterpartyName, "")
-			e.putTx(tx)
+			txs[i] = tx
 		}
+		e.putTxs(txs)
 		// Metadata on every other transaction (owner view) and on another
 		// view, through the API.
 		for i := 0; i < n; i += 2 {

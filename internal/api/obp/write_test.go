@@ -5,10 +5,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openagg/openagg/internal/api/obp"
 	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/holdings"
+	"github.com/openagg/openagg/internal/metadata"
+	"github.com/openagg/openagg/internal/view"
 )
 
 // refused checks an OBP error and that nothing was written.
@@ -22,7 +25,7 @@ func (e *env) refused(t *testing.T, method, path, user, body string, status int,
 }
 
 func TestViewsAdmin(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
 		views := base + acc1 + "/views"
 		// The page's own create body: 201, id from the name.
 		r := e.do("POST", views, alice, golden(t, "req_create_view"))
@@ -102,7 +105,7 @@ func TestViewsAdmin(t *testing.T) {
 }
 
 func TestPermissions(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
 		perms := base + acc1 + "/permissions"
 		body := e.do("GET", perms, alice, "").json(t)["permissions"].([]any)
 		got := map[string][]string{}
@@ -189,7 +192,7 @@ func TestPermissions(t *testing.T) {
 }
 
 func TestTransactionMetadata(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
 		full := base + acc1 + "/full/transactions/tx2/metadata/"
 		own := base + acc1 + "/owner/transactions/tx2/metadata/"
 		// Bob comments on the full view; the comment shows there only.
@@ -288,7 +291,7 @@ func TestTransactionMetadata(t *testing.T) {
 }
 
 func TestOtherAccountMetadata(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
 		others := e.do("GET", base+acc1+"/owner/other_accounts", alice, "").json(t)["other_accounts"].([]any)
 		byName := map[string]string{}
 		var ids []string
@@ -347,6 +350,86 @@ func TestOtherAccountMetadata(t *testing.T) {
 		}
 		if a := e.do("GET", base+acc1+"/everyone/other_accounts/"+cp+"/public_alias", "", "").json(t)["alias"]; a != "SHOP" {
 			t.Errorf("alias %v", a)
+		}
+	})
+}
+
+// TestStaleWritesRetried: a write made on what was read before another
+// writer changed it is re-applied on the stored version: its conditional
+// write fails, the service re-reads and writes again, and nothing is lost
+// or overwritten. Views and grants (the ACL transaction with a version
+// condition), transaction metadata (Put IfNotExists / IfVersion) and
+// other-account metadata (Put IfVersion), on every driver.
+func TestStaleWritesRetried(t *testing.T) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		retried := func(what string) {
+			t.Helper()
+			if r, w := e.st.Reads.Load(), e.st.Writes.Load(); r != 1 || w != 2 {
+				t.Errorf("%s on a stale read: %d reads, %d writes, want 1 re-read and 2 writes", what, r, w)
+			}
+		}
+
+		// Views and grants: two changes made on the same ACL.
+		stale := e.acl(acc2)
+		if _, err := e.views.CreateView(ctx, stale, view.Spec{Name: "Audit", Description: "the auditors"}); err != nil {
+			t.Fatal(err)
+		}
+		e.st.Reset()
+		if _, err := e.views.Grant(ctx, stale, view.User{ID: carol}, []string{view.Owner}); err != nil {
+			t.Fatal(err)
+		}
+		retried("grant")
+		var ids []string
+		for _, v := range e.do("GET", base+acc2+"/views", alice, "").json(t)["views"].([]any) {
+			ids = append(ids, v.(map[string]any)["id"].(string))
+		}
+		if !slices.Equal(ids, []string{view.Owner, "audit"}) {
+			t.Errorf("views after the stale grant %v", ids)
+		}
+		if r := e.do("GET", base+acc2+"/permissions/"+carol, alice, ""); r.status != 200 || !strings.Contains(string(r.body), `"id":"owner"`) {
+			t.Errorf("carol's views: %d %s", r.status, r.body)
+		}
+
+		// Transaction metadata: two comments added on the same (absent)
+		// metadata.
+		tx := e.txs[0]
+		comment := func(text string) metadata.Change {
+			return func(m *metadata.TxMeta, now time.Time) error {
+				m.Comments = append(m.Comments, metadata.Comment{ID: text, Value: text, Date: now, User: view.User{ID: alice}})
+				return nil
+			}
+		}
+		if _, err := e.meta.UpdateTx(ctx, tx, view.Owner, metadata.TxMeta{}, comment("first")); err != nil {
+			t.Fatal(err)
+		}
+		e.st.Reset()
+		if _, err := e.meta.UpdateTx(ctx, tx, view.Owner, metadata.TxMeta{}, comment("second")); err != nil {
+			t.Fatal(err)
+		}
+		retried("comment")
+		var values []string
+		for _, c := range e.do("GET", base+acc1+"/owner/transactions/"+tx.ID+"/metadata/comments", alice, "").json(t)["comments"].([]any) {
+			values = append(values, c.(map[string]any)["value"].(string))
+		}
+		if !slices.Equal(values, []string{"first", "second"}) {
+			t.Errorf("comments after the stale write %v", values)
+		}
+
+		// Other-account metadata: two fields set on the same document.
+		cp := holdings.CounterpartyID("Shop One", "DE02120300000000202051")
+		doc := metadata.OADoc{AccountID: acc1}
+		if err := e.meta.SetOtherAccount(ctx, doc, cp, metadata.MoreInfo, metadata.Value{Text: "regular payee"}); err != nil {
+			t.Fatal(err)
+		}
+		e.st.Reset()
+		if err := e.meta.SetOtherAccount(ctx, doc, cp, metadata.URL, metadata.Value{Text: "https://shop.test"}); err != nil {
+			t.Fatal(err)
+		}
+		retried("other-account metadata")
+		m := e.do("GET", base+acc1+"/owner/other_accounts/"+cp+"/metadata", alice, "").json(t)
+		if m["more_info"] != "regular payee" || m["URL"] != "https://shop.test" {
+			t.Errorf("other-account metadata after the stale write %v", m)
 		}
 	})
 }
