@@ -105,7 +105,8 @@ func (a *API) listTransactions(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// txScope loads a transaction-level request.
+// txScope loads a transaction-level request (the router never gives an
+// empty TRANSACTION_ID: a wildcard segment matches one character or more).
 func (a *API) txScope(r *http.Request) (*account.Scope, error) {
 	return a.load(r, account.Request{OtherMeta: true, TransactionID: r.PathValue("TRANSACTION_ID")})
 }
