@@ -128,7 +128,7 @@ func (a *App) Customers() (*customer.Service, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &customer.Service{Store: a.Store, Roles: a.Entitlements, Banks: obpBanks{dir: dir}, Clock: a.Clock, Log: a.Log}, nil
+		return &customer.Service{Store: a.Store, Roles: a.Entitlements, Banks: dir, Clock: a.Clock, Log: a.Log}, nil
 	})
 }
 

@@ -31,11 +31,6 @@ var (
 	ErrConflict = fault.New(fault.Conflict, "customer: changed concurrently")
 )
 
-// Kinds lists every kind of this package (for the dialects' tables).
-func Kinds() []*fault.Kind {
-	return []*fault.Kind{ErrBankNotFound, ErrMissingRoles, ErrNumberExists, ErrUserNotFound, ErrLinkExists, ErrCustomerNotFound, ErrInvalid, ErrConflict}
-}
-
 // MissingRolesError names what the caller lacks: any one of the
 // alternatives, each a set of roles held together. Only the roles the
 // caller does not hold are listed.

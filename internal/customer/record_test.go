@@ -7,6 +7,7 @@ import (
 
 	"github.com/openagg/openagg/internal/activity"
 	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/customer"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/store"
@@ -15,9 +16,9 @@ import (
 
 type oneBank struct{}
 
-func (oneBank) RecordKeys(code string) []store.Key { return []store.Key{{PK: "TESTBANK", SK: code}} }
-func (oneBank) EnabledIn(code string, _ map[store.Key]store.Item) (bool, error) {
-	return code == "bank", nil
+func (oneBank) CodeKeys(code string) []store.Key { return []store.Key{{PK: "TESTBANK", SK: code}} }
+func (oneBank) EnabledIn(code string, _ map[store.Key]store.Item) (bank.Bank, bool, error) {
+	return bank.Bank{Code: code, AccessEnabled: true}, code == "bank", nil
 }
 
 // TestRecordCost holds the activity sink to its store calls, which the

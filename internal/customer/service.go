@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/store"
@@ -35,12 +36,12 @@ type Roles interface {
 // providers. The service reads a code's directory records in the BatchGet
 // of its request, so the bank costs no store call of its own.
 type Banks interface {
-	// RecordKeys are the directory records deciding about code (none for
-	// a code no bank can have).
-	RecordKeys(code string) []store.Key
+	// CodeKeys are the directory records deciding about code (none for a
+	// code no bank can have).
+	CodeKeys(code string) []store.Key
 	// EnabledIn reports whether items (keyed by key) make code an enabled
 	// bank.
-	EnabledIn(code string, items map[store.Key]store.Item) (bool, error)
+	EnabledIn(code string, items map[store.Key]store.Item) (b bank.Bank, found bool, err error)
 }
 
 // Service is the customer domain. Its fields are set once.
@@ -78,7 +79,7 @@ type read struct {
 }
 
 func (s *Service) read(ctx context.Context, bankID string, keys ...store.Key) (read, error) {
-	bankKeys := s.Banks.RecordKeys(bankID)
+	bankKeys := s.Banks.CodeKeys(bankID)
 	all := append(slices.Clone(bankKeys), keys...)
 	r := read{items: map[store.Key]store.Item{}}
 	if len(all) > 0 {
@@ -91,7 +92,7 @@ func (s *Service) read(ctx context.Context, bankID string, keys ...store.Key) (r
 		}
 	}
 	if len(bankKeys) > 0 {
-		ok, err := s.Banks.EnabledIn(bankID, r.items)
+		_, ok, err := s.Banks.EnabledIn(bankID, r.items)
 		if err != nil {
 			return read{}, fmt.Errorf("read bank %s: %w", bankID, err)
 		}

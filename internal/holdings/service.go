@@ -271,15 +271,8 @@ func (s *Service) Transactions(ctx context.Context, accountID string, q TxQuery)
 	if limit == 0 {
 		limit = DefaultTxLimit
 	}
-	sq := store.Query{Index: store.IndexGSI1, PK: TxByDateGSI1PK(accountID), Desc: q.Desc, Limit: limit, Token: q.Token}
-	if !q.From.IsZero() {
-		// "<time>" sorts before every "<time>#<txid>" of that instant.
-		sq.From = SortTime(q.From)
-	}
-	if !q.To.IsZero() {
-		// '$' follows '#': after every "<time>#<txid>" of that instant.
-		sq.To = SortTime(q.To) + "$"
-	}
+	sq := TxByDateQuery(accountID, q.From, q.To, q.Desc)
+	sq.Limit, sq.Token = limit, q.Token
 	page, err := s.store.Query(ctx, sq)
 	if errors.Is(err, store.ErrInvalidToken) {
 		return TxPage{}, fault.Wrap(ErrInvalidPageToken, err, "the page token is invalid or belongs to another query")

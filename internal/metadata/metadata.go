@@ -24,6 +24,7 @@ import (
 	"encoding/hex"
 	"time"
 
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/store"
@@ -57,7 +58,7 @@ type Location struct {
 // ValidCoordinates checks latitude and longitude ranges.
 func ValidCoordinates(lat, lon float64) error {
 	if lat < -90 || lat > 90 || lon < -180 || lon > 180 {
-		return view.ErrInvalidJSON("latitude must be within [-90, 90] and longitude within [-180, 180].")
+		return fault.Errorf(ErrInvalid, "latitude must be within [-90, 90] and longitude within [-180, 180].")
 	}
 	return nil
 }

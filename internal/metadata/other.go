@@ -7,10 +7,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/holdings"
-	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/store"
-	"github.com/openagg/openagg/internal/view"
 )
 
 // OtherAccount is a counterparty of the account's transactions.
@@ -130,10 +129,18 @@ type Value struct {
 // narrative, comments).
 func ValidText(name, v string) error {
 	if strings.TrimSpace(v) == "" {
-		return view.ErrInvalidJSON("%s must not be empty.", name)
+		return fault.Errorf(ErrInvalid, "%s must not be empty.", name)
 	}
 	if len(v) > maxTextLen {
-		return platform.BadRequest(view.CodeInvalidValueLength, "Value too long: %s is limited to %d characters.", name, maxTextLen)
+		return fault.Errorf(ErrTooLong, "Value too long: %s is limited to %d characters.", name, maxTextLen)
+	}
+	return nil
+}
+
+// ValidLabel checks an image label (it may be empty).
+func ValidLabel(v string) error {
+	if len(v) > maxTextLen {
+		return fault.Errorf(ErrTooLong, "Value too long: label is limited to %d characters.", maxTextLen)
 	}
 	return nil
 }
@@ -187,7 +194,7 @@ func (s *Service) SetOtherAccount(ctx context.Context, doc OADoc, otherID string
 		case err == nil:
 			return nil
 		case errors.Is(err, store.ErrTooLarge):
-			return platform.BadRequest(view.CodeTooMuchMetadata, "Too much metadata on this account's other accounts.")
+			return fault.Wrap(ErrTooMuch, err, "Too much metadata on this account's other accounts.")
 		case !errors.Is(err, store.ErrConditionFailed):
 			return fmt.Errorf("save other-account metadata %s: %w", doc.AccountID, err)
 		}
@@ -195,7 +202,7 @@ func (s *Service) SetOtherAccount(ctx context.Context, doc OADoc, otherID string
 			return err
 		}
 	}
-	return view.ErrConflict()
+	return fault.Errorf(ErrConflict, conflictMessage)
 }
 
 // LoadOADoc reads the other-account metadata of an account (empty if none).

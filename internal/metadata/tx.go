@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/store"
@@ -83,6 +84,26 @@ func IsTxMetaItem(it store.Item) bool {
 	return len(it.SK) > len(TxMetaSKPrefx) && it.SK[:len(TxMetaSKPrefx)] == TxMetaSKPrefx
 }
 
+// TxMetaOn returns the transaction whose metadata on viewID it is (SK
+// OBP#TXM#<tx>#<view>: view ids have no '#', so the suffix names the view
+// and what is before it the transaction); ok is false for any other item.
+func TxMetaOn(it store.Item, viewID string) (txID string, ok bool) {
+	sk := it.SK
+	n := len(sk) - len(viewID) - 1
+	if !IsTxMetaItem(it) || n <= len(TxMetaSKPrefx) || sk[n] != '#' || sk[n+1:] != viewID {
+		return "", false
+	}
+	return sk[len(TxMetaSKPrefx):n], true
+}
+
+// IndexedWith reports whether the transaction-metadata item it sits with
+// the transaction whose transactions-by-date sort key is txGSI1SK (its
+// GSI1SK is <that key>#M#<view>, TxMetaGSI1SK).
+func IndexedWith(it store.Item, txGSI1SK string) bool {
+	k := it.GSI1SK
+	return len(k) >= len(txGSI1SK)+3 && k[:len(txGSI1SK)] == txGSI1SK && k[len(txGSI1SK):len(txGSI1SK)+3] == "#M#"
+}
+
 // Change edits the metadata of a transaction on a view. It returns an
 // error to abort (nothing is written).
 type Change func(m *TxMeta, now time.Time) error
@@ -119,7 +140,7 @@ func (s *Service) UpdateTx(ctx context.Context, tx holdings.Transaction, viewID 
 			}
 		}
 	}
-	return TxMeta{}, view.ErrConflict()
+	return TxMeta{}, fault.Errorf(ErrConflict, conflictMessage)
 }
 
 func (s *Service) saveTx(ctx context.Context, key store.Key, tx holdings.Transaction, cur, next TxMeta) error {
@@ -149,7 +170,7 @@ func (s *Service) saveTx(ctx context.Context, key store.Key, tx holdings.Transac
 		case errors.Is(err, store.ErrConditionFailed):
 			return err
 		case errors.Is(err, store.ErrTooLarge):
-			return platform.BadRequest(view.CodeTooMuchMetadata, "Too much metadata on this transaction for this view.")
+			return fault.Wrap(ErrTooMuch, err, "Too much metadata on this transaction for this view.")
 		}
 		return fmt.Errorf("save transaction metadata: %w", err)
 	}

@@ -7,7 +7,9 @@ import (
 	"sort"
 
 	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/holdings"
+	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/store"
 )
 
@@ -174,21 +176,26 @@ func (a ACL) ordered(ids []string) []View {
 	return out
 }
 
+// notFound is ErrNotFound for the view id.
+func notFound(viewID string) error {
+	return fault.Errorf(ErrNotFound, "The account has no view %s.", platform.Truncate(viewID, 64))
+}
+
 // Access returns the view viewID if the caller (nil: anonymous) may use it:
 // public views for everyone, other views for users granted them.
 func (a ACL) Access(viewID string, p *auth.Principal) (View, error) {
 	v, ok := a.View(viewID)
 	if !ok {
-		return View{}, ErrViewNotFound()
+		return View{}, notFound(viewID)
 	}
 	if v.IsPublic {
 		return v, nil
 	}
 	if p == nil {
-		return View{}, ErrNotLoggedIn()
+		return View{}, fault.Errorf(ErrLoginRequired, "the view %s is not public: log in to use it.", viewID)
 	}
 	if !a.Has(p.Subject, viewID) {
-		return View{}, ErrNoViewAccess()
+		return View{}, fault.Errorf(ErrNoAccess, "The user %s was not granted the view %s.", p.Subject, viewID)
 	}
 	return v, nil
 }
@@ -197,10 +204,10 @@ func (a ACL) Access(viewID string, p *auth.Principal) (View, error) {
 // permissions administration).
 func (a ACL) RequireOwner(p *auth.Principal) error {
 	if p == nil {
-		return ErrNotLoggedIn()
+		return fault.Errorf(ErrLoginRequired, "administering an account needs a user with the owner view.")
 	}
 	if !a.IsOwner(p.Subject) {
-		return ErrNoOwnerView()
+		return fault.Errorf(ErrNotOwner, "The user %s does not hold the owner view of account %s.", p.Subject, a.AccountID)
 	}
 	return nil
 }

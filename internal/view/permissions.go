@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/openagg/openagg/internal/fault"
 )
 
 // Permissions are the can_* flags of an OBP 1.2 view, with OBP's JSON names
@@ -132,6 +134,15 @@ func IsAction(name string) bool {
 func (p Permissions) Allows(action string) bool {
 	i, ok := flagIndex[action]
 	return ok && reflect.ValueOf(p).Field(i).Bool()
+}
+
+// Require checks the flag named action: ErrNoPermission, whose message is
+// the action's name, when it is not set.
+func (p Permissions) Require(action string) error {
+	if !p.Allows(action) {
+		return fault.Errorf(ErrNoPermission, "%s", action)
+	}
+	return nil
 }
 
 // Actions lists the names of the flags that are set, in the order of the

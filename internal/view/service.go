@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/holdings"
-	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/store"
 )
 
@@ -74,7 +74,7 @@ func (s *Service) save(ctx context.Context, prev, next ACL) (ACL, error) {
 		}
 	}
 	if len(ops) > store.MaxTransactItems {
-		return ACL{}, platform.BadRequest(CodeCannotGrant, "Cannot grant account access. An account can have at most %d users with views.", store.MaxTransactItems-2)
+		return ACL{}, fault.Errorf(ErrCannotGrant, "Cannot grant account access. An account can have at most %d users with views.", store.MaxTransactItems-2)
 	}
 	if err := s.Store.Transact(ctx, ops); err != nil {
 		if errors.Is(err, store.ErrConditionFailed) {
@@ -101,7 +101,7 @@ func (s *Service) mutate(ctx context.Context, acl ACL, change func(ACL) (ACL, er
 			return ACL{}, err
 		}
 	}
-	return ACL{}, ErrConflict()
+	return ACL{}, fault.Errorf(ErrConflict, "The resource was changed by another request. Please retry.")
 }
 
 // CreateView adds a custom view to the account.
@@ -112,7 +112,7 @@ func (s *Service) CreateView(ctx context.Context, acl ACL, spec Spec) (View, err
 	}
 	_, err = s.mutate(ctx, acl, func(a ACL) (ACL, error) {
 		if _, exists := a.View(v.ID); exists {
-			return ACL{}, platform.BadRequest(CodeViewExists, "View already exists. Please specify a different name (view id %s is taken).", v.ID)
+			return ACL{}, fault.Errorf(ErrExists, "View already exists. Please specify a different name (view id %s is taken).", v.ID)
 		}
 		b := a.clone()
 		b.Views = append(b.Views, v)
@@ -137,13 +137,13 @@ func (s *Service) UpdateView(ctx context.Context, acl ACL, viewID string, spec S
 // change).
 func (s *Service) PatchView(ctx context.Context, acl ACL, viewID string, p Patch) (View, error) {
 	if viewID == Owner {
-		return View{}, platform.BadRequest(CodeSystemView, "System Views can not be modified. Only the created views can be modified.")
+		return View{}, fault.Errorf(ErrSystemView, "System Views can not be modified. Only the created views can be modified.")
 	}
 	var out View
 	_, err := s.mutate(ctx, acl, func(a ACL) (ACL, error) {
 		i := slices.IndexFunc(a.Views, func(v View) bool { return v.ID == viewID })
 		if i < 0 {
-			return ACL{}, ErrViewNotFound()
+			return ACL{}, notFound(viewID)
 		}
 		spec, err := p.apply(a.Views[i])
 		if err != nil {
@@ -167,10 +167,10 @@ func grantable(a ACL, ids []string) ([]View, error) {
 	for _, id := range ids {
 		v, ok := a.View(id)
 		if !ok {
-			return nil, ErrViewNotFound()
+			return nil, notFound(id)
 		}
 		if v.IsPublic {
-			return nil, platform.BadRequest(CodeCannotGrant, "Cannot grant account access. The view %s is public: every user already has access to it.", id)
+			return nil, fault.Errorf(ErrCannotGrant, "Cannot grant account access. The view %s is public: every user already has access to it.", id)
 		}
 		if !slices.ContainsFunc(views, func(x View) bool { return x.ID == id }) {
 			views = append(views, v)
@@ -208,13 +208,13 @@ func (s *Service) Revoke(ctx context.Context, acl ACL, userID, viewID string) er
 	_, err := s.mutate(ctx, acl, func(a ACL) (ACL, error) {
 		v, ok := a.View(viewID)
 		if !ok {
-			return ACL{}, ErrViewNotFound()
+			return ACL{}, notFound(viewID)
 		}
 		if v.IsPublic {
-			return ACL{}, platform.BadRequest(CodeCannotRevoke, "Cannot revoke account access. The view %s is public.", viewID)
+			return ACL{}, fault.Errorf(ErrCannotRevoke, "Cannot revoke account access. The view %s is public.", viewID)
 		}
 		if !a.Has(userID, viewID) {
-			return ACL{}, platform.NotFound(CodeAccessNotFound, "Cannot find account access. The user %s has no access to the view %s.", userID, viewID)
+			return ACL{}, fault.Errorf(ErrGrantNotFound, "Cannot find account access. The user %s has no access to the view %s.", userID, viewID)
 		}
 		if viewID == Owner && len(a.Owners()) == 1 {
 			return ACL{}, lastOwner()
@@ -240,7 +240,7 @@ func (s *Service) RevokeAll(ctx context.Context, acl ACL, userID string) error {
 }
 
 func lastOwner() error {
-	return platform.BadRequest(CodeCannotRevoke, "Cannot revoke account access. An account must keep at least one user with the owner view.")
+	return fault.Errorf(ErrCannotRevoke, "Cannot revoke account access. An account must keep at least one user with the owner view.")
 }
 
 // validUserID: a USER_ID is a token's sub, as the customers group takes
@@ -248,10 +248,10 @@ func lastOwner() error {
 // and has no '#' (the key separator).
 func validUserID(id string) error {
 	if id == "" || len(id) >= 255 {
-		return platform.BadRequest(CodeInvalidValueLength, "Value too long: USER_ID must have 1 to 254 characters.")
+		return fault.Errorf(ErrTooLong, "Value too long: USER_ID must have 1 to 254 characters.")
 	}
 	if strings.ContainsRune(id, '#') || !auth.ValidUserID(id) {
-		return platform.BadRequest(CodeInvalidCharacters, "Value contains invalid characters: USER_ID (white space, control characters and '#' are not allowed).")
+		return fault.Errorf(ErrInvalidCharacters, "Value contains invalid characters: USER_ID (white space, control characters and '#' are not allowed).")
 	}
 	return nil
 }

@@ -24,7 +24,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/fault"
 )
 
 // Owner is the id of the built-in view that every account has.
@@ -99,7 +99,7 @@ const (
 // the name; update: the existing id and name).
 func (s Spec) build(id, name string) (View, error) {
 	if len(s.Description) > maxDescriptionLen {
-		return View{}, platform.BadRequest(CodeInvalidValueLength, "Value too long: description is limited to %d characters.", maxDescriptionLen)
+		return View{}, fault.Errorf(ErrTooLong, "Value too long: description is limited to %d characters.", maxDescriptionLen)
 	}
 	alias := s.WhichAliasToUse
 	switch alias {
@@ -107,7 +107,7 @@ func (s Spec) build(id, name string) (View, error) {
 		alias = AliasNone // OBP 1.2: "" means no alias
 	case AliasPublic, AliasPrivate, AliasNone:
 	default:
-		return View{}, platform.BadRequest(CodeAllowedValues, "Allowed values are: public, private, none (which_alias_to_use).")
+		return View{}, fault.Errorf(ErrNotAllowedValue, "Allowed values are: public, private, none (which_alias_to_use).")
 	}
 	perms, err := PermissionsFromActions(s.AllowedActions)
 	if err != nil {
@@ -143,7 +143,7 @@ type Patch struct {
 // apply returns the spec of cur changed by p.
 func (p Patch) apply(cur View) (Spec, error) {
 	if p.Name != nil && strings.TrimSpace(*p.Name) != cur.ShortName {
-		return Spec{}, ErrInvalidJSON("the name of a view cannot be changed (it is only set when the view is created).")
+		return Spec{}, fault.Errorf(ErrInvalid, "the name of a view cannot be changed (it is only set when the view is created).")
 	}
 	s := Spec{Name: cur.ShortName, Description: cur.Description, IsPublic: cur.IsPublic,
 		WhichAliasToUse: cur.WhichAliasToUse, HideMetadataIfAliasUsed: cur.HideMetadataIfAliasUsed,
@@ -170,18 +170,18 @@ func (p Patch) apply(cur View) (Spec, error) {
 func NewView(s Spec) (View, error) {
 	name := strings.TrimSpace(s.Name)
 	if name == "" {
-		return View{}, ErrInvalidJSON("name is required.")
+		return View{}, fault.Errorf(ErrInvalid, "name is required.")
 	}
 	if len(name) > maxNameLen {
-		return View{}, platform.BadRequest(CodeInvalidValueLength, "Value too long: name is limited to %d characters.", maxNameLen)
+		return View{}, fault.Errorf(ErrTooLong, "Value too long: name is limited to %d characters.", maxNameLen)
 	}
 	id := IDFromName(name)
 	if !ValidID(id) {
-		return View{}, platform.BadRequest(CodeInvalidCharacters, "Value contains invalid characters: a view name may contain only letters, digits, spaces, '-', '.' and '_'.")
+		return View{}, fault.Errorf(ErrInvalidCharacters, "Value contains invalid characters: a view name may contain only letters, digits, spaces, '-', '.' and '_'.")
 	}
 	for _, r := range reserved {
 		if id == r {
-			return View{}, platform.BadRequest(CodeSystemView, "System Views can not be modified. The view name %q is reserved.", name)
+			return View{}, fault.Errorf(ErrSystemView, "System Views can not be modified. The view name %q is reserved.", name)
 		}
 	}
 	return s.build(id, name)

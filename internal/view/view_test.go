@@ -8,8 +8,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/holdings"
-	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/bolt"
 	"github.com/openagg/openagg/internal/view"
@@ -27,20 +27,20 @@ func TestPermissionsFromActions(t *testing.T) {
 	cases := []struct {
 		name    string
 		actions []string
-		code    string
+		kind    *fault.Kind // nil: accepted
 	}{
-		{"empty", nil, ""},
-		{"transaction metadata with gate", []string{"can_see_transaction_metadata", "can_add_comment"}, ""},
-		{"transaction metadata without gate", []string{"can_add_comment"}, view.CodeInvalidJSON},
-		{"other-account metadata without gate", []string{"can_add_public_alias"}, view.CodeInvalidJSON},
-		{"other-account metadata with gate", []string{"can_see_other_account_metadata", "can_delete_physical_location"}, ""},
-		{"unknown", []string{"can_see_everything"}, view.CodeAllowedValues},
-		{"every action", view.ActionNames(), ""},
+		{"empty", nil, nil},
+		{"transaction metadata with gate", []string{"can_see_transaction_metadata", "can_add_comment"}, nil},
+		{"transaction metadata without gate", []string{"can_add_comment"}, view.ErrInvalid},
+		{"other-account metadata without gate", []string{"can_add_public_alias"}, view.ErrInvalid},
+		{"other-account metadata with gate", []string{"can_see_other_account_metadata", "can_delete_physical_location"}, nil},
+		{"unknown", []string{"can_see_everything"}, view.ErrNotAllowedValue},
+		{"every action", view.ActionNames(), nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := view.PermissionsFromActions(c.actions)
-			if c.code == "" {
+			if c.kind == nil {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -51,9 +51,8 @@ func TestPermissionsFromActions(t *testing.T) {
 				}
 				return
 			}
-			var pe *platform.Error
-			if !errors.As(err, &pe) || pe.Code != c.code || pe.Status != 400 {
-				t.Fatalf("err %v, want %s", err, c.code)
+			if !errors.Is(err, c.kind) {
+				t.Fatalf("err %v, want %s", err, c.kind)
 			}
 		})
 	}
@@ -185,11 +184,10 @@ func TestPatchView(t *testing.T) {
 	if _, err := svc.PatchView(ctx, stale, "team", view.Patch{Name: &same}); err != nil {
 		t.Errorf("its own name: %v", err)
 	}
-	var pe *platform.Error
-	if _, err := svc.PatchView(ctx, stale, "team", view.Patch{Name: &other}); !errors.As(err, &pe) || pe.Code != view.CodeInvalidJSON {
+	if _, err := svc.PatchView(ctx, stale, "team", view.Patch{Name: &other}); !errors.Is(err, view.ErrInvalid) {
 		t.Errorf("another name: %v", err)
 	}
-	if _, err := svc.PatchView(ctx, stale, view.Owner, view.Patch{Description: &desc}); !errors.As(err, &pe) || pe.Code != view.CodeSystemView {
+	if _, err := svc.PatchView(ctx, stale, view.Owner, view.Patch{Description: &desc}); !errors.Is(err, view.ErrSystemView) {
 		t.Errorf("the owner view: %v", err)
 	}
 }

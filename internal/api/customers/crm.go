@@ -4,9 +4,9 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/customer"
 	"github.com/openagg/openagg/internal/platform"
-	"github.com/openagg/openagg/internal/view"
 )
 
 // Paging of the CRM events: OBP's headers, with the OBP 1.2 group's bounds.
@@ -23,14 +23,14 @@ func pageHeaders(h http.Header) (customer.Page, error) {
 	if v := h.Get("obp_limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxLimit {
-			return customer.Page{}, platform.BadRequest(view.CodeLimit, "wrong value for obp_limit parameter. Please send a positive integer (=>1) not above %d!", maxLimit)
+			return customer.Page{}, platform.BadRequest(obperr.CodeLimit, "wrong value for obp_limit parameter. Please send a positive integer (=>1) not above %d!", maxLimit)
 		}
 		pg.Limit = n
 	}
 	if v := h.Get("obp_offset"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > maxOffset {
-			return customer.Page{}, platform.BadRequest(view.CodeOffset, "wrong value for obp_offset parameter. Please send a positive integer (=>0) not above %d!", maxOffset)
+			return customer.Page{}, platform.BadRequest(obperr.CodeOffset, "wrong value for obp_offset parameter. Please send a positive integer (=>0) not above %d!", maxOffset)
 		}
 		pg.Offset = n
 	}

@@ -4,11 +4,11 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/openagg/openagg/internal/account"
 	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/customer"
 	"github.com/openagg/openagg/internal/platform"
-	"github.com/openagg/openagg/internal/view"
 )
 
 // Customers is the customer domain (*customer.Service).
@@ -30,8 +30,8 @@ func bankRequest(r *http.Request) (auth.Principal, string, error) {
 		return auth.Principal{}, "", err
 	}
 	id := r.PathValue("BANK_ID")
-	if !view.ValidID(id) {
-		return auth.Principal{}, "", view.ErrInvalidBankID()
+	if err := account.CheckBankID(id); err != nil {
+		return auth.Principal{}, "", err
 	}
 	return p, id, nil
 }

@@ -26,7 +26,6 @@ import (
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/platform"
-	"github.com/openagg/openagg/internal/view"
 )
 
 // Versions lists the OBP versions the group serves, oldest first.
@@ -140,8 +139,7 @@ func user(ctx context.Context) (auth.Principal, error) {
 		return p, nil
 	}
 	if errors.Is(err, auth.ErrInvalidToken) {
-		return auth.Principal{}, &platform.Error{Status: http.StatusUnauthorized, Code: view.CodeNotLoggedIn,
-			Message: view.TextNotLoggedIn + " The bearer token is invalid or expired.", Err: err}
+		return auth.Principal{}, obperr.InvalidToken(err)
 	}
-	return auth.Principal{}, &platform.Error{Status: http.StatusUnauthorized, Code: view.CodeNotLoggedIn, Message: view.TextNotLoggedIn, Err: err}
+	return auth.Principal{}, &platform.Error{Status: http.StatusUnauthorized, Code: obperr.CodeNotLoggedIn, Message: obperr.TextNotLoggedIn, Err: err}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/openagg/openagg/internal/api/customers"
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/authn"
+	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/customer"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/platform/mototest"
@@ -43,12 +44,12 @@ type banks []string
 
 func (b banks) Exists(_ context.Context, id string) (bool, error) { return slices.Contains(b, id), nil }
 
-// RecordKeys and EnabledIn make banks the customer domain's directory: a
+// CodeKeys and EnabledIn make banks the customer domain's directory: a
 // record key is read in each request's BatchGet (as the directory's are),
 // the answer comes from the list.
-func (b banks) RecordKeys(code string) []store.Key { return []store.Key{{PK: "TESTBANK", SK: code}} }
-func (b banks) EnabledIn(code string, _ map[store.Key]store.Item) (bool, error) {
-	return slices.Contains(b, code), nil
+func (b banks) CodeKeys(code string) []store.Key { return []store.Key{{PK: "TESTBANK", SK: code}} }
+func (b banks) EnabledIn(code string, _ map[store.Key]store.Item) (bank.Bank, bool, error) {
+	return bank.Bank{Code: code, AccessEnabled: true}, slices.Contains(b, code), nil
 }
 
 type env struct {

@@ -10,30 +10,9 @@ import (
 
 	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/bank"
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/platform"
-	"github.com/openagg/openagg/internal/view"
-)
-
-// OBP-API's codes and texts for the entitlement operations
-// (code.api.util.ErrorMessages).
-const (
-	CodeIncorrectRoleName   = "OBP-10007"
-	CodeUserNotFound        = "OBP-20005"
-	CodeMissingRoles        = "OBP-20006"
-	CodeBankRole            = "OBP-30205"
-	CodeSystemRole          = "OBP-30206"
-	CodeEntitlementMissing  = "OBP-30212"
-	CodeNotUsersEntitlement = "OBP-30213"
-	CodeEntitlementExists   = "OBP-30216"
-
-	TextIncorrectRoleName   = "Incorrect Role name:"
-	TextUserNotFound        = "User not found. Please specify a valid value for USER_ID."
-	TextMissingRoles        = "User is missing one or more roles:"
-	TextBankRole            = "This entitlement is a Bank Role. Please set bank_id to a valid bank id."
-	TextSystemRole          = "This entitlement is a System Role. Please set bank_id to empty string."
-	TextEntitlementMissing  = "EntitlementId not found"
-	TextNotUsersEntitlement = "USER_ID does not have the ENTITLEMENT_ID."
-	TextEntitlementExists   = "Entitlement already exists for the user."
 )
 
 // SuperAdminRole is the pseudo role OBP-API appends to the list of a
@@ -73,7 +52,7 @@ func userRequest(r *http.Request) (auth.Principal, string, error) {
 	}
 	id := r.PathValue("USER_ID")
 	if !auth.ValidUserID(id) {
-		return auth.Principal{}, "", platform.NotFound(CodeUserNotFound, "%s", TextUserNotFound)
+		return auth.Principal{}, "", platform.NotFound(obperr.CodeUserNotFound, "%s", obperr.TextUserNotFound)
 	}
 	return p, id, nil
 }
@@ -94,7 +73,7 @@ func (a *API) addEntitlement(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if body.BankID == nil || body.RoleName == nil {
-		return platform.BadRequest(view.CodeInvalidJSON, "%s The Json body should be the CreateEntitlementJSON: bank_id and role_name are required.", view.TextInvalidJSON)
+		return obperr.InvalidJSON("The Json body should be the CreateEntitlementJSON: bank_id and role_name are required.")
 	}
 	ent, err := a.ents.GrantKnown(r.Context(), p, sub, *body.BankID, *body.RoleName, a.bankExists)
 	if err != nil {
@@ -111,7 +90,7 @@ func (a *API) bankExists(ctx context.Context, bankID string) error {
 		return fmt.Errorf("check bank %s: %w", bankID, err)
 	}
 	if !ok {
-		return view.ErrBankNotFound()
+		return fault.Errorf(bank.ErrNotFound, "No bank %q with access enabled.", platform.Truncate(bankID, 64))
 	}
 	return nil
 }
@@ -157,30 +136,13 @@ func (a *API) deleteEntitlement(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// obpError turns internal/auth's errors into OBP-API's codes; role is the
-// requested role name (for OBP-10007). Anything else passes as is (an OBP
-// error already, or an internal one: OBP-50000).
+// obpError adds to internal/auth's errors what only the handler knows:
+// the role name that was asked for (OBP-10007 names it). Every other error
+// passes as is: api/obperr maps auth's errors and the domains' kinds.
 func obpError(err error, role string) error {
-	var missing *auth.MissingRolesError
-	switch {
-	case errors.As(err, &missing):
-		return &platform.Error{Status: http.StatusForbidden, Code: CodeMissingRoles,
-			Message: TextMissingRoles + " " + strings.Join(missing.Roles, " or "), Err: err}
-	case errors.Is(err, auth.ErrInvalidRole):
-		return &platform.Error{Status: http.StatusBadRequest, Code: CodeIncorrectRoleName,
-			Message: fmt.Sprintf("%s %s. Possible roles are %s", TextIncorrectRoleName, clip(role, 100), strings.Join(auth.RoleNames(), ", ")), Err: err}
-	case errors.Is(err, auth.ErrBankRole):
-		return &platform.Error{Status: http.StatusBadRequest, Code: CodeBankRole, Message: TextBankRole, Err: err}
-	case errors.Is(err, auth.ErrSystemRole):
-		return &platform.Error{Status: http.StatusBadRequest, Code: CodeSystemRole, Message: TextSystemRole, Err: err}
-	case errors.Is(err, auth.ErrInvalidUser):
-		return &platform.Error{Status: http.StatusNotFound, Code: CodeUserNotFound, Message: TextUserNotFound, Err: err}
-	case errors.Is(err, auth.ErrEntitlementExists):
-		return &platform.Error{Status: http.StatusBadRequest, Code: CodeEntitlementExists, Message: TextEntitlementExists, Err: err}
-	case errors.Is(err, auth.ErrEntitlementNotFound):
-		return &platform.Error{Status: http.StatusNotFound, Code: CodeEntitlementMissing, Message: TextEntitlementMissing, Err: err}
-	case errors.Is(err, auth.ErrEntitlementOfOtherUser):
-		return &platform.Error{Status: http.StatusBadRequest, Code: CodeNotUsersEntitlement, Message: TextNotUsersEntitlement, Err: err}
+	if errors.Is(err, auth.ErrInvalidRole) {
+		return &platform.Error{Status: http.StatusBadRequest, Code: obperr.CodeIncorrectRoleName,
+			Message: fmt.Sprintf("%s %s. Possible roles are %s", obperr.TextIncorrectRoleName, clip(role, 100), strings.Join(auth.RoleNames(), ", ")), Err: err}
 	}
 	return err
 }

@@ -7,9 +7,9 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/customer"
 	"github.com/openagg/openagg/internal/platform"
-	"github.com/openagg/openagg/internal/view"
 )
 
 // DateLayout is how OBP 1.4–2.1 write dates: "2013-01-21T23:08:00Z".
@@ -193,7 +193,7 @@ type fields struct{ err error }
 
 func (f *fields) fail(format string, args ...any) {
 	if f.err == nil {
-		f.err = view.ErrInvalidJSON(format, args...)
+		f.err = obperr.InvalidJSON(format, args...)
 	}
 }
 

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/openagg/openagg/internal/account"
+	"github.com/openagg/openagg/internal/api/obperr"
+	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/view"
 )
 
@@ -19,13 +22,15 @@ func (a *API) root(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func bankOut(b Bank) bankJSON {
-	return bankJSON{ID: b.ID, ShortName: str(b.ShortName), FullName: str(b.FullName), Logo: str(b.Logo), Website: str(b.Website)}
+// bankOut is a directory bank as OBP 1.2 shows it: BANK_ID is the bank
+// code; the directory has one name for both of OBP's.
+func bankOut(b bank.Bank) bankJSON {
+	return bankJSON{ID: b.Code, ShortName: str(b.Name), FullName: str(b.Name), Logo: str(b.LogoURL), Website: str(b.HomeURL)}
 }
 
 // listBanks is GET /banks: the directory banks with access enabled.
 func (a *API) listBanks(w http.ResponseWriter, r *http.Request) error {
-	banks, err := a.banks.ListEnabled(r.Context())
+	banks, err := a.accounts.Banks(r.Context())
 	if err != nil {
 		return err
 	}
@@ -39,11 +44,7 @@ func (a *API) listBanks(w http.ResponseWriter, r *http.Request) error {
 
 // getBank is GET /banks/BANK_ID.
 func (a *API) getBank(w http.ResponseWriter, r *http.Request) error {
-	id, err := bankID(r)
-	if err != nil {
-		return err
-	}
-	b, err := a.bank(r.Context(), id)
+	b, err := a.accounts.Bank(r.Context(), r.PathValue("BANK_ID"))
 	if err != nil {
 		return err
 	}
@@ -55,8 +56,8 @@ func (a *API) getBank(w http.ResponseWriter, r *http.Request) error {
 // the public accounts at the bank and the caller's accounts there.
 func (a *API) accountLists(r *http.Request, public, private bool) (pub, mine []view.AccountEntry, err error) {
 	ctx := r.Context()
-	id, err := bankID(r)
-	if err != nil {
+	id := r.PathValue("BANK_ID")
+	if err := account.CheckBankID(id); err != nil {
 		return nil, nil, err
 	}
 	caller, err := principal(ctx)
@@ -64,11 +65,11 @@ func (a *API) accountLists(r *http.Request, public, private bool) (pub, mine []v
 		return nil, nil, err
 	}
 	if private && caller == nil && !public {
-		return nil, nil, view.ErrNotLoggedIn()
+		return nil, nil, obperr.NotLoggedIn()
 	}
 	var wg sync.WaitGroup
 	var bankErr, pubErr, mineErr error
-	wg.Go(func() { _, bankErr = a.bank(ctx, id) })
+	wg.Go(func() { _, bankErr = a.accounts.Bank(ctx, id) })
 	if public {
 		wg.Go(func() { pub, pubErr = a.views.PublicAccounts(ctx, id) })
 	}
@@ -149,13 +150,13 @@ func (a *API) privateAccounts(w http.ResponseWriter, r *http.Request) error {
 
 // getAccount is GET .../ACCOUNT_ID/VIEW_ID/account.
 func (a *API) getAccount(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.load(r, need{view: true})
+	s, err := a.load(r, account.Request{})
 	if err != nil {
 		return err
 	}
-	if s.p != nil { // the caller's own user object from their token
-		s.acl = s.acl.WithUserDetails(view.UserOf(*s.p))
+	if s.Caller != nil { // the caller's own user object from their token
+		s.ACL = s.ACL.WithUserDetails(view.UserOf(*s.Caller))
 	}
-	writeJSON(w, http.StatusOK, moderateAccount(s.view, s.acc, s.acl, s.acl.Available(s.p)))
+	writeJSON(w, http.StatusOK, moderateAccount(s.View, s.Account, s.ACL, s.ACL.Available(s.Caller)))
 	return nil
 }

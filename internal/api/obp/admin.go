@@ -3,6 +3,8 @@ package obp
 import (
 	"net/http"
 
+	"github.com/openagg/openagg/internal/account"
+	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/view"
 )
 
@@ -12,12 +14,12 @@ import (
 // view). The owner's user object comes from their token: an imported owner
 // is recorded by id alone; it shows at once and any change the owner makes
 // stores it (in the same write).
-func (a *API) ownerScope(r *http.Request) (*scope, error) {
-	s, err := a.load(r, need{owner: true})
+func (a *API) ownerScope(r *http.Request) (*account.Scope, error) {
+	s, err := a.load(r, account.Request{Admin: true})
 	if err != nil {
 		return nil, err
 	}
-	s.acl = s.acl.WithUserDetails(view.UserOf(*s.p))
+	s.ACL = s.ACL.WithUserDetails(view.UserOf(*s.Caller))
 	return s, nil
 }
 
@@ -27,7 +29,7 @@ func (a *API) listViews(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, viewsJSON{Views: s.acl.AllViews()})
+	writeJSON(w, http.StatusOK, viewsJSON{Views: s.ACL.AllViews()})
 	return nil
 }
 
@@ -79,7 +81,7 @@ func (b viewBody) patch() view.Patch {
 }
 
 // viewRequest loads a create/update view request and decodes its body.
-func (a *API) viewRequest(w http.ResponseWriter, r *http.Request) (*scope, viewBody, error) {
+func (a *API) viewRequest(w http.ResponseWriter, r *http.Request) (*account.Scope, viewBody, error) {
 	s, err := a.ownerScope(r)
 	if err != nil {
 		return nil, viewBody{}, err
@@ -89,7 +91,7 @@ func (a *API) viewRequest(w http.ResponseWriter, r *http.Request) (*scope, viewB
 		return nil, viewBody{}, err
 	}
 	if body.IsPublic != nil && body.IsPublicRequest != nil && *body.IsPublic != *body.IsPublicRequest {
-		return nil, viewBody{}, view.ErrInvalidJSON("is_Public and is_public disagree.")
+		return nil, viewBody{}, obperr.InvalidJSON("is_Public and is_public disagree.")
 	}
 	return s, body, nil
 }
@@ -100,7 +102,7 @@ func (a *API) createView(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v, err := a.views.CreateView(r.Context(), s.acl, body.spec())
+	v, err := a.views.CreateView(r.Context(), s.ACL, body.spec())
 	if err != nil {
 		return err
 	}
@@ -117,7 +119,7 @@ func (a *API) updateView(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v, err := a.views.PatchView(r.Context(), s.acl, r.PathValue("VIEW_ID"), body.patch())
+	v, err := a.views.PatchView(r.Context(), s.ACL, r.PathValue("VIEW_ID"), body.patch())
 	if err != nil {
 		return err
 	}
@@ -131,9 +133,9 @@ func (a *API) listPermissions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := permissionsJSON{Permissions: make([]permissionJSON, 0, len(s.acl.Grants))}
-	for _, g := range s.acl.Grants {
-		out.Permissions = append(out.Permissions, permissionJSON{User: g.User, Views: nonNilViews(s.acl.ViewsOf(g.User.ID))})
+	out := permissionsJSON{Permissions: make([]permissionJSON, 0, len(s.ACL.Grants))}
+	for _, g := range s.ACL.Grants {
+		out.Permissions = append(out.Permissions, permissionJSON{User: g.User, Views: nonNilViews(s.ACL.ViewsOf(g.User.ID))})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -141,7 +143,7 @@ func (a *API) listPermissions(w http.ResponseWriter, r *http.Request) error {
 
 // userScope loads an administration request on the user of its path
 // (USER_ID, validated).
-func (a *API) userScope(r *http.Request) (*scope, string, error) {
+func (a *API) userScope(r *http.Request) (*account.Scope, string, error) {
 	s, err := a.ownerScope(r)
 	if err != nil {
 		return nil, "", err
@@ -159,17 +161,17 @@ func (a *API) userPermissions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, viewsJSON{Views: nonNilViews(s.acl.ViewsOf(uid))})
+	writeJSON(w, http.StatusOK, viewsJSON{Views: nonNilViews(s.ACL.ViewsOf(uid))})
 	return nil
 }
 
 // grantee is the user being granted views: the caller's own details when
 // they grant themselves, else the id with the default provider.
-func grantee(s *scope, uid string) view.User {
-	if s.p != nil && s.p.Subject == uid {
-		return view.UserOf(*s.p)
+func grantee(s *account.Scope, uid string) view.User {
+	if s.Caller != nil && s.Caller.Subject == uid {
+		return view.UserOf(*s.Caller)
 	}
-	if g, ok := s.acl.GrantOf(uid); ok {
+	if g, ok := s.ACL.GrantOf(uid); ok {
 		return g.User
 	}
 	return view.User{ID: uid}
@@ -181,7 +183,7 @@ func (a *API) grantOne(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	views, err := a.views.Grant(r.Context(), s.acl, grantee(s, uid), []string{r.PathValue("VIEW_ID")})
+	views, err := a.views.Grant(r.Context(), s.ACL, grantee(s, uid), []string{r.PathValue("VIEW_ID")})
 	if err != nil {
 		return err
 	}
@@ -205,9 +207,9 @@ func (a *API) grantSeveral(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if body.Views == nil || len(*body.Views) == 0 {
-		return view.ErrInvalidJSON("views must list at least one view id.")
+		return obperr.InvalidJSON("views must list at least one view id.")
 	}
-	views, err := a.views.Grant(r.Context(), s.acl, grantee(s, uid), *body.Views)
+	views, err := a.views.Grant(r.Context(), s.ACL, grantee(s, uid), *body.Views)
 	if err != nil {
 		return err
 	}
@@ -221,7 +223,7 @@ func (a *API) revokeOne(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.views.Revoke(r.Context(), s.acl, uid, r.PathValue("VIEW_ID")); err != nil {
+	if err := a.views.Revoke(r.Context(), s.ACL, uid, r.PathValue("VIEW_ID")); err != nil {
 		return err
 	}
 	noContent(w)
@@ -234,7 +236,7 @@ func (a *API) revokeAll(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.views.RevokeAll(r.Context(), s.acl, uid); err != nil {
+	if err := a.views.RevokeAll(r.Context(), s.ACL, uid); err != nil {
 		return err
 	}
 	noContent(w)

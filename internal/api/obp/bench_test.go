@@ -70,7 +70,7 @@ func BenchmarkListTransactions(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	api := obp.New(obp.Deps{Store: s, Views: vs, Metadata: ms, Banks: staticBanks{{ID: bankID}}})
+	api := obp.New(obp.Deps{Accounts: accounts(b, s, directory(b, s)), Views: vs, Metadata: ms})
 	h, err := api.Handler()
 	if err != nil {
 		b.Fatal(err)

@@ -4,15 +4,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/holdings"
-	"github.com/openagg/openagg/internal/view"
 )
 
 // A body key must be the field's JSON name exactly and appear once per
 // object: encoding/json alone would take "NAME" for "name" and keep the
 // last of two "name"s. Refused as OBP-10001, with nothing written.
 func TestBodyKeysExact(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		views := base + acc1 + "/views"
 		tx := base + acc1 + "/full/transactions/tx2/metadata/"
 		oa := base + acc1 + "/full/other_accounts/" + holdings.CounterpartyID("Shop One", "DE02120300000000202051") + "/metadata/"
@@ -27,7 +27,7 @@ func TestBodyKeysExact(t *testing.T) {
 			{"nested location field in another case", "POST", oa + "corporate_location", bob, `{"corporate_location":{"Latitude":1,"longitude":2}}`},
 			{"repeated nested location field", "POST", oa + "physical_location", bob, `{"physical_location":{"latitude":1,"longitude":2,"latitude":3}}`},
 		} {
-			t.Run(c.name, func(t *testing.T) { e.refused(t, c.method, c.path, c.user, c.body, 400, view.CodeInvalidJSON) })
+			t.Run(c.name, func(t *testing.T) { e.refused(t, c.method, c.path, c.user, c.body, 400, obperr.CodeInvalidJSON) })
 		}
 		r := e.do("POST", views, alice, `{"name":"crew","NAME":"other"}`)
 		if want := `OBP-10001: Incorrect json format. unknown field \"NAME\" at offset 15`; !strings.Contains(string(r.body), want) {

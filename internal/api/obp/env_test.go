@@ -4,26 +4,29 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
 
+	"github.com/openagg/openagg/internal/account"
 	"github.com/openagg/openagg/internal/api/obp"
 	"github.com/openagg/openagg/internal/authn"
+	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/metadata"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/platform/mototest"
+	"github.com/openagg/openagg/internal/provider"
+	"github.com/openagg/openagg/internal/queue"
 	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/storetest"
 	"github.com/openagg/openagg/internal/view"
@@ -31,79 +34,95 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(mototest.Run(m)) }
 
-// forEachDriver runs fn on a fresh environment per store driver.
-func forEachDriver(t *testing.T, fn func(t *testing.T, e *env)) {
-	for _, d := range storetest.Drivers("obp", []byte("obp-test-secret-0123456789")) {
+// drivers are the store drivers the tests run on: the embedded bbolt
+// driver first, DynamoDB on moto second.
+func drivers() []storetest.Driver {
+	return storetest.Drivers("obp", []byte("obp-test-secret-0123456789"))
+}
+
+// onBolt runs a handler test on a fresh environment on the embedded store.
+// Behaviour is tested once: storetest proves the drivers equal.
+func onBolt(t *testing.T, fn func(t *testing.T, e *env)) {
+	fn(t, newEnv(t, drivers()[0].Open(t)))
+}
+
+// onEveryDriver runs fn on a fresh environment per store driver: the
+// focused end-to-end set that also runs on DynamoDB (moto) — the main
+// flow, the store-call budgets, the conditional-write and batch paths.
+func onEveryDriver(t *testing.T, fn func(t *testing.T, e *env)) {
+	for _, d := range drivers() {
 		t.Run(d.Name, func(t *testing.T) { fn(t, newEnv(t, d.Open(t))) })
 	}
 }
 
-// staticBanks is the bank directory the tests run against.
-type staticBanks []obp.Bank
+// testProvider is a provider whose directory lists the test banks; the
+// tests ask nothing else of it.
+type testProvider struct {
+	provider.Provider
+	banks []provider.Bank
+}
 
-func (b staticBanks) ListEnabled(context.Context) ([]obp.Bank, error) { return b, nil }
-func (b staticBanks) ByCode(_ context.Context, code string) (obp.Bank, bool, error) {
-	for _, x := range b {
-		if x.ID == code {
-			return x, true, nil
+func (testProvider) Name() string { return "testprovider" }
+
+func (p testProvider) ListBanks(context.Context, string) (provider.BankPage, error) {
+	return provider.BankPage{Banks: p.banks}, nil
+}
+
+// testBanks are the banks of the directory: access enabled once loaded.
+var testBanks = []provider.Bank{
+	{Code: bankID, Name: "Test Bank", CountryCode: "DE", Mode: "web", Status: "active"},
+	{Code: "otherbank", Name: "Other Bank", CountryCode: "DE", Mode: "web", Status: "active",
+		LogoURL: "https://bank.test/logo.png", HomeURL: "https://bank.test"},
+}
+
+// jobs keeps the directory jobs a load sends (queue.Sender).
+type jobs []queue.Job
+
+func (j *jobs) Send(_ context.Context, _ string, job queue.Job, _ time.Duration) error {
+	*j = append(*j, job)
+	return nil
+}
+
+// directory is the bank directory over st with the test banks loaded, as
+// the directory-loader worker loads them.
+func directory(t testing.TB, st store.Store) *bank.Service {
+	t.Helper()
+	ctx := context.Background()
+	var sent jobs
+	dir, err := bank.NewService(bank.Deps{Store: st, Queue: &sent, Providers: []provider.Provider{testProvider{banks: testBanks}},
+		Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dir.StartLoad(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for len(sent) > 0 {
+		job := sent[0]
+		sent = sent[1:]
+		if err := dir.HandleJob(ctx, job); err != nil {
+			t.Fatal(err)
 		}
 	}
-	return obp.Bank{}, false, nil
+	return dir
 }
 
-// directoryBanks is a bank directory kept in the store: each bank's access
-// flag is an item (PK TESTBANK, SK <code>) that tests may change, read by
-// ByCode and, through obp.BankRecords, in the account-level BatchGet.
-type directoryBanks struct {
-	banks staticBanks
-	st    store.Store
-}
-
-const testBankPK = "TESTBANK"
-
-func (d directoryBanks) enabled(ctx context.Context, code string) (bool, error) {
-	it, err := d.st.Get(ctx, store.Key{PK: testBankPK, SK: code})
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
+// accounts is the account query over st and its bank directory.
+func accounts(t testing.TB, st store.Store, dir *bank.Service) *account.Service {
+	t.Helper()
+	svc, err := account.New(account.Deps{Store: st, Banks: dir, Holdings: holdings.New(holdings.Config{Store: st})})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return err == nil && string(it.Data) == "true", err
-}
-
-func (d directoryBanks) ListEnabled(ctx context.Context) ([]obp.Bank, error) {
-	var out []obp.Bank
-	for _, b := range d.banks {
-		ok, err := d.enabled(ctx, b.ID)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, b)
-		}
-	}
-	return out, nil
-}
-
-func (d directoryBanks) ByCode(ctx context.Context, code string) (obp.Bank, bool, error) {
-	b, found, _ := d.banks.ByCode(ctx, code)
-	if !found {
-		return obp.Bank{}, false, nil
-	}
-	ok, err := d.enabled(ctx, code)
-	return b, ok, err
-}
-
-func (directoryBanks) RecordKeys(code string) []store.Key {
-	return []store.Key{{PK: testBankPK, SK: code}}
-}
-
-func (directoryBanks) EnabledIn(code string, items map[store.Key]store.Item) (bool, error) {
-	it, ok := items[store.Key{PK: testBankPK, SK: code}]
-	return ok && string(it.Data) == "true", nil
+	return svc
 }
 
 // setBankAccess enables or disables a bank of the directory.
 func (e *env) setBankAccess(code string, enabled bool) {
-	e.put(store.Item{PK: testBankPK, SK: code, Data: []byte(strconv.FormatBool(enabled))})
+	e.t.Helper()
+	if _, err := e.banks.SetAccess(context.Background(), code, enabled); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 const (
@@ -128,13 +147,15 @@ const (
 var t0 = time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
 
 type env struct {
-	t     *testing.T
-	st    *storetest.Counter
-	h     http.Handler
-	views *view.Service
-	meta  *metadata.Service
-	clock *platform.FakeClock
-	txs   []holdings.Transaction
+	t        *testing.T
+	st       *storetest.Counter
+	h        http.Handler
+	banks    *bank.Service
+	accounts *account.Service
+	views    *view.Service
+	meta     *metadata.Service
+	clock    *platform.FakeClock
+	txs      []holdings.Transaction
 }
 
 func newEnv(t *testing.T, s store.Store) *env {
@@ -143,12 +164,10 @@ func newEnv(t *testing.T, s store.Store) *env {
 	clock := platform.NewFakeClock(t0.Add(48 * time.Hour))
 	vs := &view.Service{Store: cs, Provider: issuer}
 	ms := &metadata.Service{Store: cs, Clock: clock}
+	dir := directory(t, cs)
+	accs := accounts(t, cs, dir)
 	api := obp.New(obp.Deps{
-		Store: cs, Views: vs, Metadata: ms,
-		Banks: directoryBanks{st: cs, banks: staticBanks{
-			{ID: bankID, ShortName: "Test Bank", FullName: "Test Bank AG", Logo: "https://bank.test/logo.png", Website: "https://bank.test"},
-			{ID: "otherbank", ShortName: "Other", FullName: "Other Bank"},
-		}},
+		Accounts: accs, Views: vs, Metadata: ms,
 		HostedBy:  obp.HostedBy{Organisation: "OpenAgg", Email: "ops@openagg.test", Phone: "+49 30 000"},
 		GitCommit: "abc123",
 	})
@@ -160,7 +179,7 @@ func newEnv(t *testing.T, s store.Store) *env {
 	if err != nil {
 		t.Fatalf("router: %v", err)
 	}
-	e := &env{t: t, st: cs, h: authn.Middleware(h), views: vs, meta: ms, clock: clock}
+	e := &env{t: t, st: cs, h: authn.Middleware(h), banks: dir, accounts: accs, views: vs, meta: ms, clock: clock}
 	e.seed()
 	return e
 }
@@ -195,14 +214,31 @@ func (e *env) putTx(tx holdings.Transaction) {
 	}
 }
 
+// putTxs writes transactions as putTx does, in one BatchWrite (a
+// counterparty named by several of them is written once).
+func (e *env) putTxs(txs []holdings.Transaction) {
+	e.t.Helper()
+	var items []store.Item
+	seen := map[store.Key]bool{}
+	for _, tx := range txs {
+		items = append(items, store.Item{PK: holdings.AccountPK(tx.AccountID), SK: holdings.TxSK(tx.ID), GSI1PK: holdings.TxByDateGSI1PK(tx.AccountID),
+			GSI1SK: holdings.TxByDateGSI1SK(tx), Data: mustJSON(e.t, tx)})
+		if c, ok := holdings.CounterpartyOf(tx); ok && !seen[holdings.CounterpartyKey(tx.AccountID, c.ID)] {
+			seen[holdings.CounterpartyKey(tx.AccountID, c.ID)] = true
+			items = append(items, store.Item{PK: holdings.AccountPK(tx.AccountID), SK: holdings.CounterpartySK(c.ID), Data: mustJSON(e.t, c)})
+		}
+	}
+	if err := e.st.BatchWrite(context.Background(), items, nil); err != nil {
+		e.t.Fatalf("seed transactions: %v", err)
+	}
+}
+
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
 // seed writes two accounts (as the holdings import does), their owners
 // (through the import hook), transactions, custom views and grants.
 func (e *env) seed() {
 	ctx := context.Background()
-	e.setBankAccess(bankID, true)
-	e.setBankAccess("otherbank", true)
 	accounts := []holdings.Account{
 		{ID: acc1, PartyID: "party1", OwnerSub: alice, BankCode: bankID, BankName: "Test Bank", Provider: "sandbox", Name: "Main account",
 			Nature: "account", Currency: "EUR", IBAN: "DE89370400440532013000", Number: "0532013000", HolderName: "Alice Example",

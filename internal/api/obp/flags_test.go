@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/openagg/openagg/internal/api/obp"
+	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/metadata"
 	"github.com/openagg/openagg/internal/store"
@@ -226,7 +227,7 @@ func TestEachSeeFlagGovernsItsFields(t *testing.T) {
 		t.Fatalf("the table covers %v, the view has %v", got, seeFlags)
 	}
 
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		e.withMetadata(t) // every other-account metadata field of Shop One
 		e.probeViews(t, "probe", "base")
 		for _, id := range []string{"probe", "base"} {
@@ -388,7 +389,7 @@ var gatedRoutes = map[string]string{
 // nothing written) and serves a view that has only its flag and the flags
 // that one needs.
 func TestEachEndpointChecksItsFlag(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		e.probeViews(t, "without", "only")
 		cp := holdings.CounterpartyID("Shop One", "DE02120300000000202051")
 		all := view.ActionNames()
@@ -445,10 +446,10 @@ func TestEachEndpointChecksItsFlag(t *testing.T) {
 				p := path("without")
 				e.st.Reset()
 				r := e.do(vr.method, p, bob, vr.body)
-				expectError(t, r, 403, view.CodeNoViewPermission)
+				expectError(t, r, 403, obperr.CodeNoViewPermission)
 				var body struct{ Message string }
 				_ = json.Unmarshal(r.body, &body)
-				if want := view.CodeNoViewPermission + ": " + view.TextNoViewPermission + " " + flag; body.Message != want {
+				if want := obperr.CodeNoViewPermission + ": " + obperr.TextNoViewPermission + " " + flag; body.Message != want {
 					t.Errorf("message %q, want %q", body.Message, want)
 				}
 				if n := e.st.Writes.Load(); n != 0 {
@@ -471,7 +472,7 @@ func TestEachEndpointChecksItsFlag(t *testing.T) {
 // view (one with other views, one with none), on unknown accounts and
 // banks, and as the owner.
 func TestAdminRoutesAccess(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		type call struct {
 			path, body string
 			ok         int
@@ -522,14 +523,14 @@ func TestAdminRoutesAccess(t *testing.T) {
 					status             int
 					code               string
 				}{
-					{"anonymous", "", base + acc1, nil, 401, view.CodeNotLoggedIn},
-					{"token that does not verify", "", base + acc1, []string{"Authorization", "Bearer not-a-jwt"}, 401, view.CodeNotLoggedIn},
-					{"user with views but not owner", bob, base + acc1, nil, 403, view.CodeNoOwnerView},
-					{"user without views", carol, base + acc1, nil, 403, view.CodeNoOwnerView},
-					{"owner of another account", alice, obp.Prefix + "/banks/otherbank/accounts/" + acc1, nil, 404, view.CodeAccountNotFound},
-					{"unknown account", alice, base + "nosuch", nil, 404, view.CodeAccountNotFound},
-					{"unknown bank", alice, obp.Prefix + "/banks/nosuch/accounts/" + acc1, nil, 404, view.CodeBankNotFound},
-					{"bad bank id", alice, obp.Prefix + "/banks/no$such/accounts/" + acc1, nil, 400, view.CodeInvalidBankID},
+					{"anonymous", "", base + acc1, nil, 401, obperr.CodeNotLoggedIn},
+					{"token that does not verify", "", base + acc1, []string{"Authorization", "Bearer not-a-jwt"}, 401, obperr.CodeNotLoggedIn},
+					{"user with views but not owner", bob, base + acc1, nil, 403, obperr.CodeNoOwnerView},
+					{"user without views", carol, base + acc1, nil, 403, obperr.CodeNoOwnerView},
+					{"owner of another account", alice, obp.Prefix + "/banks/otherbank/accounts/" + acc1, nil, 404, obperr.CodeAccountNotFound},
+					{"unknown account", alice, base + "nosuch", nil, 404, obperr.CodeAccountNotFound},
+					{"unknown bank", alice, obp.Prefix + "/banks/nosuch/accounts/" + acc1, nil, 404, obperr.CodeBankNotFound},
+					{"bad bank id", alice, obp.Prefix + "/banks/no$such/accounts/" + acc1, nil, 400, obperr.CodeInvalidBankID},
 				}
 				for _, x := range refusals {
 					e.st.Reset()
@@ -555,7 +556,7 @@ func TestAdminRoutesAccess(t *testing.T) {
 // turn a public view private and blind); the creation body with the view's
 // own name is accepted, another name is not (the name is not editable).
 func TestUpdateViewKeepsWhatIsLeftOut(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		views := base + acc1 + "/views"
 		put := func(viewID, body string) map[string]any {
 			t.Helper()
@@ -584,10 +585,10 @@ func TestUpdateViewKeepsWhatIsLeftOut(t *testing.T) {
 		if v["short_name"] != "Team" || v["description"] != "again" || v["can_see_transaction_label"] != true || v["can_see_comments"] != false {
 			t.Errorf("update with the name %.400v", v)
 		}
-		e.refused(t, "PUT", views+"/team", alice, `{"name":"Crew","description":"x"}`, 400, view.CodeInvalidJSON)
-		e.refused(t, "PUT", views+"/team", alice, `{"is_Public":true,"is_public":false}`, 400, view.CodeInvalidJSON)
-		e.refused(t, "PUT", views+"/team", alice, `{"allowed_actions":["can_add_comment"]}`, 400, view.CodeInvalidJSON)
-		e.refused(t, "PUT", views+"/team", alice, `{"which_alias_to_use":"secret"}`, 400, view.CodeAllowedValues)
+		e.refused(t, "PUT", views+"/team", alice, `{"name":"Crew","description":"x"}`, 400, obperr.CodeInvalidJSON)
+		e.refused(t, "PUT", views+"/team", alice, `{"is_Public":true,"is_public":false}`, 400, obperr.CodeInvalidJSON)
+		e.refused(t, "PUT", views+"/team", alice, `{"allowed_actions":["can_add_comment"]}`, 400, obperr.CodeInvalidJSON)
+		e.refused(t, "PUT", views+"/team", alice, `{"which_alias_to_use":"secret"}`, 400, obperr.CodeAllowedValues)
 	})
 }
 
@@ -595,7 +596,7 @@ func TestUpdateViewKeepsWhatIsLeftOut(t *testing.T) {
 // other-account metadata then (hide_metadata_if_alias_used) answers the
 // alias endpoints with null too, as it does the metadata endpoint.
 func TestAliasesHiddenWithMetadata(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		shop := holdings.CounterpartyID("Shop One", "DE02120300000000202051")
 		power := holdings.CounterpartyID("Power Co", "")
 		if r := e.do("POST", base+acc1+"/owner/other_accounts/"+shop+"/private_alias", alice, `{"alias":"The shop"}`); r.status != 201 {
@@ -635,7 +636,7 @@ func TestAliasesHiddenWithMetadata(t *testing.T) {
 // owner's user object shows their token's name to themselves at once, and
 // to everyone once they change the account's views or permissions.
 func TestOwnerUserFromToken(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		ownerNames := func(user, viewID string) map[string]string {
 			t.Helper()
 			r := e.do("GET", base+acc1+"/"+viewID+"/account", user, "")
@@ -680,7 +681,7 @@ func TestOwnerUserFromToken(t *testing.T) {
 // the accounts lists), writes nothing, and the check costs no store call
 // (the bank's records are in the request's BatchGet).
 func TestDisabledBank(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
 		cp := holdings.CounterpartyID("Shop One", "DE02120300000000202051")
 		e.setBankAccess(bankID, false)
 		n := 0
@@ -691,13 +692,13 @@ func TestDisabledBank(t *testing.T) {
 			n++
 			p := strings.NewReplacer("{BANK_ID}", bankID, "{ACCOUNT_ID}", acc1, "{VIEW_ID}", view.Owner, "{USER_ID}", bob,
 				"{OTHER_ACCOUNT_ID}", cp, "{TRANSACTION_ID}", "tx1", "{COMMENT_ID}", "c", "{TAG_ID}", "t", "{IMAGE_ID}", "i").Replace(r.Path)
-			e.refused(t, r.Method, p, alice, requestBody(t, r.Path), 404, view.CodeBankNotFound)
+			e.refused(t, r.Method, p, alice, requestBody(t, r.Path), 404, obperr.CodeBankNotFound)
 		}
 		if n != 63 { // all but the root and the banks list
 			t.Errorf("%d routes under BANK_ID, want 63", n)
 		}
-		e.refused(t, "GET", base+acc1+"/everyone/transactions", "", "", 404, view.CodeBankNotFound)
-		e.refused(t, "GET", base+"nosuch/everyone/account", "", "", 404, view.CodeBankNotFound)
+		e.refused(t, "GET", base+acc1+"/everyone/transactions", "", "", 404, obperr.CodeBankNotFound)
+		e.refused(t, "GET", base+"nosuch/everyone/account", "", "", 404, obperr.CodeBankNotFound)
 
 		e.setBankAccess(bankID, true)
 		e.st.Reset()

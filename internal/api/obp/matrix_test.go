@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/openagg/openagg/internal/api/obp"
+	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/view"
@@ -43,11 +44,11 @@ func TestRouteTable(t *testing.T) {
 }
 
 func TestUnknownRoutes(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
-		expectError(t, e.do("GET", obp.Prefix+"/nope", "", ""), 404, view.CodeInvalidURI)
-		expectError(t, e.do("GET", base+acc1+"/owner/nope", alice, ""), 404, view.CodeInvalidURI)
+	onBolt(t, func(t *testing.T, e *env) {
+		expectError(t, e.do("GET", obp.Prefix+"/nope", "", ""), 404, obperr.CodeInvalidURI)
+		expectError(t, e.do("GET", base+acc1+"/owner/nope", alice, ""), 404, obperr.CodeInvalidURI)
 		r := e.do("PATCH", base+acc1+"/views", alice, "")
-		expectError(t, r, 405, view.CodeMethodNotAllowed)
+		expectError(t, r, 405, obperr.CodeMethodNotAllowed)
 		if got := r.header.Get("Allow"); got != "GET, POST" {
 			t.Errorf("Allow %q", got)
 		}
@@ -152,7 +153,7 @@ func (e *env) fill(vr viewRoute, viewID, user string) string {
 // private view, a user without the view, a user whose view hides
 // everything, anonymous on a public view, and the owner on the owner view.
 func TestViewRoutesAccess(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		vrs := viewRoutes(t)
 		if len(vrs) != 50 {
 			t.Fatalf("%d VIEW_ID routes, want 50", len(vrs))
@@ -165,18 +166,18 @@ func TestViewRoutesAccess(t *testing.T) {
 					code               string
 				}
 				cases := []tc{
-					{"anonymous on a private view", "team", "", 401, view.CodeNotLoggedIn},
-					{"user without the view", "team", carol, 403, view.CodeNoViewAccess},
-					{"unknown view", "nosuchview", alice, 404, view.CodeViewNotFound},
+					{"anonymous on a private view", "team", "", 401, obperr.CodeNotLoggedIn},
+					{"user without the view", "team", carol, 403, obperr.CodeNoViewAccess},
+					{"unknown view", "nosuchview", alice, 404, obperr.CodeViewNotFound},
 				}
 				hideAll := tc{"view hiding everything", "none", bob, vr.ok, ""}
 				if vr.gated {
-					hideAll.status, hideAll.code = 403, view.CodeNoViewPermission
+					hideAll.status, hideAll.code = 403, obperr.CodeNoViewPermission
 				}
 				cases = append(cases, hideAll)
 				public := tc{"anonymous on a public view", "everyone", "", vr.ok, ""}
 				if vr.userWrite {
-					public.status, public.code = 401, view.CodeNotLoggedIn
+					public.status, public.code = 401, obperr.CodeNotLoggedIn
 				}
 				cases = append(cases, public,
 					tc{"user without grant on a public view", "everyone", carol, vr.ok, ""},

@@ -2,51 +2,32 @@
 // accounts, views, permissions, other accounts and their metadata,
 // transactions and transaction metadata (shared/contracts/obp.md).
 //
-// A request reads what it needs in one BatchGet (the bank's directory
-// records, the account, its ACL, other-account metadata, the other
-// account's directory entry, the transaction and its metadata on the view)
-// and at most one query (a page of transactions by date, or of the
-// account's counterparty directory); the view package decides access,
-// moderation (moderate.go) turns data into OBP JSON, errors are rendered in
-// OBP's {"code","message"} format by Render.
+// A request reads what it needs through the account query
+// (internal/account): one BatchGet (the bank's directory records, the
+// account, its ACL, other-account metadata, the other account's directory
+// entry, the transaction and its metadata on the view) and at most one
+// query (a page of transactions by date, or of the account's counterparty
+// directory); the view package decides access, moderation (moderate.go)
+// turns data into OBP JSON, errors are rendered in OBP's {"code","message"}
+// format by Render (api/obperr).
 package obp
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 
+	"github.com/openagg/openagg/internal/account"
 	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/authn"
-	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/metadata"
 	"github.com/openagg/openagg/internal/platform"
-	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/view"
 )
 
 // Prefix is the base path of the API.
 const Prefix = "/obp/v1.2"
-
-// Bank is a bank as OBP 1.2 shows it (BANK_ID is the directory bank code).
-type Bank struct {
-	ID        string
-	ShortName string
-	FullName  string
-	Logo      string
-	Website   string
-}
-
-// Banks is the bank directory as the OBP API needs it: the banks whose
-// access is enabled.
-type Banks interface {
-	ListEnabled(ctx context.Context) ([]Bank, error)
-	// ByCode returns the enabled bank with that code; found is false when
-	// there is none.
-	ByCode(ctx context.Context, code string) (b Bank, found bool, err error)
-}
 
 // HostedBy is the root endpoint's "hosted_by".
 type HostedBy struct {
@@ -57,8 +38,9 @@ type HostedBy struct {
 
 // Deps are what the API needs.
 type Deps struct {
-	Store    store.Store
-	Banks    Banks
+	// Accounts is the account query: banks, accounts as seen through
+	// views, their transactions and other accounts.
+	Accounts *account.Service
 	Views    *view.Service
 	Metadata *metadata.Service
 	Log      *slog.Logger
@@ -72,9 +54,7 @@ type Deps struct {
 
 // API is the OBP 1.2 API group.
 type API struct {
-	store    store.Store
-	holdings *holdings.Service // reads only: the counterparty directory
-	banks    Banks
+	accounts *account.Service
 	views    *view.Service
 	meta     *metadata.Service
 	log      *slog.Logger
@@ -94,8 +74,7 @@ func New(d Deps) *API {
 		cacheBytes = DefaultRenderCacheBytes
 	}
 	return &API{
-		store: d.Store, holdings: holdings.New(holdings.Config{Store: d.Store, Log: log}),
-		banks: d.Banks, views: d.Views, meta: d.Metadata, log: log, hostedBy: d.HostedBy, commit: d.GitCommit,
+		accounts: d.Accounts, views: d.Views, meta: d.Metadata, log: log, hostedBy: d.HostedBy, commit: d.GitCommit,
 		render: newRenderCache(cacheBytes),
 	}
 }
@@ -131,7 +110,7 @@ func (a *API) Handler() (http.Handler, error) { return Router(a.Routes(), a.Rend
 func principal(ctx context.Context) (*auth.Principal, error) {
 	p, ok, err := authn.Caller(ctx)
 	if err != nil {
-		return nil, platform.Unauthorized(view.CodeNotLoggedIn, "%s The bearer token is invalid or expired.", view.TextNotLoggedIn)
+		return nil, obperr.InvalidToken(err)
 	}
 	if ok {
 		return &p, nil
@@ -146,180 +125,21 @@ func requireUser(ctx context.Context) (*auth.Principal, error) {
 		return nil, err
 	}
 	if p == nil {
-		return nil, view.ErrNotLoggedIn()
+		return nil, obperr.NotLoggedIn()
 	}
 	return p, nil
 }
 
-// bankID validates the BANK_ID path value (OBP-30111).
-func bankID(r *http.Request) (string, error) {
-	id := r.PathValue("BANK_ID")
-	if !view.ValidID(id) {
-		return "", view.ErrInvalidBankID()
-	}
-	return id, nil
-}
-
-// bank loads an enabled bank or answers OBP-30001.
-func (a *API) bank(ctx context.Context, id string) (Bank, error) {
-	b, found, err := a.banks.ByCode(ctx, id)
-	if err != nil {
-		return Bank{}, fmt.Errorf("load bank %s: %w", id, err)
-	}
-	if !found {
-		return Bank{}, view.ErrBankNotFound()
-	}
-	return b, nil
-}
-
-// scope is what one account-level request works on.
-type scope struct {
-	p      *auth.Principal
-	acc    holdings.Account
-	acl    view.ACL
-	view   view.View
-	viewID string
-	oa     metadata.OADoc
-	// other is the other account OTHER_ACCOUNT_ID from the account's
-	// counterparty directory; nil when the directory has no such entry.
-	other *holdings.Counterparty
-	tx    holdings.Transaction
-	txm   metadata.TxMeta // zero Version: no metadata yet
-	// accData and oaData are the stored bytes of the account and the
-	// other-account metadata items (nil: none): with the view, what every
-	// rendered transaction of the request is made of (txrender.go).
-	accData, oaData []byte
-}
-
-// need says what load reads and checks.
-type need struct {
-	view  bool   // VIEW_ID must be accessible to the caller
-	owner bool   // the caller must hold the owner view
-	oa    bool   // other-account metadata
-	other string // the other account's directory entry (a valid id)
-	txID  string // the transaction (and its metadata on the view)
-}
-
-// load reads the account-level data of a request with one BatchGet and
-// checks, in OBP's order, bank id, account, view access and transaction.
-func (a *API) load(r *http.Request, n need) (*scope, error) {
-	ctx := r.Context()
-	bank, err := bankID(r)
+// load reads and checks the account-level data of a request (the account
+// query: one BatchGet) for the request's path: BANK_ID, ACCOUNT_ID and
+// VIEW_ID.
+func (a *API) load(r *http.Request, q account.Request) (*account.Scope, error) {
+	p, err := principal(r.Context())
 	if err != nil {
 		return nil, err
 	}
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s := &scope{p: p, viewID: r.PathValue("VIEW_ID")}
-	accountID := r.PathValue("ACCOUNT_ID")
-	if !view.ValidID(accountID) {
-		return nil, a.accountMissing(ctx, bank)
-	}
-	pk := holdings.AccountPK(accountID)
-	keys := []store.Key{{PK: pk, SK: holdings.AccountSK}, view.ACLKey(accountID)}
-	if n.oa {
-		keys = append(keys, metadata.OADocKey(accountID))
-	}
-	if n.other != "" {
-		keys = append(keys, store.Key{PK: pk, SK: holdings.CounterpartySK(n.other)})
-	}
-	if n.txID != "" {
-		keys = append(keys, store.Key{PK: pk, SK: holdings.TxSK(n.txID)})
-		if view.ValidID(s.viewID) {
-			// A VIEW_ID no view can have (too long for a key) is refused
-			// below as an unknown view (OBP-30005), after the account.
-			keys = append(keys, metadata.TxMetaKey(accountID, n.txID, s.viewID))
-		}
-	}
-	keys = append(keys, a.bankRecordKeys(bank)...)
-	items, err := a.store.BatchGet(ctx, keys)
-	if err != nil {
-		return nil, fmt.Errorf("load account %s: %w", accountID, err)
-	}
-	byKey := make(map[store.Key]store.Item, len(items))
-	for _, it := range items {
-		byKey[it.Key()] = it
-	}
-	if err := a.checkBank(bank, byKey); err != nil {
-		return nil, err
-	}
-	accItem, ok := byKey[keys[0]]
-	if !ok {
-		return nil, a.accountMissing(ctx, bank)
-	}
-	if err := decode(accItem, &s.acc); err != nil {
-		return nil, err
-	}
-	s.accData = accItem.Data
-	if s.acc.BankCode != bank {
-		return nil, a.accountMissing(ctx, bank)
-	}
-	s.acl = view.ACL{AccountID: accountID, BankID: bank, Label: s.acc.Name}
-	if it, ok := byKey[keys[1]]; ok {
-		if s.acl, err = view.DecodeACL(it); err != nil {
-			return nil, err
-		}
-	}
-	if n.owner {
-		if err := s.acl.RequireOwner(p); err != nil {
-			return nil, err
-		}
-	}
-	if n.view {
-		if s.view, err = s.acl.Access(s.viewID, p); err != nil {
-			return nil, err
-		}
-	}
-	s.oa = metadata.OADoc{AccountID: accountID}
-	if it, ok := byKey[metadata.OADocKey(accountID)]; ok && n.oa {
-		if s.oa, err = metadata.DecodeOADoc(it); err != nil {
-			return nil, err
-		}
-		s.oaData = it.Data
-	}
-	if n.other != "" {
-		if it, ok := byKey[store.Key{PK: pk, SK: holdings.CounterpartySK(n.other)}]; ok {
-			c, err := holdings.DecodeCounterparty(it)
-			if err != nil {
-				return nil, err
-			}
-			s.other = &c
-		}
-	}
-	if n.txID != "" {
-		it, ok := byKey[store.Key{PK: pk, SK: holdings.TxSK(n.txID)}]
-		if !ok {
-			return nil, view.ErrTransactionNotFound()
-		}
-		if err := decode(it, &s.tx); err != nil {
-			return nil, err
-		}
-		if it, ok := byKey[metadata.TxMetaKey(accountID, n.txID, s.viewID)]; ok {
-			if s.txm, err = metadata.DecodeTxMeta(it); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return s, nil
-}
-
-// accountMissing tells an unknown bank (OBP-30001) from an unknown account
-// at a known bank (OBP-30003); it costs a bank lookup on the error path only.
-func (a *API) accountMissing(ctx context.Context, bankID string) error {
-	if _, err := a.bank(ctx, bankID); err != nil {
-		return err
-	}
-	return view.ErrAccountNotFound()
-}
-
-// can checks a view action flag (OBP-30022).
-func can(v view.View, action string) error {
-	if !v.Allows(action) {
-		return view.ErrNoPermission(action)
-	}
-	return nil
+	q.BankID, q.AccountID, q.ViewID, q.Caller = r.PathValue("BANK_ID"), r.PathValue("ACCOUNT_ID"), r.PathValue("VIEW_ID"), p
+	return a.accounts.Load(r.Context(), q)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) { platform.WriteJSON(w, status, v) }

@@ -2,13 +2,12 @@ package obp
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 
-	"github.com/openagg/openagg/internal/holdings"
+	"github.com/openagg/openagg/internal/account"
+	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/metadata"
-	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/view"
 )
 
@@ -27,68 +26,41 @@ func (a *API) listOtherAccounts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s, err := a.load(r, need{view: true, oa: true})
+	s, err := a.load(r, account.Request{OtherMeta: true})
 	if err != nil {
 		return err
 	}
-	if err := can(s.view, seeOtherAccounts); err != nil {
+	if err := s.View.Require(seeOtherAccounts); err != nil {
 		return err
 	}
-	others, err := a.otherAccounts(r.Context(), s.acc.ID, offset, limit)
+	others, err := a.accounts.OtherAccounts(r.Context(), s.Account.ID, offset, limit)
 	if err != nil {
 		return err
 	}
 	out := otherAccountsJSON{OtherAccounts: make([]otherAccountJSON, 0, len(others))}
 	for _, c := range others {
 		o := metadata.OtherAccountFrom(c)
-		out.OtherAccounts = append(out.OtherAccounts, moderateOtherAccount(s.view, o, s.oa.Of(o.ID)))
+		out.OtherAccounts = append(out.OtherAccounts, moderateOtherAccount(s.View, o, s.OtherMeta.Of(o.ID)))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
-// otherAccounts reads entries offset .. offset+limit of an account's
-// counterparty directory: one query while offset+limit ≤ 1,000.
-func (a *API) otherAccounts(ctx context.Context, accountID string, offset, limit int) ([]holdings.Counterparty, error) {
-	want := offset + limit
-	var got []holdings.Counterparty
-	token := ""
-	for len(got) < want {
-		page, err := a.holdings.Counterparties(ctx, accountID, min(want-len(got), holdings.MaxCounterpartyLimit), token)
-		if err != nil {
-			return nil, err
-		}
-		got = append(got, page.Counterparties...)
-		if page.Next == "" {
-			break
-		}
-		token = page.Next
-	}
-	if offset >= len(got) {
-		return nil, nil
-	}
-	return got[offset:min(want, len(got))], nil
-}
-
 // otherAccount loads the scope with the other account OTHER_ACCOUNT_ID (its
 // counterparty directory entry read in the same BatchGet).
-func (a *API) otherAccount(r *http.Request) (*scope, metadata.OtherAccount, error) {
-	id := r.PathValue("OTHER_ACCOUNT_ID")
-	n := need{view: true, oa: true}
-	if view.ValidID(id) {
-		n.other = id
-	}
-	s, err := a.load(r, n)
+func (a *API) otherAccount(r *http.Request) (*account.Scope, metadata.OtherAccount, error) {
+	s, err := a.load(r, account.Request{OtherMeta: true, OtherAccountID: r.PathValue("OTHER_ACCOUNT_ID")})
 	if err != nil {
 		return nil, metadata.OtherAccount{}, err
 	}
-	if err := can(s.view, seeOtherAccounts); err != nil {
+	if err := s.View.Require(seeOtherAccounts); err != nil {
 		return nil, metadata.OtherAccount{}, err
 	}
-	if s.other == nil {
-		return nil, metadata.OtherAccount{}, view.ErrOtherAccountNotFound()
+	o, err := s.OtherAccount()
+	if err != nil {
+		return nil, metadata.OtherAccount{}, err
 	}
-	return s, metadata.OtherAccountFrom(*s.other), nil
+	return s, o, nil
 }
 
 // getOtherAccount is GET .../other_accounts/OTHER_ACCOUNT_ID.
@@ -97,7 +69,7 @@ func (a *API) getOtherAccount(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, moderateOtherAccount(s.view, o, s.oa.Of(o.ID)))
+	writeJSON(w, http.StatusOK, moderateOtherAccount(s.View, o, s.OtherMeta.Of(o.ID)))
 	return nil
 }
 
@@ -107,15 +79,15 @@ func (a *API) getOtherAccountMetadata(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	if err := can(s.view, "can_see_other_account_metadata"); err != nil {
+	if err := s.View.Require("can_see_other_account_metadata"); err != nil {
 		return err
 	}
-	m := s.oa.Of(o.ID)
-	if _, aliasUsed := holder(s.view, o.Name, m); aliasUsed && s.view.HideMetadataIfAliasUsed {
+	m := s.OtherMeta.Of(o.ID)
+	if _, aliasUsed := holder(s.View, o.Name, m); aliasUsed && s.View.HideMetadataIfAliasUsed {
 		writeJSON(w, http.StatusOK, otherAccountMetadataJSON{}) // hidden: every field null
 		return nil
 	}
-	writeJSON(w, http.StatusOK, moderateOtherAccountMetadata(s.view, m))
+	writeJSON(w, http.StatusOK, moderateOtherAccountMetadata(s.View, m))
 	return nil
 }
 
@@ -126,17 +98,17 @@ func (a *API) getOtherAccountField(f otherAccountField) func(http.ResponseWriter
 		if err != nil {
 			return err
 		}
-		if err := can(s.view, f.see); err != nil {
+		if err := s.View.Require(f.see); err != nil {
 			return err
 		}
-		m := s.oa.Of(o.ID)
+		m := s.OtherMeta.Of(o.ID)
 		alias := m.PublicAlias
 		if f.field == metadata.PrivateAlias {
 			alias = m.PrivateAlias
 		}
 		// The aliases are other-account metadata: hidden (null) like the
 		// rest of it when the view shows an alias and hides metadata then.
-		if _, aliasUsed := holder(s.view, o.Name, m); aliasUsed && s.view.HideMetadataIfAliasUsed {
+		if _, aliasUsed := holder(s.View, o.Name, m); aliasUsed && s.View.HideMetadataIfAliasUsed {
 			alias = ""
 		}
 		writeJSON(w, http.StatusOK, aliasJSON{Alias: str(alias)})
@@ -146,15 +118,15 @@ func (a *API) getOtherAccountField(f otherAccountField) func(http.ResponseWriter
 
 // writeScope loads what a metadata write needs and checks the caller: a
 // user unless the field may be written anonymously on a public view.
-func (a *API) writeOtherAccountScope(r *http.Request, f otherAccountField, action string) (*scope, metadata.OtherAccount, error) {
+func (a *API) writeOtherAccountScope(r *http.Request, f otherAccountField, action string) (*account.Scope, metadata.OtherAccount, error) {
 	s, o, err := a.otherAccount(r)
 	if err != nil {
 		return nil, o, err
 	}
-	if s.p == nil && !(f.anonymous && s.view.IsPublic) {
-		return nil, o, view.ErrNotLoggedIn()
+	if s.Caller == nil && !(f.anonymous && s.View.IsPublic) {
+		return nil, o, obperr.NotLoggedIn()
 	}
-	if err := can(s.view, action); err != nil {
+	if err := s.View.Require(action); err != nil {
 		return nil, o, err
 	}
 	return s, o, nil
@@ -171,10 +143,10 @@ func (a *API) setOtherAccountField(f otherAccountField, status int, msg string) 
 		if err != nil {
 			return err
 		}
-		if v.Location != nil && s.p != nil {
-			v.Location.User = view.UserOf(*s.p)
+		if v.Location != nil && s.Caller != nil {
+			v.Location.User = view.UserOf(*s.Caller)
 		}
-		if err := a.meta.SetOtherAccount(r.Context(), s.oa, o.ID, f.field, v); err != nil {
+		if err := a.meta.SetOtherAccount(r.Context(), s.OtherMeta, o.ID, f.field, v); err != nil {
 			return err
 		}
 		success(w, status, msg)
@@ -189,7 +161,7 @@ func (a *API) deleteOtherAccountField(f otherAccountField) func(http.ResponseWri
 		if err != nil {
 			return err
 		}
-		if err := a.meta.SetOtherAccount(r.Context(), s.oa, o.ID, f.field, metadata.Value{}); err != nil {
+		if err := a.meta.SetOtherAccount(r.Context(), s.OtherMeta, o.ID, f.field, metadata.Value{}); err != nil {
 			return err
 		}
 		noContent(w)
@@ -205,7 +177,7 @@ type geoBody struct {
 
 func (g *geoBody) location(name string) (*metadata.Location, error) {
 	if g == nil || g.Latitude == nil || g.Longitude == nil {
-		return nil, view.ErrInvalidJSON("%s needs latitude and longitude.", name)
+		return nil, obperr.InvalidJSON("%s needs latitude and longitude.", name)
 	}
 	if err := metadata.ValidCoordinates(*g.Latitude, *g.Longitude); err != nil {
 		return nil, err
@@ -222,7 +194,7 @@ func otherAccountValue(w http.ResponseWriter, r *http.Request, f otherAccountFie
 	}
 	raw, ok := body[f.bodyKey]
 	if !ok || len(body) != 1 {
-		return metadata.Value{}, view.ErrInvalidJSON("the body must be {\"%s\": ...}.", f.bodyKey)
+		return metadata.Value{}, obperr.InvalidJSON("the body must be {\"%s\": ...}.", f.bodyKey)
 	}
 	if f.location {
 		var g geoBody
@@ -248,11 +220,7 @@ func otherAccountValue(w http.ResponseWriter, r *http.Request, f otherAccountFie
 // strictJSON decodes a nested value with the same strictness as the body.
 func strictJSON(raw json.RawMessage, dst any) error {
 	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		return view.ErrInvalidJSON("null is not a valid value here.")
+		return obperr.InvalidJSON("null is not a valid value here.")
 	}
-	if err := platform.DecodeJSONBytes(raw, dst); err != nil {
-		e := platform.AsError(err)
-		return &platform.Error{Status: http.StatusBadRequest, Code: view.CodeInvalidJSON, Message: view.TextInvalidJSON + " " + e.Message, Err: err}
-	}
-	return nil
+	return obperr.DecodeJSONBytes(raw, dst)
 }

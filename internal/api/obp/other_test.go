@@ -8,9 +8,9 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/store"
-	"github.com/openagg/openagg/internal/view"
 )
 
 // seedHistory writes n transactions of acc2 naming cps distinct
@@ -74,7 +74,7 @@ func otherIDs(t *testing.T, r resp) []string {
 // (the directory entry is in the BatchGet), plus 1 write for a metadata
 // write. Paging follows OBP's headers over the directory's id order.
 func TestOtherAccountsStoreCalls(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
 		const n, cps = 2100, 40
 		all := e.seedHistory(t, n, cps)
 		if len(all) != 2*cps {
@@ -106,10 +106,10 @@ func TestOtherAccountsStoreCalls(t *testing.T) {
 			t.Logf("%s: %d store calls on %d transactions", p.name, calls(), n)
 		}
 		for _, bad := range []struct{ header, value, code string }{
-			{"obp_limit", "0", view.CodeLimit},
-			{"obp_limit", "501", view.CodeLimit},
-			{"obp_offset", "-1", view.CodeOffset},
-			{"obp_offset", "10001", view.CodeOffset},
+			{"obp_limit", "0", obperr.CodeLimit},
+			{"obp_limit", "501", obperr.CodeLimit},
+			{"obp_offset", "-1", obperr.CodeOffset},
+			{"obp_offset", "10001", obperr.CodeOffset},
 		} {
 			e.st.Reset()
 			expectError(t, e.do("GET", list, alice, "", bad.header, bad.value), 400, bad.code)
@@ -133,7 +133,7 @@ func TestOtherAccountsStoreCalls(t *testing.T) {
 			t.Errorf("other account id %v, want %s", id, all[7])
 		}
 		e.st.Reset()
-		expectError(t, e.do("GET", list+"/"+holdings.CounterpartyID("Nobody", ""), alice, ""), 404, view.CodeOtherAccountMissing)
+		expectError(t, e.do("GET", list+"/"+holdings.CounterpartyID("Nobody", ""), alice, ""), 404, obperr.CodeOtherAccountMissing)
 		if c := calls(); c != 1 {
 			t.Errorf("unknown other account: %d store calls, want 1", c)
 		}

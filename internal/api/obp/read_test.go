@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/openagg/openagg/internal/api/obp"
+	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/view"
 )
@@ -81,7 +82,7 @@ func (e *env) withMetadata(t *testing.T) {
 // TestGoldenKeys: every key of the page's example response is in our
 // response (the owner view, all metadata set).
 func TestGoldenKeys(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
 		e.withMetadata(t)
 		cp := holdings.CounterpartyID("Shop One", "DE02120300000000202051")
 		own := base + acc1 + "/owner"
@@ -166,7 +167,7 @@ func nulls(t testing.TB, b []byte) []string {
 // one that shows every field (owner): null for each hidden value, the
 // holder's name always present.
 func TestModeration(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		e.withMetadata(t)
 		cp := holdings.CounterpartyID("Shop One", "DE02120300000000202051")
 		cases := []struct {
@@ -232,7 +233,7 @@ func TestModeration(t *testing.T) {
 // TestAliasAndSign covers which_alias_to_use, hide_metadata_if_alias_used
 // and the sign-only new_balance.
 func TestAliasAndSign(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		cp := holdings.CounterpartyID("Shop One", "DE02120300000000202051")
 		holderOf := func(viewID, user string) map[string]any {
 			r := e.do("GET", base+acc1+"/"+viewID+"/other_accounts/"+cp, user, "")
@@ -309,7 +310,7 @@ func TestAliasAndSign(t *testing.T) {
 
 // TestBanksAndAccounts covers root, banks and the three accounts lists.
 func TestBanksAndAccounts(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
 		root := e.do("GET", obp.Prefix+"/", "", "").json(t)
 		if root["version"] != "1.2" || root["git_commit"] != "abc123" {
 			t.Errorf("root %v", root)
@@ -318,10 +319,10 @@ func TestBanksAndAccounts(t *testing.T) {
 		if len(banks) != 2 || banks[1].(map[string]any)["logo"] != nil {
 			t.Errorf("banks %v", banks)
 		}
-		expectError(t, e.do("GET", obp.Prefix+"/banks/nosuch", "", ""), 404, view.CodeBankNotFound)
-		expectError(t, e.do("GET", obp.Prefix+"/banks/bad%20id", "", ""), 400, view.CodeInvalidBankID)
-		expectError(t, e.do("GET", obp.Prefix+"/banks/nosuch/accounts", "", ""), 404, view.CodeBankNotFound)
-		expectError(t, e.do("GET", obp.Prefix+"/banks/bad!id/accounts/public", "", ""), 400, view.CodeInvalidBankID)
+		expectError(t, e.do("GET", obp.Prefix+"/banks/nosuch", "", ""), 404, obperr.CodeBankNotFound)
+		expectError(t, e.do("GET", obp.Prefix+"/banks/bad%20id", "", ""), 400, obperr.CodeInvalidBankID)
+		expectError(t, e.do("GET", obp.Prefix+"/banks/nosuch/accounts", "", ""), 404, obperr.CodeBankNotFound)
+		expectError(t, e.do("GET", obp.Prefix+"/banks/bad!id/accounts/public", "", ""), 400, obperr.CodeInvalidBankID)
 
 		list := func(path, user string) map[string][]string {
 			t.Helper()
@@ -369,20 +370,20 @@ func TestBanksAndAccounts(t *testing.T) {
 		check(list("/public", alice), map[string][]string{acc1: {"everyone"}})
 		check(list("/private", alice), map[string][]string{acc1: {"owner"}, acc2: {"owner"}})
 		check(list("/private", carol), map[string][]string{})
-		expectError(t, e.do("GET", obp.Prefix+"/banks/"+bankID+"/accounts/private", "", ""), 401, view.CodeNotLoggedIn)
+		expectError(t, e.do("GET", obp.Prefix+"/banks/"+bankID+"/accounts/private", "", ""), 401, obperr.CodeNotLoggedIn)
 		if r := e.do("GET", obp.Prefix+"/banks/"+bankID+"/accounts/private", "", ""); r.header.Get("WWW-Authenticate") == "" {
 			t.Error("401 without WWW-Authenticate")
 		}
 		// An invalid token is a 401 even where anonymous access works.
 		r := e.do("GET", obp.Prefix+"/banks/"+bankID+"/accounts", "", "", "Authorization", "Bearer not-a-jwt")
-		expectError(t, r, 401, view.CodeNotLoggedIn)
+		expectError(t, r, 401, obperr.CodeNotLoggedIn)
 		// The account by view: views_available is what the caller may use.
 		acc := e.do("GET", base+acc1+"/everyone/account", "", "").json(t)
 		if vs := acc["views_available"].([]any); len(vs) != 1 {
 			t.Errorf("anonymous views_available %v", vs)
 		}
-		expectError(t, e.do("GET", base+"nosuch/owner/account", alice, ""), 404, view.CodeAccountNotFound)
-		expectError(t, e.do("GET", obp.Prefix+"/banks/otherbank/accounts/"+acc1+"/owner/account", alice, ""), 404, view.CodeAccountNotFound)
-		expectError(t, e.do("GET", obp.Prefix+"/banks/nosuch/accounts/"+acc1+"/owner/account", alice, ""), 404, view.CodeBankNotFound)
+		expectError(t, e.do("GET", base+"nosuch/owner/account", alice, ""), 404, obperr.CodeAccountNotFound)
+		expectError(t, e.do("GET", obp.Prefix+"/banks/otherbank/accounts/"+acc1+"/owner/account", alice, ""), 404, obperr.CodeAccountNotFound)
+		expectError(t, e.do("GET", obp.Prefix+"/banks/nosuch/accounts/"+acc1+"/owner/account", alice, ""), 404, obperr.CodeBankNotFound)
 	})
 }

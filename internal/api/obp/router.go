@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/platform"
-	"github.com/openagg/openagg/internal/view"
 )
 
 // Router serves routes the way API Gateway matches them: segment by
@@ -129,7 +129,7 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for i, p := range raw {
 		u, err := url.PathUnescape(p)
 		if err != nil {
-			rt.render(w, r, platform.NotFound(view.CodeInvalidURI, "404 Not Found. The server could not find the requested URI."))
+			rt.render(w, r, platform.NotFound(obperr.CodeInvalidURI, "404 Not Found. The server could not find the requested URI."))
 			return
 		}
 		parts[i] = u
@@ -157,12 +157,12 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if best == nil {
 		if len(allow) == 0 {
-			rt.render(w, r, platform.NotFound(view.CodeInvalidURI, "404 Not Found. The server could not find the requested URI."))
+			rt.render(w, r, platform.NotFound(obperr.CodeInvalidURI, "404 Not Found. The server could not find the requested URI."))
 			return
 		}
 		slices.Sort(allow)
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		rt.render(w, r, platform.Errorf(http.StatusMethodNotAllowed, view.CodeMethodNotAllowed, "Method %s is not allowed on %s.", r.Method, r.URL.Path))
+		rt.render(w, r, platform.Errorf(http.StatusMethodNotAllowed, obperr.CodeMethodNotAllowed, "Method %s is not allowed on %s.", r.Method, r.URL.Path))
 		return
 	}
 	for i, s := range best.segs {

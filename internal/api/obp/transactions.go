@@ -6,9 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openagg/openagg/internal/account"
+	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/metadata"
 	"github.com/openagg/openagg/internal/platform"
-	"github.com/openagg/openagg/internal/view"
 )
 
 // List paging (OBP 1.2: request headers): transactions and other accounts.
@@ -29,14 +30,14 @@ func pageHeaders(h http.Header) (limit, offset int, err error) {
 	if v := h.Get("obp_limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxLimit {
-			return 0, 0, platform.BadRequest(view.CodeLimit, "wrong value for obp_limit parameter. Please send a positive integer (=>1) not above %d!", maxLimit)
+			return 0, 0, platform.BadRequest(obperr.CodeLimit, "wrong value for obp_limit parameter. Please send a positive integer (=>1) not above %d!", maxLimit)
 		}
 		limit = n
 	}
 	if v := h.Get("obp_offset"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > maxOffset {
-			return 0, 0, platform.BadRequest(view.CodeOffset, "wrong value for obp_offset parameter. Please send a positive integer (=>0) not above %d!", maxOffset)
+			return 0, 0, platform.BadRequest(obperr.CodeOffset, "wrong value for obp_offset parameter. Please send a positive integer (=>0) not above %d!", maxOffset)
 		}
 		offset = n
 	}
@@ -55,14 +56,14 @@ type txParams struct {
 func txHeaders(h http.Header) (txParams, error) {
 	p := txParams{desc: true, limit: defaultLimit}
 	if v := h.Get("obp_sort_by"); v != "" && v != "completed" {
-		return p, platform.BadRequest(view.CodeSortBy, "sort_by parameter value is not in the global whitelist. Allowed values are: completed.")
+		return p, platform.BadRequest(obperr.CodeSortBy, "sort_by parameter value is not in the global whitelist. Allowed values are: completed.")
 	}
 	switch v := strings.ToUpper(h.Get("obp_sort_direction")); v {
 	case "", "DESC":
 	case "ASC":
 		p.desc = false
 	default:
-		return p, platform.BadRequest(view.CodeSortDirection, "obp_sort_direction parameter can only take two values: DESC or ASC!")
+		return p, platform.BadRequest(obperr.CodeSortDirection, "obp_sort_direction parameter can only take two values: DESC or ASC!")
 	}
 	var err error
 	if p.limit, p.offset, err = pageHeaders(h); err != nil {
@@ -78,7 +79,7 @@ func txHeaders(h http.Header) (txParams, error) {
 		}
 		t, err := time.Parse(obpDateLayout, v)
 		if err != nil {
-			return p, platform.BadRequest(view.CodeDateFormat, "Failed to parse date string. Please use this format yyyy-MM-dd'T'HH:mm:ss.SSS'Z'! (%s)", d.name)
+			return p, platform.BadRequest(obperr.CodeDateFormat, "Failed to parse date string. Please use this format yyyy-MM-dd'T'HH:mm:ss.SSS'Z'! (%s)", d.name)
 		}
 		*d.dst = t
 	}
@@ -92,7 +93,7 @@ func (a *API) listTransactions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s, err := a.load(r, need{view: true, oa: true})
+	s, err := a.load(r, account.Request{OtherMeta: true})
 	if err != nil {
 		return err
 	}
@@ -104,13 +105,10 @@ func (a *API) listTransactions(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// txScope loads a transaction-level request.
-func (a *API) txScope(r *http.Request) (*scope, error) {
-	id := r.PathValue("TRANSACTION_ID")
-	if id == "" || len(id) >= 255 || strings.ContainsAny(id, "#\x00") {
-		return nil, view.ErrTransactionNotFound()
-	}
-	return a.load(r, need{view: true, oa: true, txID: id})
+// txScope loads a transaction-level request (the router never gives an
+// empty TRANSACTION_ID: a wildcard segment matches one character or more).
+func (a *API) txScope(r *http.Request) (*account.Scope, error) {
+	return a.load(r, account.Request{OtherMeta: true, TransactionID: r.PathValue("TRANSACTION_ID")})
 }
 
 // getTransaction is GET .../transactions/TRANSACTION_ID/transaction.
@@ -120,10 +118,10 @@ func (a *API) getTransaction(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var m *metadata.TxMeta
-	if s.txm.Version > 0 {
-		m = &s.txm
+	if s.TxMeta.Version > 0 {
+		m = &s.TxMeta
 	}
-	writeJSON(w, http.StatusOK, moderateTransaction(s.view, s.acc, s.tx, s.oa, m))
+	writeJSON(w, http.StatusOK, moderateTransaction(s.View, s.Account, s.Transaction, s.OtherMeta, m))
 	return nil
 }
 
@@ -133,13 +131,13 @@ func (a *API) getTransactionOtherAccount(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	if err := can(s.view, seeOtherAccounts); err != nil {
+	if err := s.View.Require(seeOtherAccounts); err != nil {
 		return err
 	}
-	o, ok := metadata.OtherAccountOf(s.tx)
-	if !ok {
-		return view.ErrOtherAccountNotFound()
+	o, err := s.TransactionOtherAccount()
+	if err != nil {
+		return err
 	}
-	writeJSON(w, http.StatusOK, moderateOtherAccount(s.view, o, s.oa.Of(o.ID)))
+	writeJSON(w, http.StatusOK, moderateOtherAccount(s.View, o, s.OtherMeta.Of(o.ID)))
 	return nil
 }

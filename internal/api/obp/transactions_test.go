@@ -8,8 +8,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/holdings"
-	"github.com/openagg/openagg/internal/view"
 )
 
 func txIDs(t *testing.T, r resp) []string {
@@ -25,7 +25,7 @@ func txIDs(t *testing.T, r resp) []string {
 }
 
 func TestTransactionsPaging(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		list := base + acc1 + "/owner/transactions"
 		cases := []struct {
 			name    string
@@ -52,14 +52,14 @@ func TestTransactionsPaging(t *testing.T) {
 		bad := []struct {
 			name, header, value, code string
 		}{
-			{"sort by", "obp_sort_by", "amount", view.CodeSortBy},
-			{"direction", "obp_sort_direction", "UP", view.CodeSortDirection},
-			{"limit zero", "obp_limit", "0", view.CodeLimit},
-			{"limit too big", "obp_limit", "501", view.CodeLimit},
-			{"limit not a number", "obp_limit", "ten", view.CodeLimit},
-			{"negative offset", "obp_offset", "-1", view.CodeOffset},
-			{"from date format", "obp_from_date", "2024-03-01", view.CodeDateFormat},
-			{"to date format", "obp_to_date", "yesterday", view.CodeDateFormat},
+			{"sort by", "obp_sort_by", "amount", obperr.CodeSortBy},
+			{"direction", "obp_sort_direction", "UP", obperr.CodeSortDirection},
+			{"limit zero", "obp_limit", "0", obperr.CodeLimit},
+			{"limit too big", "obp_limit", "501", obperr.CodeLimit},
+			{"limit not a number", "obp_limit", "ten", obperr.CodeLimit},
+			{"negative offset", "obp_offset", "-1", obperr.CodeOffset},
+			{"from date format", "obp_from_date", "2024-03-01", obperr.CodeDateFormat},
+			{"to date format", "obp_to_date", "yesterday", obperr.CodeDateFormat},
 		}
 		for _, c := range bad {
 			t.Run("bad "+c.name, func(t *testing.T) {
@@ -73,16 +73,18 @@ func TestTransactionsPaging(t *testing.T) {
 // and metadata on every transaction costs 2 store calls (one BatchGet, one
 // index query), on a history much longer than the page.
 func TestTransactionsStoreCalls(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
 		const n = 120
+		txs := make([]holdings.Transaction, n)
 		for i := range n {
 			bal := decimal.NewFromInt(int64(i))
 			tx := holdings.Transaction{ID: fmt.Sprintf("h%03d", i), AccountID: acc2, Status: "posted",
 				MadeOn: t0.Add(time.Duration(i) * time.Hour), Amount: decimal.NewFromInt(-1), Currency: "EUR",
 				Description: "coffee", CounterpartyName: fmt.Sprintf("Cafe %d", i%7), BalanceAfter: &bal}
 			tx.CounterpartyID = holdings.CounterpartyID(tx.CounterpartyName, "")
-			e.putTx(tx)
+			txs[i] = tx
 		}
+		e.putTxs(txs)
 		// Metadata on every other transaction (owner view) and on another
 		// view, through the API.
 		for i := 0; i < n; i += 2 {

@@ -8,8 +8,10 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/openagg/openagg/internal/account"
+	"github.com/openagg/openagg/internal/api/obperr"
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/metadata"
-	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/view"
 )
 
@@ -20,15 +22,15 @@ import (
 
 // txWrite loads a transaction-metadata write and checks action (and a user
 // when needUser).
-func (a *API) txWrite(r *http.Request, action string, needUser bool) (*scope, error) {
+func (a *API) txWrite(r *http.Request, action string, needUser bool) (*account.Scope, error) {
 	s, err := a.txScope(r)
 	if err != nil {
 		return nil, err
 	}
-	if needUser && s.p == nil {
-		return nil, view.ErrNotLoggedIn()
+	if needUser && s.Caller == nil {
+		return nil, obperr.NotLoggedIn()
 	}
-	if err := can(s.view, action); err != nil {
+	if err := s.View.Require(action); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -36,24 +38,24 @@ func (a *API) txWrite(r *http.Request, action string, needUser bool) (*scope, er
 
 // txRead loads a transaction-metadata read and checks action (a read
 // needs no user).
-func (a *API) txRead(r *http.Request, action string) (*scope, error) {
+func (a *API) txRead(r *http.Request, action string) (*account.Scope, error) {
 	return a.txWrite(r, action, false)
 }
 
-func (a *API) update(r *http.Request, s *scope, change metadata.Change) (metadata.TxMeta, error) {
-	return a.meta.UpdateTx(r.Context(), s.tx, s.viewID, s.txm, change)
+func (a *API) update(r *http.Request, s *account.Scope, change metadata.Change) (metadata.TxMeta, error) {
+	return a.meta.UpdateTx(r.Context(), s.Transaction, s.ViewID, s.TxMeta, change)
 }
 
 // mayDelete: the author of an item or an owner of the account.
-func mayDelete(s *scope, author view.User) error {
-	if s.p != nil && (s.p.Subject == author.ID || s.acl.IsOwner(s.p.Subject)) {
+func mayDelete(s *account.Scope, author view.User) error {
+	if s.Caller != nil && (s.Caller.Subject == author.ID || s.ACL.IsOwner(s.Caller.Subject)) {
 		return nil
 	}
-	return platform.Forbidden(view.CodeNotAuthor, "Only the user who posted it or an owner of the account may delete it.")
+	return fault.Errorf(metadata.ErrNotAuthor, "Only the user who posted it or an owner of the account may delete it.")
 }
 
 func metadataNotFound(what, param string) error {
-	return platform.NotFound(view.CodeMetadataNotFound, "%s not found. Please specify a valid value for %s.", what, param)
+	return fault.Errorf(metadata.ErrNotFound, "%s not found. Please specify a valid value for %s.", what, param)
 }
 
 // deleteItem is DELETE of one comment, tag or image, named by the path
@@ -92,7 +94,7 @@ func (a *API) getNarrative(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, narrativeJSON{Narrative: str(s.txm.Narrative)})
+	writeJSON(w, http.StatusOK, narrativeJSON{Narrative: str(s.TxMeta.Narrative)})
 	return nil
 }
 
@@ -111,7 +113,7 @@ func (a *API) setNarrative(status int, msg string) func(http.ResponseWriter, *ht
 			return err
 		}
 		if body.Narrative == nil {
-			return view.ErrInvalidJSON("narrative is required.")
+			return obperr.InvalidJSON("narrative is required.")
 		}
 		if err := metadata.ValidText("narrative", *body.Narrative); err != nil {
 			return err
@@ -149,7 +151,7 @@ func (a *API) getComments(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, commentsJSON{Comments: comments(s.txm.Comments)})
+	writeJSON(w, http.StatusOK, commentsJSON{Comments: comments(s.TxMeta.Comments)})
 	return nil
 }
 
@@ -164,7 +166,7 @@ func decodeValue(w http.ResponseWriter, r *http.Request) (string, error) {
 		return "", err
 	}
 	if body.Value == nil {
-		return "", view.ErrInvalidJSON("value is required.")
+		return "", obperr.InvalidJSON("value is required.")
 	}
 	if err := metadata.ValidText("value", *body.Value); err != nil {
 		return "", err
@@ -181,7 +183,7 @@ func (a *API) addComment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c := metadata.Comment{ID: metadata.NewItemID(), Value: value, User: view.UserOf(*s.p)}
+	c := metadata.Comment{ID: metadata.NewItemID(), Value: value, User: view.UserOf(*s.Caller)}
 	if _, err := a.update(r, s, func(m *metadata.TxMeta, now time.Time) error {
 		c.Date = now
 		m.Comments = append(m.Comments, c)
@@ -206,7 +208,7 @@ func (a *API) getTags(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, tagsJSON{Tags: tags(s.txm.Tags)})
+	writeJSON(w, http.StatusOK, tagsJSON{Tags: tags(s.TxMeta.Tags)})
 	return nil
 }
 
@@ -221,9 +223,9 @@ func (a *API) addTag(w http.ResponseWriter, r *http.Request) error {
 	}
 	// OBP 1.2: "the value on the tag MUST NOT contain a white space".
 	if strings.IndexFunc(value, unicode.IsSpace) >= 0 {
-		return view.ErrInvalidJSON("a tag must not contain white space.")
+		return obperr.InvalidJSON("a tag must not contain white space.")
 	}
-	t := metadata.Tag{ID: metadata.NewItemID(), Value: value, User: view.UserOf(*s.p)}
+	t := metadata.Tag{ID: metadata.NewItemID(), Value: value, User: view.UserOf(*s.Caller)}
 	if _, err := a.update(r, s, func(m *metadata.TxMeta, now time.Time) error {
 		t.Date = now
 		m.Tags = append(m.Tags, t)
@@ -248,7 +250,7 @@ func (a *API) getImages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, imagesJSON{Images: images(s.txm.Images)})
+	writeJSON(w, http.StatusOK, imagesJSON{Images: images(s.TxMeta.Images)})
 	return nil
 }
 
@@ -276,24 +278,24 @@ func (a *API) addImage(w http.ResponseWriter, r *http.Request) error {
 	f := body.imageFields
 	if body.Image != nil {
 		if f.Label != nil || f.URL != nil {
-			return view.ErrInvalidJSON("send either {\"label\",\"URL\"} or {\"image\": {...}}, not both.")
+			return obperr.InvalidJSON("send either {\"label\",\"URL\"} or {\"image\": {...}}, not both.")
 		}
 		f = *body.Image
 	}
 	if f.URL == nil {
-		return view.ErrInvalidJSON("URL is required.")
+		return obperr.InvalidJSON("URL is required.")
 	}
 	if u, err := url.Parse(*f.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(*f.URL) > 2000 {
-		return view.ErrInvalidJSON("URL must be an absolute http(s) URL.")
+		return obperr.InvalidJSON("URL must be an absolute http(s) URL.")
 	}
 	label := ""
 	if f.Label != nil {
 		label = *f.Label
-		if len(label) > 2000 {
-			return platform.BadRequest(view.CodeInvalidValueLength, "Value too long: label is limited to 2000 characters.")
+		if err := metadata.ValidLabel(label); err != nil {
+			return err
 		}
 	}
-	img := metadata.Image{ID: metadata.NewItemID(), Label: label, URL: *f.URL, User: view.UserOf(*s.p)}
+	img := metadata.Image{ID: metadata.NewItemID(), Label: label, URL: *f.URL, User: view.UserOf(*s.Caller)}
 	if _, err := a.update(r, s, func(m *metadata.TxMeta, now time.Time) error {
 		img.Date = now
 		m.Images = append(m.Images, img)
@@ -318,7 +320,7 @@ func (a *API) getWhere(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, whereJSON{Where: location(s.txm.Where)})
+	writeJSON(w, http.StatusOK, whereJSON{Where: location(s.TxMeta.Where)})
 	return nil
 }
 
@@ -340,7 +342,7 @@ func (a *API) setWhere(msg string) func(http.ResponseWriter, *http.Request) erro
 		if err != nil {
 			return err
 		}
-		loc.User = view.UserOf(*s.p)
+		loc.User = view.UserOf(*s.Caller)
 		if _, err := a.update(r, s, func(m *metadata.TxMeta, now time.Time) error {
 			l := *loc
 			l.Date = now

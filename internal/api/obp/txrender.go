@@ -10,9 +10,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/openagg/openagg/internal/holdings"
-	"github.com/openagg/openagg/internal/metadata"
-	"github.com/openagg/openagg/internal/store"
+	"github.com/openagg/openagg/internal/account"
 	"github.com/openagg/openagg/internal/view"
 )
 
@@ -46,121 +44,22 @@ const DefaultRenderCacheBytes = 32 << 20
 // its map slot, slice headers), counted against the bound.
 const entryOverhead = 160
 
-// txPageItems is a page of transactions as stored: the transaction items
-// in page order and the view's metadata items by transaction id.
-type txPageItems struct {
-	txs   []*store.Item
-	metas map[string]*store.Item
-}
-
-// transactionFragments reads a page of transactions with ONE index query
-// (in the common case) and returns them rendered, in order. The
-// transactions-by-date partition holds each transaction followed by its
-// metadata items (GSI1SK <completed>#<tx>#M#<view>), so the query
-// over-fetches and keeps offset..offset+limit transactions plus the
-// metadata of the view. It never loads the account's whole history.
-//
-// The stored bytes are lent by the store where it can (store.Lender): they
-// are compared with the cached renderings, or decoded, while the page is
-// lent, and copied only when the page runs on into another query result.
-func (a *API) transactionFragments(r *http.Request, s *scope, p txParams) ([][]byte, error) {
-	if !p.from.IsZero() && !p.to.IsZero() && p.from.After(p.to) {
-		// A range ending before it starts holds no transaction (OBP-API
-		// answers an empty list); the store refuses an empty range.
-		return nil, nil
+// transactionFragments reads a page of transactions (the account query:
+// one index query in the common case) and returns them rendered, in order.
+// The page's stored bytes may be lent by the store: they are compared with
+// the cached renderings, or decoded, while the page is lent.
+func (a *API) transactionFragments(r *http.Request, s *account.Scope, p txParams) ([][]byte, error) {
+	var frags [][]byte
+	q := account.PageQuery{Desc: p.desc, Offset: p.offset, Limit: p.limit, From: p.from, To: p.to}
+	err := a.accounts.Transactions(r.Context(), s, q, func(page []account.StoredTx) error {
+		var err error
+		frags, err = a.render.transactions(s, page)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	q := store.Query{Index: store.IndexGSI1, PK: holdings.TxByDateGSI1PK(s.acc.ID), Desc: p.desc}
-	if !p.from.IsZero() {
-		q.From = holdings.SortTime(p.from)
-	}
-	if !p.to.IsZero() {
-		q.To = holdings.SortTime(p.to) + "~" // after every "#<tx>..." of that instant
-	}
-	// Room for the wanted transactions, one metadata item each, and the
-	// next transaction (which ends the last one's metadata in ASC order).
-	q.Limit = min(2*(p.offset+p.limit)+2, 1000)
-	pc := pageCollector{p: p, viewSuffix: "#" + s.viewID,
-		page: txPageItems{txs: make([]*store.Item, 0, p.limit), metas: make(map[string]*store.Item, p.limit)}}
-	for {
-		var frags [][]byte
-		next := ""
-		err := store.QueryWith(r.Context(), a.store, q, func(res store.Page) error {
-			if !pc.add(res.Items) && res.Next != "" {
-				// The page goes on in the next result: what it kept must
-				// outlive this one.
-				pc.detach()
-				next = res.Next
-				return nil
-			}
-			var err error
-			frags, err = a.render.transactions(s, pc.page)
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("query transactions of %s: %w", s.acc.ID, err)
-		}
-		if next == "" {
-			return frags, nil
-		}
-		q.Token = next
-	}
-}
-
-// pageCollector picks a page of transactions and their metadata on a view
-// out of query results.
-type pageCollector struct {
-	p          txParams
-	viewSuffix string // "#<view>"
-	page       txPageItems
-	seen       int    // transactions passed, including the skipped offset
-	lastSK     string // GSI1SK of the last kept transaction
-}
-
-// add takes the items of one query result; it reports whether the page is
-// complete (the items after it do not belong to it).
-func (c *pageCollector) add(items []store.Item) (done bool) {
-	for i := range items {
-		it := &items[i]
-		full := len(c.page.txs) == c.p.limit
-		if metadata.IsTxMetaItem(*it) {
-			if full && !c.p.desc && !strings.HasPrefix(it.GSI1SK, c.lastSK+"#M#") {
-				return true
-			}
-			// SK OBP#TXM#<tx>#<view> (metadata.TxMetaKey): view ids have
-			// no '#', so the suffix names the view and what is before it
-			// the transaction.
-			if len(it.SK) > len(metadata.TxMetaSKPrefx)+len(c.viewSuffix) && strings.HasSuffix(it.SK, c.viewSuffix) {
-				c.page.metas[it.SK[len(metadata.TxMetaSKPrefx):len(it.SK)-len(c.viewSuffix)]] = it
-			}
-			continue
-		}
-		if !strings.HasPrefix(it.SK, holdings.TxSKPrefix) {
-			continue
-		}
-		if full {
-			return true // the next transaction: the page is complete
-		}
-		c.seen++
-		if c.seen <= c.p.offset {
-			continue
-		}
-		c.page.txs = append(c.page.txs, it)
-		c.lastSK = it.GSI1SK
-		if len(c.page.txs) == c.p.limit && c.p.desc {
-			return true // in DESC order its metadata came before it
-		}
-	}
-	return false
-}
-
-// detach copies the data of what was kept out of a lent result.
-func (c *pageCollector) detach() {
-	for _, tx := range c.page.txs {
-		tx.Data = bytes.Clone(tx.Data)
-	}
-	for _, m := range c.page.metas {
-		m.Data = bytes.Clone(m.Data)
-	}
+	return frags, nil
 }
 
 // bodyPool recycles response buffers (a page of 50 transactions with
@@ -235,10 +134,10 @@ type renderCtx struct {
 
 func (c *renderCtx) cost() int64 { return int64(len(c.acc)+len(c.oa)) + entryOverhead }
 
-// fragKey is a transaction (its item's sort key) in a context.
+// fragKey is a transaction (its id) in a context.
 type fragKey struct {
 	ctx uint64
-	sk  string
+	id  string
 }
 
 // renderFrag is one rendered transaction and the stored bytes it was
@@ -252,7 +151,7 @@ type renderFrag struct {
 }
 
 func (f *renderFrag) cost() int64 {
-	return int64(len(f.key.sk)+len(f.tx)+len(f.meta)+len(f.json)) + entryOverhead
+	return int64(len(f.key.id)+len(f.tx)+len(f.meta)+len(f.json)) + entryOverhead
 }
 
 func newRenderCache(maxBytes int64) *renderCache {
@@ -266,21 +165,17 @@ func newRenderCache(maxBytes int64) *renderCache {
 // ones found in the cache cost a comparison of their stored bytes; the
 // others are decoded, moderated by the view and encoded, then kept (with
 // copies of their stored bytes: the page's may be lent).
-func (c *renderCache) transactions(s *scope, page txPageItems) ([][]byte, error) {
-	out := make([][]byte, len(page.txs))
-	if len(page.txs) == 0 {
+func (c *renderCache) transactions(s *account.Scope, page []account.StoredTx) ([][]byte, error) {
+	out := make([][]byte, len(page))
+	if len(page) == 0 {
 		return out, nil
 	}
-	metas := make([]*store.Item, len(page.txs))
-	for i, it := range page.txs {
-		metas[i] = page.metas[strings.TrimPrefix(it.SK, holdings.TxSKPrefix)]
-	}
 	ctxHash := c.ctxHash(s)
-	hits := make([]*renderFrag, len(page.txs))
+	hits := make([]*renderFrag, len(page))
 	c.mu.Lock()
 	if ctx := c.lookupCtx(ctxHash, s); ctx != nil {
-		for i, it := range page.txs {
-			if f := c.frags[fragKey{ctx: ctx.id, sk: it.SK}]; f != nil {
+		for i, tx := range page {
+			if f := c.frags[fragKey{ctx: ctx.id, id: tx.ID}]; f != nil {
 				c.touch(f)
 				hits[i] = f
 			}
@@ -289,21 +184,21 @@ func (c *renderCache) transactions(s *scope, page txPageItems) ([][]byte, error)
 	c.mu.Unlock()
 
 	var missed []*renderFrag
-	for i, it := range page.txs {
+	for i, tx := range page {
 		// Entries never change once made, so the comparison needs no lock.
-		if f := hits[i]; f != nil && f.same(*it, metas[i]) {
+		if f := hits[i]; f != nil && f.same(tx) {
 			out[i] = f.json
 			continue
 		}
-		rendered, err := renderTransaction(s, *it, metas[i])
+		rendered, err := renderTransaction(s, tx)
 		if err != nil {
 			return nil, err
 		}
 		out[i] = rendered
-		// The sort key is cloned: the store's keys may share one string.
-		f := &renderFrag{key: fragKey{sk: strings.Clone(it.SK)}, tx: bytes.Clone(it.Data), hasMeta: metas[i] != nil, json: rendered}
+		// The id is cloned: it may share the string of the store's key.
+		f := &renderFrag{key: fragKey{id: strings.Clone(tx.ID)}, tx: bytes.Clone(tx.Data), hasMeta: tx.Meta != nil, json: rendered}
 		if f.hasMeta {
-			f.meta = bytes.Clone(metas[i].Data)
+			f.meta = bytes.Clone(tx.Meta)
 		}
 		missed = append(missed, f)
 	}
@@ -316,29 +211,21 @@ func (c *renderCache) transactions(s *scope, page txPageItems) ([][]byte, error)
 }
 
 // same reports whether f was rendered from these stored bytes.
-func (f *renderFrag) same(tx store.Item, meta *store.Item) bool {
-	if f.hasMeta != (meta != nil) || !bytes.Equal(f.tx, tx.Data) {
+func (f *renderFrag) same(tx account.StoredTx) bool {
+	if f.hasMeta != (tx.Meta != nil) || !bytes.Equal(f.tx, tx.Data) {
 		return false
 	}
-	return meta == nil || bytes.Equal(f.meta, meta.Data)
+	return tx.Meta == nil || bytes.Equal(f.meta, tx.Meta)
 }
 
-// renderTransaction decodes, moderates and encodes one transaction; meta is
-// its metadata item on the view (nil: none).
-func renderTransaction(s *scope, txItem store.Item, metaItem *store.Item) ([]byte, error) {
-	var tx holdings.Transaction
-	if err := decode(txItem, &tx); err != nil {
+// renderTransaction decodes, moderates and encodes one transaction with
+// its metadata on the view.
+func renderTransaction(s *account.Scope, stored account.StoredTx) ([]byte, error) {
+	tx, m, err := stored.Decode()
+	if err != nil {
 		return nil, err
 	}
-	var m *metadata.TxMeta
-	if metaItem != nil {
-		txm, err := metadata.DecodeTxMeta(*metaItem)
-		if err != nil {
-			return nil, err
-		}
-		m = &txm
-	}
-	b, err := json.Marshal(moderateTransaction(s.view, s.acc, tx, s.oa, m))
+	b, err := json.Marshal(moderateTransaction(s.View, s.Account, tx, s.OtherMeta, m))
 	if err != nil {
 		return nil, fmt.Errorf("encode transaction %s: %w", tx.ID, err)
 	}
@@ -347,12 +234,12 @@ func renderTransaction(s *scope, txItem store.Item, metaItem *store.Item) ([]byt
 
 // ctxHash hashes a request's context (the view by id: its definition is
 // compared whole).
-func (c *renderCache) ctxHash(s *scope) uint64 {
+func (c *renderCache) ctxHash(s *account.Scope) uint64 {
 	var h maphash.Hash
 	h.SetSeed(c.seed)
-	h.WriteString(s.view.ID)
-	writeBytes(&h, s.accData)
-	writeBytes(&h, s.oaData)
+	h.WriteString(s.View.ID)
+	writeBytes(&h, s.AccountData)
+	writeBytes(&h, s.OtherMetaData)
 	return h.Sum64()
 }
 
@@ -369,9 +256,9 @@ func writeBytes(h *maphash.Hash, b []byte) {
 
 // lookupCtx finds the request's context, compared whole; nil when it is
 // not cached. c.mu is held.
-func (c *renderCache) lookupCtx(hash uint64, s *scope) *renderCtx {
+func (c *renderCache) lookupCtx(hash uint64, s *account.Scope) *renderCtx {
 	e := c.ctxs[hash]
-	if e == nil || e.view != s.view || e.hasOA != (s.oaData != nil) || !bytes.Equal(e.acc, s.accData) || !bytes.Equal(e.oa, s.oaData) {
+	if e == nil || e.view != s.View || e.hasOA != (s.OtherMetaData != nil) || !bytes.Equal(e.acc, s.AccountData) || !bytes.Equal(e.oa, s.OtherMetaData) {
 		return nil
 	}
 	e.prev.next, e.next.prev = e.next, e.prev
@@ -383,14 +270,14 @@ func (c *renderCache) lookupCtx(hash uint64, s *scope) *renderCtx {
 // keep stores rendered transactions in their context, creating it if
 // needed, in place of what was kept for the same transactions, and evicts
 // the least recently used past the bound. c.mu is held.
-func (c *renderCache) keep(hash uint64, s *scope, frags []*renderFrag) {
+func (c *renderCache) keep(hash uint64, s *account.Scope, frags []*renderFrag) {
 	ctx := c.lookupCtx(hash, s)
 	if ctx == nil {
 		if old := c.ctxs[hash]; old != nil {
 			c.dropCtx(old)
 		}
 		c.nextID++
-		ctx = &renderCtx{id: c.nextID, hash: hash, view: s.view, acc: bytes.Clone(s.accData), oa: bytes.Clone(s.oaData), hasOA: s.oaData != nil}
+		ctx = &renderCtx{id: c.nextID, hash: hash, view: s.View, acc: bytes.Clone(s.AccountData), oa: bytes.Clone(s.OtherMetaData), hasOA: s.OtherMetaData != nil}
 		ctx.prev, ctx.next = &c.ctxLRU, c.ctxLRU.next
 		ctx.prev.next, ctx.next.prev = ctx, ctx
 		c.ctxs[hash] = ctx

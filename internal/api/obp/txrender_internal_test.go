@@ -8,8 +8,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/openagg/openagg/internal/account"
 	"github.com/openagg/openagg/internal/holdings"
-	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/view"
 )
 
@@ -20,18 +20,18 @@ import (
 func TestRenderCacheBound(t *testing.T) {
 	const bound = 40 << 10
 	c := newRenderCache(bound)
-	scopeOf := func(n int) *scope {
+	scopeOf := func(n int) *account.Scope {
 		acc := holdings.Account{ID: "acc", BankCode: "bank", Name: fmt.Sprintf("account %d", n)}
 		data, _ := json.Marshal(acc)
-		return &scope{acc: acc, accData: data, view: view.OwnerView(), viewID: view.Owner}
+		return &account.Scope{Account: acc, AccountData: data, View: view.OwnerView(), ViewID: view.Owner}
 	}
-	pageOf := func(from, n int) txPageItems {
-		p := txPageItems{metas: map[string]*store.Item{}}
+	pageOf := func(from, n int) []account.StoredTx {
+		var p []account.StoredTx
 		for i := from; i < from+n; i++ {
 			tx := holdings.Transaction{ID: fmt.Sprintf("tx%d", i), AccountID: "acc", Amount: decimal.NewFromInt(int64(i)), Currency: "EUR",
 				Description: "payment", MadeOn: time.Date(2024, 1, 1, 0, 0, i, 0, time.UTC)}
 			data, _ := json.Marshal(tx)
-			p.txs = append(p.txs, &store.Item{PK: holdings.AccountPK("acc"), SK: holdings.TxSK(tx.ID), Data: data})
+			p = append(p, account.StoredTx{ID: tx.ID, Data: data})
 		}
 		return p
 	}
@@ -50,16 +50,16 @@ func TestRenderCacheBound(t *testing.T) {
 			t.Fatalf("%s: size %d, entries sum to %d, bound %d", step, c.size, sum, bound)
 		}
 	}
-	render := func(s *scope, p txPageItems) [][]byte {
+	render := func(s *account.Scope, p []account.StoredTx) [][]byte {
 		t.Helper()
 		out, err := c.transactions(s, p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, it := range p.txs {
-			want, err := renderTransaction(s, *it, nil)
+		for i, tx := range p {
+			want, err := renderTransaction(s, tx)
 			if err != nil || string(out[i]) != string(want) {
-				t.Fatalf("%s: %s, want %s", it.SK, out[i], want)
+				t.Fatalf("%s: %s, want %s", tx.ID, out[i], want)
 			}
 		}
 		return out

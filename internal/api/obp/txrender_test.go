@@ -16,7 +16,6 @@ import (
 	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/store"
-	"github.com/openagg/openagg/internal/store/storetest"
 	"github.com/openagg/openagg/internal/view"
 )
 
@@ -24,7 +23,7 @@ import (
 // transactions cache: what every response must equal.
 func uncached(t *testing.T, e *env) http.Handler {
 	t.Helper()
-	api := obp.New(obp.Deps{Store: e.st, Views: e.views, Metadata: e.meta, Banks: staticBanks{{ID: bankID}, {ID: "otherbank"}}, RenderCacheBytes: -1})
+	api := obp.New(obp.Deps{Accounts: e.accounts, Views: e.views, Metadata: e.meta, RenderCacheBytes: -1})
 	h, err := api.Handler()
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +42,7 @@ func uncached(t *testing.T, e *env) http.Handler {
 // account. After each change every (user, view, order) answer equals the
 // answer of a handler that keeps nothing.
 func TestTransactionsFresh(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		plain := uncached(t, e)
 		type ask struct{ user, view, dir string }
 		var asks []ask
@@ -161,7 +160,7 @@ func TestTransactionsFresh(t *testing.T) {
 // TestTransactionsCachedStoreCalls: a page is still one BatchGet and one
 // index query, whether its transactions are rendered or found rendered.
 func TestTransactionsCachedStoreCalls(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
 		for i := range 3 {
 			e.st.Reset()
 			r := e.do("GET", base+acc1+"/owner/transactions", alice, "")
@@ -182,7 +181,7 @@ func TestTransactionsCachedStoreCalls(t *testing.T) {
 // while metadata is written (run with -race); every answer is a whole
 // page.
 func TestTransactionsConcurrent(t *testing.T) {
-	e := newEnv(t, storetest.Drivers("obp", []byte("obp-test-secret-0123456789"))[0].Open(t)) // bolt
+	e := newEnv(t, drivers()[0].Open(t)) // bolt
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	tokens := map[string]string{alice: token(t, alice), bob: token(t, bob)}

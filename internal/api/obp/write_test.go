@@ -5,9 +5,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openagg/openagg/internal/api/obp"
+	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/holdings"
+	"github.com/openagg/openagg/internal/metadata"
 	"github.com/openagg/openagg/internal/view"
 )
 
@@ -22,7 +25,7 @@ func (e *env) refused(t *testing.T, method, path, user, body string, status int,
 }
 
 func TestViewsAdmin(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
 		views := base + acc1 + "/views"
 		// The page's own create body: 201, id from the name.
 		r := e.do("POST", views, alice, golden(t, "req_create_view"))
@@ -67,28 +70,28 @@ func TestViewsAdmin(t *testing.T) {
 			status                         int
 			code                           string
 		}{
-			{"anonymous", "POST", views, "", `{"name":"x"}`, 401, view.CodeNotLoggedIn},
-			{"not an owner", "POST", views, bob, `{"name":"x"}`, 403, view.CodeNoOwnerView},
-			{"bad JSON", "POST", views, alice, `{"name":`, 400, view.CodeInvalidJSON},
-			{"unknown field", "POST", views, alice, `{"name":"x","colour":"red"}`, 400, view.CodeInvalidJSON},
-			{"wrong type", "POST", views, alice, `{"name":"x","is_Public":"yes"}`, 400, view.CodeInvalidJSON},
-			{"no name", "POST", views, alice, `{"description":"x"}`, 400, view.CodeInvalidJSON},
-			{"reserved owner", "POST", views, alice, `{"name":"Owner"}`, 400, view.CodeSystemView},
-			{"reserved public", "POST", views, alice, `{"name":"public"}`, 400, view.CodeSystemView},
+			{"anonymous", "POST", views, "", `{"name":"x"}`, 401, obperr.CodeNotLoggedIn},
+			{"not an owner", "POST", views, bob, `{"name":"x"}`, 403, obperr.CodeNoOwnerView},
+			{"bad JSON", "POST", views, alice, `{"name":`, 400, obperr.CodeInvalidJSON},
+			{"unknown field", "POST", views, alice, `{"name":"x","colour":"red"}`, 400, obperr.CodeInvalidJSON},
+			{"wrong type", "POST", views, alice, `{"name":"x","is_Public":"yes"}`, 400, obperr.CodeInvalidJSON},
+			{"no name", "POST", views, alice, `{"description":"x"}`, 400, obperr.CodeInvalidJSON},
+			{"reserved owner", "POST", views, alice, `{"name":"Owner"}`, 400, obperr.CodeSystemView},
+			{"reserved public", "POST", views, alice, `{"name":"public"}`, 400, obperr.CodeSystemView},
 			// A view with id permissions could never be read: .../ACCOUNT_ID/permissions/account
 			// is the permissions route.
-			{"reserved permissions", "POST", views, alice, `{"name":"Permissions"}`, 400, view.CodeSystemView},
-			{"bad characters", "POST", views, alice, `{"name":"a/b"}`, 400, view.CodeInvalidCharacters},
-			{"exists", "POST", views, alice, `{"name":"TEAM"}`, 400, view.CodeViewExists},
-			{"unknown action", "POST", views, alice, `{"name":"x","allowed_actions":["can_fly"]}`, 400, view.CodeAllowedValues},
-			{"metadata action without gate", "POST", views, alice, `{"name":"x","allowed_actions":["can_add_comment"]}`, 400, view.CodeInvalidJSON},
-			{"other-account action without gate", "POST", views, alice, `{"name":"x","allowed_actions":["can_see_more_info"]}`, 400, view.CodeInvalidJSON},
-			{"bad alias", "POST", views, alice, `{"name":"x","which_alias_to_use":"secret"}`, 400, view.CodeAllowedValues},
-			{"update the owner view", "PUT", views + "/owner", alice, `{"description":"x"}`, 400, view.CodeSystemView},
-			{"update unknown view", "PUT", views + "/nosuch", alice, `{"description":"x"}`, 404, view.CodeViewNotFound},
-			{"rename", "PUT", views + "/team", alice, `{"name":"other"}`, 400, view.CodeInvalidJSON},
-			{"list as non-owner", "GET", views, bob, "", 403, view.CodeNoOwnerView},
-			{"unknown account", "GET", base + "nosuch/views", alice, "", 404, view.CodeAccountNotFound},
+			{"reserved permissions", "POST", views, alice, `{"name":"Permissions"}`, 400, obperr.CodeSystemView},
+			{"bad characters", "POST", views, alice, `{"name":"a/b"}`, 400, obperr.CodeInvalidCharacters},
+			{"exists", "POST", views, alice, `{"name":"TEAM"}`, 400, obperr.CodeViewExists},
+			{"unknown action", "POST", views, alice, `{"name":"x","allowed_actions":["can_fly"]}`, 400, obperr.CodeAllowedValues},
+			{"metadata action without gate", "POST", views, alice, `{"name":"x","allowed_actions":["can_add_comment"]}`, 400, obperr.CodeInvalidJSON},
+			{"other-account action without gate", "POST", views, alice, `{"name":"x","allowed_actions":["can_see_more_info"]}`, 400, obperr.CodeInvalidJSON},
+			{"bad alias", "POST", views, alice, `{"name":"x","which_alias_to_use":"secret"}`, 400, obperr.CodeAllowedValues},
+			{"update the owner view", "PUT", views + "/owner", alice, `{"description":"x"}`, 400, obperr.CodeSystemView},
+			{"update unknown view", "PUT", views + "/nosuch", alice, `{"description":"x"}`, 404, obperr.CodeViewNotFound},
+			{"rename", "PUT", views + "/team", alice, `{"name":"other"}`, 400, obperr.CodeInvalidJSON},
+			{"list as non-owner", "GET", views, bob, "", 403, obperr.CodeNoOwnerView},
+			{"unknown account", "GET", base + "nosuch/views", alice, "", 404, obperr.CodeAccountNotFound},
 		}
 		for _, c := range bad {
 			t.Run(c.name, func(t *testing.T) { e.refused(t, c.method, c.path, c.user, c.body, c.status, c.code) })
@@ -102,7 +105,7 @@ func TestViewsAdmin(t *testing.T) {
 }
 
 func TestPermissions(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
 		perms := base + acc1 + "/permissions"
 		body := e.do("GET", perms, alice, "").json(t)["permissions"].([]any)
 		got := map[string][]string{}
@@ -143,7 +146,7 @@ func TestPermissions(t *testing.T) {
 		if r := e.do("DELETE", perms+"/"+carol+"/views/team", alice, ""); r.status != 204 {
 			t.Fatalf("revoke one: %d %s", r.status, r.body)
 		}
-		expectError(t, e.do("GET", base+acc1+"/team/account", carol, ""), 403, view.CodeNoViewAccess)
+		expectError(t, e.do("GET", base+acc1+"/team/account", carol, ""), 403, obperr.CodeNoViewAccess)
 		if r := e.do("DELETE", perms+"/"+carol+"/views", alice, ""); r.status != 204 {
 			t.Fatalf("revoke all: %d %s", r.status, r.body)
 		}
@@ -156,15 +159,15 @@ func TestPermissions(t *testing.T) {
 			status                         int
 			code                           string
 		}{
-			{"grant a public view", "POST", perms + "/" + carol + "/views/everyone", alice, "", 400, view.CodeCannotGrant},
-			{"grant several with a public view", "POST", perms + "/" + carol + "/views", alice, `{"views":["team","everyone"]}`, 400, view.CodeCannotGrant},
-			{"grant unknown view", "POST", perms + "/" + carol + "/views/nosuch", alice, "", 404, view.CodeViewNotFound},
-			{"grant empty list", "POST", perms + "/" + carol + "/views", alice, `{"views":[]}`, 400, view.CodeInvalidJSON},
-			{"grant bad JSON", "POST", perms + "/" + carol + "/views", alice, `{"views":"team"}`, 400, view.CodeInvalidJSON},
-			{"revoke a public view", "DELETE", perms + "/" + bob + "/views/everyone", alice, "", 400, view.CodeCannotRevoke},
-			{"revoke not granted", "DELETE", perms + "/" + carol + "/views/team", alice, "", 404, view.CodeAccessNotFound},
-			{"grant as non-owner", "POST", perms + "/" + carol + "/views/team", bob, "", 403, view.CodeNoOwnerView},
-			{"list as anonymous", "GET", perms, "", "", 401, view.CodeNotLoggedIn},
+			{"grant a public view", "POST", perms + "/" + carol + "/views/everyone", alice, "", 400, obperr.CodeCannotGrant},
+			{"grant several with a public view", "POST", perms + "/" + carol + "/views", alice, `{"views":["team","everyone"]}`, 400, obperr.CodeCannotGrant},
+			{"grant unknown view", "POST", perms + "/" + carol + "/views/nosuch", alice, "", 404, obperr.CodeViewNotFound},
+			{"grant empty list", "POST", perms + "/" + carol + "/views", alice, `{"views":[]}`, 400, obperr.CodeInvalidJSON},
+			{"grant bad JSON", "POST", perms + "/" + carol + "/views", alice, `{"views":"team"}`, 400, obperr.CodeInvalidJSON},
+			{"revoke a public view", "DELETE", perms + "/" + bob + "/views/everyone", alice, "", 400, obperr.CodeCannotRevoke},
+			{"revoke not granted", "DELETE", perms + "/" + carol + "/views/team", alice, "", 404, obperr.CodeAccessNotFound},
+			{"grant as non-owner", "POST", perms + "/" + carol + "/views/team", bob, "", 403, obperr.CodeNoOwnerView},
+			{"list as anonymous", "GET", perms, "", "", 401, obperr.CodeNotLoggedIn},
 		}
 		for _, c := range bad {
 			t.Run(c.name, func(t *testing.T) { e.refused(t, c.method, c.path, c.user, c.body, c.status, c.code) })
@@ -173,8 +176,8 @@ func TestPermissions(t *testing.T) {
 		if r := e.do("DELETE", perms+"/"+dave+"/views/owner", alice, ""); r.status != 204 {
 			t.Fatalf("revoke dave's owner view: %d %s", r.status, r.body)
 		}
-		e.refused(t, "DELETE", perms+"/"+alice+"/views/owner", alice, "", 400, view.CodeCannotRevoke)
-		e.refused(t, "DELETE", perms+"/"+alice+"/views", alice, "", 400, view.CodeCannotRevoke)
+		e.refused(t, "DELETE", perms+"/"+alice+"/views/owner", alice, "", 400, obperr.CodeCannotRevoke)
+		e.refused(t, "DELETE", perms+"/"+alice+"/views", alice, "", 400, obperr.CodeCannotRevoke)
 		// An owner granting themselves records their display name.
 		if r := e.do("POST", perms+"/"+alice+"/views/full", alice, ""); r.status != 201 {
 			t.Fatalf("self grant: %d %s", r.status, r.body)
@@ -189,7 +192,7 @@ func TestPermissions(t *testing.T) {
 }
 
 func TestTransactionMetadata(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
 		full := base + acc1 + "/full/transactions/tx2/metadata/"
 		own := base + acc1 + "/owner/transactions/tx2/metadata/"
 		// Bob comments on the full view; the comment shows there only.
@@ -212,8 +215,8 @@ func TestTransactionMetadata(t *testing.T) {
 		if r := e.do("POST", base+acc1+"/permissions/"+carol+"/views/full", alice, ""); r.status != 201 {
 			t.Fatal(r.status)
 		}
-		e.refused(t, "DELETE", full+"comments/"+id, carol, "", 403, view.CodeNotAuthor)
-		e.refused(t, "DELETE", full+"comments/nosuch", bob, "", 404, view.CodeMetadataNotFound)
+		e.refused(t, "DELETE", full+"comments/"+id, carol, "", 403, obperr.CodeNotAuthor)
+		e.refused(t, "DELETE", full+"comments/nosuch", bob, "", 404, obperr.CodeMetadataNotFound)
 		if r := e.do("POST", base+acc1+"/permissions/"+alice+"/views/full", alice, ""); r.status != 201 {
 			t.Fatal(r.status)
 		}
@@ -221,9 +224,9 @@ func TestTransactionMetadata(t *testing.T) {
 			t.Errorf("owner deletes a comment: %d %s", r.status, r.body)
 		}
 		// Tags: no white space.
-		e.refused(t, "POST", full+"tags", bob, `{"value":"two words"}`, 400, view.CodeInvalidJSON)
-		e.refused(t, "POST", full+"tags", bob, `{"value":"tab\tbed"}`, 400, view.CodeInvalidJSON)
-		e.refused(t, "POST", full+"tags", bob, `{"value":""}`, 400, view.CodeInvalidJSON)
+		e.refused(t, "POST", full+"tags", bob, `{"value":"two words"}`, 400, obperr.CodeInvalidJSON)
+		e.refused(t, "POST", full+"tags", bob, `{"value":"tab\tbed"}`, 400, obperr.CodeInvalidJSON)
+		e.refused(t, "POST", full+"tags", bob, `{"value":""}`, 400, obperr.CodeInvalidJSON)
 		r = e.do("POST", full+"tags", bob, `{"value":"food"}`)
 		if r.status != 201 {
 			t.Fatalf("tag: %d %s", r.status, r.body)
@@ -238,8 +241,8 @@ func TestTransactionMetadata(t *testing.T) {
 				t.Errorf("image %s: %d %s", body, r.status, r.body)
 			}
 		}
-		e.refused(t, "POST", full+"images", bob, `{"label":"x","URL":"not a url"}`, 400, view.CodeInvalidJSON)
-		e.refused(t, "POST", full+"images", bob, `{"label":"x"}`, 400, view.CodeInvalidJSON)
+		e.refused(t, "POST", full+"images", bob, `{"label":"x","URL":"not a url"}`, 400, obperr.CodeInvalidJSON)
+		e.refused(t, "POST", full+"images", bob, `{"label":"x"}`, 400, obperr.CodeInvalidJSON)
 		if n := len(e.do("GET", full+"images", bob, "").json(t)["images"].([]any)); n != 2 {
 			t.Errorf("%d images", n)
 		}
@@ -254,13 +257,13 @@ func TestTransactionMetadata(t *testing.T) {
 		if w["latitude"] != 48.1 || w["user"].(map[string]any)["id"] != bob {
 			t.Errorf("where %v", w)
 		}
-		e.refused(t, "POST", full+"where", bob, `{"where":{"latitude":91,"longitude":0}}`, 400, view.CodeInvalidJSON)
-		e.refused(t, "POST", full+"where", bob, `{"where":{"latitude":1}}`, 400, view.CodeInvalidJSON)
-		e.refused(t, "DELETE", full+"where", carol, "", 403, view.CodeNotAuthor)
+		e.refused(t, "POST", full+"where", bob, `{"where":{"latitude":91,"longitude":0}}`, 400, obperr.CodeInvalidJSON)
+		e.refused(t, "POST", full+"where", bob, `{"where":{"latitude":1}}`, 400, obperr.CodeInvalidJSON)
+		e.refused(t, "DELETE", full+"where", carol, "", 403, obperr.CodeNotAuthor)
 		if r := e.do("DELETE", full+"where", bob, ""); r.status != 204 {
 			t.Errorf("delete where: %d", r.status)
 		}
-		e.refused(t, "DELETE", full+"where", bob, "", 404, view.CodeMetadataNotFound)
+		e.refused(t, "DELETE", full+"where", bob, "", 404, obperr.CodeMetadataNotFound)
 		// Narrative.
 		if r := e.do("POST", full+"narrative", bob, `{"narrative":"team lunch"}`); r.status != 201 || r.json(t)["success"] != "narrative added" {
 			t.Fatalf("narrative: %d %s", r.status, r.body)
@@ -271,9 +274,9 @@ func TestTransactionMetadata(t *testing.T) {
 		if n := e.do("GET", full+"narrative", bob, "").json(t)["narrative"]; n != "team dinner" {
 			t.Errorf("narrative %v", n)
 		}
-		e.refused(t, "POST", full+"narrative", bob, `{"narrative":42}`, 400, view.CodeInvalidJSON)
-		e.refused(t, "POST", full+"narrative", bob, `{}`, 400, view.CodeInvalidJSON)
-		e.refused(t, "POST", full+"narrative", bob, ``, 400, view.CodeInvalidJSON)
+		e.refused(t, "POST", full+"narrative", bob, `{"narrative":42}`, 400, obperr.CodeInvalidJSON)
+		e.refused(t, "POST", full+"narrative", bob, `{}`, 400, obperr.CodeInvalidJSON)
+		e.refused(t, "POST", full+"narrative", bob, ``, 400, obperr.CodeInvalidJSON)
 		if r := e.do("DELETE", full+"narrative", bob, ""); r.status != 204 {
 			t.Errorf("delete narrative: %d", r.status)
 		}
@@ -281,14 +284,14 @@ func TestTransactionMetadata(t *testing.T) {
 			t.Errorf("narrative after delete %v", n)
 		}
 		// Team may comment but not tag; unknown transaction.
-		e.refused(t, "POST", base+acc1+"/team/transactions/tx2/metadata/tags", bob, `{"value":"x"}`, 403, view.CodeNoViewPermission)
-		e.refused(t, "GET", base+acc1+"/full/transactions/nosuch/metadata/comments", bob, "", 404, view.CodeTransactionNotFound)
-		e.refused(t, "GET", base+acc1+"/full/transactions/nosuch/transaction", bob, "", 404, view.CodeTransactionNotFound)
+		e.refused(t, "POST", base+acc1+"/team/transactions/tx2/metadata/tags", bob, `{"value":"x"}`, 403, obperr.CodeNoViewPermission)
+		e.refused(t, "GET", base+acc1+"/full/transactions/nosuch/metadata/comments", bob, "", 404, obperr.CodeTransactionNotFound)
+		e.refused(t, "GET", base+acc1+"/full/transactions/nosuch/transaction", bob, "", 404, obperr.CodeTransactionNotFound)
 	})
 }
 
 func TestOtherAccountMetadata(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, e *env) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
 		others := e.do("GET", base+acc1+"/owner/other_accounts", alice, "").json(t)["other_accounts"].([]any)
 		byName := map[string]string{}
 		var ids []string
@@ -334,19 +337,99 @@ func TestOtherAccountMetadata(t *testing.T) {
 		if loc["longitude"] != 2.5 || loc["user"].(map[string]any)["display_name"] != "Bob" {
 			t.Errorf("corporate location %v", loc)
 		}
-		e.refused(t, "POST", oa+"/metadata/more_info", bob, `{"more_info":""}`, 400, view.CodeInvalidJSON)
-		e.refused(t, "POST", oa+"/metadata/more_info", bob, `{"info":"x"}`, 400, view.CodeInvalidJSON)
-		e.refused(t, "POST", oa+"/metadata/physical_location", bob, `{"physical_location":{"latitude":"north","longitude":1}}`, 400, view.CodeInvalidJSON)
-		e.refused(t, "POST", oa+"/metadata/url", "", `{"URL":"https://x.test"}`, 401, view.CodeNotLoggedIn)
-		e.refused(t, "POST", base+acc1+"/everyone/other_accounts/"+cp+"/metadata/url", "", `{"URL":"https://x.test"}`, 401, view.CodeNotLoggedIn)
-		e.refused(t, "GET", base+acc1+"/full/other_accounts/nosuch", bob, "", 404, view.CodeOtherAccountMissing)
-		e.refused(t, "GET", base+acc1+"/full/transactions/tx5/other_account", bob, "", 404, view.CodeOtherAccountMissing)
+		e.refused(t, "POST", oa+"/metadata/more_info", bob, `{"more_info":""}`, 400, obperr.CodeInvalidJSON)
+		e.refused(t, "POST", oa+"/metadata/more_info", bob, `{"info":"x"}`, 400, obperr.CodeInvalidJSON)
+		e.refused(t, "POST", oa+"/metadata/physical_location", bob, `{"physical_location":{"latitude":"north","longitude":1}}`, 400, obperr.CodeInvalidJSON)
+		e.refused(t, "POST", oa+"/metadata/url", "", `{"URL":"https://x.test"}`, 401, obperr.CodeNotLoggedIn)
+		e.refused(t, "POST", base+acc1+"/everyone/other_accounts/"+cp+"/metadata/url", "", `{"URL":"https://x.test"}`, 401, obperr.CodeNotLoggedIn)
+		e.refused(t, "GET", base+acc1+"/full/other_accounts/nosuch", bob, "", 404, obperr.CodeOtherAccountMissing)
+		e.refused(t, "GET", base+acc1+"/full/transactions/tx5/other_account", bob, "", 404, obperr.CodeOtherAccountMissing)
 		// Anonymous alias writes on a public view are allowed.
 		if r := e.do("PUT", base+acc1+"/everyone/other_accounts/"+cp+"/public_alias", "", `{"alias":"SHOP"}`); r.status != 200 {
 			t.Errorf("anonymous public alias: %d %s", r.status, r.body)
 		}
 		if a := e.do("GET", base+acc1+"/everyone/other_accounts/"+cp+"/public_alias", "", "").json(t)["alias"]; a != "SHOP" {
 			t.Errorf("alias %v", a)
+		}
+	})
+}
+
+// TestStaleWritesRetried: a write made on what was read before another
+// writer changed it is re-applied on the stored version: its conditional
+// write fails, the service re-reads and writes again, and nothing is lost
+// or overwritten. Views and grants (the ACL transaction with a version
+// condition), transaction metadata (Put IfNotExists / IfVersion) and
+// other-account metadata (Put IfVersion), on every driver.
+func TestStaleWritesRetried(t *testing.T) {
+	onEveryDriver(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		retried := func(what string) {
+			t.Helper()
+			if r, w := e.st.Reads.Load(), e.st.Writes.Load(); r != 1 || w != 2 {
+				t.Errorf("%s on a stale read: %d reads, %d writes, want 1 re-read and 2 writes", what, r, w)
+			}
+		}
+
+		// Views and grants: two changes made on the same ACL.
+		stale := e.acl(acc2)
+		if _, err := e.views.CreateView(ctx, stale, view.Spec{Name: "Audit", Description: "the auditors"}); err != nil {
+			t.Fatal(err)
+		}
+		e.st.Reset()
+		if _, err := e.views.Grant(ctx, stale, view.User{ID: carol}, []string{view.Owner}); err != nil {
+			t.Fatal(err)
+		}
+		retried("grant")
+		var ids []string
+		for _, v := range e.do("GET", base+acc2+"/views", alice, "").json(t)["views"].([]any) {
+			ids = append(ids, v.(map[string]any)["id"].(string))
+		}
+		if !slices.Equal(ids, []string{view.Owner, "audit"}) {
+			t.Errorf("views after the stale grant %v", ids)
+		}
+		if r := e.do("GET", base+acc2+"/permissions/"+carol, alice, ""); r.status != 200 || !strings.Contains(string(r.body), `"id":"owner"`) {
+			t.Errorf("carol's views: %d %s", r.status, r.body)
+		}
+
+		// Transaction metadata: two comments added on the same (absent)
+		// metadata.
+		tx := e.txs[0]
+		comment := func(text string) metadata.Change {
+			return func(m *metadata.TxMeta, now time.Time) error {
+				m.Comments = append(m.Comments, metadata.Comment{ID: text, Value: text, Date: now, User: view.User{ID: alice}})
+				return nil
+			}
+		}
+		if _, err := e.meta.UpdateTx(ctx, tx, view.Owner, metadata.TxMeta{}, comment("first")); err != nil {
+			t.Fatal(err)
+		}
+		e.st.Reset()
+		if _, err := e.meta.UpdateTx(ctx, tx, view.Owner, metadata.TxMeta{}, comment("second")); err != nil {
+			t.Fatal(err)
+		}
+		retried("comment")
+		var values []string
+		for _, c := range e.do("GET", base+acc1+"/owner/transactions/"+tx.ID+"/metadata/comments", alice, "").json(t)["comments"].([]any) {
+			values = append(values, c.(map[string]any)["value"].(string))
+		}
+		if !slices.Equal(values, []string{"first", "second"}) {
+			t.Errorf("comments after the stale write %v", values)
+		}
+
+		// Other-account metadata: two fields set on the same document.
+		cp := holdings.CounterpartyID("Shop One", "DE02120300000000202051")
+		doc := metadata.OADoc{AccountID: acc1}
+		if err := e.meta.SetOtherAccount(ctx, doc, cp, metadata.MoreInfo, metadata.Value{Text: "regular payee"}); err != nil {
+			t.Fatal(err)
+		}
+		e.st.Reset()
+		if err := e.meta.SetOtherAccount(ctx, doc, cp, metadata.URL, metadata.Value{Text: "https://shop.test"}); err != nil {
+			t.Fatal(err)
+		}
+		retried("other-account metadata")
+		m := e.do("GET", base+acc1+"/owner/other_accounts/"+cp+"/metadata", alice, "").json(t)
+		if m["more_info"] != "regular payee" || m["URL"] != "https://shop.test" {
+			t.Errorf("other-account metadata after the stale write %v", m)
 		}
 	})
 }

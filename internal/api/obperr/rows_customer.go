@@ -5,7 +5,6 @@ import (
 
 	"github.com/openagg/openagg/internal/customer"
 	"github.com/openagg/openagg/internal/fault"
-	"github.com/openagg/openagg/internal/view"
 )
 
 // customerRows map the customer domain's kinds to OBP-API's codes and texts
@@ -13,12 +12,12 @@ import (
 // message: the missing roles named after OBP-20006's text, and what is
 // wrong with a request the domain refuses.
 var customerRows = map[*fault.Kind]Row{
-	customer.ErrBankNotFound:     {http.StatusNotFound, view.CodeBankNotFound, view.TextBankNotFound},
-	customer.ErrMissingRoles:     {http.StatusForbidden, "OBP-20006", ""},
-	customer.ErrNumberExists:     {http.StatusBadRequest, "OBP-30006", "Customer Number already exists. Please specify a different value for BANK_ID or CUSTOMER_NUMBER."},
-	customer.ErrUserNotFound:     {http.StatusNotFound, "OBP-20005", "User not found. Please specify a valid value for USER_ID."},
-	customer.ErrLinkExists:       {http.StatusBadRequest, "OBP-30007", "The User is already linked to a Customer at the bank specified by BANK_ID"},
-	customer.ErrCustomerNotFound: {http.StatusNotFound, "OBP-30046", "Customer not found. Please specify a valid value for CUSTOMER_ID."},
-	customer.ErrInvalid:          {http.StatusBadRequest, view.CodeInvalidJSON, ""},
-	customer.ErrConflict:         {http.StatusConflict, view.CodeConflict, ""},
+	customer.ErrBankNotFound:     {Status: http.StatusNotFound, Code: CodeBankNotFound, Text: TextBankNotFound},
+	customer.ErrMissingRoles:     {Status: http.StatusForbidden, Code: CodeMissingRoles},
+	customer.ErrNumberExists:     {Status: http.StatusBadRequest, Code: "OBP-30006", Text: "Customer Number already exists. Please specify a different value for BANK_ID or CUSTOMER_NUMBER."},
+	customer.ErrUserNotFound:     {Status: http.StatusNotFound, Code: "OBP-20005", Text: "User not found. Please specify a valid value for USER_ID."},
+	customer.ErrLinkExists:       {Status: http.StatusBadRequest, Code: "OBP-30007", Text: "The User is already linked to a Customer at the bank specified by BANK_ID"},
+	customer.ErrCustomerNotFound: {Status: http.StatusNotFound, Code: "OBP-30046", Text: "Customer not found. Please specify a valid value for CUSTOMER_ID."},
+	customer.ErrInvalid:          {Status: http.StatusBadRequest, Code: CodeInvalidJSON},
+	customer.ErrConflict:         {Status: http.StatusConflict, Code: CodeConflict},
 }
