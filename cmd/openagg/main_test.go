@@ -157,7 +157,7 @@ func TestCommandErrors(t *testing.T) {
 		{"bad config", []string{"serve"}, map[string]string{"OPENAGG_STORE": "x"}, 1, "OPENAGG_STORE"},
 		{"serve on sqs", []string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}, map[string]string{
 			"OPENAGG_STORE": "dynamo", "OPENAGG_PAGE_TOKEN_SECRET": "0123456789abcdef0123",
-			"OPENAGG_QUEUE_URL_DIRECTORY": "http://127.0.0.1:1/q/d", "OPENAGG_QUEUE_URL_CONNECTIONS": "http://127.0.0.1:1/q/c", "OPENAGG_QUEUE_URL_HOLDINGS": "http://127.0.0.1:1/q/h",
+			"OPENAGG_QUEUE_URL_DIRECTORY": "http://127.0.0.1:1/q/d", "OPENAGG_QUEUE_URL_CONNECTIONS": "http://127.0.0.1:1/q/c", "OPENAGG_QUEUE_URL_HOLDINGS": "http://127.0.0.1:1/q/h", "OPENAGG_QUEUE_URL_ACTIVITY": "http://127.0.0.1:1/q/a",
 		}, 1, "serve runs the queue workers in-process on the embedded queue, but OPENAGG_QUEUE=sqs"},
 		{"invoke without function", []string{"invoke", "--data", dir}, nil, 1, "--function and --event are required"},
 		{"invoke missing file", []string{"invoke", "--data", dir, "--function", "health", "--event", filepath.Join(dir, "none.json")}, nil, 1, "read event"},

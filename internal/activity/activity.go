@@ -1,8 +1,10 @@
 // Package activity is how the domains that run a user's bank connections
 // (connection, holdings) report what happened, without knowing who listens:
-// a small neutral Event and a Sink. The customer domain is the listener
-// today (each event becomes an OBP CRM event of every customer linked to
-// the user at that bank); the reporters know nothing of customers.
+// a small neutral Event and a Sink. The reporters' sink queues the event
+// (Queued: no store call on their path); the activity-recorder worker hands
+// it to the listeners. The customer domain is the listener today (each
+// event becomes an OBP CRM event of every customer linked to the user at
+// that bank); the reporters know nothing of customers.
 //
 // Reporting never fails the operation it describes: Report logs a sink's
 // error and returns. The channel an event came through (a dialect, the
@@ -46,26 +48,26 @@ const (
 
 // Event is one thing that happened between a user and a bank.
 type Event struct {
-	Kind Kind
+	Kind Kind `json:"kind"`
 	// Key identifies the occurrence: reported twice with the same key, it
 	// is recorded once. Empty: every report is a new occurrence.
-	Key string
+	Key string `json:"key,omitempty"`
 	// UserID is the user the event concerns: the owner (token sub) of the
 	// party whose connection it is.
-	UserID   string
-	PartyID  string
-	BankCode string
-	BankName string
-	Provider string
+	UserID   string `json:"userId"`
+	PartyID  string `json:"partyId,omitempty"`
+	BankCode string `json:"bankCode"`
+	BankName string `json:"bankName,omitempty"`
+	Provider string `json:"provider,omitempty"`
 	// Channel is where the event came from; Report fills it from the
 	// context when empty.
-	Channel string
-	Detail  string // what happened, in a sentence
-	Result  string // the outcome in a word or two ("active", "failed", ...)
+	Channel string `json:"channel,omitempty"`
+	Detail  string `json:"detail,omitempty"` // what happened, in a sentence
+	Result  string `json:"result,omitempty"` // the outcome in a word or two ("active", "failed", ...)
 	// At is when it happened; Scheduled when it is due (a consent's end),
 	// zero when it is not about a future date.
-	At        time.Time
-	Scheduled time.Time
+	At        time.Time `json:"at"`
+	Scheduled time.Time `json:"scheduled,omitzero"`
 }
 
 // Sink records events.

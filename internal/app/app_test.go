@@ -12,7 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/openagg/openagg/internal/api/party/partytest"
+	"github.com/openagg/openagg/internal/api/party/partytest/fixture"
 	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/platform"
@@ -121,7 +121,7 @@ func connectSandbox(t testing.TB, a *App, alice, party string) {
 	if code, body := serve(h, http.MethodPost, "/party/profiles/"+party, alice, "application/json", "{}"); code != http.StatusOK {
 		t.Fatalf("profile: %d %s", code, body)
 	}
-	code, body := serve(h, http.MethodPost, "/party/profiles/"+party+"/banks/"+sandbox.BankDefault+"/connections", alice, "application/json", partytest.ConnectBody(party))
+	code, body := serve(h, http.MethodPost, "/party/profiles/"+party+"/banks/"+sandbox.BankDefault+"/connections", alice, "application/json", fixture.ConnectBody(party))
 	_, after, ok := strings.Cut(body, "token=")
 	if code != http.StatusOK || !ok || len(after) < 64 {
 		t.Fatalf("connection: %d %s", code, body)

@@ -70,6 +70,7 @@ func TestNewAWS(t *testing.T) {
 		"OPENAGG_QUEUE_URL_DIRECTORY":   urls[queue.Directory],
 		"OPENAGG_QUEUE_URL_CONNECTIONS": urls[queue.Connections],
 		"OPENAGG_QUEUE_URL_HOLDINGS":    urls[queue.Holdings],
+		"OPENAGG_QUEUE_URL_ACTIVITY":    urls[queue.Activity],
 		"OPENAGG_PAGE_TOKEN_SECRET_ARN": *sec.ARN,
 		"OPENAGG_PROVIDER_SECRET_ARN":   *prov.ARN,
 		"OPENAGG_JWT_ISSUER":            "https://idp.example.com/",

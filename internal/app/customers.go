@@ -10,6 +10,8 @@ import (
 	"github.com/openagg/openagg/internal/activity"
 	"github.com/openagg/openagg/internal/api/customers"
 	"github.com/openagg/openagg/internal/bank"
+	"github.com/openagg/openagg/internal/customer"
+	"github.com/openagg/openagg/internal/queue"
 )
 
 // customersGroup is the OBP 1.4.0 / 2.0.0 / 2.1.0 group: customers,
@@ -25,6 +27,15 @@ func (a *App) customersGroup() (Group, error) {
 	}
 	api := customers.New(customers.Deps{Log: a.Log, Entitlements: a.Entitlements, Banks: customerBanks{dir: dir}, Customers: svc})
 	return Group{Name: "customers", Render: api.Render, Routes: api.Routes()}, nil
+}
+
+// activityRecorder is the worker consuming queue.Activity: each event a
+// connection's life reports becomes a CRM event of every customer linked
+// to the party's owner at that bank. Recording reads no bank record, so it
+// needs no directory.
+func (a *App) activityRecorder() (Worker, error) {
+	crm := &customer.Service{Store: a.Store, Roles: a.Entitlements, Clock: a.Clock, Log: a.Log}
+	return Worker{Name: "activity-recorder", Queue: queue.Activity, Handler: queue.Consumer(a.Log, activity.Handler(crm))}, nil
 }
 
 // customerBanks: an OBP BANK_ID is the code of a bank whose access is

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openagg/openagg/internal/api/party/partytest"
+	"github.com/openagg/openagg/internal/api/party/partytest/fixture"
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/bank"
@@ -213,11 +213,13 @@ func TestCRMEventsFromSandbox(t *testing.T) {
 	if code, body := call(http.MethodPost, "/obp/v2.1.0/banks/"+bankCode+"/customers", "teller", customerBody("alice", "AL-1"), teller...); code != 404 || !strings.Contains(body, "OBP-20005") {
 		t.Fatalf("customer of an unknown alice: %d %s", code, body)
 	}
-	// She starts a connection (Aggregation API): OpenAgg has seen her; she
-	// has no customer yet, so no event is recorded.
+	// She starts a connection (Aggregation API): once the activity
+	// recorder has run, OpenAgg has seen her; she has no customer yet, so no
+	// event is recorded.
 	step()
-	connect := must(200, http.MethodPost, "/party/profiles/"+party+"/banks/"+bankCode+"/connections", "alice", partytest.ConnectBody(party))
+	connect := must(200, http.MethodPost, "/party/profiles/"+party+"/banks/"+bankCode+"/connections", "alice", fixture.ConnectBody(party))
 	connectedAt := clock.Now()
+	drain(t, a)
 	must(201, http.MethodPost, "/obp/v2.1.0/banks/"+bankCode+"/customers", "teller", customerBody("alice", "AL-1"), teller...)
 	if evs := events("alice", bankCode); len(evs) != 0 {
 		t.Fatalf("events before any activity of a linked customer: %v", summary(evs))
@@ -305,7 +307,7 @@ func TestCRMEventsFromSandbox(t *testing.T) {
 	failing := sandbox.BankFailing
 	must(201, http.MethodPost, "/obp/v2.1.0/banks/"+failing+"/customers", "teller", customerBody("alice", "AL-DE"), auth.RoleCanCreateCustomerAtAnyBank, auth.RoleCanCreateUserCustomerLinkAtAnyBank)
 	step()
-	started := must(200, http.MethodPost, "/party/profiles/"+party+"/banks/"+failing+"/connections", "alice", partytest.ConnectBody(party))
+	started := must(200, http.MethodPost, "/party/profiles/"+party+"/banks/"+failing+"/connections", "alice", fixture.ConnectBody(party))
 	step()
 	login(started, failing)
 	drain(t, a)
@@ -316,6 +318,7 @@ func TestCRMEventsFromSandbox(t *testing.T) {
 	// The removal, through the Aggregation API.
 	step()
 	must(200, http.MethodDelete, "/party/profiles/"+party+"/banks/"+bankCode+"/removeConnections", "alice", "")
+	drain(t, a) // the activity recorder
 	if got := summary(events("alice", bankCode))[0]; got != "Connection removed / Aggregation API / removed" {
 		t.Fatalf("after the removal: %q", got)
 	}

@@ -119,6 +119,8 @@ func consumerConfig(queueName string) local.ConsumerConfig {
 		return local.ConsumerConfig{BatchSize: 1, MaxReceiveCount: 5, VisibilityTimeout: 30 * time.Minute}
 	case queue.Directory:
 		return local.ConsumerConfig{BatchSize: 5, MaxReceiveCount: 5, VisibilityTimeout: 12 * time.Minute}
+	case queue.Activity:
+		return local.ConsumerConfig{BatchSize: 10, MaxReceiveCount: 5, VisibilityTimeout: 6 * time.Minute}
 	default:
 		return local.ConsumerConfig{BatchSize: 10, MaxReceiveCount: 5, VisibilityTimeout: 12 * time.Minute}
 	}

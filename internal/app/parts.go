@@ -33,6 +33,8 @@ func DirectoryLoader(a *App) (Part, error)  { return workerPart(a.directoryLoade
 func ConnectionSync(a *App) (Part, error)   { return workerPart(a.connectionSync()) }
 func HoldingsImporter(a *App) (Part, error) { return workerPart(a.holdingsImporter()) }
 
+func ActivityRecorder(a *App) (Part, error) { return workerPart(a.activityRecorder()) }
+
 func RefreshScheduler(a *App) (Part, error) { return schedulePart(a.refreshScheduler()) }
 
 // PartInfo names a part and its kind without building it.
@@ -56,6 +58,7 @@ func Parts() []PartInfo {
 		{"directory-loader", KindWorker, DirectoryLoader},
 		{"connection-sync", KindWorker, ConnectionSync},
 		{"holdings-importer", KindWorker, HoldingsImporter},
+		{"activity-recorder", KindWorker, ActivityRecorder},
 		{"refresh-scheduler", KindSchedule, RefreshScheduler},
 	}
 }

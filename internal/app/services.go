@@ -133,10 +133,9 @@ func (a *App) Customers() (*customer.Service, error) {
 }
 
 // activitySink is where the connection and holdings domains report a
-// connection's life: the customer domain, which records a CRM event for
-// every customer linked to the party's owner at that bank. Recording reads
-// no bank record, so it needs no directory (and no function that only
-// imports or syncs builds one for it).
+// connection's life: queue.Activity, so that reporting costs their
+// requests and jobs no store call; the activity-recorder worker records
+// each event (activityRecorder).
 func (a *App) activitySink() activity.Sink {
-	return &customer.Service{Store: a.Store, Roles: a.Entitlements, Clock: a.Clock, Log: a.Log}
+	return activity.Queued{Sender: a.Queue, Now: a.Clock.Now, NewKey: platform.NewID}
 }

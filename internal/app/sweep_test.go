@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openagg/openagg/internal/api/party/partytest"
+	"github.com/openagg/openagg/internal/api/party/partytest/fixture"
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/bank"
@@ -312,10 +312,11 @@ func (s *sweep) setup() {
 	customerID := field(must(201, "POST", "/obp/v2.1.0/banks/"+code+"/customers", withRoles, sweepCustomer("", "sweep-1")), "customer_id")
 	carol := token(t, a, authn.Claims{Sub: "sweep-carol", Name: "Carol"})
 	must(200, "POST", "/party/profiles/sweep-carol-1", carol, "{}")
-	must(200, "POST", "/party/profiles/sweep-carol-1/banks/"+code+"/connections", carol, partytest.ConnectBody("sweep-carol-1"))
+	must(200, "POST", "/party/profiles/sweep-carol-1/banks/"+code+"/connections", carol, fixture.ConnectBody("sweep-carol-1"))
+	drain(t, a) // the activity recorder has seen carol
 	s.ids["customerid"] = customerID
 
-	s.leaks = []string{acc, tx, other, partytest.Identifier(party), s.customView, customerID, "sweep-1"}
+	s.leaks = []string{acc, tx, other, fixture.Identifier(party), s.customView, customerID, "sweep-1"}
 	s.bodies = sweepBodies(party, code, s.customView, string(flags))
 	s.bodies["customers"] = sweepCustomer("", "sweep-2")
 	s.bodies["user_customer_links"] = `{"user_id":"sweep-carol","customer_id":"` + customerID + `"}`
@@ -384,7 +385,7 @@ func (s *sweep) spentSession(h http.Handler, tok string) url.Values {
 	if code, body := serve(h, "POST", "/party/profiles/"+spare, tok, "application/json", "{}"); code != 200 {
 		s.t.Fatalf("setup spare profile: %d %s", code, body)
 	}
-	code, body := serve(h, "POST", "/party/profiles/"+spare+"/banks/"+sandbox.BankDefault+"/connections", tok, "application/json", partytest.ConnectBody(spare))
+	code, body := serve(h, "POST", "/party/profiles/"+spare+"/banks/"+sandbox.BankDefault+"/connections", tok, "application/json", fixture.ConnectBody(spare))
 	_, after, ok := strings.Cut(body, "token=")
 	if code != 200 || !ok || len(after) < 64 {
 		s.t.Fatalf("setup spare connection: %d %s", code, body)
@@ -411,7 +412,7 @@ func sweepCustomer(userID, number string) string {
 // last static segment of the path (POST/PUT not listed take `{}`).
 func sweepBodies(party, code, customView, flags string) map[string]string {
 	return map[string]string{
-		"connections":         partytest.ConnectBody(party),
+		"connections":         fixture.ConnectBody(party),
 		"access":              `{"setAccess":"Yes"}`,
 		"entitlements":        `{"bank_id":"","role_name":"CanManageParties"}`,
 		"views":               `{"name":"sweep extra","description":"x","is_public":false,"which_alias_to_use":"none","hide_metadata_if_alias_used":false,"allowed_actions":["can_see_transaction_amount"]}`,

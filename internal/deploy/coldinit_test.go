@@ -52,6 +52,7 @@ func BenchmarkColdInit(b *testing.B) {
 		"OPENAGG_QUEUE_URL_DIRECTORY":   srv.URL + "/123456789012/openagg-bench-directory",
 		"OPENAGG_QUEUE_URL_CONNECTIONS": srv.URL + "/123456789012/openagg-bench-connections",
 		"OPENAGG_QUEUE_URL_HOLDINGS":    srv.URL + "/123456789012/openagg-bench-holdings",
+		"OPENAGG_QUEUE_URL_ACTIVITY":    srv.URL + "/123456789012/openagg-bench-activity",
 		"OPENAGG_PAGE_TOKEN_SECRET":     "cold-init-benchmark-page-token-secret",
 		"OPENAGG_PROVIDERS":             "sandbox",
 		"OPENAGG_JWT_ISSUER":            "https://idp.example.com/",

@@ -80,6 +80,7 @@ func Queues() []Queue {
 		{Name: "directory", LogicalID: "DirectoryQueue", VisibilityTimeout: 6 * 120, MaxReceiveCount: 5},
 		{Name: "connections", LogicalID: "ConnectionsQueue", VisibilityTimeout: 6 * 120, MaxReceiveCount: 5},
 		{Name: "holdings", LogicalID: "HoldingsQueue", VisibilityTimeout: 6 * 300, MaxReceiveCount: 5},
+		{Name: "activity", LogicalID: "ActivityQueue", VisibilityTimeout: 6 * 60, MaxReceiveCount: 5},
 	}
 }
 
@@ -91,13 +92,13 @@ func Functions() []Function {
 		// data (batches) and, after a lost creation race, the provider
 		// customer. Load and refresh requests go to the connections queue.
 		{Name: "party", LogicalID: "Party", Description: "Aggregation API - party profiles and connections", Groups: []string{"party"}, Timeout: 29,
-			TableActions: readWriteDelete(), SendsTo: []string{"ConnectionsQueue"}},
+			TableActions: readWriteDelete(), SendsTo: []string{"ConnectionsQueue", "ActivityQueue"}},
 		// Directory reads, access switch (transaction of puts), load start.
 		{Name: "system", LogicalID: "System", Description: "Aggregation API - bank directory and health", Groups: []string{"system", "health"}, Timeout: 29,
 			TableActions: readPut(), SendsTo: []string{"DirectoryQueue"}},
 		// Account and transaction reads; the import start writes the run.
 		{Name: "holdings", LogicalID: "Holdings", Description: "Aggregation API - accounts and transactions import and reads", Groups: []string{"holdings"}, Timeout: 29,
-			TableActions: readPut(), SendsTo: []string{"HoldingsQueue"}},
+			TableActions: readPut(), SendsTo: []string{"HoldingsQueue", "ActivityQueue"}},
 		// Views, permissions and metadata: puts, deletes, transactions of both.
 		{Name: "obp", LogicalID: "Obp", Description: "Open Bank Project 1.2 API", Groups: []string{"obp"}, Timeout: 29, MemorySize: 512,
 			TableActions: readPut("DeleteItem")},
@@ -114,20 +115,24 @@ func Functions() []Function {
 		// still exists (ConditionCheckItem); a finished connect queues the
 		// import, a provider callback a connection sync.
 		{Name: "connect", LogicalID: "Connect", Description: "Hosted connect page and provider callbacks", Groups: []string{"connect"}, Timeout: 29,
-			TableActions: readPut("ConditionCheckItem"), SendsTo: []string{"ConnectionsQueue", "HoldingsQueue"}},
+			TableActions: readPut("ConditionCheckItem"), SendsTo: []string{"ConnectionsQueue", "HoldingsQueue", "ActivityQueue"}},
 		{Name: "directory-loader", LogicalID: "DirectoryLoader", Description: "Worker - loads the bank directory page by page", Timeout: 120,
 			TableActions: readPut(), SendsTo: []string{"DirectoryQueue"}, Queue: "DirectoryQueue", BatchSize: 5, MaxConcurrency: 2},
 		{Name: "connection-sync", LogicalID: "ConnectionSync", Description: "Worker - loads and refreshes connections", Timeout: 120,
-			TableActions: readPut(), SendsTo: []string{"HoldingsQueue"}, Queue: "ConnectionsQueue", BatchSize: 10, MaxConcurrency: 5},
+			TableActions: readPut(), SendsTo: []string{"HoldingsQueue", "ActivityQueue"}, Queue: "ConnectionsQueue", BatchSize: 10, MaxConcurrency: 5},
 		// Batched writes of accounts and transactions; a step that finds its
 		// connection removed meanwhile sweeps what it wrote (query, deletes);
 		// a run's first claim checks in its transaction that the connection
 		// exists (ConditionCheckItem).
 		{Name: "holdings-importer", LogicalID: "HoldingsImporter", Description: "Worker - imports accounts, balances and transactions in chunks", Timeout: 300, MemorySize: 512,
-			TableActions: append(readWriteDelete(), "ConditionCheckItem"), SendsTo: []string{"HoldingsQueue"}, Queue: "HoldingsQueue", BatchSize: 1, MaxConcurrency: 10},
+			TableActions: append(readWriteDelete(), "ConditionCheckItem"), SendsTo: []string{"HoldingsQueue", "ActivityQueue"}, Queue: "HoldingsQueue", BatchSize: 1, MaxConcurrency: 10},
+		// Reads the owner's links at the bank, writes one CRM event per
+		// linked customer (a transaction of conditional puts).
+		{Name: "activity-recorder", LogicalID: "ActivityRecorder", Description: "Worker - records what happens to connections (OBP CRM events)", Timeout: 60,
+			TableActions: []string{"BatchGetItem", "PutItem"}, Queue: "ActivityQueue", BatchSize: 10, MaxConcurrency: 2},
 		// Reads the refresh index and advances each due connection.
 		{Name: "refresh-scheduler", LogicalID: "RefreshScheduler", Description: "Scheduled - enqueues refresh jobs for due connections", Timeout: 60,
-			TableActions: []string{"Query", "PutItem"}, SendsTo: []string{"ConnectionsQueue"}, Schedule: true},
+			TableActions: []string{"Query", "PutItem"}, SendsTo: []string{"ConnectionsQueue", "ActivityQueue"}, Schedule: true},
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/openagg/openagg/internal/queue"
 )
 
 // Version is the build version, set at link time with
@@ -204,7 +206,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			bad("OPENAGG_QUEUE", "local queue needs OPENAGG_STORE=bolt (it lives in the bbolt file)")
 		}
 	case QueueSQS:
-		for _, name := range []string{"connections", "directory", "holdings"} {
+		for _, name := range queue.Names() {
 			u := env(QueueURLEnv(name), "")
 			if u == "" {
 				bad(QueueURLEnv(name), "required with OPENAGG_QUEUE=sqs")

@@ -52,6 +52,7 @@ func TestLoadConfig(t *testing.T) {
 		"OPENAGG_QUEUE_URL_DIRECTORY":   "http://localhost:5000/123/d",
 		"OPENAGG_QUEUE_URL_CONNECTIONS": "http://localhost:5000/123/c",
 		"OPENAGG_QUEUE_URL_HOLDINGS":    "http://localhost:5000/123/h",
+		"OPENAGG_QUEUE_URL_ACTIVITY":    "http://localhost:5000/123/a",
 		"OPENAGG_PAGE_TOKEN_SECRET":     "0123456789abcdef0123",
 	}
 	with := func(base map[string]string, kv ...string) map[string]string {
@@ -71,7 +72,7 @@ func TestLoadConfig(t *testing.T) {
 		check   func(t *testing.T, c Config)
 	}{
 		{name: "aws drivers", env: awsEnv, check: func(t *testing.T, c Config) {
-			if c.Store != "dynamo" || c.Queue != "sqs" || c.QueueURLs["holdings"] != "http://localhost:5000/123/h" || len(c.QueueURLs) != 3 {
+			if c.Store != "dynamo" || c.Queue != "sqs" || c.QueueURLs["holdings"] != "http://localhost:5000/123/h" || len(c.QueueURLs) != 4 {
 				t.Errorf("got %+v", c)
 			}
 			if string(c.PageTokenSecret) != "0123456789abcdef0123" {
@@ -85,7 +86,7 @@ func TestLoadConfig(t *testing.T) {
 		}},
 		{name: "dynamo without secret", env: with(awsEnv, "OPENAGG_PAGE_TOKEN_SECRET", ""), wantErr: []string{"OPENAGG_PAGE_TOKEN_SECRET: required"}},
 		{name: "sqs without urls", env: map[string]string{"OPENAGG_STORE": "dynamo", "OPENAGG_PAGE_TOKEN_SECRET": "0123456789abcdef"},
-			wantErr: []string{"OPENAGG_QUEUE_URL_CONNECTIONS: required", "OPENAGG_QUEUE_URL_DIRECTORY: required", "OPENAGG_QUEUE_URL_HOLDINGS: required"}},
+			wantErr: []string{"OPENAGG_QUEUE_URL_CONNECTIONS: required", "OPENAGG_QUEUE_URL_DIRECTORY: required", "OPENAGG_QUEUE_URL_HOLDINGS: required", "OPENAGG_QUEUE_URL_ACTIVITY: required"}},
 		{name: "local queue with dynamo", env: with(awsEnv, "OPENAGG_QUEUE", "local"), wantErr: []string{"OPENAGG_QUEUE: local queue needs OPENAGG_STORE=bolt"}},
 		{name: "bad store", env: map[string]string{"OPENAGG_STORE": "postgres"}, wantErr: []string{`OPENAGG_STORE: "postgres" is not one of bolt, dynamo`}},
 		{name: "bad queue", env: map[string]string{"OPENAGG_QUEUE": "kafka"}, wantErr: []string{`OPENAGG_QUEUE: "kafka" is not one of local, sqs`}},

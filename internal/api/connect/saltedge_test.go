@@ -41,7 +41,7 @@ func TestSaltEdgeConnectThroughCallback(t *testing.T) {
 		defer srv.Close()
 		e := partytest.New(t, partytest.Options{
 			Store: d.Open(t), Clock: clock, Providers: []provider.Provider{client}, Primary: saltedge.Name, PublicURL: platform.PublicURLFromRequest,
-			Verify: saltedge.VerifyCallback, CallbackPublicKey: fake.CallbackPublicKeyPEM(),
+			CallbackPublicKey: fake.CallbackPublicKeyPEM(),
 		})
 		handler = e.Handler
 		tok := e.Token(alice)

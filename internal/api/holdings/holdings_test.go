@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -44,10 +43,7 @@ func forEachEnv(t *testing.T, fn func(t *testing.T, e *env)) {
 	partytest.ForEachStore(t, partytest.Options{}, func(t *testing.T, e *partytest.Env) { fn(t, withAPI(e)) })
 }
 
-func withAPI(e *partytest.Env) *env {
-	api := holdingsapi.New(holdingsapi.Deps{Log: slog.New(slog.DiscardHandler), Holdings: e.Holdings, Parties: e.Parties, Connections: e.Conns})
-	return &env{Env: e, h: e.Serve(api.Routes(), api.Render)}
-}
+func withAPI(e *partytest.Env) *env { return &env{Env: e, h: e.Handler} }
 
 type response struct {
 	status int

@@ -180,7 +180,7 @@ func New(db *bbolt.DB, opts Options) (*Queue, error) {
 	}
 	names := opts.Queues
 	if len(names) == 0 {
-		names = []string{queue.Directory, queue.Connections, queue.Holdings}
+		names = queue.Names()
 	}
 	for _, n := range names {
 		if err := validName(n); err != nil {

@@ -133,10 +133,6 @@ func NewClient(ctx context.Context, endpoint, region string) (*awssqs.Client, er
 	}), nil
 }
 
-// Names returns the queues of the port, in a stable order (a function, so
-// that no caller can change the list for everyone).
-func Names() []string { return []string{queue.Directory, queue.Connections, queue.Holdings} }
-
 // CreateQueues creates, for local and test use, each queue of the port named
 // prefix+name with a dead-letter queue prefix+name+"-dlq" and a RedrivePolicy
 // of maxReceive receives. It is idempotent: existing queues are reused and
@@ -146,7 +142,7 @@ func CreateQueues(ctx context.Context, client *awssqs.Client, prefix string, max
 	if maxReceive < 1 {
 		return nil, fmt.Errorf("create sqs queues: maxReceive %d < 1", maxReceive)
 	}
-	names := Names()
+	names := queue.Names()
 	urls := make(map[string]string, len(names))
 	for _, name := range names {
 		dlqURL, err := createQueue(ctx, client, prefix+name+"-dlq")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,8 +89,8 @@ func TestCreateQueuesIsIdempotentAndSetsRedrive(t *testing.T) {
 	t.Parallel()
 	client, urls := setup(t, 3)
 	ctx := t.Context()
-	if len(urls) != 3 {
-		t.Fatalf("urls = %v, want the 3 port queues", urls)
+	if len(urls) != len(queue.Names()) {
+		t.Fatalf("urls = %v, want the port's queues %v", urls, queue.Names())
 	}
 	// The prefix is in the URL; recover it to call again.
 	prefix := strings.TrimSuffix(urls[queue.Holdings][strings.LastIndex(urls[queue.Holdings], "/")+1:], queue.Holdings)
@@ -372,10 +373,10 @@ func TestConformance(t *testing.T) {
 
 // TestNamesIsNotShared: the queue list is no global a caller could change.
 func TestNamesIsNotShared(t *testing.T) {
-	want := []string{queue.Directory, queue.Connections, queue.Holdings}
-	names := sqs.Names()
+	want := []string{queue.Directory, queue.Connections, queue.Holdings, queue.Activity}
+	names := queue.Names()
 	names[0] = "changed"
-	if got := sqs.Names(); len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+	if got := queue.Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %v after a caller changed its copy, want %v", got, want)
 	}
 }

@@ -1,9 +1,10 @@
-// Package partytest builds the real stack behind the party and connect API
-// groups for tests: a store (bbolt on a temp file, or the driver
-// Options.Store gives; Drivers lists both), the embedded queue
-// drained synchronously, the sandbox provider, the bank directory (loaded),
-// the holdings importer, real HS256 bearer tokens and the auth middleware
-// in front of the groups' routes on a ServeMux.
+// Package partytest builds the real stack behind the Aggregation API groups
+// (party, connect, holdings, system) for tests, through the composition
+// root (internal/app): a store (bbolt on a temp file, or the driver
+// Options.Store gives; Drivers lists both), the embedded queue drained
+// synchronously with the production workers, the sandbox provider, the
+// bank directory (loaded), real HS256 bearer tokens and the production
+// middleware in front of the groups.
 package partytest
 
 import (
@@ -18,9 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openagg/openagg/internal/api/aggregation"
-	connectapi "github.com/openagg/openagg/internal/api/connect"
-	partyapi "github.com/openagg/openagg/internal/api/party"
+	"github.com/openagg/openagg/internal/api/party/partytest/fixture"
+	"github.com/openagg/openagg/internal/app"
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/bank"
@@ -58,8 +58,8 @@ type Options struct {
 	// default a bbolt file. The embedded queue always lives in a bbolt
 	// file of its own.
 	Store Store
-	// Verify and CallbackPublicKey configure the Salt Edge callbacks.
-	Verify            connectapi.VerifyFunc
+	// CallbackPublicKey verifies the Salt Edge callbacks (none: every
+	// callback is refused).
 	CallbackPublicKey string
 	// Providers are configured after the sandbox (e.g. a Salt Edge client
 	// on saltedgetest); Primary is the provider of new profiles' customers
@@ -94,7 +94,11 @@ type Env struct {
 	key      []byte
 }
 
-// New builds an environment; everything is closed at the end of the test.
+// New builds an environment through the composition root (app.Assemble),
+// so the groups run behind the production middleware (request id, no-store
+// headers, access log, panic recovery, authentication, exact paths) with
+// the services built the one way the Lambdas and `openagg serve` build
+// them. Everything is closed at the end of the test.
 func New(t testing.TB, opts Options) *Env {
 	t.Helper()
 	ctx := context.Background()
@@ -104,16 +108,8 @@ func New(t testing.TB, opts Options) *Env {
 		clock = platform.NewFakeClock(Start)
 	}
 	publicURL := PublicURL
-	switch opts.PublicURL {
-	case "":
-	case platform.PublicURLFromRequest:
-		publicURL = "" // each request's own base URL
-	default:
+	if opts.PublicURL != "" {
 		publicURL = opts.PublicURL
-	}
-	primary := sandbox.Name
-	if opts.Primary != "" {
-		primary = opts.Primary
 	}
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "openagg.db"), bolt.Options{})
 	if err != nil {
@@ -139,55 +135,53 @@ func New(t testing.TB, opts Options) *Env {
 	}
 	sb := sandbox.New(sbStore, sandbox.Options{Clock: clock, PublicURL: publicURL, SlowDelay: time.Millisecond})
 	providers := map[string]provider.Provider{sandbox.Name: sb}
-	ordered := []provider.Provider{sb}
 	for _, p := range opts.Providers {
 		providers[p.Name()] = p
-		ordered = append(ordered, p)
 	}
-	banks, err := bank.NewService(bank.Deps{Store: st, Queue: q, Providers: ordered, Clock: clock, Log: log})
+	env := map[string]string{
+		"OPENAGG_DATA_DIR":     t.TempDir(),
+		"OPENAGG_JWT_ISSUER":   issuer,
+		"OPENAGG_JWT_AUDIENCE": audience,
+		"OPENAGG_PUBLIC_URL":   publicURL,
+	}
+	cfg, err := platform.LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	hold := holdings.New(holdings.Config{Store: st, Queue: q, Clock: clock, Log: log, RunGuard: connection.Key,
-		Providers: func(name string) (provider.Provider, error) {
-			if p, ok := providers[name]; ok {
-				return p, nil
-			}
-			return nil, platform.BadRequest("UNKNOWN_PROVIDER", "unknown provider %q", name)
-		}})
-	ents := &auth.Entitlements{Store: st, Clock: clock}
-	parties, err := party.NewService(st, providers, ents, clock, party.Config{CompanyID: platform.DefaultCompanyID, Provider: primary})
+	if opts.Primary != "" {
+		// The provider itself is given (opts.Providers), not configured.
+		cfg.Providers = append(cfg.Providers, opts.Primary)
+	}
+	cfg.CallbackPublicKey = opts.CallbackPublicKey
+	key := []byte("0123456789abcdef0123456789abcdef")
+	a, err := app.Assemble(cfg, app.Deps{Log: log, Clock: clock, Store: st, Queue: q, Providers: providers, JWTKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
-	conns, err := connection.NewService(connection.Deps{Store: st, Queue: q, Providers: providers, Parties: parties,
-		Banks: banks, Data: hold, Clock: clock, Log: log}, connection.Config{})
+	// The workers are the production handlers, with fast retries.
+	workers, err := a.Workers()
 	if err != nil {
 		t.Fatal(err)
 	}
 	fast := local.ConsumerConfig{BackoffBase: time.Millisecond, BackoffMax: time.Millisecond, MaxReceiveCount: 3}
-	q.Register(queue.Directory, queue.Consumer(log, banks.HandleJob), fast)
-	q.Register(queue.Connections, queue.Consumer(log, conns.HandleJob), fast)
-	q.Register(queue.Holdings, queue.Consumer(log, hold.HandleJob), fast)
-
-	key := []byte("0123456789abcdef0123456789abcdef")
-	authn, err := authn.New(authn.Options{Issuer: issuer, Audiences: []string{audience}, HMACKey: key, Clock: clock})
+	for _, w := range workers {
+		q.Register(w.Queue, w.Handler, fast)
+	}
+	h, err := a.HandlerFor([]string{"party", "connect", "holdings", "system"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pa := partyapi.New(partyapi.Deps{Log: log, Profiles: parties, Connections: conns})
-	ca := connectapi.New(connectapi.Deps{Log: log, Sessions: sb, Connections: conns, Verify: opts.Verify,
-		CallbackPublicKey: opts.CallbackPublicKey, PublicURL: publicURL})
-	routes := append(pa.Routes(), ca.Routes()...)
-	mux, err := platform.Mux(routes, func(w http.ResponseWriter, r *http.Request, err error) { aggregation.WriteError(w, r, log, err) })
-	if err != nil {
+	e := &Env{T: t, Ctx: ctx, Clock: clock, Store: st, Queue: q, Sandbox: sb, Ents: a.Entitlements, Holdings: a.Holdings(), key: key, Handler: h}
+	if e.Banks, err = a.BankDirectory(); err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{T: t, Ctx: ctx, Clock: clock, Store: st, Queue: q, Sandbox: sb, Banks: banks, Holdings: hold,
-		Parties: parties, Conns: conns, Ents: ents, key: key,
-		Handler: platform.Chain(mux, platform.RequestIDMiddleware, platform.BaseURLMiddleware, authn.Middleware)}
-
-	if _, err := banks.StartLoad(ctx); err != nil {
+	if e.Parties, err = a.Parties(); err != nil {
+		t.Fatal(err)
+	}
+	if e.Conns, err = a.Connections(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Banks.StartLoad(ctx); err != nil {
 		t.Fatal(err)
 	}
 	e.Drain()
@@ -200,7 +194,7 @@ func (e *Env) Drain() {
 	if err := e.Queue.Drain(e.Ctx); err != nil {
 		e.T.Fatal(err)
 	}
-	for _, name := range []string{queue.Directory, queue.Connections, queue.Holdings} {
+	for _, name := range queue.Names() {
 		dead, err := e.Queue.DeadLetters(name)
 		if err != nil {
 			e.T.Fatal(err)
@@ -269,16 +263,11 @@ func (e *Env) PostForm(path string, form url.Values, header ...string) Response 
 }
 
 // Identifier is the profile identifier of partyID with the default company.
-func Identifier(partyID string) string { return platform.DefaultCompanyID + "-" + partyID }
+func Identifier(partyID string) string { return fixture.Identifier(partyID) }
 
 // ConnectBody is a valid create-connection body for partyID at a bank
 // allowing 90 days (every sandbox bank), dated a month before Start.
-func ConnectBody(partyID string) string {
-	return `{"data":{"customer_id":"` + Identifier(partyID) + `",` +
-		`"consent":{"from_date":"10-02-2025","period_days":"90","scope":["account_details","transactions_details"]},` +
-		`"attempt":{"from_date":"10-02-2025","period_days":"90","fetch_scope":["accounts","transactions"]},` +
-		`"javascript_callback_type":"post_message","device":"iPad"}}`
-}
+func ConnectBody(partyID string) string { return fixture.ConnectBody(partyID) }
 
 // CreateProfile creates partyID's profile as the owner of tok.
 func (e *Env) CreateProfile(tok, partyID string) {
