@@ -16,5 +16,11 @@ func TestMain(m *testing.M) { os.Exit(mototest.Run(m)) }
 func TestDirectoryDynamo(t *testing.T) {
 	runDirectorySuite(t, func(t *testing.T) store.Store {
 		return dynamotest.Store(t, "bank", []byte("bank-test-secret-0123456789"))
-	})
+	}, onDynamo...)
 }
+
+// onDynamo is the focused end-to-end set that also runs on DynamoDB (moto):
+// the main flow, the conditional writes (id claims, version-guarded access
+// changes, a change racing a load) and the store-call budget. The drivers
+// are proven equal by internal/store/storetest; the rest runs on bolt.
+var onDynamo = []string{"LoadThenReadThreeWays", "InternalIDCollisionProbesNextID", "AccessChangeDuringLoadIsKept", "SetAccess", "StoreCallBudget"}
