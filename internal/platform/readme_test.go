@@ -98,3 +98,47 @@ func TestREADMEConfigTable(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMEMakeTargets keeps the README's make targets table true: every
+// target the Makefile documents (a "## " comment) has its row, and every
+// row names a target.
+func TestREADMEMakeTargets(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	makefile, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Make targets\n")
+	if !ok {
+		t.Fatal("README has no ## Make targets section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	documented := map[string]bool{}
+	for line := range strings.SplitSeq(section, "\n") {
+		if rest, ok := strings.CutPrefix(line, "| `make "); ok {
+			name, _, _ := strings.Cut(rest, "`")
+			name, _, _ = strings.Cut(name, " ")
+			documented[name] = true
+		}
+	}
+	targets := map[string]bool{}
+	for line := range strings.SplitSeq(string(makefile), "\n") {
+		name, rest, ok := strings.Cut(line, ":")
+		if ok && strings.Contains(rest, "## ") && !strings.ContainsAny(name, " \t$") {
+			targets[name] = true
+		}
+	}
+	for name := range targets {
+		if !documented[name] {
+			t.Errorf("make %s is not in the README's make targets table", name)
+		}
+	}
+	for name := range documented {
+		if !targets[name] {
+			t.Errorf("the README documents make %s, which the Makefile does not have", name)
+		}
+	}
+}
