@@ -16,11 +16,12 @@ SAM_ENV   := CGO_ENABLED=0 GOFLAGS="$(SAM_GOFLAGS)"
 FUNCTIONS := $(notdir $(wildcard functions/*))
 TEST_TIMEOUT ?= 15m
 BENCHTIME ?= 1s
+FUZZTIME  ?= 30s
 FUNCTION  ?=
 FN        ?= $(FUNCTION)
 EVENT     ?=
 
-.PHONY: help run test moto lint build bench invoke template deploy clean
+.PHONY: help run test moto lint build bench fuzz invoke template deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -57,6 +58,9 @@ build: ## build every function for Lambda (linux/arm64) into bin/<name>/bootstra
 
 bench: ## run the benchmarks (BENCHTIME=1s by default; the scenario benchmarks run once)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+fuzz: ## run every Go fuzz target for FUZZTIME each (default 30s; make test runs their seed corpora)
+	@GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 invoke: ## run one function on an event: make invoke FN=system EVENT=events/system/health.json (sam local invoke if sam and Docker work, else in-process)
 	@if [ -z "$(FN)" ] || [ -z "$(EVENT)" ]; then echo "usage: make invoke FN=<name> EVENT=<file>"; \
