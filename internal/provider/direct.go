@@ -39,7 +39,9 @@ func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
 // ChallengeError is ErrChallenge with the bank's question.
 type ChallengeError struct{ Challenge string }
 
-func (e *ChallengeError) Error() string { return "provider: additional authentication required: " + e.Challenge }
+func (e *ChallengeError) Error() string {
+	return "provider: additional authentication required: " + e.Challenge
+}
 
 // Is makes errors.Is(err, ErrChallenge) true.
 func (e *ChallengeError) Is(target error) bool { return target == ErrChallenge }

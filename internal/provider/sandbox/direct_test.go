@@ -60,10 +60,18 @@ func TestLoginDirect(t *testing.T) {
 		want  error  // nil: connected
 		shown string // the message a rejection or challenge carries
 	}{
-		{"demo without credentials", func(r *provider.DirectLoginRequest) { *r = provider.DirectLoginRequest{CustomerID: cust.ID, BankCode: BankDemo} }, nil, ""},
-		{"demo MSA asks", func(r *provider.DirectLoginRequest) { r.BankCode, r.UserID, r.PIN, r.Label = BankDemo, "", "", MSALabel }, provider.ErrChallenge, challengeText},
-		{"demo MSA answered", func(r *provider.DirectLoginRequest) { r.BankCode, r.Label, r.ChallengeResponse = BankDemo, MSALabel, ChallengeAnswer }, nil, ""},
-		{"demo MSA wrong answer", func(r *provider.DirectLoginRequest) { r.BankCode, r.Label, r.ChallengeResponse = BankDemo, MSALabel, "000000" }, provider.ErrRejected, rejectedAnswer},
+		{"demo without credentials", func(r *provider.DirectLoginRequest) {
+			*r = provider.DirectLoginRequest{CustomerID: cust.ID, BankCode: BankDemo}
+		}, nil, ""},
+		{"demo MSA asks", func(r *provider.DirectLoginRequest) {
+			r.BankCode, r.UserID, r.PIN, r.Label = BankDemo, "", "", MSALabel
+		}, provider.ErrChallenge, challengeText},
+		{"demo MSA answered", func(r *provider.DirectLoginRequest) {
+			r.BankCode, r.Label, r.ChallengeResponse = BankDemo, MSALabel, ChallengeAnswer
+		}, nil, ""},
+		{"demo MSA wrong answer", func(r *provider.DirectLoginRequest) {
+			r.BankCode, r.Label, r.ChallengeResponse = BankDemo, MSALabel, "000000"
+		}, provider.ErrRejected, rejectedAnswer},
 		{"demo answer without challenge", func(r *provider.DirectLoginRequest) { r.BankCode, r.ChallengeResponse = BankDemo, ChallengeAnswer }, provider.ErrNoChallenge, ""},
 		{"wrong PIN", func(r *provider.DirectLoginRequest) { r.BankCode, r.PIN = BankDefault, "wrong" }, provider.ErrRejected, rejectedLogin},
 		{"no user id", func(r *provider.DirectLoginRequest) { r.BankCode, r.UserID = BankDefault, " " }, provider.ErrRejected, rejectedLogin},
