@@ -52,6 +52,7 @@ func (a *App) Groups() []Group {
 		a.holdingsGroup(),
 		a.obpGroup(),
 		a.customersGroup(),
+		a.finapiGroup(),
 	}
 }
 

@@ -17,9 +17,13 @@ import (
 // Imported accounts are announced to the OBP views (the party owner gets
 // the owner view; the account label follows its name). It is cheap: no I/O.
 func (a *App) Holdings() *holdings.Service {
+	hooks := holdings.Hooks{&view.Service{Store: a.Store, Provider: a.Config.JWTIssuer}}
+	if cat, err := a.Categorizer(); err == nil {
+		hooks = append(hooks, cat) // finAPI: account ids, categorization after each download (finapi.go)
+	}
 	return holdings.New(holdings.Config{
 		Store: a.Store, Queue: a.Queue, Providers: a.Provider, Clock: a.Clock, Log: a.Log,
-		Hook: &view.Service{Store: a.Store, Provider: a.Config.JWTIssuer},
+		Hook: hooks,
 		// A run starts only while the party's connection exists: a job
 		// that outlives the connection's removal writes nothing.
 		RunGuard: connection.Key,
@@ -53,5 +57,5 @@ func (a *App) holdingsGroup() Group {
 // holdingsImporter is the worker consuming queue.Holdings (holdings.import
 // jobs: one chunk of an import each).
 func (a *App) holdingsImporter() Worker {
-	return Worker{Name: "holdings-importer", Queue: queue.Holdings, Handler: queue.Consumer(a.Log, a.Holdings().HandleJob)}
+	return Worker{Name: "holdings-importer", Queue: queue.Holdings, Handler: queue.Consumer(a.Log, a.holdingsJobs())}
 }
