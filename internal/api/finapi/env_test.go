@@ -1,14 +1,17 @@
 package finapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,9 +36,30 @@ type env struct {
 	h     http.Handler
 	clock *platform.FakeClock
 	st    *storetest.Counter
+	logs  *logBuffer // every log line of the stack, debug level
 }
 
-func newEnv(t testing.TB) *env {
+// logBuffer collects log output (written by requests and workers).
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// newEnv builds the stack; setup, when given, runs on the App before the
+// handlers are built and the directory is loaded (extra providers).
+func newEnv(t testing.TB, setup ...func(a *app.App)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	vars := map[string]string{"OPENAGG_DATA_DIR": dir, "OPENAGG_LOG_LEVEL": "error"}
@@ -60,6 +84,11 @@ func newEnv(t testing.TB) *env {
 			t.Error(err)
 		}
 	})
+	e.logs = &logBuffer{}
+	e.a.Log = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	for _, f := range setup {
+		f(e.a)
+	}
 	if e.h, err = e.a.HandlerFor(e.a.GroupNames()); err != nil {
 		t.Fatal(err)
 	}
@@ -181,11 +210,11 @@ func (e *env) demoBankID(tok string) int64 {
 	return page.Banks[0].ID
 }
 
-// bankID finds a bank by (a unique part of) its name.
+// bankID finds a bank that can be imported by (a unique part of) its name.
 func (e *env) bankID(tok, search string) int64 {
 	e.t.Helper()
 	var page struct{ Banks []struct{ ID int64 } }
-	e.do("GET", "/api/v1/banks?search="+strings.ReplaceAll(search, " ", "%20"), tok, "").json(e.t, 200, &page)
+	e.do("GET", "/api/v1/banks?isSupported=true&search="+strings.ReplaceAll(search, " ", "%20"), tok, "").json(e.t, 200, &page)
 	if len(page.Banks) != 1 {
 		e.t.Fatalf("bank %q: %+v", search, page)
 	}
@@ -203,9 +232,15 @@ type connection struct {
 	Type                 string
 	UpdateStatus         string
 	CategorizationStatus string
-	LastManualUpdate     *struct{ Result, Timestamp string; ErrorMessage *string }
-	LastAutoUpdate       *struct{ Result, Timestamp string; ErrorMessage *string }
-	AccountIDs           []int64
+	LastManualUpdate     *struct {
+		Result, Timestamp string
+		ErrorMessage      *string
+	}
+	LastAutoUpdate *struct {
+		Result, Timestamp string
+		ErrorMessage      *string
+	}
+	AccountIDs []int64
 }
 
 // importDemo imports the demo bank and runs the download and the
