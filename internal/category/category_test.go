@@ -78,6 +78,7 @@ func TestCategorize(t *testing.T) {
 		{"netflix", "NETFLIX.COM MONTHLY SUBSCRIPTION", "Netflix International B.V.", "normal", "-12.99", Subscriptions},
 		{"bahn", "DB FAHRKARTE / TRAIN TICKET", "Deutsche Bahn AG", "normal", "-45", PublicTransport},
 		{"apotheke", "APOTHEKE / PHARMACY", "Apotheke am Markt", "normal", "-18.60", Pharmacy},
+		{"marketplace is not a market", "AMAZON MARKETPLACE ORDER", "Amazon EU S.a.r.l.", "normal", "-34.50", OnlineShopping},
 		// Sign and word boundaries.
 		{"salary word on a debit", "SALARY ADVANCE REPAID", "Acme", "normal", "-100", OtherExpenses},
 		{"ATM inside a word", "FORMAT PRINTING", "Batman Prints", "normal", "-10", OtherExpenses},

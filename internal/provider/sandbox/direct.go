@@ -35,7 +35,9 @@ func (p *Provider) DirectBank(bankCode string) (provider.DirectBank, bool) {
 		return provider.DirectBank{}, false
 	}
 	d := provider.DirectBank{
-		BIC: bic(b), City: cityByCountry[b.CountryCode], Test: true,
+		// The accounts' SWIFT code with a branch from the directory id,
+		// so that every bank's BIC is its own (1005 → SANDDE2X005).
+		BIC: bic(b) + "0" + b.ID[len(b.ID)-2:], City: cityByCountry[b.CountryCode], Test: true,
 		LoginHint:        "Sandbox: any user id, PIN \"" + Password + "\"",
 		LoginFieldUserID: "Benutzerkennung", LoginFieldPIN: "PIN",
 	}

@@ -37,6 +37,14 @@ func TestDirectBank(t *testing.T) {
 			}
 		})
 	}
+	bics := map[string]string{}
+	for _, b := range p.banks {
+		d, _ := p.DirectBank(b.Code)
+		if other, dup := bics[d.BIC]; dup || len(d.BIC) != 11 {
+			t.Errorf("BIC %q of %s (also %s)", d.BIC, b.Code, other)
+		}
+		bics[d.BIC] = b.Code
+	}
 	if _, ok := p.DirectBank("no_such_bank_web_client_de_xf"); ok {
 		t.Error("unknown bank described")
 	}
