@@ -21,12 +21,12 @@ import (
 // view item in its account's partition; then the account's sums are
 // written. It is idempotent: what is viewed is read back from the store
 // (the views hold their holdings id), so a redelivered or retried step
-// continues where the last one stopped. A step writes at most
-// CategorizeBudget views and queues the next step for the rest, so no
+// continues where the last one stopped. A step writes at most its budget
+// of views and queues the next step for the rest, so no
 // invocation nears the Lambda time limit however long the history.
 
-// CategorizeBudget bounds the views one step writes.
-var CategorizeBudget = 20000
+// DefaultBudget bounds the views one step writes (CategorizerDeps.Budget).
+const DefaultBudget = 20000
 
 // maxCatAttempts is the number of tries of a step before the
 // categorization is given up (marked failed, so the connection is not busy
@@ -117,7 +117,7 @@ func (s *core) categorize(ctx context.Context, j categorizeJob) error {
 	if err != nil {
 		return err
 	}
-	budget := CategorizeBudget
+	budget := s.budget
 	done := true
 	for _, a := range accs {
 		if a.BankCode != j.BankCode {

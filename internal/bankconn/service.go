@@ -73,10 +73,11 @@ type core struct {
 	holdings Holdings
 	clock    platform.Clock
 	log      *slog.Logger
+	budget   int // views per categorization step
 }
 
 func newCore(st store.Store, q queue.Sender, h Holdings, clock platform.Clock, log *slog.Logger) core {
-	c := core{st: st, q: q, holdings: h, clock: clock, log: log}
+	c := core{st: st, q: q, holdings: h, clock: clock, log: log, budget: DefaultBudget}
 	if c.clock == nil {
 		c.clock = platform.SystemClock{}
 	}
@@ -116,6 +117,8 @@ type CategorizerDeps struct {
 	Holdings Holdings
 	Clock    platform.Clock
 	Log      *slog.Logger
+	// Budget is the number of views one step writes (DefaultBudget).
+	Budget int
 }
 
 // Categorizer is finAPI's part of the holdings workers: a
@@ -130,7 +133,11 @@ func NewCategorizer(d CategorizerDeps) (*Categorizer, error) {
 	if d.Store == nil || d.Queue == nil || d.Holdings == nil {
 		return nil, errors.New("finAPI categorizer: store, queue and holdings are required")
 	}
-	return &Categorizer{core: newCore(d.Store, d.Queue, d.Holdings, d.Clock, d.Log)}, nil
+	c := &Categorizer{core: newCore(d.Store, d.Queue, d.Holdings, d.Clock, d.Log)}
+	if d.Budget > 0 {
+		c.budget = d.Budget
+	}
+	return c, nil
 }
 
 // UpdateStatus is a connection's download status.
