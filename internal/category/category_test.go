@@ -68,7 +68,7 @@ func TestCategorize(t *testing.T) {
 		{"customer", "PAYMENT FROM NORTHWIND TRADERS INV-12345", "Northwind Traders", "normal", "900", CustomerPay},
 		{"supplier", "PAYMENT TO WOODGROVE FREIGHT INV-123", "Woodgrove Freight", "normal", "-300", SupplierPay},
 		// The demo bank (provider/sandbox demo.go), German wording.
-		{"gehalt", "GEHALT / SALARY 2 MONTHS AGO", "ACME Software GmbH", "transfer", "2500", Salary},
+		{"gehalt", "GEHALT / SALARY ACME SOFTWARE", "ACME Software GmbH", "transfer", "2500", Salary},
 		{"miete", "MIETE WOHNUNG / RENT", "Hausverwaltung Schneider", "transfer", "-850", Rent},
 		{"umbuchung", "UMBUCHUNG SPARKONTO / TO SAVINGS", "Max Mustermann", "transfer", "-200", OwnAccounts},
 		{"gebuehr", "KONTOFUEHRUNGSGEBUEHR / ACCOUNT FEE", "", "fee", "-9.90", BankFees},

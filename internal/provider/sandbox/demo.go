@@ -40,7 +40,7 @@ type demoTx struct {
 // cover the usual kinds of a German current account, so the categorizer
 // has something to do on each.
 var demoTransactions = []demoTx{
-	{28, 250000, "ACME Software GmbH", "DE89370400440532013000", "GEHALT / SALARY 2 MONTHS AGO", "transfer"},
+	{28, 250000, "ACME Software GmbH", "DE89370400440532013000", "GEHALT / SALARY ACME SOFTWARE", "transfer"},
 	{27, -85000, "Hausverwaltung Schneider", "DE12500105170648489890", "MIETE WOHNUNG / RENT", "transfer"},
 	{26, -5423, "REWE Markt GmbH", "DE02120300000000202051", "REWE SAGT DANKE 12345678", "normal"},
 	{25, -8940, "Stadtwerke München", "DE44500105175407324931", "STROM ABSCHLAG / ELECTRICITY", "normal"},
