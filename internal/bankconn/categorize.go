@@ -33,9 +33,6 @@ const DefaultBudget = 20000
 // for ever); the holdings queue's maxReceiveCount is 5.
 const maxCatAttempts = 3
 
-// viewFlush is the number of views buffered per BatchWrite.
-const viewFlush = 1000
-
 // HandleJob runs one step of a categorization (queue.Holdings, job type
 // JobCategorize). A nil error acknowledges the message.
 func (s *Categorizer) HandleJob(ctx context.Context, job queue.Job) error {
@@ -149,21 +146,24 @@ func (s *core) categorize(ctx context.Context, j categorizeJob) error {
 	return s.sendCategorize(ctx, categorizeJob{PartyID: j.PartyID, BankCode: j.BankCode, RunID: j.RunID, Step: cat.Step})
 }
 
-// readViews reads an account's transaction views (their whole range).
+// readViews reads an account's transaction views, in sequence order (one
+// query per 1 MB of chunks).
 func (s *core) readViews(ctx context.Context, accountID string, visit func(v txView) error) error {
-	q := store.Query{PK: holdings.AccountPK(accountID), From: txSK(0), To: txSK(maxSeq)}
+	q := store.Query{PK: holdings.AccountPK(accountID), From: chunkSK(0), To: lastChunkSK()}
+	var views []txView
 	for {
 		page, err := s.st.Query(ctx, q)
 		if err != nil {
 			return fmt.Errorf("read transaction views of account %s: %w", accountID, err)
 		}
 		for _, it := range page.Items {
-			v, err := decode[txView](it)
-			if err != nil {
+			if views, err = chunkViews(it, 0, maxSeq+1, views[:0]); err != nil {
 				return err
 			}
-			if err := visit(v); err != nil {
-				return err
+			for _, v := range views {
+				if err := visit(v); err != nil {
+					return err
+				}
 			}
 		}
 		if page.Next == "" {
@@ -173,12 +173,16 @@ func (s *core) readViews(ctx context.Context, accountID string, visit func(v txV
 	}
 }
 
+// flushChunks is the number of full chunks buffered per BatchWrite.
+const flushChunks = 8
+
 // categorizeAccount views the account's booked transactions that have no
 // view yet, up to budget, and writes the account's sums. It returns how
 // many it wrote and whether the account is complete.
 func (s *core) categorizeAccount(ctx context.Context, partyID string, a *accRecord, budget int) (int, bool, error) {
 	seen := map[string]bool{}
 	next := int64(0)
+	var open []txView // the views of the last chunk, when it is not full
 	income, spending := decimal.Zero, decimal.Zero
 	add := func(amount decimal.Decimal) {
 		if amount.IsPositive() {
@@ -188,13 +192,23 @@ func (s *core) categorizeAccount(ctx context.Context, partyID string, a *accReco
 		}
 	}
 	err := s.readViews(ctx, a.AccountID, func(v txView) error {
+		if v.Seq != next {
+			return fmt.Errorf("transaction views of account %s: sequence %d where %d was expected", a.AccountID, v.Seq, next)
+		}
 		seen[v.HoldingsID] = true
-		next = max(next, v.Seq+1)
+		next++
 		add(v.Amount)
+		if v.Seq%chunkSize == 0 {
+			open = open[:0]
+		}
+		open = append(open, v)
 		return nil
 	})
 	if err != nil {
 		return 0, false, err
+	}
+	if next%chunkSize == 0 {
+		open = nil
 	}
 	now := s.now()
 	var buf []store.Item
@@ -207,6 +221,12 @@ func (s *core) categorizeAccount(ctx context.Context, partyID string, a *accReco
 		}
 		buf = buf[:0]
 		return nil
+	}
+	// put buffers the open chunk's item (rewritten whole: it gained views).
+	put := func() {
+		if len(open) > 0 {
+			buf = append(buf, encodeChunk(a.AccountID, chunkOf(open[0].Seq), open))
+		}
 	}
 	written, complete := 0, true
 	q := holdings.TxQuery{Limit: holdings.MaxTxLimit}
@@ -231,18 +251,18 @@ pages:
 				BookedAt: t.PostedAt, ImportedAt: now, Purpose: t.Description, Counterparty: t.CounterpartyName,
 				IBAN: t.CounterpartyIBAN, Mode: t.Mode,
 				Category: category.Categorize(category.Input{Amount: t.Amount, Counterparty: t.CounterpartyName, Purpose: t.Description, Mode: t.Mode})}
-			it, err := encode(txKey(a.AccountID, v.Seq), v, 0)
-			if err != nil {
-				return written, false, err
-			}
-			buf = append(buf, it)
+			open = append(open, v)
 			seen[t.ID] = true
 			add(v.Amount)
 			next++
 			written++
-			if len(buf) == viewFlush {
-				if err := flush(); err != nil {
-					return written, false, err
+			if len(open) == chunkSize {
+				put()
+				open = nil
+				if len(buf) == flushChunks {
+					if err := flush(); err != nil {
+						return written, false, err
+					}
 				}
 			}
 		}
@@ -250,6 +270,9 @@ pages:
 			break
 		}
 		q.Token = page.Next
+	}
+	if written > 0 {
+		put()
 	}
 	if err := flush(); err != nil {
 		return written, false, err

@@ -195,6 +195,26 @@ func TestCategorizeInSteps(t *testing.T) {
 	h.txs = append(h.txs[:23:23], h.txs[24:]...) // the pending one is not viewed
 	check(26)
 
+	// Past the first chunks, in steps of 100 views: the open chunk is
+	// rewritten with what it gains, the next ones written whole.
+	for i := 26; i < 306; i++ {
+		h.txs = append(h.txs, postedTx(i, int64(-i), "EDEKA"))
+	}
+	c100, err := NewCategorizer(CategorizerDeps{Store: st, Queue: q, Holdings: h, Clock: platform.NewFakeClock(time.Now()), Budget: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c100.ImportFinished(ctx, holdings.ImportRequest{PartyID: party, BankCode: "bank", RunID: "run2b"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if steps := q.run(t, c100); steps != 3 {
+		t.Errorf("%d steps for 280 views", steps)
+	}
+	check(306)
+	if items, err := st.Query(ctx, store.Query{PK: holdings.AccountPK("acc1"), SKPrefix: txSKPrefix}); err != nil || len(items.Items) != 3 {
+		t.Errorf("%d chunks for 306 views (%v)", len(items.Items), err)
+	}
+
 	// A failing step is retried, then given up: not busy for ever.
 	h.fail = true
 	if err := c.ImportFinished(ctx, holdings.ImportRequest{PartyID: party, BankCode: "bank", RunID: "run3"}, nil); err != nil {

@@ -18,7 +18,7 @@
 //	connection record  PK=PARTY#<party>  SK=FINAPI#CONN#<bank>   id, name, credentials, last manual update
 //	categorization     PK=PARTY#<party>  SK=FINAPI#CAT#<bank>    state of the job, run it categorized
 //	account record     PK=PARTY#<party>  SK=FINAPI#ACC#<acc>     integer id, bank, type, sums of its transactions
-//	transaction view   PK=ACC#<acc>      SK=FTX#<seq, 10 digits>  one booked transaction, categorized
+//	transaction views  PK=ACC#<acc>      SK=FTX#<chunk, 10 digits>  128 booked transactions, categorized
 //	id counters        PK=FINAPI#SEQ     SK=CONN | ACC           the last integer id given
 //
 // So the party partition (one query) holds everything a bank connection,
@@ -81,13 +81,16 @@ func accKey(partyID, accountID string) store.Key {
 	return store.Key{PK: holdings.PartyPK(partyID), SK: accSKPrefix + accountID}
 }
 
-// txKey is the key of the transaction view with sequence number seq of an
-// account (holdings id accountID).
-func txKey(accountID string, seq int64) store.Key {
-	return store.Key{PK: holdings.AccountPK(accountID), SK: txSK(seq)}
+// chunkKey is the key of a chunk of an account's transaction views
+// (holdings id accountID; view.go).
+func chunkKey(accountID string, chunk int64) store.Key {
+	return store.Key{PK: holdings.AccountPK(accountID), SK: chunkSK(chunk)}
 }
 
-func txSK(seq int64) string { return fmt.Sprintf("%s%010d", txSKPrefix, seq) }
+func chunkSK(chunk int64) string { return fmt.Sprintf("%s%010d", txSKPrefix, chunk) }
+
+// lastChunkSK bounds the range of every chunk.
+func lastChunkSK() string { return chunkSK(chunkOf(maxSeq)) }
 
 // Integer ids. Connections and accounts are numbered by a counter each
 // (1, 2, ...). A transaction's id is its account's id shifted left by
@@ -229,20 +232,20 @@ type accRecord struct {
 
 // txView is a categorized transaction as finAPI lists it (a copy of the
 // holdings record's fields finAPI shows, with its sequence number and
-// category).
+// category), stored as a binary record (view.go).
 type txView struct {
-	Seq          int64           `json:"seq"`
-	HoldingsID   string          `json:"holdingsId"`
-	Amount       decimal.Decimal `json:"amount"`
-	Currency     string          `json:"currency"`
-	ValueDate    time.Time       `json:"valueDate"`
-	BookedAt     time.Time       `json:"bookedAt"`
-	ImportedAt   time.Time       `json:"importedAt"`
-	Purpose      string          `json:"purpose,omitempty"`
-	Counterparty string          `json:"counterparty,omitempty"`
-	IBAN         string          `json:"iban,omitempty"`
-	Mode         string          `json:"mode,omitempty"`
-	Category     int64           `json:"category"`
+	Seq          int64
+	HoldingsID   string
+	Amount       decimal.Decimal
+	Currency     string
+	ValueDate    time.Time
+	BookedAt     time.Time
+	ImportedAt   time.Time
+	Purpose      string
+	Counterparty string
+	IBAN         string
+	Mode         string
+	Category     int64
 }
 
 func encode(k store.Key, v any, version int64) (store.Item, error) {

@@ -460,7 +460,7 @@ func (s *Service) Transactions(ctx context.Context, p auth.Principal, q TxQuery)
 	if err != nil {
 		return TxPage{}, err
 	}
-	sn, err := s.read(ctx, p)
+	sn, err := s.readBrief(ctx, p)
 	if err != nil {
 		return TxPage{}, err
 	}
@@ -474,7 +474,7 @@ func (s *Service) Transactions(ctx context.Context, p auth.Principal, q TxQuery)
 
 // pageByID reads one page in id order from the accounts' counts.
 func (s *Service) pageByID(ctx context.Context, accs []*accRecord, page Page, desc bool) (TxPage, error) {
-	out := TxPage{Page: page, Income: decimal.Zero, Spending: decimal.Zero, Transactions: []Transaction{}}
+	out := TxPage{Page: page, Income: decimal.Zero, Spending: decimal.Zero, Transactions: make([]Transaction, 0, page.PerPage)}
 	for _, a := range accs {
 		out.Total += int(a.Count)
 		out.Income = out.Income.Add(a.Income)
@@ -495,24 +495,35 @@ func (s *Service) pageByID(ctx context.Context, accs []*accRecord, page Page, de
 			continue
 		}
 		n := min(int64(want), a.Count-int64(skip))
-		q := store.Query{PK: holdings.AccountPK(a.AccountID), Limit: int(n)}
+		// The page's share of this account: sequence numbers [lo, hi),
+		// counted from the newest when descending.
+		lo, hi := int64(skip), int64(skip)+n
 		if desc {
-			q.From, q.To, q.Desc = txSK(0), txSK(a.Count-1-int64(skip)), true
-		} else {
-			q.From, q.To = txSK(int64(skip)), txSK(maxSeq)
+			lo, hi = a.Count-int64(skip)-n, a.Count-int64(skip)
 		}
-		res, err := s.st.Query(ctx, q)
+		first, last := chunkOf(lo), chunkOf(hi-1)
+		q := store.Query{PK: holdings.AccountPK(a.AccountID), From: chunkSK(first), To: chunkSK(last), Limit: int(last - first + 1)}
+		var views []txView
+		// Lent: the views are decoded (one copy per chunk) in the store's bytes.
+		err := store.QueryWith(ctx, s.st, q, func(res store.Page) error {
+			for _, it := range res.Items {
+				var err error
+				if views, err = chunkViews(it, lo, hi, views); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 		if err != nil {
 			return TxPage{}, fmt.Errorf("read transactions of account %d: %w", a.ID, err)
 		}
-		for _, it := range res.Items {
-			v, err := decode[txView](it)
-			if err != nil {
-				return TxPage{}, err
-			}
+		if desc {
+			slices.Reverse(views)
+		}
+		for _, v := range views {
 			out.Transactions = append(out.Transactions, transaction(a, v))
 		}
-		want -= len(res.Items)
+		want -= len(views)
 		skip = 0
 	}
 	return out, nil
@@ -616,7 +627,7 @@ func (s *Service) TransactionsByID(ctx context.Context, p auth.Principal, ids []
 	if err := checkIDs(ids); err != nil {
 		return nil, err
 	}
-	sn, err := s.read(ctx, p)
+	sn, err := s.readBrief(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -624,12 +635,26 @@ func (s *Service) TransactionsByID(ctx context.Context, p auth.Principal, ids []
 	for _, a := range sn.shown() {
 		byAccount[a.ID] = a
 	}
+	type wanted struct {
+		a    *accRecord
+		seqs []int64
+	}
+	chunks := map[store.Key]*wanted{}
 	var keys []store.Key
 	for _, id := range ids {
 		accID, seq := splitTransactionID(id)
-		if a, ok := byAccount[accID]; ok && id > 0 && id <= MaxID && seq < a.Count {
-			keys = append(keys, txKey(a.AccountID, seq))
+		a, ok := byAccount[accID]
+		if !ok || id <= 0 || id > MaxID || seq >= a.Count {
+			continue
 		}
+		k := chunkKey(a.AccountID, chunkOf(seq))
+		w, ok := chunks[k]
+		if !ok {
+			w = &wanted{a: a}
+			chunks[k] = w
+			keys = append(keys, k)
+		}
+		w.seqs = append(w.seqs, seq)
 	}
 	out := []Transaction{}
 	if len(keys) == 0 {
@@ -639,16 +664,20 @@ func (s *Service) TransactionsByID(ctx context.Context, p auth.Principal, ids []
 	if err != nil {
 		return nil, fmt.Errorf("read transactions: %w", err)
 	}
-	byHoldings := map[string]*accRecord{}
-	for _, a := range byAccount {
-		byHoldings[holdings.AccountPK(a.AccountID)] = a
-	}
 	for _, it := range items {
-		v, err := decode[txView](it)
+		w := chunks[it.Key()]
+		if w == nil {
+			continue
+		}
+		views, err := chunkViews(it, slices.Min(w.seqs), slices.Max(w.seqs)+1, nil)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, transaction(byHoldings[it.PK], v))
+		for _, v := range views {
+			if slices.Contains(w.seqs, v.Seq) {
+				out = append(out, transaction(w.a, v))
+			}
+		}
 	}
 	slices.SortFunc(out, func(a, b Transaction) int { return cmpInt(a.ID, b.ID) })
 	return out, nil

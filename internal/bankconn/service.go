@@ -31,7 +31,7 @@ type Parties interface {
 
 // Connections are the party's connections (*connection.Service).
 type Connections interface {
-	ReadPartition(ctx context.Context, partyID string) (connection.Partition, error)
+	ReadPartition(ctx context.Context, partyID string, brief bool) (connection.Partition, error)
 	ConnectDirect(ctx context.Context, prof party.Profile, b bank.Bank, login connection.DirectLogin) (connection.Connection, bool, error)
 	Remove(ctx context.Context, p auth.Principal, partyID, bankCode string) (connection.Connection, error)
 }
@@ -255,8 +255,18 @@ type snapshot struct {
 // read reads the caller's finAPI party (one query) and checks that the
 // party is theirs.
 func (s *Service) read(ctx context.Context, p auth.Principal) (*snapshot, error) {
+	return s.readParty(ctx, p, false)
+}
+
+// readBrief is read for the transaction reads, which need to know which
+// connections exist but nothing of them (not decoded: the hot path).
+func (s *Service) readBrief(ctx context.Context, p auth.Principal) (*snapshot, error) {
+	return s.readParty(ctx, p, true)
+}
+
+func (s *Service) readParty(ctx context.Context, p auth.Principal, brief bool) (*snapshot, error) {
 	partyID := PartyID(p.Subject)
-	part, err := s.conns.ReadPartition(ctx, partyID)
+	part, err := s.conns.ReadPartition(ctx, partyID, brief)
 	if err != nil {
 		return nil, fmt.Errorf("read finAPI party: %w", err)
 	}

@@ -23,8 +23,11 @@ type Partition struct {
 // ReadPartition reads a party's partition with one query (paged only past
 // 1000 items). Unlike Details it checks no access: the caller owns the
 // party by construction (the finAPI dialect's party is derived from the
-// caller's subject) and checks the profile's owner itself.
-func (s *Service) ReadPartition(ctx context.Context, partyID string) (Partition, error) {
+// caller's subject) and checks the profile's owner itself. With brief, the
+// connections are not decoded (a Detail holds the party and the bank code
+// only, no import progress): for a caller that only needs to know which
+// connections exist.
+func (s *Service) ReadPartition(ctx context.Context, partyID string, brief bool) (Partition, error) {
 	if err := party.ValidateID(partyID); err != nil {
 		return Partition{}, err
 	}
@@ -46,12 +49,19 @@ func (s *Service) ReadPartition(ctx context.Context, partyID string) (Partition,
 				}
 				out.Profile = &pr
 			case strings.HasPrefix(it.SK, SKPrefix):
+				if brief {
+					conns = append(conns, Connection{PartyID: partyID, BankCode: it.SK[len(SKPrefix):]})
+					continue
+				}
 				c, err := Decode(it)
 				if err != nil {
 					return Partition{}, err
 				}
 				conns = append(conns, c)
 			case strings.HasPrefix(it.SK, holdings.ImportSKPrefix):
+				if brief {
+					continue
+				}
 				pg, err := importProgress(it)
 				if err != nil {
 					return Partition{}, err
