@@ -168,6 +168,27 @@ func (s *Service) Banks(ctx context.Context, q BankQuery) (BankPage, error) {
 	return BankPage{Banks: slices.Clip(sel[from:to]), Page: page, Total: len(sel)}, nil
 }
 
+// BanksByID returns the directory banks among ids, by id (unknown ids are
+// left out): the deprecated "get multiple banks".
+func (s *Service) BanksByID(ctx context.Context, ids []int64) ([]BankInfo, error) {
+	if err := checkIDs(ids); err != nil {
+		return nil, err
+	}
+	page, err := s.Banks(ctx, BankQuery{IDs: ids, Page: Page{PerPage: MaxPerPage}})
+	if err != nil {
+		return nil, err
+	}
+	// At most MaxPerPage banks exist per page: read the others too.
+	for p := 2; len(page.Banks) < page.Total; p++ {
+		next, err := s.Banks(ctx, BankQuery{IDs: ids, Page: Page{Page: p, PerPage: MaxPerPage}})
+		if err != nil {
+			return nil, err
+		}
+		page.Banks = append(page.Banks, next.Banks...)
+	}
+	return page.Banks, nil
+}
+
 // Bank returns one directory bank by finAPI id (two store Gets).
 func (s *Service) Bank(ctx context.Context, id int64) (BankInfo, error) {
 	if id <= 0 || id >= 1e10 {

@@ -24,6 +24,7 @@ type Service interface {
 	DeleteAll(ctx context.Context, p auth.Principal) ([]int64, error)
 	Banks(ctx context.Context, q bankconn.BankQuery) (bankconn.BankPage, error)
 	Bank(ctx context.Context, id int64) (bankconn.BankInfo, error)
+	BanksByID(ctx context.Context, ids []int64) ([]bankconn.BankInfo, error)
 	Accounts(ctx context.Context, p auth.Principal, q bankconn.AccountQuery) ([]bankconn.Account, error)
 	Account(ctx context.Context, p auth.Principal, id int64) (bankconn.Account, error)
 	Transactions(ctx context.Context, p auth.Principal, q bankconn.TxQuery) (bankconn.TxPage, error)
@@ -267,11 +268,23 @@ func (a *API) listBanks(w http.ResponseWriter, r *http.Request, _ auth.Principal
 }
 
 func (a *API) getBank(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	id, err := oneID(r)
+	ids, list, err := pathIDs(r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	b, err := a.svc.Bank(r.Context(), id)
+	if list { // the deprecated get multiple banks
+		banks, err := a.svc.BanksByID(r.Context(), ids)
+		if err != nil {
+			return err
+		}
+		out := BankList{Banks: make([]Bank, 0, len(banks))}
+		for _, b := range banks {
+			out.Banks = append(out.Banks, bankOf(b))
+		}
+		platform.WriteJSON(w, http.StatusOK, out)
+		return nil
+	}
+	b, err := a.svc.Bank(r.Context(), ids[0])
 	if err != nil {
 		return err
 	}
@@ -414,11 +427,23 @@ func (a *API) listCategories(w http.ResponseWriter, r *http.Request, _ auth.Prin
 }
 
 func (a *API) getCategory(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	id, err := oneID(r)
+	ids, list, err := pathIDs(r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	c, err := bankconn.Category(id)
+	if list { // the deprecated get multiple categories
+		page, err := bankconn.Categories(bankconn.CategoryQuery{IDs: ids, Page: bankconn.Page{PerPage: bankconn.MaxPerPage}})
+		if err != nil {
+			return err
+		}
+		out := CategoryList{Categories: make([]Category, 0, len(page.Categories))}
+		for _, c := range page.Categories {
+			out.Categories = append(out.Categories, *categoryOf(c.ID))
+		}
+		platform.WriteJSON(w, http.StatusOK, out)
+		return nil
+	}
+	c, err := bankconn.Category(ids[0])
 	if err != nil {
 		return err
 	}

@@ -137,6 +137,17 @@ type PageableBankList struct {
 	Paging Paging `json:"paging"`
 }
 
+// BankList is a list of banks (the deprecated get multiple banks).
+type BankList struct {
+	Banks []Bank `json:"banks"`
+}
+
+// CategoryList is a list of categories (the deprecated get multiple
+// categories).
+type CategoryList struct {
+	Categories []Category `json:"categories"`
+}
+
 // Account is an imported bank account.
 type Account struct {
 	ID                   int64    `json:"id"`

@@ -100,6 +100,13 @@ func TestBanks(t *testing.T) {
 	if !strings.Contains(r.body, `"blz":"00000000"`) || r.reads != 2 {
 		t.Errorf("bank by id (%d reads): %s", r.reads, r.body)
 	}
+	r = e.do("GET", fmt.Sprintf("/api/v1/banks/%d,1,%d", demo.ID, byName.ID), alice, "")
+	mustConformTo(t, "BankList", r.body)
+	var many struct{ Banks []struct{ ID int64 } }
+	r.json(t, 200, &many)
+	if len(many.Banks) != 2 || many.Banks[0].ID > many.Banks[1].ID {
+		t.Errorf("deprecated get multiple banks: %+v", many)
+	}
 	e.do("GET", "/api/v1/banks/1", alice, "").wantError(t, 404, "UNKNOWN_ENTITY")
 	e.do("GET", "/api/v1/banks/x1", alice, "").wantError(t, 400, "BAD_REQUEST")
 	e.do("GET", "/api/v1/banks?perPage=501", alice, "").wantError(t, 400, "ILLEGAL_PAGE_SIZE")
@@ -139,6 +146,11 @@ func TestCategories(t *testing.T) {
 		t.Errorf("search: %+v", page)
 	}
 	e.do("GET", "/api/v1/categories/42", alice, "").wantError(t, 404, "UNKNOWN_ENTITY")
+	r = e.do("GET", "/api/v1/categories/301,42,100", alice, "")
+	mustConformTo(t, "CategoryList", r.body)
+	if !strings.HasPrefix(r.body, `{"categories":[{"id":100,`) || strings.Count(r.body, `"isCustom"`) != 2 {
+		t.Errorf("deprecated get multiple categories: %s", r.body)
+	}
 }
 
 // txList is a PageableTransactionList as the tests read it.

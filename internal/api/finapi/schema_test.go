@@ -70,6 +70,8 @@ var schema = map[string]map[string]field{
 	"IdentifierList":     {"identifiers": optList("int")},
 	"Paging":             {"page": req("int"), "perPage": req("int"), "pageCount": req("int"), "totalCount": req("int")},
 	"PageableBankList":   {"banks": reqList("Bank"), "paging": req("Paging")},
+	"BankList":           {"banks": reqList("Bank")},
+	"CategoryList":       {"categories": reqList("Category")},
 	"Account": {
 		"id": req("int"), "bankConnectionId": req("int"), "accountName": opt("string"), "accountNumber": req("string"),
 		"subAccountNumber": opt("string"), "iban": opt("string"), "accountHolderName": opt("string"),
