@@ -98,7 +98,9 @@ func wireOf(err error) (Wire, string) {
 // sent a sane one). Unexpected errors are logged, never shown.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, clock platform.Clock, err error) {
 	wire, msg := wireOf(err)
-	if wire.Status >= http.StatusInternalServerError {
+	// A 510 (the bank's challenge) is an answer, not a failure: only the
+	// unexpected is logged.
+	if wire == unexpected {
 		if log == nil {
 			log = slog.Default()
 		}
