@@ -529,7 +529,7 @@ func (s *Service) pageByID(ctx context.Context, accs []*accRecord, page Page, de
 		err := store.QueryWith(ctx, s.st, q, func(res store.Page) error {
 			for _, it := range res.Items {
 				var err error
-				if views, err = chunkViews(it, lo, hi, views); err != nil {
+				if views, err = s.chunks.views(it, lo, hi, views); err != nil {
 					return err
 				}
 			}

@@ -93,6 +93,7 @@ func (s *core) now() time.Time { return s.clock.Now().UTC() }
 // concurrent use.
 type Service struct {
 	core
+	chunks    *chunkCache // decoded transaction views of hot pages
 	parties   Parties
 	conns     Connections
 	banks     Banks
@@ -105,8 +106,8 @@ func New(d Deps) (*Service, error) {
 	if d.Store == nil || d.Queue == nil || d.Parties == nil || d.Conns == nil || d.Holdings == nil || d.Banks == nil || d.Keyring == nil {
 		return nil, errors.New("bank connections: store, queue, parties, connections, holdings, banks and keyring are required")
 	}
-	return &Service{core: newCore(d.Store, d.Queue, d.Holdings, d.Clock, d.Log), parties: d.Parties, conns: d.Conns,
-		banks: d.Banks, providers: d.Providers, keys: d.Keyring}, nil
+	return &Service{core: newCore(d.Store, d.Queue, d.Holdings, d.Clock, d.Log), chunks: newChunkCache(chunkCacheBytes),
+		parties: d.Parties, conns: d.Conns, banks: d.Banks, providers: d.Providers, keys: d.Keyring}, nil
 }
 
 // CategorizerDeps are the Categorizer's dependencies; Clock and Log have
@@ -279,6 +280,18 @@ func (s *Service) readParty(ctx context.Context, p auth.Principal, brief bool) (
 	}
 	for _, it := range part.Other {
 		switch {
+		case strings.HasPrefix(it.SK, connSKPrefix) && brief:
+			// Only what the transaction reads use: which bank, which
+			// account types (not the bank's description, not the PIN).
+			r, err := decode[struct {
+				ID           int64  `json:"id"`
+				BankCode     string `json:"bankCode"`
+				AccountTypes []int  `json:"accountTypes,omitempty"`
+			}](it)
+			if err != nil {
+				return nil, err
+			}
+			sn.conns = append(sn.conns, &connRecord{ID: r.ID, BankCode: r.BankCode, AccountTypes: r.AccountTypes, Version: it.Version})
 		case strings.HasPrefix(it.SK, connSKPrefix):
 			r, err := decode[connRecord](it)
 			if err != nil {
@@ -286,6 +299,7 @@ func (s *Service) readParty(ctx context.Context, p auth.Principal, brief bool) (
 			}
 			r.Version = it.Version
 			sn.conns = append(sn.conns, &r)
+		case strings.HasPrefix(it.SK, catSKPrefix) && brief:
 		case strings.HasPrefix(it.SK, catSKPrefix):
 			r, err := decode[catRecord](it)
 			if err != nil {

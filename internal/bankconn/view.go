@@ -1,10 +1,12 @@
 package bankconn
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -239,4 +241,62 @@ func (r *viewReader) view(seq int64) txView {
 	v.Purpose, v.Counterparty, v.IBAN, v.Mode = r.string(), r.string(), r.string(), r.string()
 	v.Category = r.varint()
 	return v
+}
+
+// chunkCache keeps decoded chunks of transaction views, each with the
+// stored bytes it was decoded from: a page read compares the store's (lent)
+// bytes with them and decodes only a chunk that is new or changed, so a
+// hot page costs a comparison, not a decoding. Bounded by the bytes it
+// holds (cleared when full; it is only a cache); safe for concurrent use.
+type chunkCache struct {
+	mu    sync.Mutex
+	m     map[store.Key]*decodedChunk
+	bytes int
+	max   int
+}
+
+type decodedChunk struct {
+	data  []byte   // the stored bytes (a copy)
+	views []txView // every view of the chunk, in sequence order (read-only)
+}
+
+// chunkCacheBytes bounds a cache: about 800 chunks of 128 views.
+const chunkCacheBytes = 16 << 20
+
+func newChunkCache(max int) *chunkCache {
+	return &chunkCache{m: map[store.Key]*decodedChunk{}, max: max}
+}
+
+// views returns the views of a chunk item with sequence numbers in [from,
+// to), appended to out, decoding the item only when the cache does not
+// hold these very bytes.
+func (c *chunkCache) views(it store.Item, from, to int64, out []txView) ([]txView, error) {
+	k := it.Key()
+	c.mu.Lock()
+	d := c.m[k]
+	c.mu.Unlock()
+	if d == nil || !bytes.Equal(d.data, it.Data) {
+		views, err := chunkViews(it, 0, maxSeq+1, nil)
+		if err != nil {
+			return out, err
+		}
+		d = &decodedChunk{data: bytes.Clone(it.Data), views: views}
+		c.mu.Lock()
+		if c.bytes+len(d.data) > c.max {
+			clear(c.m)
+			c.bytes = 0
+		}
+		if old := c.m[k]; old != nil {
+			c.bytes -= len(old.data)
+		}
+		c.m[k] = d
+		c.bytes += len(d.data)
+		c.mu.Unlock()
+	}
+	for _, v := range d.views {
+		if v.Seq >= from && v.Seq < to {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }

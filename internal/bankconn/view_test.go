@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/openagg/openagg/internal/store"
 )
 
 func TestViewRecord(t *testing.T) {
@@ -59,5 +61,40 @@ func TestViewRecord(t *testing.T) {
 		if _, err := chunkViews(bad, 0, maxSeq+1, nil); !errors.Is(err, errBadView) {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestChunkCache: a chunk is decoded once for the same bytes, again when
+// they change; the cache stays within its bound.
+func TestChunkCache(t *testing.T) {
+	v := func(seq int64, purpose string) txView {
+		return txView{Seq: seq, HoldingsID: purpose, Amount: decimal.New(-seq, -2), Purpose: purpose}
+	}
+	c := newChunkCache(1 << 20)
+	it := encodeChunk("acc", 0, []txView{v(0, "a"), v(1, "b")})
+	got, err := c.views(it, 1, 2, nil)
+	if err != nil || len(got) != 1 || got[0].Purpose != "b" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	first := c.m[it.Key()]
+	if got, _ = c.views(it, 0, 2, nil); len(got) != 2 || c.m[it.Key()] != first {
+		t.Fatalf("the same bytes decoded again: %+v", got)
+	}
+	it = encodeChunk("acc", 0, []txView{v(0, "a"), v(1, "b"), v(2, "c")}) // the chunk gained a view
+	if got, _ = c.views(it, 0, 10, nil); len(got) != 3 || got[2].Purpose != "c" {
+		t.Fatalf("changed bytes: %+v", got)
+	}
+	small := newChunkCache(len(it.Data) + 1)
+	for i := range 5 {
+		other := encodeChunk("acc", int64(i), []txView{v(int64(i)*chunkSize, "x")})
+		if _, err := small.views(other, 0, maxSeq+1, nil); err != nil {
+			t.Fatal(err)
+		}
+		if small.bytes > small.max || len(small.m) > 3 {
+			t.Fatalf("cache over its bound: %d bytes, %d chunks", small.bytes, len(small.m))
+		}
+	}
+	if _, err := c.views(store.Item{PK: "ACC#acc", SK: chunkSK(9), Data: []byte{9}}, 0, 1, nil); !errors.Is(err, errBadView) {
+		t.Errorf("bad chunk: %v", err)
 	}
 }
