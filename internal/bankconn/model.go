@@ -18,7 +18,7 @@
 //	connection record  PK=PARTY#<party>  SK=FINAPI#CONN#<bank>   id, name, credentials, last manual update
 //	categorization     PK=PARTY#<party>  SK=FINAPI#CAT#<bank>    state of the job, run it categorized
 //	account record     PK=PARTY#<party>  SK=FINAPI#ACC#<acc>     integer id, bank, type, sums of its transactions
-//	transaction views  PK=ACC#<acc>      SK=FTX#<chunk, 10 digits>  128 booked transactions, categorized
+//	transaction views  PK=ACC#<acc>      SK=FTX#<seq÷128, 10 digits>  128 booked transactions, categorized (binary, view.go)
 //	id counters        PK=FINAPI#SEQ     SK=CONN | ACC           the last integer id given
 //
 // So the party partition (one query) holds everything a bank connection,
