@@ -18,9 +18,11 @@ import (
 
 	"github.com/openagg/openagg/internal/account"
 	"github.com/openagg/openagg/internal/api/aggregation"
+	"github.com/openagg/openagg/internal/api/finapi"
 	"github.com/openagg/openagg/internal/api/obperr"
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/bank"
+	"github.com/openagg/openagg/internal/bankconn"
 	"github.com/openagg/openagg/internal/connection"
 	"github.com/openagg/openagg/internal/customer"
 	"github.com/openagg/openagg/internal/fault"
@@ -64,6 +66,24 @@ var domainKinds = map[string]map[string]*fault.Kind{
 		"ErrInvalidCountry":  bank.ErrInvalidCountry,
 		"ErrInvalidAccess":   bank.ErrInvalidAccess,
 		"ErrBusy":            bank.ErrBusy,
+	},
+	"bankconn": {
+		"ErrNotFound":          bankconn.ErrNotFound,
+		"ErrMissingField":      bankconn.ErrMissingField,
+		"ErrInvalidField":      bankconn.ErrInvalidField,
+		"ErrTooManyIDs":        bankconn.ErrTooManyIDs,
+		"ErrPageSize":          bankconn.ErrPageSize,
+		"ErrOrder":             bankconn.ErrOrder,
+		"ErrFilter":            bankconn.ErrFilter,
+		"ErrExists":            bankconn.ErrExists,
+		"ErrBusy":              bankconn.ErrBusy,
+		"ErrForbidden":         bankconn.ErrForbidden,
+		"ErrUnsupportedBank":   bankconn.ErrUnsupportedBank,
+		"ErrNoAccountsForType": bankconn.ErrNoAccountsForType,
+		"ErrRejected":          bankconn.ErrRejected,
+		"ErrBankFailed":        bankconn.ErrBankFailed,
+		"ErrChallenge":         bankconn.ErrChallenge,
+		"ErrNoChallenge":       bankconn.ErrNoChallenge,
 	},
 	"connection": {
 		"ErrInvalidRequest":         connection.ErrInvalidRequest,
@@ -182,6 +202,12 @@ func dialects() []dialect {
 				return row.Text == "" || row.Detail
 			},
 			render: func(w http.ResponseWriter, r *http.Request, err error) { obperr.Write(w, r, log, err) },
+		},
+		{
+			name:    "finapi",
+			domains: []string{"bankconn", "auth", "party", "connection", "holdings", "bank"},
+			has:     finapi.Errors.Has,
+			render:  finapi.Renderer(log, platform.SystemClock{}),
 		},
 	}
 }

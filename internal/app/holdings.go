@@ -6,6 +6,7 @@ import (
 
 	"github.com/openagg/openagg/internal/activity"
 	holdingsapi "github.com/openagg/openagg/internal/api/holdings"
+	"github.com/openagg/openagg/internal/bankconn"
 	"github.com/openagg/openagg/internal/queue"
 )
 
@@ -25,12 +26,19 @@ func (a *App) holdingsGroup() (Group, error) {
 }
 
 // holdingsImporter is the worker consuming queue.Holdings (holdings.import
-// jobs: one chunk of an import each).
+// jobs: one chunk of an import each; finAPI's categorization jobs).
 func (a *App) holdingsImporter() (Worker, error) {
 	h := a.Holdings()
+	cat := a.Categorizer()
 	handle := func(ctx context.Context, job queue.Job) error {
 		// A job names the channel its import was asked through.
-		return h.HandleJob(activity.WithChannel(ctx, activity.ChannelImporter), job)
+		ctx = activity.WithChannel(ctx, activity.ChannelImporter)
+		if job.Type == bankconn.JobCategorize {
+			// finAPI's categorization of a download runs on the holdings
+			// workers too.
+			return cat.HandleJob(ctx, job)
+		}
+		return h.HandleJob(ctx, job)
 	}
 	return Worker{Name: "holdings-importer", Queue: queue.Holdings, Handler: queue.Consumer(a.Log, handle)}, nil
 }

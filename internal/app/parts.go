@@ -28,6 +28,7 @@ func ConnectGroup(a *App) (Part, error)   { return groupPart(a.connectGroup()) }
 func HoldingsGroup(a *App) (Part, error)  { return groupPart(a.holdingsGroup()) }
 func OBPGroup(a *App) (Part, error)       { return groupPart(a.obpGroup()) }
 func CustomersGroup(a *App) (Part, error) { return groupPart(a.customersGroup()) }
+func FinAPIGroup(a *App) (Part, error)    { return groupPart(a.finapiGroup()) }
 
 func DirectoryLoader(a *App) (Part, error)  { return workerPart(a.directoryLoader()) }
 func ConnectionSync(a *App) (Part, error)   { return workerPart(a.connectionSync()) }
@@ -55,6 +56,7 @@ func Parts() []PartInfo {
 		{"holdings", KindAPI, HoldingsGroup},
 		{"obp", KindAPI, OBPGroup},
 		{"customers", KindAPI, CustomersGroup},
+		{"finapi", KindAPI, FinAPIGroup},
 		{"directory-loader", KindWorker, DirectoryLoader},
 		{"connection-sync", KindWorker, ConnectionSync},
 		{"holdings-importer", KindWorker, HoldingsImporter},

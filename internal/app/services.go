@@ -5,7 +5,9 @@ import (
 
 	"github.com/openagg/openagg/internal/activity"
 	"github.com/openagg/openagg/internal/bank"
+	"github.com/openagg/openagg/internal/bankconn"
 	"github.com/openagg/openagg/internal/connection"
+	"github.com/openagg/openagg/internal/credential"
 	"github.com/openagg/openagg/internal/customer"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/metadata"
@@ -38,6 +40,10 @@ type services struct {
 	views    once[*view.Service]
 	meta     once[*metadata.Service]
 	customer once[*customer.Service]
+
+	keyring     once[credential.Keyring]
+	categorizer once[*bankconn.Categorizer]
+	bankconns   once[*bankconn.Service]
 }
 
 // BankDirectory is the bank directory over the configured providers: the
@@ -89,7 +95,9 @@ func (a *App) Holdings() *holdings.Service {
 	h, _ := a.svc.holdings.get(func() (*holdings.Service, error) {
 		return holdings.New(holdings.Config{
 			Store: a.Store, Queue: a.Queue, Providers: a.Provider, Clock: a.Clock, Log: a.Log,
-			Hook: a.Views(),
+			// The party owner gets the owner view of each imported account;
+			// finAPI numbers its accounts and categorizes each download.
+			Hook: holdings.Hooks{a.Views(), a.Categorizer()},
 			// A run starts only while the party's connection exists: a job
 			// that outlives the connection's removal writes nothing.
 			RunGuard: connection.Key,

@@ -25,6 +25,7 @@ import (
 	"github.com/openagg/openagg/internal/provider/saltedge/saltedgetest"
 	"github.com/openagg/openagg/internal/provider/sandbox"
 	"github.com/openagg/openagg/internal/queue"
+	"github.com/openagg/openagg/internal/queue/local"
 	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/bolt"
 )
@@ -86,6 +87,14 @@ var (
 		"GET /obp/v1.4.0/banks/{BANK_ID}/crm-events":       "lists the CRM events of the caller's own customers (none for bob)",
 		"GET /obp/v2.0.0/banks/{BANK_ID}/crm-events":       "lists the CRM events of the caller's own customers (none for bob)",
 		"GET /obp/v2.1.0/banks/{BANK_ID}/crm-events":       "lists the CRM events of the caller's own customers (none for bob)",
+		"GET /api/v1/banks":                                "finAPI: the bank directory is shared",
+		"GET /api/v1/banks/{id}":                           "finAPI: the bank directory is shared",
+		"GET /api/v1/categories":                           "finAPI: the category tree is shared",
+		"GET /api/v1/categories/{id}":                      "finAPI: the category tree is shared",
+		"GET /api/v1/bankConnections":                      "finAPI: lists the caller's own connections (none of alice's)",
+		"DELETE /api/v1/bankConnections":                   "finAPI: deletes the caller's own connections (never alice's)",
+		"GET /api/v1/accounts":                             "finAPI: lists the caller's own accounts",
+		"POST /api/v1/bankConnections/import":              "finAPI: imports a connection of the caller's own (bob's demo connection)",
 	}
 	// bobStatus: the status bob gets where it is neither 2xx nor 401/403/404.
 	bobStatus = map[string]int{
@@ -93,6 +102,8 @@ var (
 		// says it exists (409 PROFILE_EXISTS, docs/api.md "Party access":
 		// the 403s reveal nothing the 409 of a profile creation does not).
 		"POST /party/profiles/{partyid}": http.StatusConflict,
+		// finAPI: view is a required parameter, checked before anything.
+		"GET /api/v1/transactions": http.StatusBadRequest,
 	}
 	// noBody: POST/PUT routes that take no request body and ignore one
 	// (every DELETE may; the party group's removeConnections reads its
@@ -131,6 +142,12 @@ var aliceStatus = map[string]int{
 	"DELETE /obp/v2.1.0/users/{USER_ID}/entitlement/{ENTITLEMENT_ID}": http.StatusNotFound,
 	// The link went under /obp/v2.0.0 just before (OBP-30007).
 	"POST /obp/v2.1.0/banks/{BANK_ID}/user_customer_links": http.StatusBadRequest,
+	// finAPI: alice's demo connection exists (ENTITY_EXISTS); view is a
+	// required parameter; her update just queued a download, so the
+	// connection is busy when the DELETE comes (ILLEGAL_ENTITY_STATE).
+	"POST /api/v1/bankConnections/import": http.StatusUnprocessableEntity,
+	"GET /api/v1/transactions":            http.StatusBadRequest,
+	"DELETE /api/v1/bankConnections/{id}": http.StatusUnprocessableEntity,
 }
 
 // anyUserID is the path parameter where garbage may name something that
@@ -164,6 +181,8 @@ type sweep struct {
 	alice      string // alice's token (with aliceRoles)
 	bob        string
 	ids        map[string]string // normalized parameter name → alice's value (path-escaped)
+	finIDs     map[string]string // finAPI: the segment before {id} → alice's id there
+	localQ     *local.Queue      // the embedded queue (a.Queue is wrapped after the setup)
 	customView string
 	account    string   // alice's account under /obp/v1.2
 	meta       string   // her transaction's metadata under the owner view
@@ -322,6 +341,7 @@ func (s *sweep) setup() {
 	s.bodies["user_customer_links"] = `{"user_id":"sweep-carol","customer_id":"` + customerID + `"}`
 	s.bodies["social_media_handles"] = `{"customer_number":"sweep-1","type":"twitter","handle":"@alice","date_added":"2026-01-02T03:04:05Z","date_activated":"2026-01-02T03:04:05Z"}`
 	s.h = h
+	s.localQ = a.Queue.(*local.Queue)
 	s.restore(plain)
 
 	// From here on every write and send is counted per request, and the
@@ -343,6 +363,7 @@ func (s *sweep) setup() {
 // (new ids for the items and the entitlement).
 func (s *sweep) restore(tok string) {
 	s.t.Helper()
+	s.restoreFinAPI(tok)
 	must := func(method, path, tok, body string) string {
 		s.t.Helper()
 		code, out := serve(s.h, method, path, tok, "application/json", body)
@@ -432,6 +453,8 @@ func sweepBodies(party, code, customView, flags string) map[string]string {
 		"corporate_location":  `{"corporate_location":{"latitude":1,"longitude":2}}`,
 		"physical_location":   `{"physical_location":{"latitude":1,"longitude":2}}`,
 		"saltedge/{kind}":     `{"data":{"customer_id":"` + code + `-customer","connection_id":"1","stage":"finish"},"meta":{"version":"5","time":"2025-02-10T10:00:00Z"}}`,
+		// finAPI (the ids are filled in by restoreFinAPI).
+		"bankConnections/{id}": `{"name":"sweep"}`,
 	}
 }
 
@@ -484,6 +507,10 @@ func (s *sweep) path(c call, replace int, raw string) string {
 		case name == "bank" && i+1 < len(segs) && segs[i+1] == "provider":
 			// /system/banks/{bank}/provider/{providername}: the bank code.
 			segs[i] = s.ids["bankcode"]
+		case name == "id" && s.finIDs[segs[i-1]] != "":
+			// finAPI: {id} is a connection, bank, account, transaction or
+			// category id, by the segment before it.
+			segs[i] = s.finIDs[segs[i-1]]
 		default:
 			v, ok := s.ids[name]
 			if !ok {
@@ -640,6 +667,21 @@ func dialect(a answer) error {
 		}
 		if e.Error.Code == "" || e.Error.Message == "" || e.Error.RequestID == "" || e.Error.RequestID != a.header.Get(platform.RequestIDHeader) {
 			return fmt.Errorf("incomplete Aggregation error %+v", e.Error)
+		}
+	case "finapi":
+		var e struct {
+			Errors []struct {
+				Message, Code, Type string
+			} `json:"errors"`
+			Date      string `json:"date"`
+			RequestID string `json:"requestId"`
+		}
+		if err := dec.Decode(&e); err != nil {
+			return fmt.Errorf("not finAPI's ErrorMessage: %v", err)
+		}
+		if len(e.Errors) != 1 || e.Errors[0].Code == "" || e.Errors[0].Message == "" || (e.Errors[0].Type != "BUSINESS" && e.Errors[0].Type != "TECHNICAL") ||
+			e.Date == "" || e.RequestID == "" || e.RequestID != a.header.Get(platform.RequestIDHeader) {
+			return fmt.Errorf("incomplete finAPI error %+v", e)
 		}
 	case "obp", "customers":
 		var e struct {
@@ -880,7 +922,8 @@ func badForm() []badBody {
 func decodeError(a answer) bool {
 	return a.code == http.StatusRequestEntityTooLarge ||
 		(a.code == http.StatusBadRequest && (strings.Contains(a.body, `"code":"`+platform.CodeMalformedJSON+`"`) ||
-			strings.Contains(a.body, "OBP-10001") || strings.Contains(a.body, "Bad form")))
+			strings.Contains(a.body, "OBP-10001") || strings.Contains(a.body, "Bad form") ||
+			(a.group == "finapi" && strings.Contains(a.body, `"code":"BAD_REQUEST"`))))
 }
 
 func (s *sweep) badBodies(t *testing.T, calls []call) {
@@ -1146,3 +1189,61 @@ func (c *captureLog) Handle(_ context.Context, r slog.Record) error {
 
 func (c *captureLog) WithAttrs([]slog.Attr) slog.Handler { return c }
 func (c *captureLog) WithGroup(string) slog.Handler      { return c }
+
+// restoreFinAPI gives alice a finAPI demo connection, downloaded and
+// categorized, when she has none (a phase's DELETEs removed it), and points
+// the finAPI path ids and bodies at it: the connection, its account, its
+// first transaction, the demo bank, a category.
+func (s *sweep) restoreFinAPI(tok string) {
+	s.t.Helper()
+	get := func(path string, v any) {
+		s.t.Helper()
+		code, out := serve(s.h, "GET", path, tok, "", "")
+		if code != http.StatusOK {
+			s.t.Fatalf("restore finAPI: GET %s: %d %s", path, code, out)
+		}
+		if err := json.Unmarshal([]byte(out), v); err != nil {
+			s.t.Fatalf("restore finAPI: %v in %s", err, out)
+		}
+	}
+	var banks struct{ Banks []struct{ ID int64 } }
+	get("/api/v1/banks?search=00000000", &banks)
+	if len(banks.Banks) != 1 {
+		s.t.Fatalf("restore finAPI: demo bank %+v", banks)
+	}
+	demo := banks.Banks[0].ID
+	var list struct {
+		Connections []struct {
+			ID         int64
+			AccountIDs []int64
+		}
+	}
+	get("/api/v1/bankConnections", &list)
+	if len(list.Connections) == 0 {
+		if code, out := serve(s.h, "POST", "/api/v1/bankConnections/import", tok, "application/json", fmt.Sprintf(`{"bankId":%d}`, demo)); code != http.StatusCreated {
+			s.t.Fatalf("restore finAPI: import: %d %s", code, out)
+		}
+		for _, w := range workers(s.t, s.a) {
+			s.localQ.Register(w.Queue, w.Handler, consumerConfig(w.Queue))
+		}
+		if err := s.localQ.Drain(context.Background()); err != nil {
+			s.t.Fatal(err)
+		}
+		get("/api/v1/bankConnections", &list)
+	}
+	if len(list.Connections) != 1 || len(list.Connections[0].AccountIDs) != 1 {
+		s.t.Fatalf("restore finAPI: connections %+v", list)
+	}
+	c := list.Connections[0]
+	var txs struct{ Transactions []struct{ ID int64 } }
+	get("/api/v1/transactions?view=bankView&perPage=1", &txs)
+	if len(txs.Transactions) != 1 {
+		s.t.Fatalf("restore finAPI: transactions %+v", txs)
+	}
+	s.finIDs = map[string]string{
+		"bankConnections": fmt.Sprint(c.ID), "accounts": fmt.Sprint(c.AccountIDs[0]),
+		"transactions": fmt.Sprint(txs.Transactions[0].ID), "banks": fmt.Sprint(demo), "categories": "301",
+	}
+	s.bodies["import"] = fmt.Sprintf(`{"bankId":%d}`, demo)
+	s.bodies["update"] = fmt.Sprintf(`{"bankConnectionId":%d}`, c.ID)
+}

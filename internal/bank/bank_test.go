@@ -28,7 +28,7 @@ import (
 
 // The sandbox directory as the tests rely on it (internal/provider/sandbox).
 const (
-	sandboxBanks = 16
+	sandboxBanks = 17
 	sandboxPages = 2
 )
 

@@ -44,8 +44,8 @@ type Function struct {
 	MemorySize   int
 	TableActions []string
 	SendsTo      []string // logical ids of queues it sends to
-	// UsesKMS grants the credentials key. No function sets it yet: no
-	// built group stores bank credentials (finAPI bankConnections will).
+	// UsesKMS grants the credentials key (the finAPI group seals and
+	// opens stored bank PINs).
 	UsesKMS        bool
 	Queue          string // logical id of the queue it consumes
 	BatchSize      int
@@ -116,6 +116,13 @@ func Functions() []Function {
 		// import, a provider callback a connection sync.
 		{Name: "connect", LogicalID: "Connect", Description: "Hosted connect page and provider callbacks", Groups: []string{"connect"}, Timeout: 29,
 			TableActions: readPut("ConditionCheckItem"), SendsTo: []string{"ConnectionsQueue", "HoldingsQueue", "ActivityQueue"}},
+		// finAPI: an import creates the party's profile (transaction of
+		// puts) and logs in at the sandbox (its transaction checks the
+		// customer: ConditionCheckItem), queues the download; a deletion
+		// removes the connection's data (batches); stored PINs are sealed
+		// and opened with the credentials key.
+		{Name: "finapi", LogicalID: "Finapi", Description: "finAPI v1 API - bank connections, banks, accounts, transactions, categories", Groups: []string{"finapi"}, Timeout: 29,
+			TableActions: append(readWriteDelete(), "ConditionCheckItem"), SendsTo: []string{"HoldingsQueue", "ActivityQueue"}, UsesKMS: true},
 		{Name: "directory-loader", LogicalID: "DirectoryLoader", Description: "Worker - loads the bank directory page by page", Timeout: 120,
 			TableActions: readPut(), SendsTo: []string{"DirectoryQueue"}, Queue: "DirectoryQueue", BatchSize: 5, MaxConcurrency: 2},
 		{Name: "connection-sync", LogicalID: "ConnectionSync", Description: "Worker - loads and refreshes connections", Timeout: 120,

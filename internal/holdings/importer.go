@@ -417,7 +417,7 @@ func (s *Service) execute(ctx context.Context, log *slog.Logger, j importJob, st
 	}
 	err = s.stepBody(ctx, log, j, &st, accounts, prov, started)
 	if err == nil && cp.Phase == phaseDone {
-		err = s.finalHook(ctx, cp.Accounts)
+		err = s.finalHook(ctx, j.ImportRequest, cp.Accounts)
 	}
 	if err != nil {
 		return true, s.stepFailed(ctx, log, j, cp.Accounts, err)
@@ -565,10 +565,18 @@ func (s *Service) stepBody(ctx context.Context, log *slog.Logger, j importJob, s
 }
 
 // finalHook tells the hook about every account of a finished run, as
-// stored now (balances, pending ids): one BatchGet.
-func (s *Service) finalHook(ctx context.Context, cursors []AccountCursor) error {
-	if s.hook == nil || len(cursors) == 0 {
+// stored now (balances, pending ids): one BatchGet; then a RunHook that
+// the run is finished.
+func (s *Service) finalHook(ctx context.Context, req ImportRequest, cursors []AccountCursor) error {
+	if s.hook == nil {
 		return nil
+	}
+	rh, _ := s.hook.(RunHook)
+	if len(cursors) == 0 {
+		if rh == nil {
+			return nil
+		}
+		return rh.ImportFinished(ctx, req, nil)
 	}
 	keys := make([]store.Key, len(cursors))
 	for i, ac := range cursors {
@@ -594,6 +602,11 @@ func (s *Service) finalHook(ctx context.Context, cursors []AccountCursor) error 
 	}
 	if err := s.hook.AccountsImported(ctx, accounts); err != nil {
 		return fmt.Errorf("account hook: %w", err)
+	}
+	if rh != nil {
+		if err := rh.ImportFinished(ctx, req, accounts); err != nil {
+			return fmt.Errorf("run hook: %w", err)
+		}
 	}
 	return nil
 }

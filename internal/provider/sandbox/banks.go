@@ -134,6 +134,7 @@ func directory() []bankDef {
 		bank("1014", "fake_demo_bank_web_client_xf_xf", "Fake Demo Bank", "XF", "web", "fake-demo-bank", []string{"CHF", "JPY", "EUR"}, 365),
 		bank("1015", "fake_business_bank_api_client_xf_xf", "Fake Business Bank", "XF", "api", "fake-business-bank", []string{"USD", "GBP"}, 365),
 		bank("1016", BankInactive, "Fake Inactive Bank", "XF", "oauth", "fake-inactive-bank", eur, 365),
+		bank("1017", BankDemo, "finAPI Demo Bank (Sandbox)", "DE", "web", "demo-bank", eur, 365), // demo.go
 	}
 	for i := range banks {
 		b := &banks[i]

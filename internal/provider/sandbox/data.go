@@ -559,6 +559,9 @@ func (p *Provider) ListAccounts(ctx context.Context, connectionID string) ([]pro
 	if err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)
 	}
+	if b.Code == BankDemo {
+		return []provider.Account{p.demoAccount(c, p.now())}, nil
+	}
 	now := p.now()
 	ws := p.windowStart(c, b, now)
 	g := newGen()
@@ -595,6 +598,9 @@ func (p *Provider) ListTransactions(ctx context.Context, connectionID, accountID
 	c, b, err := p.fetchable(ctx, connectionID)
 	if err != nil {
 		return provider.TransactionPage{}, fmt.Errorf("list transactions: %w", err)
+	}
+	if b.Code == BankDemo {
+		return p.demoPage(c, accountID, pending, cursor)
 	}
 	accs := p.accounts(c.Identifier, b)
 	i := slices.IndexFunc(accs, func(a account) bool { return a.ID == accountID })
