@@ -16,6 +16,7 @@ import (
 
 	"github.com/openagg/openagg/internal/api/aggregation"
 	"github.com/openagg/openagg/internal/api/party/partytest"
+	"github.com/openagg/openagg/internal/connection"
 	"github.com/openagg/openagg/internal/provider/saltedge"
 	"github.com/openagg/openagg/internal/queue"
 )
@@ -69,7 +70,12 @@ func TestSaltEdgeCallbacks(t *testing.T) {
 	e := partytest.New(t, partytest.Options{Verify: saltedge.VerifyCallback, CallbackPublicKey: saltEdgePubPEM})
 	const path = "/callbacks/saltedge/success"
 	url := partytest.PublicURL + path
-	body := `{"data":{"connection_id":"111111111111111111","customer_id":"222222222222222222","custom_fields":{}},"meta":{"version":"5","time":"2025-03-10T12:00:00Z"}}`
+	// Sent at the test clock's now (partytest.Start).
+	body := `{"data":{"connection_id":"111111111111111111","customer_id":"222222222222222222","custom_fields":{}},"meta":{"version":"6","time":"2025-03-10T12:00:00Z"}}`
+	v5Body := strings.Replace(body, `"version":"6"`, `"version":"5"`, 1)
+	staleBody := strings.Replace(body, "2025-03-10T12:00:00Z", "2025-03-10T10:59:59Z", 1)
+	futureBody := strings.Replace(body, "2025-03-10T12:00:00Z", "2025-03-10T12:05:01Z", 1)
+	untimedBody := strings.Replace(body, "2025-03-10T12:00:00Z", "yesterday", 1)
 	// Unknown fields (custom_fields above) are ignored; repeated keys and
 	// known names in another case are not.
 	dupBody := strings.Replace(body, `"custom_fields"`, `"customer_id":"333333333333333333","custom_fields"`, 1)
@@ -92,6 +98,10 @@ func TestSaltEdgeCallbacks(t *testing.T) {
 		{"signed garbage", path, "{", sign(t, saltEdgeKey, url, "{"), 400, "MALFORMED_JSON"},
 		{"signed repeated key", path, dupBody, sign(t, saltEdgeKey, url, dupBody), 400, "MALFORMED_JSON"},
 		{"signed key in another case", path, caseBody, sign(t, saltEdgeKey, url, caseBody), 400, "MALFORMED_JSON"},
+		{"v5 callback", path, v5Body, sign(t, saltEdgeKey, url, v5Body), 400, "CALLBACK_VERSION"},
+		{"older than the window (a replay)", path, staleBody, sign(t, saltEdgeKey, url, staleBody), 401, "CALLBACK_EXPIRED"},
+		{"from the future", path, futureBody, sign(t, saltEdgeKey, url, futureBody), 401, "CALLBACK_EXPIRED"},
+		{"no time", path, untimedBody, sign(t, saltEdgeKey, url, untimedBody), 400, "CALLBACK_TIME"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hdr := []string{}
@@ -123,7 +133,7 @@ func TestSaltEdgeCallbacks(t *testing.T) {
 	e.Drain()
 
 	// A service callback without a customer is acknowledged, not queued.
-	svc := `{"data":{"reason":"maintenance"},"meta":{"version":"5","time":"2025-03-10T12:00:00Z"}}`
+	svc := `{"data":{"reason":"maintenance"},"meta":{"version":"6","time":"2025-03-10T12:00:00Z"}}`
 	r := e.Do(http.MethodPost, "/callbacks/saltedge/service", "", svc, "Signature", sign(t, saltEdgeKey, partytest.PublicURL+"/callbacks/saltedge/service", svc))
 	if r.Status != 200 || e.Depth(queue.Connections) != 0 {
 		t.Fatalf("service: %d %s", r.Status, r.Body)
@@ -151,7 +161,8 @@ func TestCallbackSyncFindsTheParty(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 { // delivered twice: same outcome
-		if err := e.Conns.QueueCallback(e.Ctx, "sandbox", "destroy", c.CustomerID, c.ProviderConnectionID, "2025-03-10T12:00:00Z"); err != nil {
+		if err := e.Conns.QueueCallback(e.Ctx, connection.Callback{Provider: "sandbox", Kind: "destroy", CustomerID: c.CustomerID,
+			ConnectionID: c.ProviderConnectionID, SentAt: e.Clock.Now(), Key: "destroy/1"}); err != nil {
 			t.Fatal(err)
 		}
 		e.Drain()

@@ -177,7 +177,7 @@ func New(t testing.TB, opts Options) *Env {
 	}
 	pa := partyapi.New(partyapi.Deps{Log: log, Profiles: parties, Connections: conns})
 	ca := connectapi.New(connectapi.Deps{Log: log, Sessions: sb, Connections: conns, Verify: opts.Verify,
-		CallbackPublicKey: opts.CallbackPublicKey, PublicURL: publicURL})
+		CallbackPublicKey: opts.CallbackPublicKey, PublicURL: publicURL, Clock: clock})
 	routes := append(pa.Routes(), ca.Routes()...)
 	mux, err := platform.Mux(routes, func(w http.ResponseWriter, r *http.Request, err error) { aggregation.WriteError(w, r, log, err) })
 	if err != nil {
