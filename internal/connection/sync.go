@@ -461,6 +461,16 @@ func (s *Service) apply(ctx context.Context, prof party.Profile, provName, bankC
 			}
 			next.ImportQueuedAt, next.ImportRunID = now, runID
 			changed, queued = true, true
+			if importRun != "" {
+				// The provider just refreshed the data (its own daily
+				// refresh, or one asked for): the daily refresh here is due
+				// a period from now, a backstop for when the provider's
+				// does not come.
+				next.LastRefreshAt = now
+				if next.DailyRefresh {
+					next.NextRefresh = now.Add(s.cfg.RefreshEvery)
+				}
+			}
 		}
 		if !changed {
 			return next, nil

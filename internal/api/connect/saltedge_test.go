@@ -379,6 +379,11 @@ func TestSaltEdgeLifecycle(t *testing.T) {
 	if _, txs := s.imported(t); txs[daily[0].ID] != "posted" {
 		t.Fatal("daily refresh: the new transaction is not imported")
 	}
+	// Salt Edge refreshed: OpenAgg's own daily refresh waits a period
+	// from now (a backstop, not a second refresh).
+	if c := conn(t, e, bank); !c.LastRefreshAt.Equal(e.Clock.Now()) || !c.NextRefresh.Equal(e.Clock.Now().Add(24*time.Hour)) {
+		t.Fatalf("after Salt Edge's refresh: last %s, next %s", c.LastRefreshAt, c.NextRefresh)
+	}
 
 	// The consent expires: the connection stops with a reason the client
 	// can read, and a refresh says what to do.
@@ -434,4 +439,75 @@ func TestSaltEdgeLifecycle(t *testing.T) {
 		t.Fatalf("%d connections at Salt Edge, want the one", n)
 	}
 	s.holdsAll(t, sc.ID)
+}
+
+// connected gives the party an active Salt Edge connection to bank whose
+// first fetch was imported.
+func (s *seEnv) connected(t *testing.T, bank string) saltedgetest.Connection {
+	t.Helper()
+	s.CreateProfile(s.tok, partyID)
+	token := s.connectToken(t, bank)
+	s.Clock.Advance(time.Minute)
+	sc, err := s.fake.CompleteSession(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.fake.AddAccount(saltedgetest.Account{ConnectionID: sc.ID, Name: "Current", Nature: "account", Balance: "10.00", CurrencyCode: "EUR"})
+	s.finish(t)
+	if c := conn(t, s.Env, bank); c.Status != connection.StatusActive || c.ImportRunID == "" {
+		t.Fatalf("connected %+v", c)
+	}
+	return sc
+}
+
+// A consent that ends stops the connection whichever way OpenAgg learns
+// it: a fail callback (TestSaltEdgeLifecycle), a notify callback naming
+// the end, or Salt Edge's answer to a refresh when the callback was lost.
+func TestSaltEdgeConsentEnds(t *testing.T) {
+	const bank = "fake_oauth_client_xf"
+	t.Run("notify callback", func(t *testing.T) {
+		s := newSaltEdgeEnv(t, nil)
+		sc := s.connected(t, bank)
+		url := s.srv.URL + "/callbacks/saltedge/notify"
+		body, sig, err := s.fake.SignedCallback(url, map[string]any{"connection_id": sc.ID, "customer_id": sc.CustomerID, "custom_fields": map[string]any{},
+			"stage": "finish", "error_class": saltedgetest.ClassConsentRevoked, "error_message": "revoked at the bank"}, s.Clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status, err := saltedgetest.Post(s.Ctx, s.srv.Client(), url, body, sig); err != nil || status != 200 {
+			t.Fatalf("notify: %d %v", status, err)
+		}
+		s.Drain()
+		c := conn(t, s.Env, bank)
+		if c.Status != connection.StatusInactive || c.StopReason != provider.StopConsentRevoked || c.LastError != "ConsentRevoked: revoked at the bank" {
+			t.Fatalf("after the notify %+v", c)
+		}
+		if det := s.details(t); !strings.Contains(det, `"statusReason":"consent_revoked"`) {
+			t.Fatalf("details %s", det)
+		}
+	})
+	t.Run("answer to a refresh", func(t *testing.T) {
+		s := newSaltEdgeEnv(t, nil)
+		sc := s.connected(t, bank)
+		s.fake.SetCallbacks("", nil) // the fail callback is lost
+		if err := s.fake.ExpireConsent(s.Ctx, sc.ID); err != nil {
+			t.Fatal(err)
+		}
+		s.fake.SetCallbacks(s.srv.URL+"/callbacks/saltedge", nil)
+		s.Clock.Advance(2 * time.Hour)
+		refresh := "/party/profiles/" + partyID + "/banks/" + bank + "/refreshConnections"
+		if r := s.Do(http.MethodPut, refresh, s.tok, "{}"); r.Status != 200 {
+			t.Fatalf("refresh: %d %s", r.Status, r.Body)
+		}
+		s.Drain()
+		c := conn(t, s.Env, bank)
+		if c.Status != connection.StatusInactive || c.StopReason != provider.StopConsentExpired || !strings.Contains(c.LastError, "ConsentExpired") {
+			t.Fatalf("after the refused refresh %+v", c)
+		}
+		// Connecting again renews it at Salt Edge (a reconnect session).
+		se, ok := s.fake.Session(s.connectToken(t, bank))
+		if !ok || se.Kind != saltedgetest.SessionReconnect || se.ConnectionID != sc.ID {
+			t.Fatalf("session %+v", se)
+		}
+	})
 }

@@ -779,16 +779,30 @@ func (s *Server) publish(id string, match func(*Transaction) bool) {
 
 // deliver sends callbacks one by one (s.mu not held).
 func (s *Server) deliver(ctx context.Context, cbs []pendingCallback) error {
-	if s.cbURL == "" {
+	s.mu.Lock()
+	base, client := s.cbURL, s.cbClient
+	s.mu.Unlock()
+	if base == "" {
 		return nil
 	}
 	var errs []error
 	for _, cb := range cbs {
-		if _, err := s.SendCallback(ctx, s.cbClient, s.cbURL+"/"+cb.kind, cb.data); err != nil {
+		if _, err := s.SendCallback(ctx, client, base+"/"+cb.kind, cb.data); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// SetCallbacks changes where callbacks go (CallbackURL, CallbackClient);
+// an empty url stops them, as when they are lost on the way.
+func (s *Server) SetCallbacks(callbackURL string, client *http.Client) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cbURL = strings.TrimRight(callbackURL, "/")
+	if client != nil {
+		s.cbClient = client
+	}
 }
 
 // Tick does what Salt Edge does on its own as time passes: consents past
