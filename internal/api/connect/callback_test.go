@@ -1,6 +1,7 @@
 package connect_test
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -10,13 +11,18 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/openagg/openagg/internal/api/aggregation"
+	"github.com/openagg/openagg/internal/api/connect"
 	"github.com/openagg/openagg/internal/api/party/partytest"
 	"github.com/openagg/openagg/internal/connection"
+	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/provider/saltedge"
 	"github.com/openagg/openagg/internal/queue"
 )
@@ -169,5 +175,81 @@ func TestCallbackSyncFindsTheParty(t *testing.T) {
 		if got := conn(t, e, "sandbox_bank_oauth_client_de_xf"); got.Status != "removed" || got.Version != c.Version+1 {
 			t.Fatalf("after destroy callback: %s v%d", got.Status, got.Version)
 		}
+	}
+}
+
+// recorder is the connect group's Connections that records the callbacks
+// it is given.
+type recorder struct{ got []connection.Callback }
+
+func (r *recorder) CompleteConnect(context.Context, connection.Outcome) (connection.Connection, error) {
+	return connection.Connection{}, nil
+}
+
+func (r *recorder) FailConnect(context.Context, connection.Outcome, string) (connection.Connection, error) {
+	return connection.Connection{}, nil
+}
+
+func (r *recorder) QueueCallback(_ context.Context, cb connection.Callback) error {
+	r.got = append(r.got, cb)
+	return nil
+}
+
+// What a v6 callback asks of the connection domain: a success callback of
+// the final stage (or of none, or of a stage not known to be intermediate)
+// imports; an ended consent in a fail or notify callback stops the
+// connection; everything else only syncs.
+func TestCallbackClassification(t *testing.T) {
+	keys(t)
+	clock := platform.NewFakeClock(partytest.Start)
+	rec := &recorder{}
+	api := connect.New(connect.Deps{Connections: rec, Verify: saltedge.VerifyCallback, CallbackPublicKey: saltEdgePubPEM,
+		PublicURL: partytest.PublicURL, Clock: clock})
+	h, err := platform.Mux(api.Routes(), api.Render)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		kind, stage, errorClass string
+		final                   bool
+		stop                    string
+	}{
+		{"success", connect.FinalStage, "", true, ""},
+		{"success", "", "", true, ""},
+		{"success", "some_new_stage", "", true, ""},
+		{"success", "fetch_accounts", "", false, ""},
+		{"success", "fetch_recent", "", false, ""},
+		{"success", "start", "", false, ""},
+		{"notify", "start", "", false, ""},
+		{"notify", "fetch_full", "ConsentRevoked", false, provider.StopConsentRevoked},
+		{"fail", "", "ConsentExpired", false, provider.StopConsentExpired},
+		{"fail", "", "InvalidCredentials", false, ""},
+		{"destroy", "", "", false, ""},
+	} {
+		t.Run(tc.kind+"/"+tc.stage+"/"+tc.errorClass, func(t *testing.T) {
+			data := map[string]any{"connection_id": "111", "customer_id": "222", "custom_fields": map[string]any{}, "stage": tc.stage}
+			if tc.errorClass != "" {
+				data["error_class"], data["error_message"] = tc.errorClass, "m"
+			}
+			body, err := json.Marshal(map[string]any{"data": data, "meta": map[string]string{"version": "6", "time": clock.Now().Format(time.RFC3339)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := "/callbacks/saltedge/" + tc.kind
+			req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(string(body)))
+			req.Header.Set("Signature", sign(t, saltEdgeKey, partytest.PublicURL+path, string(body)))
+			w := httptest.NewRecorder()
+			rec.got = nil
+			h.ServeHTTP(w, req)
+			if w.Code != 200 || len(rec.got) != 1 {
+				t.Fatalf("%d %s, %d callbacks", w.Code, w.Body, len(rec.got))
+			}
+			cb := rec.got[0]
+			if cb.Provider != saltedge.Name || cb.Kind != tc.kind || cb.CustomerID != "222" || cb.ConnectionID != "111" || cb.Stage != tc.stage ||
+				cb.Final != tc.final || cb.StopReason != tc.stop || !cb.SentAt.Equal(clock.Now()) || cb.Key == "" ||
+				(tc.errorClass != "" && cb.Error != tc.errorClass+": m") {
+				t.Errorf("callback %+v", cb)
+			}
+		})
 	}
 }
