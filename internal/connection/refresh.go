@@ -70,14 +70,14 @@ func (s *Service) refresh(ctx context.Context, jobKey string, j RefreshJob) erro
 		// The consent ended: only the user can renew it (connecting again
 		// makes a reconnect session).
 		var stopped *Connection
-		reason := provider.StopReasonOf(err)
+		reason, refusal := provider.StopReasonOf(err), "refresh refused: "+err.Error()
 		err := s.mutate(ctx, k, func(c *Connection) (bool, error) {
 			stopped = nil
 			if c.ProviderConnectionID != connID || c.Status == StatusRemoving {
 				return false, nil
 			}
 			c.Status, c.StopReason, c.NextRefresh, c.LastJob = StatusInactive, reason, time.Time{}, jobKey
-			c.LastError = "refresh refused: " + err.Error()
+			c.LastError = platform.Truncate(refusal, 500)
 			stopped = c
 			return true, nil
 		})
