@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
@@ -23,12 +24,22 @@ func buildProviders(cfg platform.Config, st store.Store, clock platform.Clock) (
 		}
 		switch name {
 		case saltedge.Name:
+			// Checked again here: a provider secret (Secrets Manager) fills
+			// the settings after LoadConfig. Without them Salt Edge refuses
+			// every live request or OpenAgg every callback: fail at start.
+			if missing := cfg.SaltEdgeMissing(); len(missing) > 0 {
+				return nil, fmt.Errorf("build provider %s: %s required (environment or provider secret)", name, strings.Join(missing, ", "))
+			}
+			if _, err := saltedge.ParsePublicKeyPEM(cfg.CallbackPublicKey); err != nil {
+				return nil, fmt.Errorf("build provider %s: OPENAGG_CALLBACK_PUBLIC_KEY: %w", name, err)
+			}
 			c, err := saltedge.New(saltedge.Config{
-				BaseURL:       cfg.SaltEdge.BaseURL,
-				AppID:         cfg.SaltEdge.AppID,
-				Secret:        cfg.SaltEdge.Secret,
-				PrivateKeyPEM: cfg.SaltEdge.PrivateKeyPEM,
-				Clock:         clock,
+				BaseURL:          cfg.SaltEdge.BaseURL,
+				AppID:            cfg.SaltEdge.AppID,
+				Secret:           cfg.SaltEdge.Secret,
+				PrivateKeyPEM:    cfg.SaltEdge.PrivateKeyPEM,
+				IncludeSandboxes: cfg.SaltEdge.IncludeSandboxes,
+				Clock:            clock,
 			})
 			if err != nil {
 				return nil, fmt.Errorf("build provider %s: %w", name, err)

@@ -452,7 +452,8 @@ func sweepBodies(party, code, customView, flags string) map[string]string {
 		"open_corporates_url": `{"open_corporates_URL":"https://example.com"}`,
 		"corporate_location":  `{"corporate_location":{"latitude":1,"longitude":2}}`,
 		"physical_location":   `{"physical_location":{"latitude":1,"longitude":2}}`,
-		"saltedge/{kind}":     `{"data":{"customer_id":"` + code + `-customer","connection_id":"1","stage":"finish"},"meta":{"version":"5","time":"2025-02-10T10:00:00Z"}}`,
+		// A v6 callback sent now (older ones are refused).
+		"saltedge/{kind}": `{"data":{"customer_id":"` + code + `-customer","connection_id":"1","stage":"finish"},"meta":{"version":"6","time":"` + time.Now().UTC().Format(time.RFC3339) + `"}}`,
 		// finAPI (the ids are filled in by restoreFinAPI).
 		"bankConnections/{id}": `{"name":"sweep"}`,
 	}

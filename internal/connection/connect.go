@@ -46,7 +46,7 @@ func (s *Service) CompleteConnect(ctx context.Context, o Outcome) (Connection, e
 			break
 		}
 	}
-	return s.apply(ctx, prof, o.Provider, o.BankCode, pc, true, &firstRead{rec: rec})
+	return s.apply(ctx, prof, o.Provider, o.BankCode, pc, true, &firstRead{rec: rec}, "")
 }
 
 // FailConnect records a failed connect session on the pending connection
@@ -87,7 +87,7 @@ func (s *Service) FailConnect(ctx context.Context, o Outcome, reason string) (Co
 		return Connection{}, fault.Errorf(ErrUnknownSession, "no connection of party %s to bank %s", prof.PartyID, o.BankCode)
 	}
 	if failed {
-		s.reportChange(ctx, rec, out, false)
+		s.reportChange(ctx, rec, out, change{})
 	}
 	return out, nil
 }

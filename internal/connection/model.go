@@ -122,8 +122,13 @@ type Connection struct {
 	NextRefreshPossibleAt time.Time `json:"nextRefreshPossibleAt,omitzero"`
 	LastRefreshAt         time.Time `json:"lastRefreshAt,omitzero"`
 	LastError             string    `json:"lastError,omitempty"`
-	Consent               Consent   `json:"consent"`
-	Device                string    `json:"device,omitempty"`
+	// StopReason says why a connection that is not active stopped when
+	// connecting again renews it (provider.StopConsentExpired,
+	// provider.StopConsentRevoked): Create then asks the provider for a
+	// reconnect session of the same provider connection.
+	StopReason string  `json:"stopReason,omitempty"`
+	Consent    Consent `json:"consent"`
+	Device     string  `json:"device,omitempty"`
 	// ConnectTokenHash is the SHA-256 (hex) of the current connect
 	// session's token: the token itself is a bearer secret and is never
 	// stored.

@@ -13,7 +13,11 @@ import (
 )
 
 // refresh is the connections.refresh worker: refresh the connection at its
-// provider, queue an import of the fresh data, record the outcome. A second
+// provider and record the outcome. A provider that fetches synchronously
+// has the fresh data at once: its import is queued here. One that only
+// starts a fetch (Salt Edge; the connection answered says Fetching) tells
+// when the data is complete with its final callback, which queues the
+// import (QueueCallback): an import now would read the old data. A second
 // delivery of the same job (same key), or a scheduled job whose due time an
 // earlier refresh already covered, does nothing.
 func (s *Service) refresh(ctx context.Context, jobKey string, j RefreshJob) error {
@@ -48,14 +52,39 @@ func (s *Service) refresh(ctx context.Context, jobKey string, j RefreshJob) erro
 	switch {
 	case errors.Is(err, provider.ErrTooEarly):
 		// The provider refreshed it recently on its own: nothing newer to
-		// import. Remember the job so a redelivery stops here.
+		// import. Remember the job so a redelivery stops here, and the
+		// provider's next possible refresh when it said it.
+		var early *provider.TooEarlyError
+		errors.As(err, &early)
 		return s.mutate(ctx, k, func(c *Connection) (bool, error) {
 			if c.ProviderConnectionID != connID {
 				return false, nil
 			}
 			c.LastJob = jobKey
+			if early != nil && early.At.After(c.NextRefreshPossibleAt) {
+				c.NextRefreshPossibleAt = early.At.UTC()
+			}
 			return true, nil
 		})
+	case provider.StopReasonOf(err) != "":
+		// The consent ended: only the user can renew it (connecting again
+		// makes a reconnect session).
+		var stopped *Connection
+		reason, refusal := provider.StopReasonOf(err), "refresh refused: "+err.Error()
+		err := s.mutate(ctx, k, func(c *Connection) (bool, error) {
+			stopped = nil
+			if c.ProviderConnectionID != connID || c.Status == StatusRemoving {
+				return false, nil
+			}
+			c.Status, c.StopReason, c.NextRefresh, c.LastJob = StatusInactive, reason, time.Time{}, jobKey
+			c.LastError = platform.Truncate(refusal, 500)
+			stopped = c
+			return true, nil
+		})
+		if err == nil && stopped != nil {
+			s.reportChange(ctx, &c, *stopped, change{})
+		}
+		return err
 	case errors.Is(err, provider.ErrNotFound):
 		var gone *Connection
 		err := s.mutate(ctx, k, func(c *Connection) (bool, error) {
@@ -69,7 +98,7 @@ func (s *Service) refresh(ctx context.Context, jobKey string, j RefreshJob) erro
 			return true, nil
 		})
 		if err == nil && gone != nil {
-			s.reportChange(ctx, &c, *gone, false)
+			s.reportChange(ctx, &c, *gone, change{})
 		}
 		return err
 	case errors.Is(err, provider.ErrInvalid):
@@ -86,7 +115,7 @@ func (s *Service) refresh(ctx context.Context, jobKey string, j RefreshJob) erro
 
 	active := pc.Status == "active"
 	runID := ""
-	if active {
+	if active && !pc.Fetching {
 		// Queued before the connection is updated, with a run id derived
 		// from the job: a crash in between replays the same import job.
 		runID = platform.DeterministicID("refresh", jobKey)[:20]
@@ -106,18 +135,20 @@ func (s *Service) refresh(ctx context.Context, jobKey string, j RefreshJob) erro
 		c.ProviderStatus = pc.Status
 		c.NextRefreshPossibleAt = pc.NextRefreshPossibleAt.UTC()
 		if active {
-			c.LastError = ""
-			c.ImportQueuedAt, c.ImportRunID = now, runID
+			c.LastError, c.StopReason = "", ""
+			if runID != "" {
+				c.ImportQueuedAt, c.ImportRunID = now, runID
+			}
 			if c.DailyRefresh && c.NextRefresh.IsZero() {
 				c.NextRefresh = now.Add(s.cfg.RefreshEvery)
 			}
 		} else {
-			c.Status, c.NextRefresh, c.LastError = StatusInactive, time.Time{}, pc.LastError
+			c.Status, c.NextRefresh, c.LastError, c.StopReason = StatusInactive, time.Time{}, pc.LastError, pc.StopReason
 		}
 		return true, nil
 	})
 	if err == nil && done != nil {
-		s.reportRefresh(ctx, jobKey, *done, c.LastRefreshAt, now)
+		s.reportRefresh(ctx, jobKey, *done, c.LastRefreshAt, now, runID != "")
 	}
 	return err
 }

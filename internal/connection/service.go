@@ -23,7 +23,8 @@ import (
 	"github.com/openagg/openagg/internal/store"
 )
 
-// Salt Edge v5 consent scopes and attempt fetch scopes.
+// The Aggregation API's consent scopes (Salt Edge v5 names, its wire
+// values; provider/saltedge renames them for v6) and attempt fetch scopes.
 var (
 	ConsentScopes = []string{"account_details", "holder_information", "transactions_details"}
 	FetchScopes   = []string{"accounts", "holder_info", "transactions"}
@@ -372,7 +373,15 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, partyID, bankCod
 				"party", partyID, "provider", prov.Name(), "customer", customerID, "err", derr)
 		}
 	}
-	sess, err := prov.CreateConnectSession(ctx, provider.ConnectRequest{
+	// A connection the provider still knows (stopped: consent ended,
+	// failed or inactive) is renewed in a reconnect session of the same
+	// provider connection, never a second connection there.
+	reconnect := ""
+	if existing != nil && existing.Provider == b.Provider && existing.ProviderConnectionID != "" && existing.Status != StatusRemoved {
+		reconnect = existing.ProviderConnectionID
+	}
+	connReq := provider.ConnectRequest{
+		ConnectionID:           reconnect,
 		CustomerID:             customerID,
 		BankCode:               b.Code,
 		ConsentScopes:          req.ConsentScopes,
@@ -384,7 +393,13 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, partyID, bankCod
 		DailyRefresh:           true,
 		JavascriptCallbackType: req.JavascriptCallbackType,
 		ReturnTo:               s.cfg.ReturnTo,
-	})
+	}
+	sess, err := prov.CreateConnectSession(ctx, connReq)
+	if reconnect != "" && errors.Is(err, provider.ErrNotFound) {
+		// Deleted at the provider meanwhile: connect anew.
+		connReq.ConnectionID = ""
+		sess, err = prov.CreateConnectSession(ctx, connReq)
+	}
 	if err != nil {
 		undo()
 		return provider.ConnectSession{}, party.ProviderError(prov.Name(), "create connect session", err)
@@ -407,7 +422,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, partyID, bankCod
 	c.Status = StatusPending
 	c.DailyRefresh = true
 	c.NextRefresh = time.Time{}
-	c.LastError = ""
+	c.LastError, c.StopReason = "", ""
 	c.Consent = Consent{Scopes: req.ConsentScopes, From: req.ConsentFrom, PeriodDays: req.ConsentPeriodDays,
 		FetchScopes: req.FetchScopes, AttemptFrom: req.AttemptFrom, AttemptDays: req.AttemptPeriodDays}
 	c.Device = req.Device
@@ -543,6 +558,13 @@ func (s *Service) Refresh(ctx context.Context, p auth.Principal, partyID, bankCo
 	}
 	now := s.now()
 	if c.Status != StatusActive {
+		if c.StopReason != "" {
+			// Said plainly: no refresh can help, the user must renew the
+			// consent (Create answers the provider's reconnect URL).
+			return Connection{}, fault.Errorf(ErrNotActive,
+				"the connection to bank '%s' is %s: %s; create the connection again (POST /party/profiles/%s/banks/%s/connections) to get a connect_url that renews it",
+				bankCode, c.Status, stopText(c.StopReason), partyID, bankCode)
+		}
 		return Connection{}, fault.Errorf(ErrNotActive, "the connection to bank '%s' is %s; only an active connection can be refreshed", bankCode, c.Status)
 	}
 	if now.Before(c.NextRefreshPossibleAt) {

@@ -37,8 +37,40 @@ type LoadJob struct {
 	PartyID    string `json:"partyId,omitempty"`
 	Provider   string `json:"provider,omitempty"`
 	CustomerID string `json:"customerId,omitempty"`
-	// ConnectionID is the provider connection a callback was about (logs).
+	// ConnectionID is the provider connection a callback was about.
 	ConnectionID string `json:"connectionId,omitempty"`
+	// The callback's facts about ConnectionID (see Callback).
+	Kind        string    `json:"kind,omitempty"`
+	Stage       string    `json:"stage,omitempty"`
+	Final       bool      `json:"final,omitempty"`
+	StopReason  string    `json:"stopReason,omitempty"`
+	Error       string    `json:"error,omitempty"`
+	SentAt      time.Time `json:"sentAt,omitzero"`
+	CallbackKey string    `json:"callbackKey,omitempty"`
+}
+
+// Callback is what a provider's callback says, in the port's terms (the
+// API layer reads the provider's wire format).
+type Callback struct {
+	Provider     string
+	Kind         string // the provider's callback kind (Salt Edge: success, fail, notify, destroy, service)
+	CustomerID   string
+	ConnectionID string
+	Stage        string
+	// Final: the provider finished fetching ConnectionID's data (Salt Edge:
+	// the success callback of the last stage), so an import of the
+	// connection now reads all of it. Intermediate callbacks only sync the
+	// connection's state.
+	Final bool
+	// StopReason: the connection stopped for a reason a reconnect renews
+	// (provider.StopConsentExpired, provider.StopConsentRevoked).
+	StopReason string
+	// Error is the provider's error class and message, if any.
+	Error  string
+	SentAt time.Time
+	// Key identifies the callback: a duplicate or a replay has the same
+	// key, so it is one unit of work and one import run.
+	Key string
 }
 
 // Refresh reasons.
@@ -85,15 +117,19 @@ func (s *Service) sendRefresh(ctx context.Context, j RefreshJob, key string) err
 	return nil
 }
 
-// QueueCallback queues the connection sync a provider callback asks for.
-// The key makes a callback delivered twice one unit of work; the sync itself
-// is idempotent anyway.
-func (s *Service) QueueCallback(ctx context.Context, providerName, kind, customerID, connectionID, sentAt string) error {
-	if customerID == "" {
+// QueueCallback queues the connection sync a provider callback asks for:
+// the sync reads the customer's connections at the provider, applies them,
+// and, for a final callback, queues an import of the connection it names
+// (run id from the callback's key). The key makes a callback delivered
+// twice one unit of work and one import run; the sync is idempotent anyway.
+func (s *Service) QueueCallback(ctx context.Context, cb Callback) error {
+	if cb.CustomerID == "" {
 		return fault.Errorf(ErrInvalidRequest, "callback data.customer_id is required")
 	}
-	key := "callback/" + platform.DeterministicID(providerName, kind, customerID, connectionID, sentAt)
-	return s.sendLoad(ctx, LoadJob{Provider: providerName, CustomerID: customerID, ConnectionID: connectionID}, key)
+	key := "callback/" + platform.DeterministicID(cb.Provider, cb.Key)
+	return s.sendLoad(ctx, LoadJob{Provider: cb.Provider, CustomerID: cb.CustomerID, ConnectionID: cb.ConnectionID,
+		Kind: cb.Kind, Stage: cb.Stage, Final: cb.Final, StopReason: cb.StopReason, Error: cb.Error, SentAt: cb.SentAt.UTC(),
+		CallbackKey: cb.Key}, key)
 }
 
 // newConnectionImportDelay delays the import of a connection that a sync
@@ -213,7 +249,7 @@ func (s *Service) load(ctx context.Context, j LoadJob) error {
 			errs = append(errs, fmt.Errorf("list connections of party %s at %s: %w", partyID, provName, err))
 			continue
 		}
-		if err := s.syncProvider(ctx, *prof, provName, list, conns); err != nil {
+		if err := s.syncProvider(ctx, *prof, provName, list, conns, j); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -221,8 +257,9 @@ func (s *Service) load(ctx context.Context, j LoadJob) error {
 }
 
 // syncProvider applies one provider's list of connections to the stored
-// connections of that provider.
-func (s *Service) syncProvider(ctx context.Context, prof party.Profile, provName string, list []provider.Connection, stored map[string]Connection) error {
+// connections of that provider; j's callback facts apply to the connection
+// it names.
+func (s *Service) syncProvider(ctx context.Context, prof party.Profile, provName string, list []provider.Connection, stored map[string]Connection, j LoadJob) error {
 	byBank := map[string]provider.Connection{}
 	listed := map[string]bool{}
 	for _, pc := range list {
@@ -251,7 +288,14 @@ func (s *Service) syncProvider(ctx context.Context, prof party.Profile, provName
 		if rec, has := stored[code]; has {
 			first.rec = &rec
 		}
-		if _, err := s.apply(ctx, prof, provName, code, pc, false, first); err != nil {
+		importRun := ""
+		if j.ConnectionID != "" && j.ConnectionID == pc.ID {
+			pc = j.overlay(pc, first.rec)
+			if j.Final {
+				importRun = platform.DeterministicID("callback", provName, j.CallbackKey)[:20]
+			}
+		}
+		if _, err := s.apply(ctx, prof, provName, code, pc, false, first, importRun); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -282,10 +326,30 @@ func (s *Service) syncProvider(ctx context.Context, prof party.Profile, provName
 		}); err != nil {
 			errs = append(errs, err)
 		} else if gone != nil {
-			s.reportChange(ctx, &rec, *gone, false)
+			s.reportChange(ctx, &rec, *gone, change{})
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// overlay applies what the callback says of pc over what the provider's
+// list says: an ended consent stops the connection even if the list, read
+// a moment later, still shows it active — unless the callback predates the
+// connect session the stored connection waits for or went through (a late
+// or replayed callback of the consent a reconnect replaced).
+func (j LoadJob) overlay(pc provider.Connection, rec *Connection) provider.Connection {
+	if j.StopReason == "" || (rec != nil && !j.SentAt.IsZero() && j.SentAt.Before(rec.ConnectStartedAt)) {
+		return pc
+	}
+	if pc.Status == "active" {
+		pc.Status = "inactive"
+	}
+	pc.Fetching = false
+	pc.StopReason = j.StopReason
+	if j.Error != "" {
+		pc.LastError = j.Error
+	}
+	return pc
 }
 
 // mutateAttempts bounds the read-modify-write retries of one change.
@@ -342,13 +406,17 @@ func (s *Service) mutateFrom(ctx context.Context, k store.Key, first *Connection
 type firstRead struct{ rec *Connection }
 
 // apply upserts the connection of prof's party at bankCode from the
-// provider's connection pc, version-guarded, and queues an import when the
-// connection becomes active. fromConnect says that the user just completed
-// a connect session for pc (the hosted page), so a pending connection is
+// provider's connection pc, version-guarded, and queues an import of it:
+// as run importRun (a final callback: the provider finished fetching) when
+// the connection is active, or when it becomes active with its data
+// already fetched (pc.Fetching false: a synchronous provider; an
+// asynchronous one imports with its final callback instead, since the data
+// is not there yet). fromConnect says that the user just completed a
+// connect session for pc (the hosted page), so a pending connection is
 // activated whatever the provider's timestamps say. first, when not nil,
 // stands for the first Get (a stale one fails the version guard and the
 // next attempt reads again).
-func (s *Service) apply(ctx context.Context, prof party.Profile, provName, bankCode string, pc provider.Connection, fromConnect bool, first *firstRead) (Connection, error) {
+func (s *Service) apply(ctx context.Context, prof party.Profile, provName, bankCode string, pc provider.Connection, fromConnect bool, first *firstRead, importRun string) (Connection, error) {
 	k := Key(prof.PartyID, bankCode)
 	for range mutateAttempts {
 		var rec *Connection
@@ -369,14 +437,21 @@ func (s *Service) apply(ctx context.Context, prof party.Profile, provName, bankC
 		}
 		now := s.now()
 		next, activated, changed := reconcile(rec, prof, provName, bankCode, pc, now, s.cfg.RefreshEvery, fromConnect)
-		if !changed {
-			return next, nil
+		actID := activationID(next)
+		runID := ""
+		switch {
+		case next.Status != StatusActive || next.ProviderConnectionID == "":
+		case importRun != "":
+			runID = importRun
+		case activated && !pc.Fetching:
+			runID = actID
 		}
-		if activated {
+		queued := false
+		if runID != "" && runID != next.ImportRunID {
 			// Queue first: a crash before the write replays this whole
 			// transition with the same run id, so the import is never lost
-			// and never doubled.
-			runID := platform.DeterministicID("activate", next.PartyID, next.BankCode, next.ProviderConnectionID, next.ConnectTokenHash)[:20]
+			// and never doubled. A run already queued (the same callback
+			// again) is not queued twice.
 			delay := time.Duration(0)
 			if rec == nil {
 				delay = newConnectionImportDelay
@@ -385,7 +460,22 @@ func (s *Service) apply(ctx context.Context, prof party.Profile, provName, bankC
 				return Connection{}, err
 			}
 			next.ImportQueuedAt, next.ImportRunID = now, runID
+			changed, queued = true, true
+			if importRun != "" {
+				// The provider just refreshed the data (its own daily
+				// refresh, or one asked for): the daily refresh here is due
+				// a period from now, a backstop for when the provider's
+				// does not come.
+				next.LastRefreshAt = now
+				if next.DailyRefresh {
+					next.NextRefresh = now.Add(s.cfg.RefreshEvery)
+				}
+			}
 		}
+		if !changed {
+			return next, nil
+		}
+		ch := change{activated: activated, activationID: actID, imported: queued}
 		next.UpdatedAt = now
 		if rec == nil {
 			next.Version = 1
@@ -395,7 +485,7 @@ func (s *Service) apply(ctx context.Context, prof party.Profile, provName, bankC
 			}
 			err = s.st.Put(ctx, nit, store.IfNotExists())
 			if err == nil {
-				s.reportChange(ctx, rec, next, activated)
+				s.reportChange(ctx, rec, next, ch)
 				return next, nil
 			}
 			if !errors.Is(err, store.ErrConditionFailed) {
@@ -413,7 +503,7 @@ func (s *Service) apply(ctx context.Context, prof party.Profile, provName, bankC
 			if activated {
 				s.log.InfoContext(ctx, "connection active", "party", next.PartyID, "bank", next.BankCode, "connection", next.ProviderConnectionID)
 			}
-			s.reportChange(ctx, rec, next, activated)
+			s.reportChange(ctx, rec, next, ch)
 			return next, nil
 		}
 		if !errors.Is(err, store.ErrConditionFailed) {
@@ -421,6 +511,13 @@ func (s *Service) apply(ctx context.Context, prof party.Profile, provName, bankC
 		}
 	}
 	return Connection{}, fmt.Errorf("apply provider connection to %s: %d concurrent writes: %w", k, mutateAttempts, store.ErrConditionFailed)
+}
+
+// activationID identifies one activation of c: its provider connection
+// through its connect session (the run id of the import it queues, and the
+// key of its activity event).
+func activationID(c Connection) string {
+	return platform.DeterministicID("activate", c.PartyID, c.BankCode, c.ProviderConnectionID, c.ConnectTokenHash)[:20]
 }
 
 // reconcile computes the connection after the provider reported pc. It is
@@ -440,9 +537,15 @@ func reconcile(rec *Connection, prof party.Profile, provName, bankCode string, p
 		}
 		// A pending connection waits for its connect session: the
 		// provider's state of the same connection from before the session
-		// says nothing about it.
-		if rec.Status == StatusPending && !fromConnect && pc.ID == rec.ProviderConnectionID && !pc.UpdatedAt.After(rec.ConnectStartedAt) {
-			return next, false, false
+		// says nothing about it — nor does its failure of an attempt that
+		// started before the session (a reconnect of a connection whose
+		// consent ended is inactive until the user finishes).
+		if rec.Status == StatusPending && !fromConnect && pc.ID == rec.ProviderConnectionID {
+			stale := !pc.UpdatedAt.After(rec.ConnectStartedAt) ||
+				(pc.Status != "active" && !pc.AttemptAt.IsZero() && pc.AttemptAt.Before(rec.ConnectStartedAt))
+			if stale {
+				return next, false, false
+			}
 		}
 	}
 	next.Provider = provName
@@ -471,10 +574,12 @@ func reconcile(rec *Connection, prof party.Profile, provName, bankCode string, p
 	}
 	activated = status == StatusActive && (rec == nil || rec.Status != StatusActive || rec.ProviderConnectionID != pc.ID)
 	next.Status = status
+	next.StopReason = ""
 	switch {
 	case status != StatusActive:
 		next.NextRefresh = time.Time{}
 		next.LastError = pc.LastError
+		next.StopReason = pc.StopReason
 	case !next.DailyRefresh:
 		next.NextRefresh = time.Time{}
 		next.LastError = ""

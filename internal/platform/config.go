@@ -100,9 +100,33 @@ type SaltEdgeConfig struct {
 	AppID   string // SALTEDGE_APP_ID
 	Secret  string // SALTEDGE_SECRET
 	BaseURL string // SALTEDGE_BASE_URL
-	// PrivateKeyPEM signs requests (Salt Edge "Signature" header) when set
-	// (SALTEDGE_PRIVATE_KEY, PEM text).
+	// PrivateKeyPEM signs requests (Salt Edge "Signature" header, which
+	// live apps must send; SALTEDGE_PRIVATE_KEY, PEM text).
 	PrivateKeyPEM string
+	// IncludeSandboxes lists Salt Edge's sandbox and fake providers in the
+	// bank directory (SALTEDGE_INCLUDE_SANDBOXES, default false: real banks
+	// only).
+	IncludeSandboxes bool
+}
+
+// SaltEdgeMissing names the settings Salt Edge's live requests and
+// callbacks need that are empty: App-id and Secret authenticate, the
+// private key signs every request (live apps must), and the callback
+// public key verifies the callbacks that bring the data in. Empty when
+// nothing is missing.
+func (c Config) SaltEdgeMissing() []string {
+	var out []string
+	for _, v := range []struct{ name, value string }{
+		{"SALTEDGE_APP_ID", c.SaltEdge.AppID},
+		{"SALTEDGE_SECRET", c.SaltEdge.Secret},
+		{"SALTEDGE_PRIVATE_KEY", c.SaltEdge.PrivateKeyPEM},
+		{"OPENAGG_CALLBACK_PUBLIC_KEY", c.CallbackPublicKey},
+	} {
+		if strings.TrimSpace(v.value) == "" {
+			out = append(out, v.name)
+		}
+	}
+	return out
 }
 
 // Defaults of the configuration (documented in README.md).
@@ -119,7 +143,7 @@ const (
 	DefaultJWTIssuer       = "openagg-local"
 	DefaultJWTAudience     = "openagg"
 	DefaultRefreshInterval = time.Minute
-	DefaultSaltEdgeBaseURL = "https://www.saltedge.com/api/v5"
+	DefaultSaltEdgeBaseURL = "https://www.saltedge.com/api/v6"
 )
 
 // QueueURLEnv names the variable holding the SQS URL of a queue
@@ -241,13 +265,18 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			bad("OPENAGG_PROVIDERS", "unknown provider %q (known: sandbox, saltedge)", p)
 		}
 	}
-	// With a provider secret the credentials arrive at start, not in env.
+	switch v := strings.ToLower(strings.TrimSpace(getenv("SALTEDGE_INCLUDE_SANDBOXES"))); v {
+	case "", "false", "0", "no":
+	case "true", "1", "yes":
+		c.SaltEdge.IncludeSandboxes = true
+	default:
+		bad("SALTEDGE_INCLUDE_SANDBOXES", "%q is not true or false", v)
+	}
+	// With a provider secret the credentials arrive at start, not in env
+	// (the app checks them once read: SaltEdge.Missing).
 	if slices.Contains(c.Providers, ProviderSaltEdge) && c.ProviderSecretARN == "" {
-		if c.SaltEdge.AppID == "" {
-			bad("SALTEDGE_APP_ID", "required when OPENAGG_PROVIDERS includes saltedge")
-		}
-		if c.SaltEdge.Secret == "" {
-			bad("SALTEDGE_SECRET", "required when OPENAGG_PROVIDERS includes saltedge")
+		for _, name := range c.SaltEdgeMissing() {
+			bad(name, "required when OPENAGG_PROVIDERS includes saltedge")
 		}
 	}
 	if !isHTTPURL(c.SaltEdge.BaseURL) {

@@ -32,7 +32,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		{"JWTAudience", c.JWTAudience, "openagg"},
 		{"LogLevel", c.LogLevel, slog.LevelInfo},
 		{"RefreshInterval", c.RefreshInterval, time.Minute},
-		{"SaltEdge.BaseURL", c.SaltEdge.BaseURL, "https://www.saltedge.com/api/v5"},
+		{"SaltEdge.BaseURL", c.SaltEdge.BaseURL, "https://www.saltedge.com/api/v6"},
+		{"SaltEdge.IncludeSandboxes", c.SaltEdge.IncludeSandboxes, false},
 		{"Providers", strings.Join(c.Providers, ","), "sandbox"},
 		{"Embedded", c.Embedded(), true},
 	}
@@ -98,12 +99,18 @@ func TestLoadConfig(t *testing.T) {
 		}},
 		{name: "bad queue url", env: with(awsEnv, "OPENAGG_QUEUE_URL_HOLDINGS", "not a url"), wantErr: []string{`OPENAGG_QUEUE_URL_HOLDINGS: "not a url" is not an http(s) URL`}},
 		{name: "bad endpoint", env: map[string]string{"OPENAGG_DYNAMO_ENDPOINT": "localhost:8000"}, wantErr: []string{"OPENAGG_DYNAMO_ENDPOINT"}},
-		{name: "providers", env: map[string]string{"OPENAGG_PROVIDERS": "saltedge, sandbox", "SALTEDGE_APP_ID": "a", "SALTEDGE_SECRET": "s"}, check: func(t *testing.T, c Config) {
-			if !slices.Equal(c.Providers, []string{"sandbox", "saltedge"}) || c.SaltEdge.AppID != "a" || c.SaltEdge.Secret != "s" {
+		{name: "providers", env: map[string]string{"OPENAGG_PROVIDERS": "saltedge, sandbox", "SALTEDGE_APP_ID": "a", "SALTEDGE_SECRET": "s",
+			"SALTEDGE_PRIVATE_KEY": "pem", "OPENAGG_CALLBACK_PUBLIC_KEY": "pub", "SALTEDGE_INCLUDE_SANDBOXES": "true"}, check: func(t *testing.T, c Config) {
+			if !slices.Equal(c.Providers, []string{"sandbox", "saltedge"}) || c.SaltEdge.AppID != "a" || c.SaltEdge.Secret != "s" ||
+				c.SaltEdge.PrivateKeyPEM != "pem" || c.CallbackPublicKey != "pub" || !c.SaltEdge.IncludeSandboxes || len(c.SaltEdgeMissing()) != 0 {
 				t.Errorf("got %v %+v", c.Providers, c.SaltEdge)
 			}
 		}},
-		{name: "saltedge without credentials", env: map[string]string{"OPENAGG_PROVIDERS": "sandbox,saltedge"}, wantErr: []string{"SALTEDGE_APP_ID: required", "SALTEDGE_SECRET: required"}},
+		{name: "saltedge without credentials", env: map[string]string{"OPENAGG_PROVIDERS": "sandbox,saltedge"},
+			wantErr: []string{"SALTEDGE_APP_ID: required", "SALTEDGE_SECRET: required", "SALTEDGE_PRIVATE_KEY: required", "OPENAGG_CALLBACK_PUBLIC_KEY: required"}},
+		{name: "saltedge without its signing key", env: map[string]string{"OPENAGG_PROVIDERS": "saltedge", "SALTEDGE_APP_ID": "a", "SALTEDGE_SECRET": "s", "OPENAGG_CALLBACK_PUBLIC_KEY": "pub"},
+			wantErr: []string{"SALTEDGE_PRIVATE_KEY: required"}},
+		{name: "bad include sandboxes", env: map[string]string{"SALTEDGE_INCLUDE_SANDBOXES": "maybe"}, wantErr: []string{`SALTEDGE_INCLUDE_SANDBOXES: "maybe" is not true or false`}},
 		{name: "saltedge credentials from secret", env: map[string]string{"OPENAGG_PROVIDERS": "saltedge", "OPENAGG_PROVIDER_SECRET_ARN": "arn:x"}, check: func(t *testing.T, c Config) {
 			if c.ProviderSecretARN != "arn:x" {
 				t.Errorf("arn %q", c.ProviderSecretARN)

@@ -1,8 +1,8 @@
 // Package provider is the bank-data provider port: the outside system that
 // knows banks, customers, connections, accounts and transactions (Salt Edge
 // in production, provider/sandbox as the embedded default). The shapes follow
-// Salt Edge AIS v5 (shared/contracts/saltedge.md) because the Aggregation API
-// was designed on top of it.
+// Salt Edge's Account Information API (the Aggregation API was designed on
+// top of it); provider/saltedge speaks its v6 wire format.
 package provider
 
 import (
@@ -23,7 +23,44 @@ var (
 	ErrInvalid = errors.New("provider: invalid request")
 	// ErrUnavailable: the provider failed or timed out (retryable).
 	ErrUnavailable = errors.New("provider: unavailable")
+	// ErrConsentExpired and ErrConsentRevoked: the user's consent to share
+	// the connection's data ended; only a reconnect (a new consent given
+	// through the provider's page) renews it.
+	ErrConsentExpired = errors.New("provider: consent expired")
+	ErrConsentRevoked = errors.New("provider: consent revoked")
 )
+
+// TooEarlyError is the detail of ErrTooEarly when the provider says when a
+// refresh is next allowed (read it with errors.As).
+type TooEarlyError struct {
+	At time.Time
+}
+
+func (e *TooEarlyError) Error() string {
+	return "refresh not allowed before " + e.At.UTC().Format(time.RFC3339)
+}
+
+// Unwrap makes errors.Is(err, ErrTooEarly) hold.
+func (e *TooEarlyError) Unwrap() error { return ErrTooEarly }
+
+// Stop reasons of a connection that the user renews by reconnecting
+// (Connection.StopReason).
+const (
+	StopConsentExpired = "consent_expired"
+	StopConsentRevoked = "consent_revoked"
+)
+
+// StopReasonOf is the stop reason an error of the port stands for ("" for
+// none).
+func StopReasonOf(err error) string {
+	switch {
+	case errors.Is(err, ErrConsentExpired):
+		return StopConsentExpired
+	case errors.Is(err, ErrConsentRevoked):
+		return StopConsentRevoked
+	}
+	return ""
+}
 
 // Bank is a provider's bank ("provider" in Salt Edge terms).
 type Bank struct {
@@ -57,8 +94,13 @@ type Customer struct {
 	Secret     string `json:"secret"`
 }
 
-// ConnectRequest asks for a connect session (Salt Edge /connect_sessions/create).
+// ConnectRequest asks for a connect session (Salt Edge POST
+// /connections/connect), or, with ConnectionID, for a reconnect session of
+// that existing connection (POST /connections/{id}/reconnect): the user
+// gives a new consent and the provider keeps the same connection.
 type ConnectRequest struct {
+	// ConnectionID, when set, names the provider connection to reconnect.
+	ConnectionID           string
 	CustomerID             string
 	BankCode               string
 	ConsentScopes          []string
@@ -93,6 +135,18 @@ type Connection struct {
 	UpdatedAt             time.Time `json:"updated_at"`
 	// LastError is the last attempt's failure (error class and message), if any.
 	LastError string `json:"last_error,omitempty"`
+	// Fetching: an attempt started and the provider is still fetching its
+	// data; it tells when the data is complete by itself (Salt Edge: the
+	// success callback of the final stage), so an import now would read a
+	// partial or old state. False when the provider fetches synchronously
+	// (the sandbox).
+	Fetching bool `json:"fetching,omitempty"`
+	// AttemptAt is when the last attempt started (zero when unknown).
+	AttemptAt time.Time `json:"attempt_at,omitzero"`
+	// StopReason says why a connection that is not active stopped when a
+	// reconnect renews it (StopConsentExpired, StopConsentRevoked); empty
+	// otherwise.
+	StopReason string `json:"stop_reason,omitempty"`
 }
 
 // Account is a bank account of a connection.
@@ -145,6 +199,12 @@ type Provider interface {
 	DeleteCustomer(ctx context.Context, customerID string) error
 	CreateConnectSession(ctx context.Context, req ConnectRequest) (ConnectSession, error)
 	ListConnections(ctx context.Context, customerID string) ([]Connection, error)
+	// RefreshConnection starts a refresh of the connection without the
+	// user (Salt Edge background_refresh). The connection it answers says
+	// whether the fetch is still under way (Fetching). ErrTooEarly (with a
+	// *TooEarlyError when the provider says until when) before the next
+	// allowed refresh; ErrConsentExpired / ErrConsentRevoked when only a
+	// reconnect can renew the connection.
 	RefreshConnection(ctx context.Context, connectionID string) (Connection, error)
 	DeleteConnection(ctx context.Context, connectionID string) error
 	ListAccounts(ctx context.Context, connectionID string) ([]Account, error)

@@ -1,6 +1,7 @@
 package connect_test
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -10,12 +11,19 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/openagg/openagg/internal/api/aggregation"
+	"github.com/openagg/openagg/internal/api/connect"
 	"github.com/openagg/openagg/internal/api/party/partytest"
+	"github.com/openagg/openagg/internal/connection"
+	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/provider"
+	"github.com/openagg/openagg/internal/provider/saltedge"
 	"github.com/openagg/openagg/internal/queue"
 )
 
@@ -68,7 +76,12 @@ func TestSaltEdgeCallbacks(t *testing.T) {
 	e := partytest.New(t, partytest.Options{CallbackPublicKey: saltEdgePubPEM})
 	const path = "/callbacks/saltedge/success"
 	url := partytest.PublicURL + path
-	body := `{"data":{"connection_id":"111111111111111111","customer_id":"222222222222222222","custom_fields":{}},"meta":{"version":"5","time":"2025-03-10T12:00:00Z"}}`
+	// Sent at the test clock's now (partytest.Start).
+	body := `{"data":{"connection_id":"111111111111111111","customer_id":"222222222222222222","custom_fields":{}},"meta":{"version":"6","time":"2025-03-10T12:00:00Z"}}`
+	v5Body := strings.Replace(body, `"version":"6"`, `"version":"5"`, 1)
+	staleBody := strings.Replace(body, "2025-03-10T12:00:00Z", "2025-03-10T10:59:59Z", 1)
+	futureBody := strings.Replace(body, "2025-03-10T12:00:00Z", "2025-03-10T12:05:01Z", 1)
+	untimedBody := strings.Replace(body, "2025-03-10T12:00:00Z", "yesterday", 1)
 	// Unknown fields (custom_fields above) are ignored; repeated keys and
 	// known names in another case are not.
 	dupBody := strings.Replace(body, `"custom_fields"`, `"customer_id":"333333333333333333","custom_fields"`, 1)
@@ -91,6 +104,10 @@ func TestSaltEdgeCallbacks(t *testing.T) {
 		{"signed garbage", path, "{", sign(t, saltEdgeKey, url, "{"), 400, "MALFORMED_JSON"},
 		{"signed repeated key", path, dupBody, sign(t, saltEdgeKey, url, dupBody), 400, "MALFORMED_JSON"},
 		{"signed key in another case", path, caseBody, sign(t, saltEdgeKey, url, caseBody), 400, "MALFORMED_JSON"},
+		{"v5 callback", path, v5Body, sign(t, saltEdgeKey, url, v5Body), 400, "CALLBACK_VERSION"},
+		{"older than the window (a replay)", path, staleBody, sign(t, saltEdgeKey, url, staleBody), 401, "CALLBACK_EXPIRED"},
+		{"from the future", path, futureBody, sign(t, saltEdgeKey, url, futureBody), 401, "CALLBACK_EXPIRED"},
+		{"no time", path, untimedBody, sign(t, saltEdgeKey, url, untimedBody), 400, "CALLBACK_TIME"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hdr := []string{}
@@ -122,7 +139,7 @@ func TestSaltEdgeCallbacks(t *testing.T) {
 	e.Drain()
 
 	// A service callback without a customer is acknowledged, not queued.
-	svc := `{"data":{"reason":"maintenance"},"meta":{"version":"5","time":"2025-03-10T12:00:00Z"}}`
+	svc := `{"data":{"reason":"maintenance"},"meta":{"version":"6","time":"2025-03-10T12:00:00Z"}}`
 	r := e.Do(http.MethodPost, "/callbacks/saltedge/service", "", svc, "Signature", sign(t, saltEdgeKey, partytest.PublicURL+"/callbacks/saltedge/service", svc))
 	if r.Status != 200 || e.Depth(queue.Connections) != 0 {
 		t.Fatalf("service: %d %s", r.Status, r.Body)
@@ -150,12 +167,89 @@ func TestCallbackSyncFindsTheParty(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 { // delivered twice: same outcome
-		if err := e.Conns.QueueCallback(e.Ctx, "sandbox", "destroy", c.CustomerID, c.ProviderConnectionID, "2025-03-10T12:00:00Z"); err != nil {
+		if err := e.Conns.QueueCallback(e.Ctx, connection.Callback{Provider: "sandbox", Kind: "destroy", CustomerID: c.CustomerID,
+			ConnectionID: c.ProviderConnectionID, SentAt: e.Clock.Now(), Key: "destroy/1"}); err != nil {
 			t.Fatal(err)
 		}
 		e.Drain()
 		if got := conn(t, e, "sandbox_bank_oauth_client_de_xf"); got.Status != "removed" || got.Version != c.Version+1 {
 			t.Fatalf("after destroy callback: %s v%d", got.Status, got.Version)
 		}
+	}
+}
+
+// recorder is the connect group's Connections that records the callbacks
+// it is given.
+type recorder struct{ got []connection.Callback }
+
+func (r *recorder) CompleteConnect(context.Context, connection.Outcome) (connection.Connection, error) {
+	return connection.Connection{}, nil
+}
+
+func (r *recorder) FailConnect(context.Context, connection.Outcome, string) (connection.Connection, error) {
+	return connection.Connection{}, nil
+}
+
+func (r *recorder) QueueCallback(_ context.Context, cb connection.Callback) error {
+	r.got = append(r.got, cb)
+	return nil
+}
+
+// What a v6 callback asks of the connection domain: a success callback of
+// the final stage (or of none, or of a stage not known to be intermediate)
+// imports; an ended consent in a fail or notify callback stops the
+// connection; everything else only syncs.
+func TestCallbackClassification(t *testing.T) {
+	keys(t)
+	clock := platform.NewFakeClock(partytest.Start)
+	rec := &recorder{}
+	api := connect.New(connect.Deps{Connections: rec, Verify: saltedge.VerifyCallback, CallbackPublicKey: saltEdgePubPEM,
+		PublicURL: partytest.PublicURL, Clock: clock})
+	h, err := platform.Mux(api.Routes(), api.Render)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		kind, stage, errorClass string
+		final                   bool
+		stop                    string
+	}{
+		{"success", connect.FinalStage, "", true, ""},
+		{"success", "", "", true, ""},
+		{"success", "some_new_stage", "", true, ""},
+		{"success", "fetch_accounts", "", false, ""},
+		{"success", "fetch_recent", "", false, ""},
+		{"success", "start", "", false, ""},
+		{"notify", "start", "", false, ""},
+		{"notify", "fetch_full", "ConsentRevoked", false, provider.StopConsentRevoked},
+		{"fail", "", "ConsentExpired", false, provider.StopConsentExpired},
+		{"fail", "", "InvalidCredentials", false, ""},
+		{"destroy", "", "", false, ""},
+	} {
+		t.Run(tc.kind+"/"+tc.stage+"/"+tc.errorClass, func(t *testing.T) {
+			data := map[string]any{"connection_id": "111", "customer_id": "222", "custom_fields": map[string]any{}, "stage": tc.stage}
+			if tc.errorClass != "" {
+				data["error_class"], data["error_message"] = tc.errorClass, "m"
+			}
+			body, err := json.Marshal(map[string]any{"data": data, "meta": map[string]string{"version": "6", "time": clock.Now().Format(time.RFC3339)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := "/callbacks/saltedge/" + tc.kind
+			req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(string(body)))
+			req.Header.Set("Signature", sign(t, saltEdgeKey, partytest.PublicURL+path, string(body)))
+			w := httptest.NewRecorder()
+			rec.got = nil
+			h.ServeHTTP(w, req)
+			if w.Code != 200 || len(rec.got) != 1 {
+				t.Fatalf("%d %s, %d callbacks", w.Code, w.Body, len(rec.got))
+			}
+			cb := rec.got[0]
+			if cb.Provider != saltedge.Name || cb.Kind != tc.kind || cb.CustomerID != "222" || cb.ConnectionID != "111" || cb.Stage != tc.stage ||
+				cb.Final != tc.final || cb.StopReason != tc.stop || !cb.SentAt.Equal(clock.Now()) || cb.Key == "" ||
+				(tc.errorClass != "" && cb.Error != tc.errorClass+": m") {
+				t.Errorf("callback %+v", cb)
+			}
+		})
 	}
 }

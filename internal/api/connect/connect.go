@@ -36,6 +36,7 @@ import (
 	"github.com/openagg/openagg/internal/api/aggregation"
 	"github.com/openagg/openagg/internal/connection"
 	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/provider/saltedge"
 	"github.com/openagg/openagg/internal/provider/sandbox"
 )
 
@@ -51,7 +52,7 @@ type Sessions interface {
 type Connections interface {
 	CompleteConnect(ctx context.Context, o connection.Outcome) (connection.Connection, error)
 	FailConnect(ctx context.Context, o connection.Outcome, reason string) (connection.Connection, error)
-	QueueCallback(ctx context.Context, providerName, kind, customerID, connectionID, sentAt string) error
+	QueueCallback(ctx context.Context, cb connection.Callback) error
 }
 
 // VerifyFunc checks a Salt Edge callback signature
@@ -71,6 +72,11 @@ type Deps struct {
 	// is PublicURL + path); empty means the base URL of each request
 	// (platform.BaseURL, OPENAGG_PUBLIC_URL=request).
 	PublicURL string
+	// Clock dates the callbacks' freshness check (default the system
+	// clock); CallbackMaxAge is how old a callback's meta.time may be
+	// (default DefaultCallbackMaxAge).
+	Clock          platform.Clock
+	CallbackMaxAge time.Duration
 	// FrameAncestors are the origins that may show the page in a frame
 	// (CSP frame-ancestors; OPENAGG_CONNECT_FRAME_ANCESTORS); none: no
 	// site may, so another site cannot frame the bank login and capture
@@ -88,14 +94,22 @@ type API struct {
 	publicURL string
 	csp       string // the page's Content-Security-Policy
 	framing   bool   // some origin may frame the page
+	clock     platform.Clock
+	maxAge    time.Duration
 }
 
 // New builds the group.
 func New(d Deps) *API {
 	a := &API{log: d.Log, sessions: d.Sessions, conns: d.Connections, verify: d.Verify,
-		pubKey: d.CallbackPublicKey, publicURL: strings.TrimRight(d.PublicURL, "/")}
+		pubKey: d.CallbackPublicKey, publicURL: strings.TrimRight(d.PublicURL, "/"), clock: d.Clock, maxAge: d.CallbackMaxAge}
 	if a.log == nil {
 		a.log = slog.Default()
+	}
+	if a.clock == nil {
+		a.clock = platform.SystemClock{}
+	}
+	if a.maxAge <= 0 {
+		a.maxAge = DefaultCallbackMaxAge
 	}
 	ancestors := "'none'"
 	if len(d.FrameAncestors) > 0 {
@@ -337,7 +351,9 @@ func (a *API) settleLater(r *http.Request, o connection.Outcome, kind string, er
 		return
 	}
 	a.log.ErrorContext(ctx, "recording connect outcome failed; queuing a sync", "customer", o.CustomerID, "bank", o.BankCode, "err", err)
-	if qerr := a.conns.QueueCallback(ctx, o.Provider, kind, o.CustomerID, o.ConnectionID, connection.TokenHash(o.Token)); qerr != nil {
+	cb := connection.Callback{Provider: o.Provider, Kind: kind, CustomerID: o.CustomerID, ConnectionID: o.ConnectionID,
+		SentAt: a.clock.Now(), Key: kind + "/" + connection.TokenHash(o.Token)}
+	if qerr := a.conns.QueueCallback(ctx, cb); qerr != nil {
 		a.log.ErrorContext(ctx, "queuing the connection sync failed", "customer", o.CustomerID, "err", qerr)
 	}
 }
@@ -433,20 +449,43 @@ button{margin-top:1rem;padding:.5rem 1.2rem}.error{color:#a00}.note{color:#666;f
 </html>
 `))
 
-// Salt Edge callbacks.
+// Salt Edge callbacks (API v6).
 
 // CallbackKinds are the Salt Edge callback routes.
 var CallbackKinds = []string{"success", "fail", "notify", "destroy", "service"}
 
-// callbackBody is a Salt Edge callback (unknown fields are ignored: Salt
-// Edge adds fields over time, and the signature already proved the sender;
-// a repeated key or a known name in another case is still refused).
+// FinalStage is the stage of the last success callback of a fetch: the
+// connection's data is complete (Salt Edge sends one to three success
+// callbacks per fetch as more data arrives).
+const FinalStage = "finish"
+
+// intermediateStages are the stages of a fetch before FinalStage. A
+// success callback at one of them syncs the connection's state; any other
+// success callback (finish, none as in v5, or a stage this list does not
+// know) imports: an extra import costs a little, a missed one leaves data
+// out.
+var intermediateStages = []string{"start", "connect", "interactive", "fetch_holder_info", "fetch_accounts", "fetch_recent", "fetch_full", "disconnect"}
+
+// DefaultCallbackMaxAge is how old (meta.time) a callback may be. A
+// signature never expires by itself, so an older callback is refused: a
+// captured callback cannot be replayed later, and Salt Edge's own retries
+// of a callback that failed arrive well within the hour. A callback may
+// also be at most callbackSkew ahead of OpenAgg's clock.
+const DefaultCallbackMaxAge = time.Hour
+
+const callbackSkew = 5 * time.Minute
+
+// callbackBody is a Salt Edge v6 callback (unknown fields are ignored:
+// Salt Edge adds fields over time, and the signature already proved the
+// sender; a repeated key or a known name in another case is still
+// refused).
 type callbackBody struct {
 	Data struct {
 		ConnectionID string `json:"connection_id"`
 		CustomerID   string `json:"customer_id"`
 		Stage        string `json:"stage"`
 		ErrorClass   string `json:"error_class"`
+		ErrorMessage string `json:"error_message"`
 	} `json:"data"`
 	Meta struct {
 		Version string `json:"version"`
@@ -460,7 +499,10 @@ type CallbackResponse struct {
 }
 
 // POST /callbacks/saltedge/{kind}: verify the signature over the raw body
-// before looking at it (401 otherwise), then queue a connection sync.
+// before looking at it (401 otherwise), refuse a callback of another API
+// version (400) or older than the window (401), then queue a connection
+// sync (a success callback of the final stage also imports the
+// connection; a consent end stops it).
 func (a *API) callback(w http.ResponseWriter, r *http.Request) error {
 	kind := r.PathValue("kind")
 	if !slices.Contains(CallbackKinds, kind) {
@@ -490,16 +532,43 @@ func (a *API) callback(w http.ResponseWriter, r *http.Request) error {
 	if err := platform.DecodeJSONBytesAllowUnknown(body, &cb); err != nil {
 		return &platform.Error{Status: http.StatusBadRequest, Code: platform.CodeMalformedJSON, Message: "callback body: " + platform.AsError(err).Message, Err: err}
 	}
+	if v := cb.Meta.Version; v != "6" && !strings.HasPrefix(v, "6.") {
+		return platform.BadRequest("CALLBACK_VERSION", "meta.version %q: this endpoint takes Salt Edge API v6 callbacks (set the app's API version to v6)", platform.Truncate(v, 20))
+	}
+	sentAt, err := time.Parse(time.RFC3339, cb.Meta.Time)
+	if err != nil {
+		return platform.BadRequest("CALLBACK_TIME", "meta.time %q is not an RFC 3339 time", platform.Truncate(cb.Meta.Time, 40))
+	}
+	now := a.clock.Now()
+	if age := now.Sub(sentAt); age > a.maxAge || age < -callbackSkew {
+		return platform.Unauthorized("CALLBACK_EXPIRED", "the callback was sent at %s, outside the %s window OpenAgg accepts (now %s)",
+			sentAt.UTC().Format(time.RFC3339), a.maxAge, now.UTC().Format(time.RFC3339))
+	}
 	if cb.Data.CustomerID == "" {
 		// Service callbacks may concern no customer: nothing to sync.
 		a.log.InfoContext(r.Context(), "saltedge callback without customer", "kind", kind)
 		platform.WriteJSON(w, http.StatusOK, CallbackResponse{Status: "ignored"})
 		return nil
 	}
-	if err := a.conns.QueueCallback(r.Context(), "saltedge", kind, cb.Data.CustomerID, cb.Data.ConnectionID, cb.Meta.Time); err != nil {
+	c := connection.Callback{
+		Provider: saltedge.Name, Kind: kind, CustomerID: cb.Data.CustomerID, ConnectionID: cb.Data.ConnectionID,
+		Stage: cb.Data.Stage, SentAt: sentAt,
+		Final: kind == "success" && !slices.Contains(intermediateStages, cb.Data.Stage),
+		// The signed body identifies the callback: a duplicate or a replay
+		// inside the window is the same work.
+		Key: kind + "/" + platform.DeterministicID(string(body)),
+	}
+	if cb.Data.ErrorClass != "" {
+		c.Error = platform.Truncate(cb.Data.ErrorClass+": "+cb.Data.ErrorMessage, 500)
+		if kind == "fail" || kind == "notify" {
+			c.StopReason = saltedge.StopReason(cb.Data.ErrorClass)
+		}
+	}
+	if err := a.conns.QueueCallback(r.Context(), c); err != nil {
 		return err
 	}
-	a.log.InfoContext(r.Context(), "saltedge callback queued", "kind", kind, "customer", cb.Data.CustomerID, "connection", cb.Data.ConnectionID, "stage", cb.Data.Stage)
+	a.log.InfoContext(r.Context(), "saltedge callback queued", "kind", kind, "customer", cb.Data.CustomerID, "connection", cb.Data.ConnectionID,
+		"stage", cb.Data.Stage, "final", c.Final, "stop", c.StopReason)
 	platform.WriteJSON(w, http.StatusOK, CallbackResponse{Status: "queued"})
 	return nil
 }

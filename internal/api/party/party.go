@@ -177,7 +177,9 @@ type DetailsResponse struct {
 }
 
 // ConnectionDetail is one connection; the contract's fields (with their
-// mixed case) and, as OpenAgg additions, the last error and the import
+// mixed case) and, as OpenAgg additions, why a connection that is not
+// active stopped when connecting again renews it (statusReason:
+// consent_expired, consent_revoked), the last error and the import
 // progress.
 type ConnectionDetail struct {
 	DigitalProfileID         string        `json:"DigitalProfileID"`
@@ -189,6 +191,7 @@ type ConnectionDetail struct {
 	Status                   string        `json:"status"`
 	ProviderConnectionStatus string        `json:"providerConnectionStatus"`
 	CountryCode              string        `json:"CountryCode"`
+	StatusReason             string        `json:"statusReason,omitempty"`
 	LastError                string        `json:"lastError,omitempty"`
 	Import                   *ImportStatus `json:"import,omitempty"`
 }
@@ -363,6 +366,7 @@ func toDetail(identifier string, d connection.Detail) ConnectionDetail {
 		Status:                   string(d.Status),
 		ProviderConnectionStatus: d.ProviderStatus,
 		CountryCode:              d.Country,
+		StatusReason:             d.StopReason,
 		LastError:                d.LastError,
 		Import:                   toImport(d.Import),
 	}

@@ -1,15 +1,29 @@
 // Package saltedge is the provider port's client for the Salt Edge Account
-// Information API v5 (shared/contracts/saltedge.md).
+// Information API v6 (docs.saltedge.com/v6/api_reference; the facts this
+// client relies on are listed in docs/saltedge.md).
 //
 // Every request carries App-id, Secret, Accept and Content-Type; with a
 // private key configured it is also signed (Expires-at, Signature = base64
-// RSA-SHA256 over "Expires-at|METHOD|full URL|body"). Payloads travel in a
-// "data" envelope, lists are followed through meta.next_id / from_id, and
-// amounts are decoded as json.Number into exact decimals, never float64.
-// Salt Edge errors ({"error":{"class","message"}}) become *APIError, which
-// unwraps to the port's portable errors; 429 and 5xx answers are retried
-// with bounded exponential backoff before giving up with
-// provider.ErrUnavailable.
+// RSA-SHA256 over "Expires-at|METHOD|full URL|body"), which Salt Edge
+// requires of live apps. Payloads travel in a "data" envelope, lists are
+// followed through meta.next_id / from_id, and amounts are decoded as
+// json.Number into exact decimals, never float64. Salt Edge errors
+// ({"error":{"class","message"}}) become *APIError, which unwraps to the
+// port's portable errors.
+//
+// Salt Edge works asynchronously: a connect, reconnect or background
+// refresh only starts a fetch, and the data is complete when the success
+// callback of the final stage arrives. RefreshConnection therefore answers
+// a connection whose Fetching is true, and the import follows the
+// callbacks (internal/connection).
+//
+// Retries: 429, 5xx and requests lost on the network are retried with
+// bounded exponential backoff. Every call is safe to repeat or made so: a
+// retried customer creation that meets DuplicatedCustomer looks the
+// customer up by identifier (the first attempt may have created it), a
+// retried background refresh that meets "already processing" or "too
+// early" reads the connection back, and a repeated connect session only
+// leaves an unused session behind.
 package saltedge
 
 import (
@@ -39,8 +53,8 @@ import (
 // Name is the provider's name on the wire.
 const Name = "saltedge"
 
-// DefaultBaseURL is Salt Edge's AIS v5 endpoint.
-const DefaultBaseURL = "https://www.saltedge.com/api/v5"
+// DefaultBaseURL is Salt Edge's API v6 endpoint.
+const DefaultBaseURL = "https://www.saltedge.com/api/v6"
 
 // Config configures New. Zero values get the documented defaults.
 type Config struct {
@@ -56,21 +70,21 @@ type Config struct {
 	HTTPClient *http.Client
 	// Clock dates the signatures; default platform.SystemClock.
 	Clock platform.Clock
-	// MaxRetries bounds the retries of a request answered 429/5xx (or lost
-	// on the network, for requests safe to repeat); default 3, negative for
-	// none.
+	// MaxRetries bounds the retries of a request answered 429/5xx or lost
+	// on the network; default 3, negative for none.
 	MaxRetries int
 	// RetryBackoff is the first wait, doubled at every retry up to
 	// MaxBackoff (a Retry-After header is honoured within that cap);
 	// defaults 500 ms and 10 s.
 	RetryBackoff time.Duration
 	MaxBackoff   time.Duration
-	// ExcludeFakeProviders leaves Salt Edge's fake (XF) providers out of the
-	// directory and connect sessions; by default they are included, as the
-	// Aggregation API's examples use them.
-	ExcludeFakeProviders bool
-	// RefreshFetchScopes are the fetch scopes of a refresh attempt; default
-	// accounts and transactions.
+	// IncludeSandboxes lists Salt Edge's sandbox and fake providers (country
+	// XF) in the directory and lets connect sessions use them
+	// (include_sandboxes). Off by default: a production app shows real
+	// banks only.
+	IncludeSandboxes bool
+	// RefreshFetchScopes are the fetch scopes of a background refresh;
+	// default accounts and transactions.
 	RefreshFetchScopes []string
 }
 
@@ -87,7 +101,8 @@ type Client struct {
 var _ provider.Provider = (*Client)(nil)
 
 // New checks cfg and returns a client. Only a malformed BaseURL or private
-// key is an error.
+// key is an error (whether live requests can be made at all is the
+// configuration's check: internal/app).
 func New(cfg Config) (*Client, error) {
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
@@ -148,6 +163,8 @@ func (e *APIError) Unwrap() error { return e.kind }
 // classKinds maps Salt Edge error classes to the port's errors; classes not
 // listed fall back on the HTTP status.
 var classKinds = map[string]error{
+	"ConsentExpired":               provider.ErrConsentExpired,
+	"ConsentRevoked":               provider.ErrConsentRevoked,
 	"AccountNotFound":              provider.ErrNotFound,
 	"AttemptNotFound":              provider.ErrNotFound,
 	"ConnectionNotFound":           provider.ErrNotFound,
@@ -195,52 +212,66 @@ const maxResponse = 64 << 20
 const expiresIn = 5 * time.Minute
 
 // call sends one logical request (with retries) and decodes a 2xx answer
-// into out. idempotent says whether a request lost on the network may be
-// sent again.
-func (c *Client) call(ctx context.Context, method, path string, query url.Values, body any, idempotent bool, out any) error {
+// into out.
+func (c *Client) call(ctx context.Context, method, path string, query url.Values, body any, out any) error {
+	_, err := c.callRepeated(ctx, method, path, query, body, out)
+	return err
+}
+
+// callRepeated is call that also reports whether the request was sent
+// again after an attempt that may have taken effect at Salt Edge (a 5xx
+// answer or a request lost on the network): the answer then may be that
+// of a repeat (DuplicatedCustomer, ConnectionAlreadyProcessing), and the
+// caller reads the state back instead of failing.
+func (c *Client) callRepeated(ctx context.Context, method, path string, query url.Values, body any, out any) (bool, error) {
 	var payload []byte
 	if body != nil {
 		var err error
 		if payload, err = json.Marshal(body); err != nil {
-			return fmt.Errorf("saltedge %s %s: encode request: %w", method, path, err)
+			return false, fmt.Errorf("saltedge %s %s: encode request: %w", method, path, err)
 		}
 	}
 	full := c.base + path
 	if len(query) > 0 {
 		full += "?" + query.Encode()
 	}
+	repeated := false
 	for attempt := 0; ; attempt++ {
 		retry := c.cfg.MaxRetries > 0 && attempt < c.cfg.MaxRetries
 		status, data, header, err := c.send(ctx, method, full, payload)
 		if err != nil {
 			if ctx.Err() != nil {
-				return fmt.Errorf("saltedge %s %s: %w: %w", method, path, provider.ErrUnavailable, ctx.Err())
+				return repeated, fmt.Errorf("saltedge %s %s: %w: %w", method, path, provider.ErrUnavailable, ctx.Err())
 			}
-			if retry && idempotent {
+			if retry {
 				if werr := c.wait(ctx, attempt, ""); werr != nil {
-					return fmt.Errorf("saltedge %s %s: %w: %w", method, path, provider.ErrUnavailable, werr)
+					return repeated, fmt.Errorf("saltedge %s %s: %w: %w", method, path, provider.ErrUnavailable, werr)
 				}
+				repeated = true
 				continue
 			}
-			return fmt.Errorf("saltedge %s %s: %w: %w", method, path, provider.ErrUnavailable, err)
+			return repeated, fmt.Errorf("saltedge %s %s: %w: %w", method, path, provider.ErrUnavailable, err)
 		}
 		if status >= 200 && status < 300 {
 			if out == nil {
-				return nil
+				return repeated, nil
 			}
 			if err := json.Unmarshal(data, out); err != nil {
-				return fmt.Errorf("saltedge %s %s: %w: malformed answer: %w", method, path, provider.ErrUnavailable, err)
+				return repeated, fmt.Errorf("saltedge %s %s: %w: malformed answer: %w", method, path, provider.ErrUnavailable, err)
 			}
-			return nil
+			return repeated, nil
 		}
 		apiErr := parseError(method, path, status, data)
 		if retryable(status) && retry {
 			if werr := c.wait(ctx, attempt, header.Get("Retry-After")); werr != nil {
-				return fmt.Errorf("%w (then %w)", apiErr, werr)
+				return repeated, fmt.Errorf("%w (then %w)", apiErr, werr)
 			}
+			// A 429 refused the request; a 5xx may have come after it
+			// took effect.
+			repeated = repeated || status >= 500
 			continue
 		}
-		return apiErr
+		return repeated, apiErr
 	}
 }
 

@@ -7,10 +7,13 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,7 +68,7 @@ func setup(t *testing.T, sopts saltedgetest.Options, edit func(*saltedge.Config)
 	t.Cleanup(srv.Close)
 	cfg := saltedge.Config{
 		BaseURL: srv.URL, AppID: "test-app-id", Secret: "test-secret", HTTPClient: srv.Client(), Clock: clock,
-		RetryBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond,
+		RetryBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, IncludeSandboxes: true,
 	}
 	if edit != nil {
 		edit(&cfg)
@@ -92,8 +95,8 @@ func TestNew(t *testing.T) {
 
 func TestListBanks(t *testing.T) {
 	ctx := context.Background()
-	for _, exclude := range []bool{false, true} {
-		f := setup(t, saltedgetest.Options{PageSize: 3}, func(c *saltedge.Config) { c.ExcludeFakeProviders = exclude })
+	for _, sandboxes := range []bool{false, true} {
+		f := setup(t, saltedgetest.Options{PageSize: 3}, func(c *saltedge.Config) { c.IncludeSandboxes = sandboxes })
 		var banks []provider.Bank
 		pages := 0
 		for cursor := ""; ; {
@@ -109,19 +112,24 @@ func TestListBanks(t *testing.T) {
 		}
 		want := 0
 		for _, p := range f.srv.Providers() {
-			if !exclude || p.CountryCode != "XF" {
+			if saltedgetest.Listed(p, sandboxes) {
 				want++
 			}
 		}
 		if len(banks) != want || pages != (want+2)/3 {
-			t.Errorf("exclude=%t: %d banks in %d pages, want %d", exclude, len(banks), pages, want)
+			t.Errorf("sandboxes=%t: %d banks in %d pages, want %d", sandboxes, len(banks), pages, want)
 		}
-		for _, r := range f.srv.Requests() {
-			if got := r.Query.Get("include_fake_providers"); got != map[bool]string{false: "true", true: ""}[exclude] {
-				t.Errorf("include_fake_providers=%q with exclude=%t", got, exclude)
+		for _, b := range banks {
+			if b.Status == "disabled" || (!sandboxes && b.CountryCode == "XF") {
+				t.Errorf("sandboxes=%t: listed %s (%s, %s)", sandboxes, b.Code, b.Status, b.CountryCode)
 			}
 		}
-		if exclude {
+		for _, r := range f.srv.Requests() {
+			if got := r.Query.Get("include_sandboxes"); got != map[bool]string{false: "", true: "true"}[sandboxes] || r.Query.Has("include_fake_providers") {
+				t.Errorf("query %v with sandboxes=%t", r.Query, sandboxes)
+			}
+		}
+		if !sandboxes {
 			continue
 		}
 		byCode := map[string]provider.Bank{}
@@ -157,7 +165,7 @@ func TestCustomers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ID == "" || c.Identifier != "GB0010001-100100" || len(c.Secret) != 43 {
+	if c.ID == "" || c.Identifier != "GB0010001-100100" {
 		t.Errorf("customer %+v", c)
 	}
 	_, err = f.client.CreateCustomer(ctx, "GB0010001-100100")
@@ -193,6 +201,26 @@ func newCustomer(t *testing.T, f fixture, identifier string) string {
 	return c.ID
 }
 
+func sessionToken(t *testing.T, cs provider.ConnectSession) string {
+	t.Helper()
+	i := strings.Index(cs.ConnectURL, "token=")
+	if i < 0 {
+		t.Fatalf("connect URL %q has no token", cs.ConnectURL)
+	}
+	return cs.ConnectURL[i+len("token="):]
+}
+
+func sessionBody(t *testing.T, se saltedgetest.Session) map[string]any {
+	t.Helper()
+	var body struct {
+		Data map[string]any `json:"data"`
+	}
+	if err := json.Unmarshal(se.Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	return body.Data
+}
+
 func TestCreateConnectSession(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t, saltedgetest.Options{}, nil)
@@ -212,21 +240,28 @@ func TestCreateConnectSession(t *testing.T) {
 		t.Errorf("connect session %+v", cs)
 	}
 	se, ok := f.srv.Session(token)
-	if !ok {
-		t.Fatal("session not stored")
+	if !ok || se.Kind != saltedgetest.SessionConnect {
+		t.Fatalf("session %+v", se)
 	}
-	var body struct {
-		Data map[string]any `json:"data"`
+	if f.srv.Calls("POST", "/connections/connect") != 1 {
+		t.Errorf("not POST /connections/connect: %+v", f.srv.Requests())
 	}
-	if err := json.Unmarshal(se.Body, &body); err != nil {
-		t.Fatal(err)
-	}
-	consent := body.Data["consent"].(map[string]any)
-	attempt := body.Data["attempt"].(map[string]any)
-	if consent["from_date"] != "2025-03-17" || consent["period_days"] != 90.0 || attempt["from_date"] != "2025-03-17" ||
-		attempt["return_to"] != "https://app.example/done" || body.Data["provider_code"] != req.BankCode ||
-		body.Data["include_fake_providers"] != true || body.Data["daily_refresh"] != true || body.Data["javascript_callback_type"] != "post_message" {
+	data := sessionBody(t, se)
+	consent := data["consent"].(map[string]any)
+	attempt := data["attempt"].(map[string]any)
+	prov := data["provider"].(map[string]any)
+	widget := data["widget"].(map[string]any)
+	// The Aggregation API's v5 consent scopes travel under their v6 names.
+	if fmt.Sprint(consent["scopes"]) != "[accounts transactions]" || consent["from_date"] != "2025-03-17" || consent["period_days"] != 90.0 ||
+		attempt["from_date"] != "2025-03-17" || attempt["return_to"] != "https://app.example/done" || data["customer_id"] != cust ||
+		prov["code"] != req.BankCode || prov["include_sandboxes"] != true || data["automatic_refresh"] != true ||
+		widget["javascript_callback_type"] != "post_message" {
 		t.Errorf("request body %s", se.Body)
+	}
+	if slices.ContainsFunc(slices.Collect(maps.Keys(data)), func(k string) bool {
+		return k == "include_fake_providers" || k == "daily_refresh" || k == "provider_code" || k == "javascript_callback_type"
+	}) {
+		t.Errorf("v5 fields in a v6 body: %s", se.Body)
 	}
 
 	tests := []struct {
@@ -237,10 +272,12 @@ func TestCreateConnectSession(t *testing.T) {
 		{"unknown customer", func(r *provider.ConnectRequest) { r.CustomerID = "1" }, provider.ErrNotFound},
 		{"unknown bank", func(r *provider.ConnectRequest) { r.BankCode = "nope" }, provider.ErrNotFound},
 		{"disabled bank", func(r *provider.ConnectRequest) { r.BankCode = "fakebank_disabled_xf" }, provider.ErrInvalid},
+		{"inactive bank", func(r *provider.ConnectRequest) { r.BankCode = "demobank_inactive_gb" }, provider.ErrInvalid},
 		{"bad consent scope", func(r *provider.ConnectRequest) { r.ConsentScopes = []string{"string"} }, provider.ErrInvalid},
 		{"unsupported fetch scope", func(r *provider.ConnectRequest) { r.FetchScopes = []string{"holder_info"} }, provider.ErrInvalid},
 		{"period too long", func(r *provider.ConnectRequest) { r.ConsentPeriodDays = 365 }, provider.ErrInvalid},
 		{"future from date", func(r *provider.ConnectRequest) { r.AttemptFrom = t0.AddDate(0, 0, 3) }, provider.ErrInvalid},
+		{"reconnect of an unknown connection", func(r *provider.ConnectRequest) { r.ConnectionID = "42" }, provider.ErrNotFound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -252,30 +289,41 @@ func TestCreateConnectSession(t *testing.T) {
 		})
 	}
 	t.Run("default consent scopes", func(t *testing.T) {
-		if _, err := f.client.CreateConnectSession(ctx, provider.ConnectRequest{CustomerID: cust, BankCode: "fakebank_simple_xf"}); err != nil {
-			t.Error(err)
+		cs, err := f.client.CreateConnectSession(ctx, provider.ConnectRequest{CustomerID: cust, BankCode: "fakebank_simple_xf"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		se, _ := f.srv.Session(sessionToken(t, cs))
+		if fmt.Sprint(sessionBody(t, se)["consent"].(map[string]any)["scopes"]) != "[accounts transactions]" {
+			t.Errorf("body %s", se.Body)
 		}
 	})
-	t.Run("fake bank needs include_fake_providers", func(t *testing.T) {
-		f2 := setup(t, saltedgetest.Options{}, func(c *saltedge.Config) { c.ExcludeFakeProviders = true })
+	t.Run("sandbox bank needs include_sandboxes", func(t *testing.T) {
+		f2 := setup(t, saltedgetest.Options{}, func(c *saltedge.Config) { c.IncludeSandboxes = false })
 		cust := newCustomer(t, f2, "x")
 		if _, err := f2.client.CreateConnectSession(ctx, provider.ConnectRequest{CustomerID: cust, BankCode: "fakebank_simple_xf"}); !errors.Is(err, provider.ErrNotFound) {
 			t.Errorf("got %v", err)
 		}
+		if _, err := f2.client.CreateConnectSession(ctx, provider.ConnectRequest{CustomerID: cust, BankCode: "demobank_oauth_client_gb"}); err != nil {
+			t.Errorf("a real bank: %v", err)
+		}
 	})
 }
 
-// connected sets up a customer with an active connection.
+// connected sets up a customer with a connection whose first fetch ran
+// to its end.
 func connected(t *testing.T, f fixture, identifier, bank string) (string, string) {
 	t.Helper()
 	cust := newCustomer(t, f, identifier)
-	cs, err := f.client.CreateConnectSession(context.Background(), provider.ConnectRequest{CustomerID: cust, BankCode: bank})
+	cs, err := f.client.CreateConnectSession(context.Background(), provider.ConnectRequest{CustomerID: cust, BankCode: bank, DailyRefresh: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	token := cs.ConnectURL[strings.Index(cs.ConnectURL, "token=")+6:]
-	conn, err := f.srv.CompleteSession(token)
+	conn, err := f.srv.CompleteSession(sessionToken(t, cs))
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.Fetch(context.Background(), conn.ID); err != nil {
 		t.Fatal(err)
 	}
 	return cust, conn.ID
@@ -300,43 +348,92 @@ func TestConnections(t *testing.T) {
 	c := conns[0]
 	if c.ID != connID || c.CustomerID != cust || c.BankCode != "fakebank_simple_xf" || c.BankName != "Fake Bank Simple" || c.CountryCode != "XF" ||
 		c.Status != "active" || !c.DailyRefresh || !c.NextRefreshPossibleAt.Equal(t0.Add(time.Hour)) || !c.LastSuccessAt.Equal(t0) ||
-		!c.CreatedAt.Equal(t0) || c.LastError != "" {
-		t.Errorf("connection %+v", c)
+		!c.CreatedAt.Equal(t0) || !c.AttemptAt.Equal(t0) || c.Fetching || c.LastError != "" || c.StopReason != "" {
+		t.Errorf("fetched connection %+v", c)
+	}
+	// A connection whose first fetch has not finished: active, fetching,
+	// never fetched.
+	if c := conns[1]; c.Status != "active" || !c.Fetching || !c.LastSuccessAt.IsZero() || !c.NextRefreshPossibleAt.IsZero() {
+		t.Errorf("fetching connection %+v", c)
 	}
 	if _, err := f.client.ListConnections(ctx, "42"); !errors.Is(err, provider.ErrNotFound) {
 		t.Errorf("unknown customer: %v", err)
 	}
 
-	// A failed last attempt surfaces as LastError.
+	// A failed last attempt surfaces as LastError; an inactive connection
+	// whose consent ended says why.
 	stored, _ := f.srv.Connection(connID)
 	class, msg := "InvalidCredentials", "wrong password"
 	stored.Status, stored.LastAttempt.FailErrorClass, stored.LastAttempt.FailMessage = "inactive", &class, &msg
 	f.srv.SetConnection(stored)
 	conns, _ = f.client.ListConnections(ctx, cust)
-	if conns[0].Status != "inactive" || conns[0].LastError != "InvalidCredentials: wrong password" {
+	if conns[0].Status != "inactive" || conns[0].LastError != "InvalidCredentials: wrong password" || conns[0].StopReason != "" {
 		t.Errorf("failed connection %+v", conns[0])
 	}
+	if err := f.srv.ExpireConsent(ctx, connID); err != nil {
+		t.Fatal(err)
+	}
+	conns, _ = f.client.ListConnections(ctx, cust)
+	if conns[0].Status != "inactive" || conns[0].StopReason != provider.StopConsentExpired || !strings.HasPrefix(conns[0].LastError, "ConsentExpired: ") {
+		t.Errorf("expired consent %+v", conns[0])
+	}
+	if _, err := f.client.RefreshConnection(ctx, connID); !errors.Is(err, provider.ErrConsentExpired) || provider.StopReasonOf(err) != provider.StopConsentExpired {
+		t.Errorf("refresh of an expired consent: %v", err)
+	}
 
-	// Refresh: too early, then allowed.
+	// Background refresh: while the first fetch runs it is that fetch;
+	// after it, too early until next_refresh_possible_at; then it only
+	// starts a fetch.
 	other := conns[1].ID
-	if _, err := f.client.RefreshConnection(ctx, other); !errors.Is(err, provider.ErrTooEarly) {
+	rc, err := f.client.RefreshConnection(ctx, other)
+	if err != nil || !rc.Fetching || rc.ID != other {
+		t.Errorf("refresh during the first fetch: %+v %v", rc, err)
+	}
+	if err := f.srv.Fetch(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Minute)
+	_, err = f.client.RefreshConnection(ctx, other)
+	var early *provider.TooEarlyError
+	if !errors.Is(err, provider.ErrTooEarly) || !errors.As(err, &early) || !early.At.Equal(t0.Add(time.Hour)) {
 		t.Errorf("early refresh: %v", err)
 	}
 	f.clock.Advance(time.Hour)
-	rc, err := f.client.RefreshConnection(ctx, other)
+	rc, err = f.client.RefreshConnection(ctx, other)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rc.LastSuccessAt.Equal(t0.Add(time.Hour)) || !rc.NextRefreshPossibleAt.Equal(t0.Add(2*time.Hour)) || rc.ID != other {
-		t.Errorf("refreshed %+v", rc)
+	if !rc.Fetching || !rc.AttemptAt.Equal(t0.Add(time.Hour+time.Minute)) || !rc.LastSuccessAt.Equal(t0) || rc.ID != other {
+		t.Errorf("refresh started %+v", rc)
 	}
 	reqs := f.srv.Requests()
 	last := reqs[len(reqs)-1]
-	if last.Method != "PUT" || last.Path != "/connections/"+other+"/refresh" || string(last.Body) != `{"data":{"attempt":{"fetch_scopes":["accounts","transactions"]}}}` {
+	if last.Method != "POST" || last.Path != "/connections/"+other+"/background_refresh" || string(last.Body) != `{"data":{"attempt":{"fetch_scopes":["accounts","transactions"]}}}` {
 		t.Errorf("refresh request %s %s %s", last.Method, last.Path, last.Body)
 	}
 	if _, err := f.client.RefreshConnection(ctx, "42"); !errors.Is(err, provider.ErrNotFound) {
 		t.Errorf("unknown connection: %v", err)
+	}
+
+	// Reconnect: a session of the same connection, which renews the
+	// consent and starts a fetch.
+	cs, err := f.client.CreateConnectSession(ctx, provider.ConnectRequest{ConnectionID: connID, CustomerID: cust, BankCode: "fakebank_simple_xf",
+		ConsentScopes: []string{"account_details", "holder_information", "transactions_details"}, ReturnTo: "https://app.example/back"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	se, _ := f.srv.Session(sessionToken(t, cs))
+	data := sessionBody(t, se)
+	if se.Kind != saltedgetest.SessionReconnect || se.ConnectionID != connID || data["customer_id"] != nil || data["provider"] != nil ||
+		fmt.Sprint(data["consent"].(map[string]any)["scopes"]) != "[accounts holder_info transactions]" {
+		t.Errorf("reconnect session %+v %s", se, se.Body)
+	}
+	again, err := f.srv.CompleteSession(sessionToken(t, cs))
+	if err != nil || again.ID != connID || again.Status != "active" {
+		t.Errorf("reconnected %+v %v", again, err)
+	}
+	if n := len(f.srv.Connections(cust)); n != 3 {
+		t.Errorf("%d connections after the reconnect, want the same 3", n)
 	}
 
 	// Delete.
@@ -354,7 +451,11 @@ func TestConnections(t *testing.T) {
 func TestAccountsAndTransactions(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t, saltedgetest.Options{PageSize: 1000}, nil)
-	_, connID := connected(t, f, "GB0010001-100400", "fakebank_simple_xf")
+	conn, err := f.srv.Connect(newCustomer(t, f, "GB0010001-100400"), "fakebank_simple_xf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	connID := conn.ID
 	// 17 significant digits: float64 would round this balance.
 	acc := f.srv.AddAccount(saltedgetest.Account{
 		ConnectionID: connID, Name: "Current", Nature: "account", Balance: "12345678901234567.89", CurrencyCode: "EUR",
@@ -362,7 +463,14 @@ func TestAccountsAndTransactions(t *testing.T) {
 			"client_name": "Alex Morgan", "available_amount": json.Number("12345678901234500.01")},
 	})
 	other := f.srv.AddAccount(saltedgetest.Account{ConnectionID: connID, Name: "Card", Nature: "card", Balance: "-20.5", CurrencyCode: "JPY"})
-
+	if accs, err := f.client.ListAccounts(ctx, connID); err != nil || len(accs) != 0 {
+		t.Fatalf("accounts before any fetch: %+v %v", accs, err)
+	}
+	for _, stage := range saltedgetest.Stages[:2] { // start, fetch_accounts
+		if _, err := f.srv.Step(ctx); err != nil {
+			t.Fatalf("stage %s: %v", stage, err)
+		}
+	}
 	accs, err := f.client.ListAccounts(ctx, connID)
 	if err != nil {
 		t.Fatal(err)
@@ -403,6 +511,27 @@ func TestAccountsAndTransactions(t *testing.T) {
 		saltedgetest.Transaction{Status: "pending", MadeOn: "2025-06-14", Amount: "-9.99", CurrencyCode: "EUR", Description: "CARD"},
 		saltedgetest.Transaction{Status: "pending", MadeOn: "2025-06-15", Amount: "-0.01", CurrencyCode: "EUR", Description: "CARD"},
 	)
+	// Stage fetch_recent shows the pending transactions and the last
+	// week's posted ones (seven of the 2,500; not the card's, two weeks
+	// old); finish shows the rest.
+	if _, err := f.srv.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, recent := f.srv.Visible(connID)
+	pending := 0
+	for _, tx := range recent {
+		if tx.Status == "pending" {
+			pending++
+		} else if tx.MadeOn < "2025-06-08" {
+			t.Errorf("old transaction %s of %s visible at fetch_recent", tx.ID, tx.MadeOn)
+		}
+	}
+	if len(recent) != 9 || pending != 2 {
+		t.Fatalf("after fetch_recent: %d transactions visible (%d pending), want 7 posted and 2 pending", len(recent), pending)
+	}
+	if err := f.srv.Fetch(ctx, connID); err != nil {
+		t.Fatal(err)
+	}
 
 	var posted []provider.Transaction
 	pages := 0
@@ -450,9 +579,19 @@ func TestAccountsAndTransactions(t *testing.T) {
 		page.Transactions[0].Status != "pending" || !page.Transactions[0].PostedAt.IsZero() {
 		t.Errorf("pending %+v", page)
 	}
-	// The pending one is booked under a new id.
+	if r := f.srv.Requests(); r[len(r)-1].Path != "/transactions" || r[len(r)-1].Query.Get("pending") != "true" {
+		t.Errorf("pending request %+v", r[len(r)-1])
+	}
+	// The pending one is booked under a new id: the next fetch drops it.
 	f.srv.RemoveTransaction(pend[0].ID)
 	f.srv.AddTransactions(acc.ID, saltedgetest.Transaction{MadeOn: "2025-06-14", Amount: "-9.99", CurrencyCode: "EUR", Description: "CARD"})
+	f.clock.Advance(time.Hour)
+	if _, err := f.client.RefreshConnection(ctx, connID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.Fetch(ctx, connID); err != nil {
+		t.Fatal(err)
+	}
 	page, _ = f.client.ListTransactions(ctx, connID, acc.ID, true, "")
 	if len(page.Transactions) != 1 {
 		t.Errorf("%d pending after booking", len(page.Transactions))
@@ -497,6 +636,39 @@ func TestRetries(t *testing.T) {
 		}
 		if n := f.srv.Calls("POST", "/customers"); n != 1 {
 			t.Errorf("%d calls, want 1", n)
+		}
+	})
+	t.Run("customer create that succeeded before a 5xx", func(t *testing.T) {
+		f := setup(t, saltedgetest.Options{PageSize: 2}, nil)
+		for i := range 5 { // other customers: the look-up pages past them
+			newCustomer(t, f, fmt.Sprintf("GB0010001-9%d", i))
+		}
+		f.srv.Inject(saltedgetest.Fault{Method: "POST", Path: "/customers", Status: 502, Class: "InternalServerError", Times: 1, AfterHandling: true})
+		c, err := f.client.CreateCustomer(ctx, "GB0010001-100600")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 5 others, then the create answered 502 and its retry
+		// DuplicatedCustomer; 3 pages of 2 customers looked through.
+		if c.Identifier != "GB0010001-100600" || c.ID == "" || f.srv.Calls("POST", "/customers") != 7 || f.srv.Calls("GET", "/customers") != 3 {
+			t.Errorf("customer %+v, %d creates, %d list pages", c, f.srv.Calls("POST", "/customers"), f.srv.Calls("GET", "/customers"))
+		}
+		// The one customer there is that one.
+		if _, err := f.client.CreateCustomer(ctx, "GB0010001-100600"); !errors.Is(err, provider.ErrDuplicateCustomer) {
+			t.Errorf("a first-attempt duplicate stays a duplicate: %v", err)
+		}
+		if err := f.client.DeleteCustomer(ctx, c.ID); err != nil {
+			t.Errorf("the looked-up id is the customer's: %v", err)
+		}
+	})
+	t.Run("background refresh that started before a 5xx", func(t *testing.T) {
+		f := setup(t, saltedgetest.Options{}, nil)
+		_, id := connected(t, f, "GB0010001-100700", "fakebank_simple_xf")
+		f.clock.Advance(time.Hour)
+		f.srv.Inject(saltedgetest.Fault{Method: "POST", Path: "/connections/" + id + "/background_refresh", Status: 503, Times: 1, AfterHandling: true})
+		rc, err := f.client.RefreshConnection(ctx, id)
+		if err != nil || !rc.Fetching || f.srv.Calls("POST", "/connections/"+id+"/background_refresh") != 2 {
+			t.Errorf("refresh %+v %v", rc, err)
 		}
 	})
 	t.Run("no retries", func(t *testing.T) {
@@ -547,6 +719,8 @@ func TestErrorMapping(t *testing.T) {
 		{404, "", provider.ErrNotFound},
 		{409, "DuplicatedCustomer", provider.ErrDuplicateCustomer},
 		{406, "ConnectionCannotBeRefreshed", provider.ErrTooEarly},
+		{406, "ConsentExpired", provider.ErrConsentExpired},
+		{406, "ConsentRevoked", provider.ErrConsentRevoked},
 		{400, "WrongRequestFormat", provider.ErrInvalid},
 		{401, "ApiKeyNotFound", provider.ErrInvalid},
 		{406, "ProviderInactive", provider.ErrInvalid},
@@ -634,14 +808,19 @@ func TestVerifyCallback(t *testing.T) {
 	}))
 	defer hook.Close()
 	cbURL := hook.URL + "/callbacks/saltedge/success"
-	resp, err := f.srv.SendCallback(context.Background(), hook.Client(), cbURL, map[string]any{
+	sent, err := f.srv.SendCallback(context.Background(), hook.Client(), cbURL, map[string]any{
 		"connection_id": "111", "customer_id": "222", "custom_fields": map[string]any{}, "stage": "finish",
 	})
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || sent.Status != http.StatusOK || sent.Kind != "success" {
+		t.Fatalf("%+v %v", sent, err)
 	}
-	resp.Body.Close()
 	rc := <-got
+	var meta struct {
+		Meta struct{ Version, Time string } `json:"meta"`
+	}
+	if err := json.Unmarshal(rc.body, &meta); err != nil || meta.Meta.Version != "6" || meta.Meta.Time != t0.Format(time.RFC3339) {
+		t.Errorf("callback meta %s", rc.body)
+	}
 	if rc.url != cbURL {
 		t.Fatalf("callback went to %s", rc.url)
 	}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,7 +17,7 @@ import (
 	"github.com/openagg/openagg/internal/provider"
 )
 
-// Wire shapes of Salt Edge AIS v5 (only the fields OpenAgg uses).
+// Wire shapes of Salt Edge API v6 (only the fields OpenAgg uses).
 
 // ID is a Salt Edge id: a string of digits on the wire, tolerated as a
 // number or null.
@@ -115,41 +117,81 @@ func (w wireProvider) bank() provider.Bank {
 	return b
 }
 
+// wireCustomer is a v6 customer: its id is customer_id (v5 said id,
+// still read as a fallback).
 type wireCustomer struct {
+	CustomerID ID     `json:"customer_id"`
 	ID         ID     `json:"id"`
 	Identifier string `json:"identifier"`
 	Secret     string `json:"secret"`
 }
 
+func (w wireCustomer) customer() provider.Customer {
+	id := w.CustomerID
+	if id == "" {
+		id = w.ID
+	}
+	return provider.Customer{ID: string(id), Identifier: w.Identifier, Secret: w.Secret}
+}
+
+type wireStage struct {
+	Name string `json:"name"`
+}
+
 type wireAttempt struct {
-	FailErrorClass string `json:"fail_error_class"`
-	FailMessage    string `json:"fail_message"`
+	Finished       bool       `json:"finished"`
+	FailErrorClass string     `json:"fail_error_class"`
+	FailMessage    string     `json:"fail_message"`
+	LastStage      *wireStage `json:"last_stage"`
+	CreatedAt      time.Time  `json:"created_at"`
 }
 
 type wireConnection struct {
-	ID                    ID           `json:"id"`
-	CustomerID            ID           `json:"customer_id"`
-	ProviderCode          string       `json:"provider_code"`
-	ProviderName          string       `json:"provider_name"`
-	CountryCode           string       `json:"country_code"`
-	Status                string       `json:"status"`
-	DailyRefresh          bool         `json:"daily_refresh"`
-	NextRefreshPossibleAt time.Time    `json:"next_refresh_possible_at"`
-	LastSuccessAt         time.Time    `json:"last_success_at"`
-	CreatedAt             time.Time    `json:"created_at"`
-	UpdatedAt             time.Time    `json:"updated_at"`
-	LastAttempt           *wireAttempt `json:"last_attempt"`
+	ID               ID           `json:"id"`
+	CustomerID       ID           `json:"customer_id"`
+	ProviderCode     string       `json:"provider_code"`
+	ProviderName     string       `json:"provider_name"`
+	CountryCode      string       `json:"country_code"`
+	Status           string       `json:"status"`
+	AutomaticRefresh *bool        `json:"automatic_refresh"`
+	DailyRefresh     *bool        `json:"daily_refresh"` // v5's name, read as a fallback
+	NextRefreshAt    time.Time    `json:"next_refresh_possible_at"`
+	LastSuccessAt    time.Time    `json:"last_success_at"`
+	CreatedAt        time.Time    `json:"created_at"`
+	UpdatedAt        time.Time    `json:"updated_at"`
+	LastAttempt      *wireAttempt `json:"last_attempt"`
+}
+
+// StopReason is the port's stop reason of a Salt Edge error class: the
+// classes of an ended consent, which only a reconnect renews ("" for any
+// other class).
+func StopReason(class string) string {
+	return provider.StopReasonOf(classKinds[class])
 }
 
 func (w wireConnection) connection() provider.Connection {
 	c := provider.Connection{
 		ID: string(w.ID), CustomerID: string(w.CustomerID), BankCode: w.ProviderCode, BankName: w.ProviderName,
-		CountryCode: w.CountryCode, Status: w.Status, DailyRefresh: w.DailyRefresh,
-		NextRefreshPossibleAt: w.NextRefreshPossibleAt, LastSuccessAt: w.LastSuccessAt,
+		CountryCode: w.CountryCode, Status: w.Status,
+		NextRefreshPossibleAt: w.NextRefreshAt, LastSuccessAt: w.LastSuccessAt,
 		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
 	}
-	if a := w.LastAttempt; a != nil && a.FailErrorClass != "" {
-		c.LastError = a.FailErrorClass + ": " + a.FailMessage
+	switch {
+	case w.AutomaticRefresh != nil:
+		c.DailyRefresh = *w.AutomaticRefresh
+	case w.DailyRefresh != nil:
+		c.DailyRefresh = *w.DailyRefresh
+	}
+	if a := w.LastAttempt; a != nil {
+		c.AttemptAt = a.CreatedAt
+		// An unfinished attempt has not fetched everything yet.
+		c.Fetching = !a.Finished && w.Status == "active"
+		if a.FailErrorClass != "" {
+			c.LastError = a.FailErrorClass + ": " + a.FailMessage
+			if w.Status != "active" {
+				c.StopReason = StopReason(a.FailErrorClass)
+			}
+		}
 	}
 	return c
 }
@@ -282,22 +324,23 @@ func amount(n json.Number) (decimal.Decimal, error) {
 	return decimal.NewFromString(string(n))
 }
 
-// ListBanks implements provider.Provider: one page of GET /providers.
+// ListBanks implements provider.Provider: one page of GET /providers
+// (with include_sandboxes only when configured).
 func (c *Client) ListBanks(ctx context.Context, cursor string) (provider.BankPage, error) {
 	q := url.Values{}
-	if !c.cfg.ExcludeFakeProviders {
-		q.Set("include_fake_providers", "true")
+	if c.cfg.IncludeSandboxes {
+		q.Set("include_sandboxes", "true")
 	}
 	if cursor != "" {
 		q.Set("from_id", cursor)
 	}
 	var env envelope[[]wireProvider]
-	if err := c.call(ctx, "GET", "/providers", q, nil, true, &env); err != nil {
+	if err := c.call(ctx, "GET", "/providers", q, nil, &env); err != nil {
 		return provider.BankPage{}, fmt.Errorf("list banks: %w", err)
 	}
-	page := provider.BankPage{Banks: make([]provider.Bank, len(env.Data))}
-	for i, w := range env.Data {
-		page.Banks[i] = w.bank()
+	page := provider.BankPage{Banks: make([]provider.Bank, 0, len(env.Data))}
+	for _, w := range env.Data {
+		page.Banks = append(page.Banks, w.bank())
 	}
 	if env.Meta != nil {
 		page.Next = string(env.Meta.NextID)
@@ -308,25 +351,65 @@ func (c *Client) ListBanks(ctx context.Context, cursor string) (provider.BankPag
 // Bank returns one provider by code (GET /providers/{code}).
 func (c *Client) Bank(ctx context.Context, code string) (provider.Bank, error) {
 	var env envelope[wireProvider]
-	if err := c.call(ctx, "GET", "/providers/"+url.PathEscape(code), nil, nil, true, &env); err != nil {
+	if err := c.call(ctx, "GET", "/providers/"+url.PathEscape(code), nil, nil, &env); err != nil {
 		return provider.Bank{}, fmt.Errorf("bank %s: %w", code, err)
 	}
 	return env.Data.bank(), nil
 }
 
-// CreateCustomer implements provider.Provider (POST /customers).
+// CreateCustomer implements provider.Provider (POST /customers). When a
+// retry (after a 5xx or a lost answer) meets DuplicatedCustomer, the first
+// attempt created the customer: it is looked up by identifier and
+// returned. A duplicate on the first attempt is provider.ErrDuplicateCustomer.
 func (c *Client) CreateCustomer(ctx context.Context, identifier string) (provider.Customer, error) {
 	body := envelope[map[string]string]{Data: map[string]string{"identifier": identifier}}
 	var env envelope[wireCustomer]
-	if err := c.call(ctx, "POST", "/customers", nil, body, false, &env); err != nil {
+	repeated, err := c.callRepeated(ctx, "POST", "/customers", nil, body, &env)
+	if err != nil && repeated && errors.Is(err, provider.ErrDuplicateCustomer) {
+		cust, ferr := c.findCustomer(ctx, identifier)
+		if ferr != nil {
+			return provider.Customer{}, fmt.Errorf("create customer %q: look up after a repeated create: %w", identifier, ferr)
+		}
+		if cust != nil {
+			return *cust, nil
+		}
+	}
+	if err != nil {
 		return provider.Customer{}, fmt.Errorf("create customer %q: %w", identifier, err)
 	}
-	return provider.Customer{ID: string(env.Data.ID), Identifier: env.Data.Identifier, Secret: env.Data.Secret}, nil
+	return env.Data.customer(), nil
+}
+
+// findCustomer pages GET /customers for identifier (v6 filters customers
+// by nothing else); nil when there is none.
+func (c *Client) findCustomer(ctx context.Context, identifier string) (*provider.Customer, error) {
+	q := url.Values{}
+	seen := map[ID]bool{}
+	for {
+		var env envelope[[]wireCustomer]
+		if err := c.call(ctx, "GET", "/customers", q, nil, &env); err != nil {
+			return nil, err
+		}
+		for _, w := range env.Data {
+			if w.Identifier == identifier {
+				cust := w.customer()
+				return &cust, nil
+			}
+		}
+		if env.Meta == nil || env.Meta.NextID == "" {
+			return nil, nil
+		}
+		if seen[env.Meta.NextID] {
+			return nil, fmt.Errorf("saltedge GET /customers: %w: next_id %s repeats", provider.ErrUnavailable, env.Meta.NextID)
+		}
+		seen[env.Meta.NextID] = true
+		q.Set("from_id", string(env.Meta.NextID))
+	}
 }
 
 // DeleteCustomer implements provider.Provider (DELETE /customers/{id}).
 func (c *Client) DeleteCustomer(ctx context.Context, customerID string) error {
-	if err := c.call(ctx, "DELETE", "/customers/"+url.PathEscape(customerID), nil, nil, true, nil); err != nil {
+	if err := c.call(ctx, "DELETE", "/customers/"+url.PathEscape(customerID), nil, nil, nil); err != nil {
 		return fmt.Errorf("delete customer %s: %w", customerID, err)
 	}
 	return nil
@@ -344,14 +427,25 @@ type wireAttemptRequest struct {
 	ReturnTo    string   `json:"return_to,omitempty"`
 }
 
+type wireWidget struct {
+	JavascriptCallbackType string `json:"javascript_callback_type,omitempty"`
+}
+
+type wireProviderRequest struct {
+	Code             string `json:"code,omitempty"`
+	IncludeSandboxes bool   `json:"include_sandboxes,omitempty"`
+}
+
+// wireConnectRequest is the body of POST /connections/connect; a
+// reconnect (POST /connections/{id}/reconnect) sends the same without
+// customer_id and provider.
 type wireConnectRequest struct {
-	CustomerID             string             `json:"customer_id"`
-	ProviderCode           string             `json:"provider_code,omitempty"`
-	Consent                wireConsent        `json:"consent"`
-	Attempt                wireAttemptRequest `json:"attempt"`
-	DailyRefresh           bool               `json:"daily_refresh"`
-	IncludeFakeProviders   bool               `json:"include_fake_providers,omitempty"`
-	JavascriptCallbackType string             `json:"javascript_callback_type,omitempty"`
+	CustomerID       string               `json:"customer_id,omitempty"`
+	Consent          wireConsent          `json:"consent"`
+	Attempt          wireAttemptRequest   `json:"attempt"`
+	Widget           *wireWidget          `json:"widget,omitempty"`
+	Provider         *wireProviderRequest `json:"provider,omitempty"`
+	AutomaticRefresh bool                 `json:"automatic_refresh"`
 }
 
 type wireConnectSession struct {
@@ -366,19 +460,43 @@ func date(t time.Time) *Date {
 	return &Date{t.UTC()}
 }
 
+// v6ConsentScopes renames the consent scopes of v5 (the Aggregation API's
+// wire values) to v6's; v6 names pass through.
+var v6ConsentScopes = map[string]string{
+	"account_details":      "accounts",
+	"holder_information":   "holder_info",
+	"transactions_details": "transactions",
+}
+
 // defaultConsentScopes apply when the request names none (Salt Edge
 // requires consent.scopes).
-var defaultConsentScopes = []string{"account_details", "transactions_details"}
+var defaultConsentScopes = []string{"accounts", "transactions"}
 
-// CreateConnectSession implements provider.Provider (POST
-// /connect_sessions/create). Salt Edge attempts have no period; the
-// attempt's period is carried by the consent.
+func consentScopes(in []string) []string {
+	if len(in) == 0 {
+		return slices.Clone(defaultConsentScopes)
+	}
+	out := make([]string, 0, len(in))
+	for _, sc := range in {
+		if v6, ok := v6ConsentScopes[sc]; ok {
+			sc = v6
+		}
+		if !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
+// CreateConnectSession implements provider.Provider: POST
+// /connections/connect, or POST /connections/{id}/reconnect when
+// req.ConnectionID names a connection whose consent is to be renewed (the
+// same connection at Salt Edge, never a second one). Salt Edge attempts
+// have no period; the attempt's period is carried by the consent.
 func (c *Client) CreateConnectSession(ctx context.Context, req provider.ConnectRequest) (provider.ConnectSession, error) {
-	body := envelope[wireConnectRequest]{Data: wireConnectRequest{
-		CustomerID:   req.CustomerID,
-		ProviderCode: req.BankCode,
+	body := wireConnectRequest{
 		Consent: wireConsent{
-			Scopes:     req.ConsentScopes,
+			Scopes:     consentScopes(req.ConsentScopes),
 			FromDate:   date(req.ConsentFrom),
 			PeriodDays: req.ConsentPeriodDays,
 		},
@@ -387,16 +505,21 @@ func (c *Client) CreateConnectSession(ctx context.Context, req provider.ConnectR
 			FromDate:    date(req.AttemptFrom),
 			ReturnTo:    req.ReturnTo,
 		},
-		DailyRefresh:           req.DailyRefresh,
-		IncludeFakeProviders:   !c.cfg.ExcludeFakeProviders,
-		JavascriptCallbackType: req.JavascriptCallbackType,
-	}}
-	if len(body.Data.Consent.Scopes) == 0 {
-		body.Data.Consent.Scopes = defaultConsentScopes
+		AutomaticRefresh: req.DailyRefresh,
+	}
+	if req.JavascriptCallbackType != "" {
+		body.Widget = &wireWidget{JavascriptCallbackType: req.JavascriptCallbackType}
+	}
+	path, what := "/connections/connect", "create connect session for bank "+req.BankCode
+	if req.ConnectionID != "" {
+		path, what = "/connections/"+url.PathEscape(req.ConnectionID)+"/reconnect", "create reconnect session for connection "+req.ConnectionID
+	} else {
+		body.CustomerID = req.CustomerID
+		body.Provider = &wireProviderRequest{Code: req.BankCode, IncludeSandboxes: c.cfg.IncludeSandboxes}
 	}
 	var env envelope[wireConnectSession]
-	if err := c.call(ctx, "POST", "/connect_sessions/create", nil, body, true, &env); err != nil {
-		return provider.ConnectSession{}, fmt.Errorf("create connect session for bank %s: %w", req.BankCode, err)
+	if err := c.call(ctx, "POST", path, nil, envelope[wireConnectRequest]{Data: body}, &env); err != nil {
+		return provider.ConnectSession{}, fmt.Errorf("%s: %w", what, err)
 	}
 	return provider.ConnectSession{ConnectURL: env.Data.ConnectURL, ExpiresAt: env.Data.ExpiresAt}, nil
 }
@@ -407,7 +530,7 @@ func listAll[T any](ctx context.Context, c *Client, path string, q url.Values) (
 	seen := map[ID]bool{}
 	for {
 		var env envelope[[]T]
-		if err := c.call(ctx, "GET", path, q, nil, true, &env); err != nil {
+		if err := c.call(ctx, "GET", path, q, nil, &env); err != nil {
 			return nil, err
 		}
 		out = append(out, env.Data...)
@@ -436,9 +559,25 @@ func (c *Client) ListConnections(ctx context.Context, customerID string) ([]prov
 	return out, nil
 }
 
-// RefreshConnection implements provider.Provider (PUT
-// /connections/{id}/refresh). Salt Edge answers ConnectionCannotBeRefreshed
-// before next_refresh_possible_at: provider.ErrTooEarly.
+// connection reads one connection (GET /connections/{id}).
+func (c *Client) connection(ctx context.Context, connectionID string) (provider.Connection, error) {
+	var env envelope[wireConnection]
+	if err := c.call(ctx, "GET", "/connections/"+url.PathEscape(connectionID), nil, nil, &env); err != nil {
+		return provider.Connection{}, err
+	}
+	return env.Data.connection(), nil
+}
+
+// RefreshConnection implements provider.Provider with POST
+// /connections/{id}/background_refresh, the refresh without the user: it
+// starts a fetch and answers at once (Fetching true); the data follows
+// with the success callbacks. Refused because a fetch is already under way
+// or too early (ConnectionAlreadyProcessing, ConnectionCannotBeRefreshed —
+// also what a retry of a refresh that took effect meets), the connection
+// is read back: a fetch under way is what was asked for, else the answer
+// is provider.ErrTooEarly with Salt Edge's next_refresh_possible_at as a
+// *provider.TooEarlyError. An ended consent is provider.ErrConsentExpired
+// or ErrConsentRevoked.
 func (c *Client) RefreshConnection(ctx context.Context, connectionID string) (provider.Connection, error) {
 	type attempt struct {
 		FetchScopes []string `json:"fetch_scopes"`
@@ -451,15 +590,34 @@ func (c *Client) RefreshConnection(ctx context.Context, connectionID string) (pr
 		body.Data.Attempt = &attempt{FetchScopes: c.cfg.RefreshFetchScopes}
 	}
 	var env envelope[wireConnection]
-	if err := c.call(ctx, "PUT", "/connections/"+url.PathEscape(connectionID)+"/refresh", nil, body, true, &env); err != nil {
+	err := c.call(ctx, "POST", "/connections/"+url.PathEscape(connectionID)+"/background_refresh", nil, body, &env)
+	if errors.Is(err, provider.ErrTooEarly) {
+		pc, rerr := c.connection(ctx, connectionID)
+		switch {
+		case rerr != nil:
+			return provider.Connection{}, fmt.Errorf("refresh connection %s: %w (then read it: %w)", connectionID, err, rerr)
+		case pc.Fetching:
+			return pc, nil
+		case !pc.NextRefreshPossibleAt.IsZero():
+			err = fmt.Errorf("%w: %w", err, &provider.TooEarlyError{At: pc.NextRefreshPossibleAt})
+		}
+	}
+	if err != nil {
 		return provider.Connection{}, fmt.Errorf("refresh connection %s: %w", connectionID, err)
 	}
-	return env.Data.connection(), nil
+	pc := env.Data.connection()
+	if pc.ID == "" {
+		// An answer without the connection: read it (the fetch started).
+		if pc, err = c.connection(ctx, connectionID); err != nil {
+			return provider.Connection{}, fmt.Errorf("refresh connection %s: read it: %w", connectionID, err)
+		}
+	}
+	return pc, nil
 }
 
 // DeleteConnection implements provider.Provider (DELETE /connections/{id}).
 func (c *Client) DeleteConnection(ctx context.Context, connectionID string) error {
-	if err := c.call(ctx, "DELETE", "/connections/"+url.PathEscape(connectionID), nil, nil, true, nil); err != nil {
+	if err := c.call(ctx, "DELETE", "/connections/"+url.PathEscape(connectionID), nil, nil, nil); err != nil {
 		return fmt.Errorf("delete connection %s: %w", connectionID, err)
 	}
 	return nil
@@ -481,18 +639,18 @@ func (c *Client) ListAccounts(ctx context.Context, connectionID string) ([]provi
 }
 
 // ListTransactions implements provider.Provider: one page of GET
-// /transactions (posted) or /transactions/pending, from_id = cursor.
+// /transactions, posted ones or (pending=true) the pending ones, from_id =
+// cursor.
 func (c *Client) ListTransactions(ctx context.Context, connectionID, accountID string, pending bool, cursor string) (provider.TransactionPage, error) {
-	path := "/transactions"
-	if pending {
-		path = "/transactions/pending"
-	}
 	q := url.Values{"connection_id": {connectionID}, "account_id": {accountID}}
+	if pending {
+		q.Set("pending", "true")
+	}
 	if cursor != "" {
 		q.Set("from_id", cursor)
 	}
 	var env envelope[[]wireTransaction]
-	if err := c.call(ctx, "GET", path, q, nil, true, &env); err != nil {
+	if err := c.call(ctx, "GET", "/transactions", q, nil, &env); err != nil {
 		return provider.TransactionPage{}, fmt.Errorf("list transactions of account %s: %w", accountID, err)
 	}
 	page := provider.TransactionPage{Transactions: make([]provider.Transaction, 0, len(env.Data))}

@@ -133,7 +133,11 @@ func New(t testing.TB, opts Options) *Env {
 	if opts.ProviderStore != nil {
 		sbStore = opts.ProviderStore
 	}
-	sb := sandbox.New(sbStore, sandbox.Options{Clock: clock, PublicURL: publicURL, SlowDelay: time.Millisecond})
+	sandboxURL := publicURL
+	if publicURL == platform.PublicURLFromRequest {
+		sandboxURL = "" // each request's own base URL
+	}
+	sb := sandbox.New(sbStore, sandbox.Options{Clock: clock, PublicURL: sandboxURL, SlowDelay: time.Millisecond})
 	providers := map[string]provider.Provider{sandbox.Name: sb}
 	for _, p := range opts.Providers {
 		providers[p.Name()] = p
