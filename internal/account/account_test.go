@@ -71,7 +71,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { _ = s.Close() })
 	st := &storetest.Counter{Store: s}
 	var jobs sent
-	dir, err := bank.NewService(bank.Deps{Store: st, Queue: &jobs, Providers: []provider.Provider{directoryProvider{}}, Log: slog.New(slog.DiscardHandler)})
+	dir, err := bank.New(bank.Deps{Store: st, Queue: &jobs, Providers: []provider.Provider{directoryProvider{}}, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,11 +88,11 @@ func newFixture(t *testing.T) *fixture {
 	if _, err := dir.SetAccess(ctx, "closed", false); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := account.New(account.Deps{Store: st, Banks: dir, Holdings: holdings.New(holdings.Config{Store: st})})
+	svc, err := account.New(account.Deps{Store: st, Banks: dir, Holdings: holdings.New(holdings.Deps{Store: st})})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{st: st, svc: svc, views: &view.Service{Store: st}, meta: &metadata.Service{Store: st}}
+	f := &fixture{st: st, svc: svc, views: view.New(view.Deps{Store: st}), meta: metadata.New(metadata.Deps{Store: st})}
 	put := func(it store.Item) {
 		t.Helper()
 		if err := st.Put(ctx, it, store.Condition{}); err != nil {

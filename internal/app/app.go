@@ -126,7 +126,7 @@ func Assemble(cfg platform.Config, d Deps) (*App, error) {
 		return nil, fmt.Errorf("assemble app: %w", err)
 	}
 	a.Auth = authn
-	a.Entitlements = &auth.Entitlements{Store: a.Store, SuperAdmins: cfg.SuperAdmins, Clock: a.Clock}
+	a.Entitlements = auth.NewEntitlements(auth.EntitlementsDeps{Store: a.Store, SuperAdmins: cfg.SuperAdmins, Clock: a.Clock})
 	return a, nil
 }
 

@@ -34,7 +34,7 @@ func (a *App) customersGroup() (Group, error) {
 // to the party's owner at that bank. Recording reads no bank record, so it
 // needs no directory.
 func (a *App) activityRecorder() (Worker, error) {
-	crm := &customer.Service{Store: a.Store, Roles: a.Entitlements, Clock: a.Clock, Log: a.Log}
+	crm := customer.New(customer.Deps{Store: a.Store, Roles: a.Entitlements, Clock: a.Clock, Log: a.Log})
 	return Worker{Name: "activity-recorder", Queue: queue.Activity, Handler: queue.Consumer(a.Log, activity.Handler(crm))}, nil
 }
 

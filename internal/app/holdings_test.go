@@ -33,7 +33,7 @@ func TestHoldingsWiring(t *testing.T) {
 	if err != nil || len(accounts) == 0 {
 		t.Fatalf("accounts after connecting: %d %v", len(accounts), err)
 	}
-	views := &view.Service{Store: a.Store, Provider: a.Config.JWTIssuer}
+	views := view.New(view.Deps{Store: a.Store, Provider: a.Config.JWTIssuer})
 	for _, acc := range accounts {
 		acl, err := views.LoadACL(ctx, acc.ID, acc.BankCode)
 		if err != nil || !acl.IsOwner("alice") {

@@ -51,7 +51,7 @@ type services struct {
 // (connection creation checks banks, the OBP APIs list the enabled ones).
 func (a *App) BankDirectory() (*bank.Service, error) {
 	return a.svc.banks.get(func() (*bank.Service, error) {
-		return bank.NewService(bank.Deps{Store: a.Store, Queue: a.Queue, Providers: a.orderedProviders(), Clock: a.Clock, Log: a.Log})
+		return bank.New(bank.Deps{Store: a.Store, Queue: a.Queue, Providers: a.orderedProviders(), Clock: a.Clock, Log: a.Log})
 	})
 }
 
@@ -67,14 +67,14 @@ func (a *App) Parties() (*party.Service, error) {
 				primary = name
 			}
 		}
-		return party.NewService(a.Store, a.Providers, a.Entitlements, a.Clock, party.Config{CompanyID: a.Config.CompanyID, Provider: primary})
+		return party.New(party.Deps{Store: a.Store, Providers: a.Providers, Roles: a.Entitlements, Clock: a.Clock, CompanyID: a.Config.CompanyID, Provider: primary})
 	})
 }
 
 // Views is the OBP views and account access service.
 func (a *App) Views() *view.Service {
 	v, _ := a.svc.views.get(func() (*view.Service, error) {
-		return &view.Service{Store: a.Store, Provider: a.Config.JWTIssuer}, nil
+		return view.New(view.Deps{Store: a.Store, Provider: a.Config.JWTIssuer}), nil
 	})
 	return v
 }
@@ -82,7 +82,7 @@ func (a *App) Views() *view.Service {
 // Metadata is the OBP metadata service (other accounts, transactions).
 func (a *App) Metadata() *metadata.Service {
 	m, _ := a.svc.meta.get(func() (*metadata.Service, error) {
-		return &metadata.Service{Store: a.Store, Clock: a.Clock}, nil
+		return metadata.New(metadata.Deps{Store: a.Store, Clock: a.Clock}), nil
 	})
 	return m
 }
@@ -93,7 +93,7 @@ func (a *App) Metadata() *metadata.Service {
 // party owner gets the owner view; the account label follows its name).
 func (a *App) Holdings() *holdings.Service {
 	h, _ := a.svc.holdings.get(func() (*holdings.Service, error) {
-		return holdings.New(holdings.Config{
+		return holdings.New(holdings.Deps{
 			Store: a.Store, Queue: a.Queue, Providers: a.Provider, Clock: a.Clock, Log: a.Log,
 			// The party owner gets the owner view of each imported account;
 			// finAPI numbers its accounts and categorizes each download.
@@ -120,10 +120,10 @@ func (a *App) Connections() (*connection.Service, error) {
 		if err != nil {
 			return nil, err
 		}
-		return connection.NewService(connection.Deps{
+		return connection.New(connection.Deps{
 			Store: a.Store, Queue: a.Queue, Providers: a.Providers, Parties: parties,
 			Banks: banks, Data: a.Holdings(), Clock: a.Clock, Log: a.Log, Activity: a.activitySink(),
-		}, connection.Config{})
+		})
 	})
 }
 
@@ -136,7 +136,7 @@ func (a *App) Customers() (*customer.Service, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &customer.Service{Store: a.Store, Roles: a.Entitlements, Banks: dir, Clock: a.Clock, Log: a.Log}, nil
+		return customer.New(customer.Deps{Store: a.Store, Roles: a.Entitlements, Banks: dir, Clock: a.Clock, Log: a.Log}), nil
 	})
 }
 

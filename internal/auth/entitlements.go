@@ -43,9 +43,21 @@ type Entitlement struct {
 // index entry only tells a revoke that an id unknown in the named user's
 // partition belongs to another user (OBP answers that apart).
 type Entitlements struct {
+	store       store.Store
+	superAdmins []string
+	clock       platform.Clock
+}
+
+// EntitlementsDeps are the dependencies and settings of Entitlements.
+type EntitlementsDeps struct {
 	Store       store.Store
-	SuperAdmins []string // subjects that may grant and revoke any role
-	Clock       platform.Clock
+	SuperAdmins []string       // subjects that may grant and revoke any role
+	Clock       platform.Clock // default the system clock
+}
+
+// NewEntitlements builds Entitlements.
+func NewEntitlements(d EntitlementsDeps) *Entitlements {
+	return &Entitlements{store: d.Store, superAdmins: d.SuperAdmins, clock: d.Clock}
 }
 
 // UserPK is the partition of a user's records.
@@ -63,7 +75,7 @@ const entitlementGSI1SK = "ENTITLEMENT"
 
 // IsSuperAdmin reports whether p is configured as a super admin.
 func (e *Entitlements) IsSuperAdmin(p Principal) bool {
-	return p.Subject != "" && slices.Contains(e.SuperAdmins, p.Subject)
+	return p.Subject != "" && slices.Contains(e.superAdmins, p.Subject)
 }
 
 // HasRole reports whether p holds role at any bank: from the token's roles
@@ -75,7 +87,7 @@ func (e *Entitlements) HasRole(ctx context.Context, p Principal, role string) (b
 	if p.HasTokenRole(role) {
 		return true, nil
 	}
-	_, err := e.Store.Get(ctx, store.Key{PK: UserPK(p.Subject), SK: roleSK(role, "")})
+	_, err := e.store.Get(ctx, store.Key{PK: UserPK(p.Subject), SK: roleSK(role, "")})
 	switch {
 	case err == nil:
 		return true, nil
@@ -97,7 +109,7 @@ func (e *Entitlements) HasBankRole(ctx context.Context, p Principal, bankID, rol
 	if p.HasTokenRole(role) {
 		return true, nil
 	}
-	items, err := e.Store.BatchGet(ctx, []store.Key{
+	items, err := e.store.BatchGet(ctx, []store.Key{
 		{PK: UserPK(p.Subject), SK: roleSK(role, "")},
 		{PK: UserPK(p.Subject), SK: roleSK(role, bankID)},
 	})
@@ -124,7 +136,7 @@ func (e *Entitlements) canManage(ctx context.Context, granter Principal, bankID 
 		return true, nil
 	}
 	pk := UserPK(granter.Subject)
-	items, err := e.Store.BatchGet(ctx, []store.Key{
+	items, err := e.store.BatchGet(ctx, []store.Key{
 		{PK: pk, SK: roleSK(anyRole, "")},
 		{PK: pk, SK: roleSK(oneRole, "")},
 		{PK: pk, SK: roleSK(oneRole, bankID)},
@@ -192,7 +204,7 @@ func (e *Entitlements) grant(ctx context.Context, granter Principal, sub, bankID
 			return Entitlement{}, err
 		}
 	}
-	clock := e.Clock
+	clock := e.clock
 	if clock == nil {
 		clock = platform.SystemClock{}
 	}
@@ -202,7 +214,7 @@ func (e *Entitlements) grant(ctx context.Context, granter Principal, sub, bankID
 		return Entitlement{}, fmt.Errorf("encode entitlement: %w", err)
 	}
 	it := store.Item{PK: UserPK(sub), SK: roleSK(role, bankID), GSI1PK: entitlementGSI1PK(ent.ID), GSI1SK: entitlementGSI1SK, Data: data}
-	err = e.Store.Put(ctx, it, store.IfNotExists())
+	err = e.store.Put(ctx, it, store.IfNotExists())
 	if errors.Is(err, store.ErrConditionFailed) {
 		return Entitlement{}, fault.Wrap(ErrEntitlementExists, err, "user %s already has role %s at bank %q", sub, role, bankID)
 	}
@@ -218,7 +230,7 @@ func (e *Entitlements) List(ctx context.Context, sub string) ([]Entitlement, err
 	var out []Entitlement
 	q := store.Query{PK: UserPK(sub), SKPrefix: rolePrefix}
 	for {
-		page, err := e.Store.Query(ctx, q)
+		page, err := e.store.Query(ctx, q)
 		if err != nil {
 			return nil, fmt.Errorf("list entitlements of %s: %w", sub, err)
 		}
@@ -276,7 +288,7 @@ func (e *Entitlements) Revoke(ctx context.Context, revoker Principal, sub, id st
 		return e.notSubs(ctx, sub, id)
 	}
 	ent := ents[i]
-	if err := e.Store.Delete(ctx, store.Key{PK: UserPK(sub), SK: roleSK(ent.Role, ent.BankID)}, store.Condition{}); err != nil {
+	if err := e.store.Delete(ctx, store.Key{PK: UserPK(sub), SK: roleSK(ent.Role, ent.BankID)}, store.Condition{}); err != nil {
 		return fmt.Errorf("revoke %s of %s: %w", id, sub, err)
 	}
 	return nil
@@ -289,7 +301,7 @@ func (e *Entitlements) notSubs(ctx context.Context, sub, id string) error {
 	if id == "" || len(id) > 255 { // never an id Grant made
 		return notFound
 	}
-	page, err := e.Store.Query(ctx, store.Query{Index: store.IndexGSI1, PK: entitlementGSI1PK(id), Limit: 1})
+	page, err := e.store.Query(ctx, store.Query{Index: store.IndexGSI1, PK: entitlementGSI1PK(id), Limit: 1})
 	if err != nil {
 		return fmt.Errorf("find entitlement %s: %w", id, err)
 	}

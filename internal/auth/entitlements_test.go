@@ -37,7 +37,7 @@ func newEntitlements(t *testing.T) (*Entitlements, *countingStore) {
 	}
 	t.Cleanup(func() { st.Close() })
 	cs := &countingStore{Store: st}
-	return &Entitlements{Store: cs, SuperAdmins: []string{"root"}, Clock: platform.NewFakeClock(t0)}, cs
+	return NewEntitlements(EntitlementsDeps{Store: cs, SuperAdmins: []string{"root"}, Clock: platform.NewFakeClock(t0)}), cs
 }
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)

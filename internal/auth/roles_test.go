@@ -190,7 +190,7 @@ func TestListForAndRevoke(t *testing.T) {
 		t.Fatalf("revoke twice: %v", err)
 	}
 	// The index entry goes with the grant.
-	page, err := e.Store.Query(ctx, store.Query{Index: store.IndexGSI1, PK: entitlementGSI1PK(entA.ID)})
+	page, err := e.store.Query(ctx, store.Query{Index: store.IndexGSI1, PK: entitlementGSI1PK(entA.ID)})
 	if err != nil || len(page.Items) != 0 {
 		t.Fatalf("index entry after revoke: %+v %v", page.Items, err)
 	}

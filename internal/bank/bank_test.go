@@ -67,7 +67,7 @@ func newEnv(t *testing.T, st store.Store, hidden ...string) *env {
 // as a new deployment with another provider configuration would.
 func (e *env) useProvider(p provider.Provider) {
 	e.t.Helper()
-	svc, err := bank.NewService(bank.Deps{Store: e.st, Queue: e.q, Providers: []provider.Provider{p}, Clock: e.clock, Log: discard})
+	svc, err := bank.New(bank.Deps{Store: e.st, Queue: e.q, Providers: []provider.Provider{p}, Clock: e.clock, Log: discard})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -469,7 +469,7 @@ func testAccessDuringLoad(t *testing.T, e *env) {
 			t.Errorf("concurrent set access: %v", err)
 		}
 	}}
-	loader, err := bank.NewService(bank.Deps{Store: hooked, Queue: e.q, Clock: e.clock, Log: discard,
+	loader, err := bank.New(bank.Deps{Store: hooked, Queue: e.q, Clock: e.clock, Log: discard,
 		Providers: []provider.Provider{sandbox.New(e.st, sandbox.Options{Clock: e.clock})}})
 	if err != nil {
 		t.Fatal(err)

@@ -37,8 +37,8 @@ type Service struct {
 	log       *slog.Logger
 }
 
-// NewService builds the directory over the configured providers.
-func NewService(d Deps) (*Service, error) {
+// New builds the directory over the configured providers.
+func New(d Deps) (*Service, error) {
 	if d.Store == nil {
 		return nil, errors.New("bank directory: no store")
 	}

@@ -126,7 +126,7 @@ func TestRefusedCursorIsPoison(t *testing.T) {
 	}
 	defer st.Close()
 	ctx := context.Background()
-	s, err := NewService(Deps{Store: st, Providers: []provider.Provider{sandbox.New(st, sandbox.Options{})}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s, err := New(Deps{Store: st, Providers: []provider.Provider{sandbox.New(st, sandbox.Options{})}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,6 +99,8 @@ type Deps struct {
 	// activated, failed, refreshed, removed, consent ending); a failure
 	// to record is logged, never returned.
 	Activity activity.Sink
+	// Config holds the settings (defaults for the zero value).
+	Config Config
 }
 
 // Service manages connections. It is safe for concurrent use.
@@ -115,8 +117,8 @@ type Service struct {
 	activity  activity.Sink
 }
 
-// NewService builds the service.
-func NewService(d Deps, cfg Config) (*Service, error) {
+// New builds the service.
+func New(d Deps) (*Service, error) {
 	switch {
 	case d.Store == nil, d.Queue == nil, d.Parties == nil, d.Banks == nil, d.Data == nil:
 		return nil, errors.New("connection service: store, queue, parties, banks and data remover are required")
@@ -124,7 +126,7 @@ func NewService(d Deps, cfg Config) (*Service, error) {
 		return nil, errors.New("connection service: no provider")
 	}
 	s := &Service{st: d.Store, q: d.Queue, providers: d.Providers, parties: d.Parties, banks: d.Banks,
-		data: d.Data, clock: d.Clock, log: d.Log, cfg: cfg.withDefaults(), activity: d.Activity}
+		data: d.Data, clock: d.Clock, log: d.Log, cfg: d.Config.withDefaults(), activity: d.Activity}
 	if s.clock == nil {
 		s.clock = platform.SystemClock{}
 	}

@@ -82,7 +82,7 @@ func (s *Service) Record(ctx context.Context, e activity.Event) error {
 		key = platform.NewID()
 	}
 	for range maxAttempts {
-		items, err := s.Store.BatchGet(ctx, []store.Key{UserKey(e.UserID), LinkSetKey(e.UserID, e.BankCode)})
+		items, err := s.store.BatchGet(ctx, []store.Key{UserKey(e.UserID), LinkSetKey(e.UserID, e.BankCode)})
 		if err != nil {
 			return fmt.Errorf("record %s of %s at %s: %w", e.Kind, e.UserID, e.BankCode, err)
 		}
@@ -124,9 +124,9 @@ func (s *Service) Record(ctx context.Context, e activity.Event) error {
 		case 0:
 			return nil
 		case 1:
-			err = s.Store.Put(ctx, *ops[0].Put, ops[0].Cond)
+			err = s.store.Put(ctx, *ops[0].Put, ops[0].Cond)
 		default:
-			err = s.Store.Transact(ctx, ops)
+			err = s.store.Transact(ctx, ops)
 		}
 		if errors.Is(err, store.ErrConditionFailed) {
 			continue // the user record was written meanwhile
@@ -222,7 +222,7 @@ func (s *Service) newest(ctx context.Context, q store.Query, n int) ([]Event, er
 	out := make([]Event, 0, min(n, 1000))
 	for len(out) < n {
 		q.Limit = min(n-len(out), 1000)
-		page, err := s.Store.Query(ctx, q)
+		page, err := s.store.Query(ctx, q)
 		if err != nil {
 			return nil, fmt.Errorf("list CRM events %s: %w", strings.TrimSpace(q.Index+" "+q.PK), err)
 		}

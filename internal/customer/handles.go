@@ -46,7 +46,7 @@ func (s *Service) AddHandle(ctx context.Context, p auth.Principal, bankID, custo
 	if err != nil {
 		return err
 	}
-	if err := s.Store.Put(ctx, it, store.Condition{}); err != nil {
+	if err := s.store.Put(ctx, it, store.Condition{}); err != nil {
 		return fmt.Errorf("add social media handle of customer %s: %w", c.ID, err)
 	}
 	return nil
@@ -65,7 +65,7 @@ func (s *Service) Handles(ctx context.Context, p auth.Principal, bankID, custome
 	out := []Handle{}
 	q := store.Query{PK: CustomerPK(c.ID), SKPrefix: handleSKPrefix}
 	for {
-		page, err := s.Store.Query(ctx, q)
+		page, err := s.store.Query(ctx, q)
 		if err != nil {
 			return nil, fmt.Errorf("list social media handles of customer %s: %w", c.ID, err)
 		}

@@ -29,7 +29,7 @@ func (oneBank) EnabledIn(code string, _ map[store.Key]store.Item) (bank.Bank, bo
 func TestRecordCost(t *testing.T) {
 	st := &storetest.Counter{Store: storetest.Drivers("customer", []byte("customer-test-secret-0123456789ab"))[0].Open(t)}
 	clock := platform.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	svc := &customer.Service{Store: st, Roles: &auth.Entitlements{Store: st}, Banks: oneBank{}, Clock: clock}
+	svc := customer.New(customer.Deps{Store: st, Roles: auth.NewEntitlements(auth.EntitlementsDeps{Store: st}), Banks: oneBank{}, Clock: clock})
 	ctx := context.Background()
 	ev := func(user, key string) activity.Event {
 		return activity.Event{Kind: activity.ConnectionActivated, Key: key, UserID: user, BankCode: "bank", Detail: "d", Result: "active", At: clock.Now()}

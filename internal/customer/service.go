@@ -46,6 +46,16 @@ type Banks interface {
 
 // Service is the customer domain. Its fields are set once.
 type Service struct {
+	store  store.Store
+	roles  Roles
+	banks  Banks
+	clock  platform.Clock
+	logger *slog.Logger
+}
+
+// Deps are the Service's dependencies. Banks may be nil for a service
+// that only records activity (Record reads no bank record).
+type Deps struct {
 	Store store.Store
 	Roles Roles
 	Banks Banks
@@ -53,22 +63,27 @@ type Service struct {
 	Log   *slog.Logger   // default slog.Default()
 }
 
+// New builds the service.
+func New(d Deps) *Service {
+	return &Service{store: d.Store, roles: d.Roles, banks: d.Banks, clock: d.Clock, logger: d.Log}
+}
+
 // maxAttempts bounds the retries of a write that lost an optimistic-lock
 // race on a user's link list.
 const maxAttempts = 3
 
 func (s *Service) now() time.Time {
-	if s.Clock == nil {
+	if s.clock == nil {
 		return time.Now().UTC()
 	}
-	return s.Clock.Now().UTC()
+	return s.clock.Now().UTC()
 }
 
 func (s *Service) log() *slog.Logger {
-	if s.Log == nil {
+	if s.logger == nil {
 		return slog.Default()
 	}
-	return s.Log
+	return s.logger
 }
 
 // read is one BatchGet: a bank's directory records and keys of this
@@ -79,11 +94,11 @@ type read struct {
 }
 
 func (s *Service) read(ctx context.Context, bankID string, keys ...store.Key) (read, error) {
-	bankKeys := s.Banks.CodeKeys(bankID)
+	bankKeys := s.banks.CodeKeys(bankID)
 	all := append(slices.Clone(bankKeys), keys...)
 	r := read{items: map[store.Key]store.Item{}}
 	if len(all) > 0 {
-		items, err := s.Store.BatchGet(ctx, all)
+		items, err := s.store.BatchGet(ctx, all)
 		if err != nil {
 			return read{}, fmt.Errorf("read bank %s and customer records: %w", bankID, err)
 		}
@@ -92,7 +107,7 @@ func (s *Service) read(ctx context.Context, bankID string, keys ...store.Key) (r
 		}
 	}
 	if len(bankKeys) > 0 {
-		_, ok, err := s.Banks.EnabledIn(bankID, r.items)
+		_, ok, err := s.banks.EnabledIn(bankID, r.items)
 		if err != nil {
 			return read{}, fmt.Errorf("read bank %s: %w", bankID, err)
 		}
@@ -157,7 +172,7 @@ func (s *Service) holds(ctx context.Context, p auth.Principal, bankID string, re
 	if meets(p, nil, bankID, req) {
 		return true, nil
 	}
-	stored, err := s.Roles.List(ctx, p.Subject)
+	stored, err := s.roles.List(ctx, p.Subject)
 	if err != nil {
 		return false, fmt.Errorf("read roles of %s: %w", p.Subject, err)
 	}
@@ -287,7 +302,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, bankID string, i
 			return Customer{}, err
 		}
 		ops = append([]store.TxOp{store.TxPut(cit, store.IfNotExists()), store.TxPut(claim, store.IfNotExists())}, ops...)
-		err = s.Store.Transact(ctx, ops)
+		err = s.store.Transact(ctx, ops)
 		var te *store.TxError
 		switch {
 		case err == nil:
@@ -404,7 +419,7 @@ func (s *Service) Link(ctx context.Context, p auth.Principal, bankID string, in 
 		if err != nil {
 			return Link{}, err
 		}
-		err = s.Store.Transact(ctx, ops)
+		err = s.store.Transact(ctx, ops)
 		var te *store.TxError
 		switch {
 		case err == nil:
@@ -430,7 +445,7 @@ func (s *Service) CustomersOf(ctx context.Context, p auth.Principal) ([]Customer
 	var sets []linkSet
 	q := store.Query{PK: auth.UserPK(p.Subject), SKPrefix: linkSetSKPrefix}
 	for {
-		page, err := s.Store.Query(ctx, q)
+		page, err := s.store.Query(ctx, q)
 		if err != nil {
 			return nil, fmt.Errorf("list customer links of %s: %w", p.Subject, err)
 		}
@@ -479,7 +494,7 @@ func (s *Service) customers(ctx context.Context, sets ...linkSet) ([]Customer, e
 	if len(keys) == 0 {
 		return out, nil
 	}
-	items, err := s.Store.BatchGet(ctx, keys)
+	items, err := s.store.BatchGet(ctx, keys)
 	if err != nil {
 		return nil, fmt.Errorf("read customers: %w", err)
 	}

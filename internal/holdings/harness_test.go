@@ -167,7 +167,7 @@ func newHarness(t testing.TB, kind string, limits Limits) *harness {
 	}
 	h := &harness{t: t, st: st, q: q, clock: platform.NewFakeClock(sandboxNow), hook: &recordingHook{}, customers: map[string]provider.Customer{}}
 	h.sbx = sandbox.New(sbxStore, sandbox.Options{Clock: h.clock, PublicURL: "http://openagg.test", Seed: 42, SlowDelay: 10 * time.Millisecond})
-	h.svc = New(Config{
+	h.svc = New(Deps{
 		Store: st, Queue: faultySender{h}, Clock: h.clock, Log: log, Hook: h.hook, Limits: limits,
 		Providers: func(name string) (provider.Provider, error) {
 			if name == sandbox.Name {

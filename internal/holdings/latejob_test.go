@@ -187,7 +187,7 @@ func TestRemovalOvertakesAFirstJob(t *testing.T) {
 					}
 				})
 			}
-			h.svc = New(Config{
+			h.svc = New(Deps{
 				Store: h.st, Queue: faultySender{h}, Clock: h.clock, Log: slog.New(logs), Hook: h.hook,
 				RunGuard: connKey,
 				Providers: func(name string) (provider.Provider, error) {

@@ -92,8 +92,8 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// Config holds the Service's dependencies.
-type Config struct {
+// Deps are the Service's dependencies and settings.
+type Deps struct {
 	Store     store.Store
 	Queue     queue.Sender
 	Providers ProviderFunc
@@ -125,7 +125,7 @@ type Service struct {
 }
 
 // New builds a Service.
-func New(cfg Config) *Service {
+func New(cfg Deps) *Service {
 	s := &Service{
 		store:     cfg.Store,
 		queue:     cfg.Queue,

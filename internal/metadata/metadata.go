@@ -36,15 +36,24 @@ const maxRetries = 3
 
 // Service reads and writes metadata.
 type Service struct {
-	Store store.Store
-	Clock platform.Clock
+	store store.Store
+	clock platform.Clock
 }
 
+// Deps are the Service's dependencies.
+type Deps struct {
+	Store store.Store
+	Clock platform.Clock // default the system clock
+}
+
+// New builds the service.
+func New(d Deps) *Service { return &Service{store: d.Store, clock: d.Clock} }
+
 func (s *Service) now() time.Time {
-	if s.Clock == nil {
+	if s.clock == nil {
 		return time.Now().UTC()
 	}
-	return s.Clock.Now().UTC()
+	return s.clock.Now().UTC()
 }
 
 // Location is a geo tag (corporate/physical location, where tag).

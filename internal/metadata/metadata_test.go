@@ -23,7 +23,7 @@ func newService(t *testing.T) (*metadata.Service, store.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	return &metadata.Service{Store: s, Clock: platform.NewFakeClock(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC))}, s
+	return metadata.New(metadata.Deps{Store: s, Clock: platform.NewFakeClock(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC))}), s
 }
 
 func TestDefaultPublicAlias(t *testing.T) {

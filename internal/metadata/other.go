@@ -189,7 +189,7 @@ func (s *Service) SetOtherAccount(ctx context.Context, doc OADoc, otherID string
 		if doc.Version > 0 {
 			cond = store.IfVersion(doc.Version)
 		}
-		err = s.Store.Put(ctx, it, cond)
+		err = s.store.Put(ctx, it, cond)
 		switch {
 		case err == nil:
 			return nil
@@ -207,7 +207,7 @@ func (s *Service) SetOtherAccount(ctx context.Context, doc OADoc, otherID string
 
 // LoadOADoc reads the other-account metadata of an account (empty if none).
 func (s *Service) LoadOADoc(ctx context.Context, accountID string) (OADoc, error) {
-	it, err := s.Store.Get(ctx, OADocKey(accountID))
+	it, err := s.store.Get(ctx, OADocKey(accountID))
 	if errors.Is(err, store.ErrNotFound) {
 		return OADoc{AccountID: accountID}, nil
 	}

@@ -128,7 +128,7 @@ func (s *Service) UpdateTx(ctx context.Context, tx holdings.Transaction, viewID 
 		if !errors.Is(err, store.ErrConditionFailed) {
 			return TxMeta{}, err
 		}
-		it, err := s.Store.Get(ctx, key)
+		it, err := s.store.Get(ctx, key)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			cur = TxMeta{}
@@ -148,7 +148,7 @@ func (s *Service) saveTx(ctx context.Context, key store.Key, tx holdings.Transac
 		if cur.Version == 0 {
 			return nil
 		}
-		if err := s.Store.Delete(ctx, key, store.IfVersion(cur.Version)); err != nil {
+		if err := s.store.Delete(ctx, key, store.IfVersion(cur.Version)); err != nil {
 			if errors.Is(err, store.ErrConditionFailed) {
 				return err
 			}
@@ -165,7 +165,7 @@ func (s *Service) saveTx(ctx context.Context, key store.Key, tx holdings.Transac
 	if cur.Version > 0 {
 		cond = store.IfVersion(cur.Version)
 	}
-	if err := s.Store.Put(ctx, it, cond); err != nil {
+	if err := s.store.Put(ctx, it, cond); err != nil {
 		switch {
 		case errors.Is(err, store.ErrConditionFailed):
 			return err

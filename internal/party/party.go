@@ -131,12 +131,24 @@ type Roles interface {
 	HasRole(ctx context.Context, p auth.Principal, role string) (bool, error)
 }
 
-// Config configures the Service.
-type Config struct {
+// Deps are the Service's dependencies and settings.
+type Deps struct {
+	Store     store.Store
+	Providers map[string]provider.Provider
+	// Roles answers stored-entitlement questions; nil: token roles only.
+	Roles Roles
+	Clock platform.Clock // default SystemClock
 	// CompanyID prefixes identifiers (platform.DefaultCompanyID).
 	CompanyID string
-	// Provider is the provider a new profile's customer is created at.
+	// Provider is the provider a new profile's customer is created at
+	// (default the sandbox).
 	Provider string
+}
+
+// config are the Service's settings.
+type config struct {
+	CompanyID string
+	Provider  string
 }
 
 // Service creates profiles and decides who may act on a party.
@@ -145,24 +157,29 @@ type Service struct {
 	providers map[string]provider.Provider
 	roles     Roles
 	clock     platform.Clock
-	cfg       Config
+	cfg       config
 }
 
-// NewService builds the service. roles may be nil (token roles only).
-func NewService(st store.Store, providers map[string]provider.Provider, roles Roles, clock platform.Clock, cfg Config) (*Service, error) {
+// New builds the service.
+func New(d Deps) (*Service, error) {
+	cfg := config{CompanyID: d.CompanyID, Provider: d.Provider}
 	if cfg.CompanyID == "" {
 		cfg.CompanyID = platform.DefaultCompanyID
 	}
 	if cfg.Provider == "" {
 		cfg.Provider = platform.ProviderSandbox
 	}
-	if _, ok := providers[cfg.Provider]; !ok {
+	if d.Store == nil {
+		return nil, errors.New("party service: a store is required")
+	}
+	if _, ok := d.Providers[cfg.Provider]; !ok {
 		return nil, fmt.Errorf("party service: provider %q is not configured", cfg.Provider)
 	}
+	clock := d.Clock
 	if clock == nil {
 		clock = platform.SystemClock{}
 	}
-	return &Service{store: st, providers: providers, roles: roles, clock: clock, cfg: cfg}, nil
+	return &Service{store: d.Store, providers: d.Providers, roles: d.Roles, clock: clock, cfg: cfg}, nil
 }
 
 // Identifier returns the provider identifier of a party.

@@ -19,11 +19,20 @@ const maxRetries = 3
 
 // Service reads and changes views and grants.
 type Service struct {
+	store    store.Store
+	provider string
+}
+
+// Deps are the Service's dependencies and settings.
+type Deps struct {
 	Store store.Store
 	// Provider is the user provider (token issuer) recorded for users who
 	// are named only by id: grantees and imported owners.
 	Provider string
 }
+
+// New builds the service.
+func New(d Deps) *Service { return &Service{store: d.Store, provider: d.Provider} }
 
 // errStale: the ACL changed since it was read.
 var errStale = errors.New("view: acl changed concurrently")
@@ -31,7 +40,7 @@ var errStale = errors.New("view: acl changed concurrently")
 // LoadACL reads the ACL of an account; a missing item is an empty ACL for
 // the account (no custom views, no grants).
 func (s *Service) LoadACL(ctx context.Context, accountID, bankID string) (ACL, error) {
-	it, err := s.Store.Get(ctx, ACLKey(accountID))
+	it, err := s.store.Get(ctx, ACLKey(accountID))
 	if errors.Is(err, store.ErrNotFound) {
 		return ACL{AccountID: accountID, BankID: bankID}, nil
 	}
@@ -76,7 +85,7 @@ func (s *Service) save(ctx context.Context, prev, next ACL) (ACL, error) {
 	if len(ops) > store.MaxTransactItems {
 		return ACL{}, fault.Errorf(ErrCannotGrant, "Cannot grant account access. An account can have at most %d users with views.", store.MaxTransactItems-2)
 	}
-	if err := s.Store.Transact(ctx, ops); err != nil {
+	if err := s.store.Transact(ctx, ops); err != nil {
 		if errors.Is(err, store.ErrConditionFailed) {
 			return ACL{}, errStale
 		}
@@ -185,7 +194,7 @@ func (s *Service) Grant(ctx context.Context, acl ACL, user User, ids []string) (
 		return nil, err
 	}
 	if user.Provider == "" {
-		user.Provider = s.Provider
+		user.Provider = s.provider
 	}
 	if user.DisplayName == "" {
 		user.DisplayName = user.ID
@@ -275,7 +284,7 @@ func (s *Service) entries(ctx context.Context, gsi1pk string) ([]AccountEntry, e
 	var out []AccountEntry
 	q := store.Query{Index: store.IndexGSI1, PK: gsi1pk}
 	for {
-		page, err := s.Store.Query(ctx, q)
+		page, err := s.store.Query(ctx, q)
 		if err != nil {
 			return nil, fmt.Errorf("list accounts %s: %w", gsi1pk, err)
 		}
@@ -305,7 +314,7 @@ func (s *Service) AccountsImported(ctx context.Context, accounts []holdings.Acco
 	for i, a := range accounts {
 		keys[i] = ACLKey(a.ID)
 	}
-	items, err := s.Store.BatchGet(ctx, keys)
+	items, err := s.store.BatchGet(ctx, keys)
 	if err != nil {
 		return fmt.Errorf("load acls: %w", err)
 	}
@@ -333,7 +342,7 @@ func (s *Service) AccountsImported(ctx context.Context, accounts []holdings.Acco
 				if name == "" {
 					name = acc.OwnerSub
 				}
-				b = b.withGrant(User{ID: acc.OwnerSub, Provider: s.Provider, DisplayName: name}, []string{Owner})
+				b = b.withGrant(User{ID: acc.OwnerSub, Provider: s.provider, DisplayName: name}, []string{Owner})
 			}
 			return b, nil
 		})

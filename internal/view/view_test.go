@@ -82,7 +82,7 @@ func TestAccountsImported(t *testing.T) {
 	}
 	defer s.Close()
 	cs := &countStore{Store: s}
-	svc := &view.Service{Store: cs, Provider: "https://issuer.test"}
+	svc := view.New(view.Deps{Store: cs, Provider: "https://issuer.test"})
 	ctx := context.Background()
 	accs := []holdings.Account{
 		{ID: "a1", OwnerSub: "u1", OwnerName: "Ursula One", BankCode: "b1", Name: "Main", Balance: decimal.Zero},
@@ -152,7 +152,7 @@ func TestPatchView(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	svc := &view.Service{Store: s, Provider: "https://issuer.test"}
+	svc := view.New(view.Deps{Store: s, Provider: "https://issuer.test"})
 	ctx := context.Background()
 	if err := svc.AccountsImported(ctx, []holdings.Account{{ID: "a1", OwnerSub: "u1", BankCode: "b1", Name: "Main"}}); err != nil {
 		t.Fatal(err)

@@ -67,9 +67,9 @@ func newEnv(t *testing.T, s store.Store) *env {
 	t.Helper()
 	cs := &storetest.Counter{Store: s}
 	clock := platform.NewFakeClock(t0)
-	ents := &auth.Entitlements{Store: cs, SuperAdmins: []string{root}, Clock: clock}
+	ents := auth.NewEntitlements(auth.EntitlementsDeps{Store: cs, SuperAdmins: []string{root}, Clock: clock})
 	dir := banks{bankID, "otherbank"}
-	cust := &customer.Service{Store: cs, Roles: ents, Banks: dir, Clock: clock}
+	cust := customer.New(customer.Deps{Store: cs, Roles: ents, Banks: dir, Clock: clock})
 	api := customers.New(customers.Deps{Entitlements: ents, Banks: dir, Customers: cust})
 	mux, err := platform.Mux(api.Routes(), api.Render)
 	if err != nil {

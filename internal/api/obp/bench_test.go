@@ -41,11 +41,11 @@ func BenchmarkListTransactions(b *testing.B) {
 		}
 	}
 	put(store.Item{PK: holdings.AccountPK(acc.ID), SK: holdings.AccountSK, Data: mustJSON(b, acc)})
-	vs := &view.Service{Store: s, Provider: issuer}
+	vs := view.New(view.Deps{Store: s, Provider: issuer})
 	if err := vs.AccountsImported(ctx, []holdings.Account{acc}); err != nil {
 		b.Fatal(err)
 	}
-	ms := &metadata.Service{Store: s}
+	ms := metadata.New(metadata.Deps{Store: s})
 	user := view.User{ID: alice, Provider: issuer, DisplayName: "Alice"}
 	for i := range 300 {
 		bal := dec("1000").Add(decimal.NewFromInt(int64(i)))

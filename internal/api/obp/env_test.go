@@ -89,7 +89,7 @@ func directory(t testing.TB, st store.Store) *bank.Service {
 	t.Helper()
 	ctx := context.Background()
 	var sent jobs
-	dir, err := bank.NewService(bank.Deps{Store: st, Queue: &sent, Providers: []provider.Provider{testProvider{banks: testBanks}},
+	dir, err := bank.New(bank.Deps{Store: st, Queue: &sent, Providers: []provider.Provider{testProvider{banks: testBanks}},
 		Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +110,7 @@ func directory(t testing.TB, st store.Store) *bank.Service {
 // accounts is the account query over st and its bank directory.
 func accounts(t testing.TB, st store.Store, dir *bank.Service) *account.Service {
 	t.Helper()
-	svc, err := account.New(account.Deps{Store: st, Banks: dir, Holdings: holdings.New(holdings.Config{Store: st})})
+	svc, err := account.New(account.Deps{Store: st, Banks: dir, Holdings: holdings.New(holdings.Deps{Store: st})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,8 +162,8 @@ func newEnv(t *testing.T, s store.Store) *env {
 	t.Helper()
 	cs := &storetest.Counter{Store: s}
 	clock := platform.NewFakeClock(t0.Add(48 * time.Hour))
-	vs := &view.Service{Store: cs, Provider: issuer}
-	ms := &metadata.Service{Store: cs, Clock: clock}
+	vs := view.New(view.Deps{Store: cs, Provider: issuer})
+	ms := metadata.New(metadata.Deps{Store: cs, Clock: clock})
 	dir := directory(t, cs)
 	accs := accounts(t, cs, dir)
 	api := obp.New(obp.Deps{

@@ -98,7 +98,7 @@ func newServer(t *testing.T, st store.Store) *server {
 	}
 	s := &server{t: t, st: st, q: q, authn: authn,
 		clock: platform.NewFakeClock(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)),
-		ents:  &auth.Entitlements{Store: st, SuperAdmins: []string{"root"}}}
+		ents:  auth.NewEntitlements(auth.EntitlementsDeps{Store: st, SuperAdmins: []string{"root"}})}
 	s.useProvider(sandbox.New(st, sandbox.Options{Clock: s.clock}))
 	return s
 }
@@ -106,7 +106,7 @@ func newServer(t *testing.T, st store.Store) *server {
 // useProvider (re)builds the directory and the handler over p.
 func (s *server) useProvider(p provider.Provider) {
 	s.t.Helper()
-	banks, err := bank.NewService(bank.Deps{Store: s.st, Queue: s.q, Providers: []provider.Provider{p}, Clock: s.clock, Log: discard})
+	banks, err := bank.New(bank.Deps{Store: s.st, Queue: s.q, Providers: []provider.Provider{p}, Clock: s.clock, Log: discard})
 	if err != nil {
 		s.t.Fatal(err)
 	}
