@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/openagg/openagg/internal/api/party/partytest/fixture"
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/authn"
@@ -113,7 +115,7 @@ func TestRolesCatalogue(t *testing.T) {
 // and to the bank's managers, not to others; newest first. The whole stack
 // as `openagg serve` runs it, on a clock the test moves.
 func TestCRMEventsFromSandbox(t *testing.T) {
-	clock := platform.NewFakeClock(time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC))
+	clock := clocktest.New(time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC))
 	cfg, err := platform.LoadConfig(func(k string) string {
 		return map[string]string{"OPENAGG_DATA_DIR": t.TempDir()}[k]
 	})

@@ -189,14 +189,14 @@ func dialects() []dialect {
 		{
 			name:    "aggregation",
 			domains: []string{"party", "connection", "holdings", "bank", "provider", "auth"},
-			has:     aggregation.Errors.Has,
+			has:     func(k *fault.Kind) bool { _, ok := aggregation.Errors.Kinds[k]; return ok },
 			render:  func(w http.ResponseWriter, r *http.Request, err error) { aggregation.WriteError(w, r, log, err) },
 		},
 		{
 			// OBP 1.2 and OBP 1.4/2.0/2.1 (one table).
 			name:    "obp",
 			domains: []string{"view", "metadata", "account", "bank", "holdings", "auth", "customer"},
-			has:     obperr.Table.Has,
+			has:     func(k *fault.Kind) bool { _, ok := obperr.Table.Kinds[k]; return ok },
 			shows: func(k *fault.Kind) bool {
 				row := obperr.Table.Kinds[k]
 				return row.Text == "" || row.Detail
@@ -206,7 +206,7 @@ func dialects() []dialect {
 		{
 			name:    "finapi",
 			domains: []string{"bankconn", "auth", "party", "connection", "holdings", "bank"},
-			has:     finapi.Errors.Has,
+			has:     func(k *fault.Kind) bool { _, ok := finapi.Errors.Kinds[k]; return ok },
 			render:  finapi.Renderer(log, platform.SystemClock{}),
 		},
 	}

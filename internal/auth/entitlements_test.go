@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/openagg/openagg/internal/fault"
-	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/bolt"
 )
@@ -37,7 +38,7 @@ func newEntitlements(t *testing.T) (*Entitlements, *countingStore) {
 	}
 	t.Cleanup(func() { st.Close() })
 	cs := &countingStore{Store: st}
-	return NewEntitlements(EntitlementsDeps{Store: cs, SuperAdmins: []string{"root"}, Clock: platform.NewFakeClock(t0)}), cs
+	return NewEntitlements(EntitlementsDeps{Store: cs, SuperAdmins: []string{"root"}, Clock: clocktest.New(t0)}), cs
 }
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)

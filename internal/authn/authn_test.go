@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	"github.com/golang-jwt/jwt/v5"
@@ -80,7 +82,7 @@ func TestLoadOrCreateKey(t *testing.T) {
 }
 
 func TestHS256(t *testing.T) {
-	clock := platform.NewFakeClock(t0.Add(time.Minute))
+	clock := clocktest.New(t0.Add(time.Minute))
 	a := newHS(t, clock)
 	good := mint(t, testKey(), Claims{Sub: "alice", Name: "Alice", Roles: []string{"CanCreateCustomer", "CanGetCustomer"}})
 
@@ -187,7 +189,7 @@ func TestRS256WithJWKS(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	clock := platform.NewFakeClock(t0)
+	clock := clocktest.New(t0)
 	a, err := New(Options{Issuer: "https://idp.example.com", Audiences: []string{"openagg"}, JWKSURL: srv.URL, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
@@ -266,7 +268,7 @@ func TestParseJWKS(t *testing.T) {
 }
 
 func TestMiddleware(t *testing.T) {
-	a := newHS(t, platform.NewFakeClock(t0))
+	a := newHS(t, clocktest.New(t0))
 	type seen struct {
 		p   auth.Principal
 		ok  bool
@@ -365,7 +367,7 @@ func TestJWKSFailureIsRateLimited(t *testing.T) {
 		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{rsaJWK("k1", &k1.PublicKey)}})
 	}))
 	defer srv.Close()
-	clock := platform.NewFakeClock(t0)
+	clock := clocktest.New(t0)
 	j := NewJWKS(srv.URL, nil, clock)
 	ctx := context.Background()
 

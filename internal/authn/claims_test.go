@@ -7,10 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/openagg/openagg/internal/auth"
-	"github.com/openagg/openagg/internal/platform"
 )
 
 // TestClaimTypesAndSubject: RFC 7519 NumericDate claims (exp, nbf, iat) are
@@ -18,7 +19,7 @@ import (
 // one subject rule, auth.ValidUserID): a signed token breaking either rule
 // is refused, as API Gateway's JWT authorizer refuses the first.
 func TestClaimTypesAndSubject(t *testing.T) {
-	a := newHS(t, platform.NewFakeClock(t0.Add(time.Minute)))
+	a := newHS(t, clocktest.New(t0.Add(time.Minute)))
 	exp, iat := t0.Add(time.Hour).Unix(), t0.Unix()
 	sign := func(claims jwt.MapClaims) string {
 		base := jwt.MapClaims{"iss": testIss, "aud": testAud, "sub": "alice", "exp": exp}

@@ -7,13 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/openagg/openagg/internal/auth"
-	"github.com/openagg/openagg/internal/platform"
 )
 
 func TestVerifiedCache(t *testing.T) {
 	ctx := context.Background()
-	clock := platform.NewFakeClock(t0.Add(time.Minute))
+	clock := clocktest.New(t0.Add(time.Minute))
 	a := newHS(t, clock)
 	c := a.newVerifiedCache()
 	good := mint(t, testKey(), Claims{Sub: "alice", Name: "Alice", Roles: []string{"r1"}, TTL: time.Hour})
@@ -72,7 +73,7 @@ func TestVerifiedCache(t *testing.T) {
 
 func TestVerifiedCacheBound(t *testing.T) {
 	ctx := context.Background()
-	clock := platform.NewFakeClock(t0.Add(time.Minute))
+	clock := clocktest.New(t0.Add(time.Minute))
 	c := newHS(t, clock).newVerifiedCache()
 	for i := range 3 * verifiedMaxTokens {
 		tok := mint(t, testKey(), Claims{Sub: fmt.Sprintf("user%d", i)})

@@ -6,15 +6,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/openagg/openagg/internal/auth"
-	"github.com/openagg/openagg/internal/platform"
 )
 
 // FuzzVerify: whatever a client sends as a bearer token, Verify never
 // panics, and it accepts only tokens signed with the key whose subject is a
 // user id; everything else is auth.ErrInvalidToken.
 func FuzzVerify(f *testing.F) {
-	clock := platform.NewFakeClock(t0.Add(time.Minute))
+	clock := clocktest.New(t0.Add(time.Minute))
 	a, err := New(Options{Issuer: testIss, Audiences: []string{testAud}, HMACKey: testKey(), Clock: clock})
 	if err != nil {
 		f.Fatal(err)

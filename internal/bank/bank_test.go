@@ -13,11 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"go.etcd.io/bbolt"
 
 	"github.com/openagg/openagg/internal/api/aggregation"
 	"github.com/openagg/openagg/internal/bank"
-	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/provider/sandbox"
 	"github.com/openagg/openagg/internal/queue"
@@ -40,7 +41,7 @@ type env struct {
 	t     *testing.T
 	st    store.Store
 	q     *local.Queue
-	clock *platform.FakeClock
+	clock *clocktest.Clock
 	svc   *bank.Service
 }
 
@@ -58,7 +59,7 @@ func newEnv(t *testing.T, st store.Store, hidden ...string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, q: q, clock: platform.NewFakeClock(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC))}
+	e := &env{t: t, st: st, q: q, clock: clocktest.New(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC))}
 	e.useProvider(sandbox.New(st, sandbox.Options{Clock: e.clock, Hidden: hidden}))
 	return e
 }

@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/provider/sandbox"
 	"github.com/openagg/openagg/internal/queue"
@@ -64,7 +65,7 @@ func TestUpsertLargePage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	clock := platform.NewFakeClock(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC))
+	clock := clocktest.New(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC))
 	s := &Service{store: st, clock: clock, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ctx := context.Background()
 	var banks []provider.Bank

@@ -9,11 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/shopspring/decimal"
 
 	"github.com/openagg/openagg/internal/category"
 	"github.com/openagg/openagg/internal/holdings"
-	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/queue"
 	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/bolt"
@@ -97,7 +98,7 @@ func TestCategorizeInSteps(t *testing.T) {
 	}
 	h.txs = append(h.txs, holdings.Transaction{ID: "pending1", Status: "pending", Amount: decimal.New(-5, 0)})
 	q := &sent{}
-	c, err := NewCategorizer(CategorizerDeps{Store: st, Queue: q, Holdings: h, Clock: platform.NewFakeClock(time.Now()), Budget: 5})
+	c, err := NewCategorizer(CategorizerDeps{Store: st, Queue: q, Holdings: h, Clock: clocktest.New(time.Now()), Budget: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +201,7 @@ func TestCategorizeInSteps(t *testing.T) {
 	for i := 26; i < 306; i++ {
 		h.txs = append(h.txs, postedTx(i, int64(-i), "EDEKA"))
 	}
-	c100, err := NewCategorizer(CategorizerDeps{Store: st, Queue: q, Holdings: h, Clock: platform.NewFakeClock(time.Now()), Budget: 100})
+	c100, err := NewCategorizer(CategorizerDeps{Store: st, Queue: q, Holdings: h, Clock: clocktest.New(time.Now()), Budget: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

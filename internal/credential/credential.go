@@ -21,7 +21,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"unicode/utf8"
 )
 
 // ErrOpen: a sealed secret did not open (another key, another record, or
@@ -176,9 +175,6 @@ func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `
 
 // MarshalText never writes the value.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
-
-// Mask is finAPI's masked form of a secret: one X per character.
-func Mask(s Secret) string { return MaskLen(utf8.RuneCountInString(string(s))) }
 
 // MaskLen is the masked form of a secret of n characters.
 func MaskLen(n int) string { return strings.Repeat("X", n) }

@@ -5,11 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/openagg/openagg/internal/activity"
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/customer"
-	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/storetest"
 )
@@ -28,7 +29,7 @@ func (oneBank) EnabledIn(code string, _ map[store.Key]store.Item) (bank.Bank, bo
 // number of customers; and a repeated report (same key) is one event.
 func TestRecordCost(t *testing.T) {
 	st := &storetest.Counter{Store: storetest.Drivers("customer", []byte("customer-test-secret-0123456789ab"))[0].Open(t)}
-	clock := platform.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	clock := clocktest.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	svc := customer.New(customer.Deps{Store: st, Roles: auth.NewEntitlements(auth.EntitlementsDeps{Store: st}), Banks: oneBank{}, Clock: clock})
 	ctx := context.Background()
 	ev := func(user, key string) activity.Event {

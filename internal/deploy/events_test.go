@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/openagg/openagg/internal/app"
@@ -155,7 +157,7 @@ func envJSON(t *testing.T) map[string]string {
 // clock (so the sample dates stay valid) and a temp data directory.
 type eventsApp struct {
 	*app.App
-	clock *platform.FakeClock
+	clock *clocktest.Clock
 	queue *local.Queue
 	logs  *syncBuffer
 	// usage records the DynamoDB and SQS actions of each function
@@ -197,7 +199,7 @@ func newEventsApp(t *testing.T, env map[string]string, start time.Time) *eventsA
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	clock := platform.NewFakeClock(start)
+	clock := clocktest.New(start)
 	st, err := bolt.Open(filepath.Join(dir, app.StoreFile), bolt.Options{TokenSecret: []byte("events test page token secret")})
 	if err != nil {
 		t.Fatal(err)

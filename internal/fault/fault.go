@@ -148,9 +148,3 @@ func (t Table[W]) Lookup(err error) (w W, message string, ok bool) {
 	w, ok = t.Classes[kind.class]
 	return w, message, ok
 }
-
-// Has reports whether the table has a row of its own for kind.
-func (t Table[W]) Has(kind *Kind) bool {
-	_, ok := t.Kinds[kind]
-	return ok
-}

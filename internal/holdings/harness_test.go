@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/platform/mototest"
 	"github.com/openagg/openagg/internal/provider"
@@ -46,7 +48,7 @@ type harness struct {
 	st    countingStore
 	q     *local.Queue
 	sbx   *sandbox.Provider
-	clock *platform.FakeClock
+	clock *clocktest.Clock
 	svc   *Service
 	hook  *recordingHook
 	// jobs records every job the worker received, in order.
@@ -165,7 +167,7 @@ func newHarness(t testing.TB, kind string, limits Limits) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, st: st, q: q, clock: platform.NewFakeClock(sandboxNow), hook: &recordingHook{}, customers: map[string]provider.Customer{}}
+	h := &harness{t: t, st: st, q: q, clock: clocktest.New(sandboxNow), hook: &recordingHook{}, customers: map[string]provider.Customer{}}
 	h.sbx = sandbox.New(sbxStore, sandbox.Options{Clock: h.clock, PublicURL: "http://openagg.test", Seed: 42, SlowDelay: 10 * time.Millisecond})
 	h.svc = New(Deps{
 		Store: st, Queue: faultySender{h}, Clock: h.clock, Log: log, Hook: h.hook, Limits: limits,

@@ -7,11 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/shopspring/decimal"
 
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/metadata"
-	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/bolt"
 	"github.com/openagg/openagg/internal/view"
@@ -23,7 +24,7 @@ func newService(t *testing.T) (*metadata.Service, store.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	return metadata.New(metadata.Deps{Store: s, Clock: platform.NewFakeClock(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC))}), s
+	return metadata.New(metadata.Deps{Store: s, Clock: clocktest.New(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC))}), s
 }
 
 func TestDefaultPublicAlias(t *testing.T) {

@@ -38,12 +38,6 @@ func BadRequest(code, format string, args ...any) *Error {
 func NotFound(code, format string, args ...any) *Error {
 	return Errorf(http.StatusNotFound, code, format, args...)
 }
-func Conflict(code, format string, args ...any) *Error {
-	return Errorf(http.StatusConflict, code, format, args...)
-}
-func Forbidden(code, format string, args ...any) *Error {
-	return Errorf(http.StatusForbidden, code, format, args...)
-}
 func Unauthorized(code, format string, args ...any) *Error {
 	return Errorf(http.StatusUnauthorized, code, format, args...)
 }

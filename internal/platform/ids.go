@@ -3,9 +3,7 @@ package platform
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
-	"strings"
 )
 
 // NewID returns a random 128-bit id as 32 lowercase hex characters.
@@ -16,14 +14,6 @@ func RandomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
 	return hex.EncodeToString(b)
-}
-
-// RandomToken returns n random bytes base64url-encoded without padding, for
-// secrets that travel in URLs (connect session tokens).
-func RandomToken(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // NewUUID returns a random RFC 4122 version 4 UUID (OBP and finAPI ids).
@@ -51,12 +41,4 @@ func DeterministicID(parts ...string) string {
 		h.Write([]byte(p))
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
-}
-
-// IsHexID reports whether s looks like an id made by NewID/DeterministicID.
-func IsHexID(s string) bool {
-	if len(s) != 32 {
-		return false
-	}
-	return strings.IndexFunc(s, func(r rune) bool { return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') }) < 0
 }

@@ -46,7 +46,7 @@ func TestRequestIDMiddleware(t *testing.T) {
 			if tc.reuse && echoed != tc.header {
 				t.Errorf("want reuse of %q, got %q", tc.header, echoed)
 			}
-			if !tc.reuse && (echoed == tc.header || !IsHexID(echoed)) {
+			if !tc.reuse && (echoed == tc.header || !isHexID(echoed)) {
 				t.Errorf("want a fresh id, got %q", echoed)
 			}
 		})
@@ -153,7 +153,7 @@ func TestLoadOrCreateKeyFile(t *testing.T) {
 }
 
 func TestIDs(t *testing.T) {
-	if a, b := NewID(), NewID(); a == b || !IsHexID(a) {
+	if a, b := NewID(), NewID(); a == b || !isHexID(a) {
 		t.Errorf("NewID %q %q", a, b)
 	}
 	u := NewUUID()
@@ -161,11 +161,8 @@ func TestIDs(t *testing.T) {
 		t.Errorf("uuid %q", u)
 	}
 	first, again := DeterministicID("x", "y"), DeterministicID("x", "y")
-	if DeterministicID("ab", "c") == DeterministicID("a", "bc") || first != again || !IsHexID(first) {
+	if DeterministicID("ab", "c") == DeterministicID("a", "bc") || first != again || !isHexID(first) {
 		t.Error("DeterministicID not injective/stable")
-	}
-	if len(RandomToken(32)) != 43 {
-		t.Errorf("token %q", RandomToken(32))
 	}
 }
 
@@ -219,4 +216,12 @@ func TestLoggerAddsRequestID(t *testing.T) {
 			t.Errorf("record %q: %d requestId attributes, value %v, want exactly one %q: %s", rec["msg"], n, rec["requestId"], requestID, line)
 		}
 	}
+}
+
+// isHexID reports whether s looks like an id made by NewID/DeterministicID.
+func isHexID(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	return strings.IndexFunc(s, func(r rune) bool { return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') }) < 0
 }

@@ -124,12 +124,6 @@ func ActionNames() []string {
 	return out
 }
 
-// IsAction reports whether name is an OBP 1.2 view action.
-func IsAction(name string) bool {
-	_, ok := flagIndex[name]
-	return ok || name == typoNationalIdentifier
-}
-
 // Allows reports the flag named action.
 func (p Permissions) Allows(action string) bool {
 	i, ok := flagIndex[action]

@@ -10,12 +10,15 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/openagg/openagg/internal/platform/clocktest"
 
 	"github.com/openagg/openagg/internal/api/aggregation"
 	"github.com/openagg/openagg/internal/api/connect"
@@ -201,11 +204,13 @@ func (r *recorder) QueueCallback(_ context.Context, cb connection.Callback) erro
 // connection; everything else only syncs.
 func TestCallbackClassification(t *testing.T) {
 	keys(t)
-	clock := platform.NewFakeClock(partytest.Start)
+	clock := clocktest.New(partytest.Start)
 	rec := &recorder{}
 	api := connect.New(connect.Deps{Connections: rec, Verify: saltedge.VerifyCallback, CallbackPublicKey: saltEdgePubPEM,
 		PublicURL: partytest.PublicURL, Clock: clock})
-	h, err := platform.Mux(api.Routes(), api.Render)
+	h, err := platform.Mux(api.Routes(), func(w http.ResponseWriter, r *http.Request, err error) {
+		aggregation.WriteError(w, r, slog.New(slog.DiscardHandler), err)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

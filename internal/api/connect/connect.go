@@ -129,12 +129,6 @@ func (a *API) Routes() []platform.Route {
 	}
 }
 
-// Render writes routing errors and panics: JSON in the Aggregation format
-// (the callbacks' dialect; the page's own errors are rendered as pages).
-func (a *API) Render(w http.ResponseWriter, r *http.Request, err error) {
-	aggregation.WriteError(w, r, a.log, err)
-}
-
 // Page stages beyond the sandbox's login/challenge/done/failed.
 const (
 	stageExpired = "expired"

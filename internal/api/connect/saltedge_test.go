@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/openagg/openagg/internal/api/party/partytest"
 	"github.com/openagg/openagg/internal/connection"
 	"github.com/openagg/openagg/internal/holdings"
@@ -45,7 +47,7 @@ func newSaltEdgeEnv(t *testing.T, st partytest.Store) *seEnv {
 			panic(err)
 		}
 	})
-	clock := platform.NewFakeClock(partytest.Start)
+	clock := clocktest.New(partytest.Start)
 	var handler http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)

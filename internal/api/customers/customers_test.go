@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/openagg/openagg/internal/api/customers"
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/authn"
@@ -57,7 +59,7 @@ type env struct {
 	st    *storetest.Counter
 	ents  *auth.Entitlements
 	cust  *customer.Service
-	clock *platform.FakeClock
+	clock *clocktest.Clock
 	h     http.Handler
 }
 
@@ -66,7 +68,7 @@ type env struct {
 func newEnv(t *testing.T, s store.Store) *env {
 	t.Helper()
 	cs := &storetest.Counter{Store: s}
-	clock := platform.NewFakeClock(t0)
+	clock := clocktest.New(t0)
 	ents := auth.NewEntitlements(auth.EntitlementsDeps{Store: cs, SuperAdmins: []string{root}, Clock: clock})
 	dir := banks{bankID, "otherbank"}
 	cust := customer.New(customer.Deps{Store: cs, Roles: ents, Banks: dir, Clock: clock})

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/openagg/openagg/internal/api/finapi"
 	"github.com/openagg/openagg/internal/app"
 	"github.com/openagg/openagg/internal/authn"
@@ -34,7 +36,7 @@ type env struct {
 	t     testing.TB
 	a     *app.App
 	h     http.Handler
-	clock *platform.FakeClock
+	clock *clocktest.Clock
 	st    *storetest.Counter
 	logs  *logBuffer // every log line of the stack, debug level
 }
@@ -71,7 +73,7 @@ func newEnv(t testing.TB, setup ...func(a *app.App)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, clock: platform.NewFakeClock(t0), st: &storetest.Counter{Store: records}}
+	e := &env{t: t, clock: clocktest.New(t0), st: &storetest.Counter{Store: records}}
 	e.a, err = app.NewWith(context.Background(), cfg, app.Options{Clock: e.clock, Store: e.st})
 	if err != nil {
 		t.Fatal(err)

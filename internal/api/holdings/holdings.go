@@ -88,12 +88,6 @@ func (a *API) Routes() []platform.Route {
 	}
 }
 
-// Render writes errors in the Aggregation format (for the group's 404/405
-// and panics).
-func (a *API) Render(w http.ResponseWriter, r *http.Request, err error) {
-	aggregation.WriteError(w, r, a.log, err)
-}
-
 // StatusBody is the {"status": ...} answer (lower-case s in this group).
 type StatusBody struct {
 	Status string `json:"status"`

@@ -71,7 +71,7 @@ func BenchmarkListTransactions(b *testing.B) {
 		}
 	}
 	api := obp.New(obp.Deps{Accounts: accounts(b, s, directory(b, s)), Views: vs, Metadata: ms})
-	h, err := api.Handler()
+	h, err := obp.Router(api.Routes(), api.Render)
 	if err != nil {
 		b.Fatal(err)
 	}

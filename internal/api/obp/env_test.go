@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/shopspring/decimal"
 
 	"github.com/openagg/openagg/internal/account"
@@ -23,7 +25,6 @@ import (
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/metadata"
-	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/platform/mototest"
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/queue"
@@ -154,14 +155,14 @@ type env struct {
 	accounts *account.Service
 	views    *view.Service
 	meta     *metadata.Service
-	clock    *platform.FakeClock
+	clock    *clocktest.Clock
 	txs      []holdings.Transaction
 }
 
 func newEnv(t *testing.T, s store.Store) *env {
 	t.Helper()
 	cs := &storetest.Counter{Store: s}
-	clock := platform.NewFakeClock(t0.Add(48 * time.Hour))
+	clock := clocktest.New(t0.Add(48 * time.Hour))
 	vs := view.New(view.Deps{Store: cs, Provider: issuer})
 	ms := metadata.New(metadata.Deps{Store: cs, Clock: clock})
 	dir := directory(t, cs)
@@ -175,7 +176,7 @@ func newEnv(t *testing.T, s store.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := api.Handler()
+	h, err := obp.Router(api.Routes(), api.Render)
 	if err != nil {
 		t.Fatalf("router: %v", err)
 	}

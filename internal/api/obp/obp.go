@@ -100,10 +100,6 @@ func (a *API) handle(h func(w http.ResponseWriter, r *http.Request) error) http.
 	}
 }
 
-// Handler serves Routes with Router (API Gateway matching), errors in OBP
-// format. The app wraps it in its middleware (request id, log, auth).
-func (a *API) Handler() (http.Handler, error) { return Router(a.Routes(), a.Render) }
-
 // principal returns the caller (nil: anonymous). A token that was sent but
 // does not verify is a 401 even on routes that work anonymously: the
 // client meant to authenticate.

@@ -322,11 +322,3 @@ func (c *renderCache) dropCtx(e *renderCtx) {
 	delete(c.ctxs, e.hash)
 	c.size -= e.cost()
 }
-
-// stats is the number of cached transactions and contexts and their
-// accounted bytes (tests check the bound).
-func (c *renderCache) stats() (frags, ctxs int, size int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.frags), len(c.ctxs), c.size
-}

@@ -114,3 +114,11 @@ func TestRenderCacheBound(t *testing.T) {
 		t.Fatalf("a cache of -1 keeps %d transactions, %d contexts, %d bytes", n, ctxs, size)
 	}
 }
+
+// stats is the number of cached transactions and contexts and their
+// accounted bytes (tests check the bound).
+func (c *renderCache) stats() (frags, ctxs int, size int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.frags), len(c.ctxs), c.size
+}

@@ -24,7 +24,7 @@ import (
 func uncached(t *testing.T, e *env) http.Handler {
 	t.Helper()
 	api := obp.New(obp.Deps{Accounts: e.accounts, Views: e.views, Metadata: e.meta, RenderCacheBytes: -1})
-	h, err := api.Handler()
+	h, err := obp.Router(api.Routes(), api.Render)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,11 +69,6 @@ func resolve(err error) (status int, message string) {
 	return pe.Status, CodeInvalidJSON + ": " + TextInvalidJSON + " " + pe.Message
 }
 
-// Renderer is Write as a group's platform.ErrorRenderer.
-func Renderer(log *slog.Logger) platform.ErrorRenderer {
-	return func(w http.ResponseWriter, r *http.Request, err error) { Write(w, r, log, err) }
-}
-
 // DecodeJSON decodes a request body strictly (platform.DecodeJSON): any
 // failure is OBP-10001 "Incorrect json format." followed by what is wrong,
 // with the decoder's status (400, 413 for a body over 1 MiB).

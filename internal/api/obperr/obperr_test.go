@@ -27,7 +27,7 @@ func TestWrite(t *testing.T) {
 		status  int
 		message string
 	}{
-		{"OBP code as is", platform.Forbidden("OBP-20006", "User is missing one or more roles: X"), 403, "OBP-20006: User is missing one or more roles: X"},
+		{"OBP code as is", platform.Errorf(403, "OBP-20006", "User is missing one or more roles: X"), 403, "OBP-20006: User is missing one or more roles: X"},
 		{"401 from auth", platform.Unauthorized("UNAUTHENTICATED", "send a token"), 401, "OBP-20001: User not logged in. Authentication is required! send a token"},
 		{"routing 404", platform.NotFound("NOT_FOUND", "no route for GET /x"), 404, "OBP-10404: no route for GET /x"},
 		{"routing 405", platform.Errorf(405, "METHOD_NOT_ALLOWED", "method PUT is not allowed"), 405, "OBP-10405: method PUT is not allowed"},

@@ -7,8 +7,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/openagg/openagg/internal/api/party/partytest"
-	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/provider/saltedge"
 	"github.com/openagg/openagg/internal/provider/saltedge/saltedgetest"
@@ -55,7 +56,7 @@ func TestProfileWriteFailureLeavesNoCustomer(t *testing.T) {
 // there; when the connection is not stored, that customer goes again, and
 // the retry connects (instead of 409 CONFLICT for ever).
 func TestConnectionWriteFailureLeavesNoCustomer(t *testing.T) {
-	clock := platform.NewFakeClock(partytest.Start)
+	clock := clocktest.New(partytest.Start)
 	fake, err := saltedgetest.New(saltedgetest.Options{Clock: clock})
 	if err != nil {
 		t.Fatal(err)

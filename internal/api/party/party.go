@@ -96,11 +96,6 @@ func (a *API) Routes() []platform.Route {
 	}
 }
 
-// Render writes errors in the Aggregation format (404/405, panics).
-func (a *API) Render(w http.ResponseWriter, r *http.Request, err error) {
-	aggregation.WriteError(w, r, a.log, err)
-}
-
 // Wire types.
 
 // ProfileResponse is the answer of POST /party/profiles/{partyID}.

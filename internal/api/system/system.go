@@ -93,12 +93,6 @@ func (a *API) Routes() []platform.Route {
 	}
 }
 
-// Render writes errors in the Aggregation format (for the group's 404/405
-// and panics).
-func (a *API) Render(w http.ResponseWriter, r *http.Request, err error) {
-	aggregation.WriteError(w, r, a.log, err)
-}
-
 // Bank is the wire form of a directory bank (operations 8 to 10). Field
 // names are the contract's, including the doubled "ss".
 type Bank struct {

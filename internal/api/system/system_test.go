@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/openagg/openagg/internal/api/aggregation"
 	"github.com/openagg/openagg/internal/api/system"
 	"github.com/openagg/openagg/internal/auth"
@@ -51,7 +53,7 @@ type server struct {
 	t       *testing.T
 	st      store.Store
 	q       *local.Queue
-	clock   *platform.FakeClock
+	clock   *clocktest.Clock
 	banks   *bank.Service
 	ents    *auth.Entitlements
 	authn   *authn.Authenticator
@@ -97,7 +99,7 @@ func newServer(t *testing.T, st store.Store) *server {
 		t.Fatal(err)
 	}
 	s := &server{t: t, st: st, q: q, authn: authn,
-		clock: platform.NewFakeClock(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)),
+		clock: clocktest.New(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)),
 		ents:  auth.NewEntitlements(auth.EntitlementsDeps{Store: st, SuperAdmins: []string{"root"}})}
 	s.useProvider(sandbox.New(st, sandbox.Options{Clock: s.clock}))
 	return s
@@ -113,11 +115,12 @@ func (s *server) useProvider(p provider.Provider) {
 	s.banks = banks
 	s.q.Register(queue.Directory, queue.Consumer(discard, banks.HandleJob), local.ConsumerConfig{MaxReceiveCount: 1})
 	api := system.New(system.Deps{Log: discard, Banks: banks, Roles: s.ents})
-	mux, err := platform.Mux(api.Routes(), api.Render)
+	render := func(w http.ResponseWriter, r *http.Request, err error) { aggregation.WriteError(w, r, discard, err) }
+	mux, err := platform.Mux(api.Routes(), render)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	s.handler = platform.Chain(mux, platform.RequestIDMiddleware, platform.Recover(discard, api.Render), s.authn.Middleware)
+	s.handler = platform.Chain(mux, platform.RequestIDMiddleware, platform.Recover(discard, render), s.authn.Middleware)
 }
 
 func (s *server) token(sub string, roles ...string) string {

@@ -18,9 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/shopspring/decimal"
 
-	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/provider/saltedge"
 	"github.com/openagg/openagg/internal/provider/saltedge/saltedgetest"
@@ -51,12 +52,12 @@ func TestMain(m *testing.M) {
 type fixture struct {
 	srv    *saltedgetest.Server
 	client *saltedge.Client
-	clock  *platform.FakeClock
+	clock  *clocktest.Clock
 }
 
 func setup(t *testing.T, sopts saltedgetest.Options, edit func(*saltedge.Config)) fixture {
 	t.Helper()
-	clock := platform.NewFakeClock(t0)
+	clock := clocktest.New(t0)
 	sopts.Clock = clock
 	if sopts.CallbackPrivateKeyPEM == "" {
 		sopts.CallbackPrivateKeyPEM = cbPriv
@@ -764,7 +765,7 @@ func TestAuthentication(t *testing.T) {
 	}
 	for _, tc := range signing {
 		t.Run(tc.name, func(t *testing.T) {
-			clientClock := platform.NewFakeClock(t0.Add(tc.skew))
+			clientClock := clocktest.New(t0.Add(tc.skew))
 			f := setup(t, saltedgetest.Options{RequestPublicKeyPEM: reqPub}, func(c *saltedge.Config) {
 				c.PrivateKeyPEM, c.Clock = tc.key, clientClock
 			})

@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/shopspring/decimal"
 
-	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
 )
 
@@ -69,7 +70,7 @@ func checkAccount(t *testing.T, acc provider.Account, posted, pending []provider
 	if acc.CurrencyCode == "JPY" {
 		exp = 0
 	}
-	if acc.IBAN != "" && !ValidIBAN(acc.IBAN) {
+	if acc.IBAN != "" && !validIBAN(acc.IBAN) {
 		t.Errorf("account %s IBAN %s is invalid", acc.ID, acc.IBAN)
 	}
 	modes := map[string]bool{"normal": true, "fee": true, "transfer": true}
@@ -89,7 +90,7 @@ func checkAccount(t *testing.T, acc provider.Account, posted, pending []provider
 		if !tx.MadeOn.Equal(tx.MadeOn.Truncate(24*time.Hour)) || tx.MadeOn.After(tx.PostedAt) || tx.PostedAt.Sub(tx.MadeOn) > 4*24*time.Hour {
 			t.Fatalf("made_on %s vs posted_at %s", tx.MadeOn, tx.PostedAt)
 		}
-		if tx.CounterpartyIBAN != "" && !ValidIBAN(tx.CounterpartyIBAN) {
+		if tx.CounterpartyIBAN != "" && !validIBAN(tx.CounterpartyIBAN) {
 			t.Fatalf("counterparty IBAN %s is invalid", tx.CounterpartyIBAN)
 		}
 		names[tx.CounterpartyName] = true
@@ -138,7 +139,7 @@ func checkAccount(t *testing.T, acc provider.Account, posted, pending []provider
 }
 
 func TestTransactions(t *testing.T) {
-	clock := platform.NewFakeClock(t0)
+	clock := clocktest.New(t0)
 	p := newProvider(t, clock, Options{Seed: 1})
 	banks := []string{BankDefault, "thames_building_society_web_client_gb_xf", "fake_demo_bank_web_client_xf_xf",
 		"bkbklull_oauth_client_lu_xf", "sandbox_bank_api_client_lu_xf", "banque_des_alpes_file_client_fr_xf"}
@@ -224,7 +225,7 @@ func checkCoverage(t *testing.T, p *Provider, connID, accID string, posted []pro
 
 func TestDeterminism(t *testing.T) {
 	render := func(seed uint64) string {
-		p := newProvider(t, platform.NewFakeClock(t0), Options{Seed: seed})
+		p := newProvider(t, clocktest.New(t0), Options{Seed: seed})
 		var sb strings.Builder
 		for _, bank := range []string{BankDefault, BankBig, "fake_demo_bank_web_client_xf_xf"} {
 			custID, connID := connect(t, p, "GB0010001-100700", bank, nil)
@@ -254,7 +255,7 @@ func TestDeterminism(t *testing.T) {
 
 func TestPendingBecomesPosted(t *testing.T) {
 	ctx := context.Background()
-	clock := platform.NewFakeClock(t0)
+	clock := clocktest.New(t0)
 	p := newProvider(t, clock, Options{})
 	// A short window keeps the big bank's pages few.
 	_, connID := connect(t, p, "GB0010001-100800", BankBig, func(r *provider.ConnectRequest) { r.AttemptFrom = t0.AddDate(0, 0, -5) })
@@ -315,7 +316,7 @@ func TestPendingBecomesPosted(t *testing.T) {
 // keep their ids, amounts and balances, and an old cursor still works.
 func TestStableAcrossDays(t *testing.T) {
 	ctx := context.Background()
-	clock := platform.NewFakeClock(t0)
+	clock := clocktest.New(t0)
 	p := newProvider(t, clock, Options{})
 	_, connID := connect(t, p, "GB0010001-100900", BankDefault, nil)
 	acc := accountsOf(t, p, connID)[0]
@@ -344,7 +345,7 @@ func TestStableAcrossDays(t *testing.T) {
 
 func TestTransactionErrors(t *testing.T) {
 	ctx := context.Background()
-	p := newProvider(t, platform.NewFakeClock(t0), Options{})
+	p := newProvider(t, clocktest.New(t0), Options{})
 	_, connID := connect(t, p, "GB0010001-101000", "thames_building_society_web_client_gb_xf", nil)
 	acc := accountsOf(t, p, connID)[0]
 	page, err := p.ListTransactions(ctx, connID, acc.ID, false, "")
@@ -375,7 +376,7 @@ func TestTransactionErrors(t *testing.T) {
 
 func TestFetchScopes(t *testing.T) {
 	ctx := context.Background()
-	p := newProvider(t, platform.NewFakeClock(t0), Options{})
+	p := newProvider(t, clocktest.New(t0), Options{})
 	_, connID := connect(t, p, "GB0010001-101100", BankDefault, func(r *provider.ConnectRequest) { r.FetchScopes = []string{"accounts"} })
 	for _, acc := range accountsOf(t, p, connID) {
 		if acc.HolderName != "" {
@@ -392,7 +393,7 @@ func TestBigBank(t *testing.T) {
 	if testing.Short() {
 		t.Skip("pages 100,000 transactions")
 	}
-	p := newProvider(t, platform.NewFakeClock(t0), Options{})
+	p := newProvider(t, clocktest.New(t0), Options{})
 	_, connID := connect(t, p, "GB0010001-101200", BankBig, nil)
 	accs := accountsOf(t, p, connID)
 	var cur []string
@@ -418,7 +419,7 @@ func TestBigBank(t *testing.T) {
 
 func BenchmarkBigBankPaging(b *testing.B) {
 	ctx := context.Background()
-	p := newProvider(b, platform.NewFakeClock(t0), Options{})
+	p := newProvider(b, clocktest.New(t0), Options{})
 	_, connID := connect(b, p, "GB0010001-101300", BankBig, nil)
 	acc := accountsOf(b, p, connID)[0]
 	n := 0

@@ -7,14 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/shopspring/decimal"
 
-	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
 )
 
 func TestDirectBank(t *testing.T) {
-	p := newProvider(t, platform.NewFakeClock(t0), Options{})
+	p := newProvider(t, clocktest.New(t0), Options{})
 	cases := []struct {
 		code      string
 		blz       string
@@ -48,7 +49,7 @@ func TestDirectBank(t *testing.T) {
 	if _, ok := p.DirectBank("no_such_bank_web_client_de_xf"); ok {
 		t.Error("unknown bank described")
 	}
-	hidden := newProvider(t, platform.NewFakeClock(t0), Options{Hidden: []string{BankDemo}})
+	hidden := newProvider(t, clocktest.New(t0), Options{Hidden: []string{BankDemo}})
 	if _, ok := hidden.DirectBank(BankDemo); ok {
 		t.Error("hidden bank described")
 	}
@@ -56,7 +57,7 @@ func TestDirectBank(t *testing.T) {
 
 func TestLoginDirect(t *testing.T) {
 	ctx := context.Background()
-	p := newProvider(t, platform.NewFakeClock(t0), Options{})
+	p := newProvider(t, clocktest.New(t0), Options{})
 	cust, err := p.CreateCustomer(ctx, "GB0010001-direct")
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +124,7 @@ func TestLoginDirect(t *testing.T) {
 
 func TestDemoAccount(t *testing.T) {
 	ctx := context.Background()
-	clock := platform.NewFakeClock(t0)
+	clock := clocktest.New(t0)
 	p := newProvider(t, clock, Options{})
 	cust, err := p.CreateCustomer(ctx, "GB0010001-demo")
 	if err != nil {
@@ -185,7 +186,7 @@ func TestDemoAccount(t *testing.T) {
 
 func TestRefreshDirect(t *testing.T) {
 	ctx := context.Background()
-	clock := platform.NewFakeClock(t0)
+	clock := clocktest.New(t0)
 	p := newProvider(t, clock, Options{})
 	cust, err := p.CreateCustomer(ctx, "GB0010001-refresh")
 	if err != nil {

@@ -103,23 +103,3 @@ func ibanCheck(country, bban string) string {
 	}
 	return strconv.Itoa(cd)
 }
-
-// ValidIBAN reports whether s has a correct ISO 13616 checksum (tests and
-// callers use it to check generated data).
-func ValidIBAN(s string) bool {
-	if len(s) < 5 {
-		return false
-	}
-	rem := 0
-	for _, c := range s[4:] + s[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			rem = (rem*10 + int(c-'0')) % 97
-		case c >= 'A' && c <= 'Z':
-			rem = (rem*100 + int(c-'A'+10)) % 97
-		default:
-			return false
-		}
-	}
-	return rem == 1
-}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/store/bolt"
@@ -92,7 +94,7 @@ func tokenOf(tb testing.TB, connectURL string) string {
 
 func TestDirectory(t *testing.T) {
 	ctx := context.Background()
-	p := newProvider(t, platform.NewFakeClock(t0), Options{})
+	p := newProvider(t, clocktest.New(t0), Options{})
 	codeRE := regexp.MustCompile(`^[a-z0-9_]+_(oauth|web|api|file)_client_[a-z]{2}_xf$`)
 
 	var all []provider.Bank
@@ -152,7 +154,7 @@ func TestDirectory(t *testing.T) {
 	}
 
 	// Hidden banks disappear from the directory and the lookup.
-	hidden := newProvider(t, platform.NewFakeClock(t0), Options{Hidden: []string{BankDefault, "bkbklull_oauth_client_lu_xf"}})
+	hidden := newProvider(t, clocktest.New(t0), Options{Hidden: []string{BankDefault, "bkbklull_oauth_client_lu_xf"}})
 	n := 0
 	for cursor := ""; ; {
 		page, err := hidden.ListBanks(ctx, cursor)
@@ -182,7 +184,7 @@ func TestDirectory(t *testing.T) {
 
 func TestCustomers(t *testing.T) {
 	ctx := context.Background()
-	p := newProvider(t, platform.NewFakeClock(t0), Options{Seed: 7})
+	p := newProvider(t, clocktest.New(t0), Options{Seed: 7})
 	c, err := p.CreateCustomer(ctx, "GB0010001-100100")
 	if err != nil {
 		t.Fatal(err)
@@ -202,7 +204,7 @@ func TestCustomers(t *testing.T) {
 	if _, err := p.CreateCustomer(ctx, " "); !errors.Is(err, provider.ErrInvalid) {
 		t.Errorf("blank identifier: %v", err)
 	}
-	other := newProvider(t, platform.NewFakeClock(t0), Options{Seed: 7})
+	other := newProvider(t, clocktest.New(t0), Options{Seed: 7})
 	c2, err := other.CreateCustomer(ctx, "GB0010001-100100")
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +212,7 @@ func TestCustomers(t *testing.T) {
 	if c2 != c {
 		t.Errorf("not deterministic: %+v vs %+v", c, c2)
 	}
-	reseeded := newProvider(t, platform.NewFakeClock(t0), Options{Seed: 8})
+	reseeded := newProvider(t, clocktest.New(t0), Options{Seed: 8})
 	if c3, _ := reseeded.CreateCustomer(ctx, "GB0010001-100100"); c3.ID == c.ID || c3.Secret == c.Secret {
 		t.Errorf("seed does not change the customer: %+v", c3)
 	}
@@ -235,7 +237,7 @@ func TestCustomers(t *testing.T) {
 
 func TestCreateConnectSession(t *testing.T) {
 	ctx := context.Background()
-	clock := platform.NewFakeClock(t0)
+	clock := clocktest.New(t0)
 	p := newProvider(t, clock, Options{Hidden: []string{"sandbox_bank_oauth_client_fr_xf"}})
 	cust, err := p.CreateCustomer(ctx, "GB0010001-100200")
 	if err != nil {
@@ -302,7 +304,7 @@ func TestCreateConnectSession(t *testing.T) {
 
 func TestSessions(t *testing.T) {
 	ctx := context.Background()
-	clock := platform.NewFakeClock(t0)
+	clock := clocktest.New(t0)
 	p := newProvider(t, clock, Options{})
 	cust, err := p.CreateCustomer(ctx, "GB0010001-100300")
 	if err != nil {
@@ -448,7 +450,7 @@ func TestSessions(t *testing.T) {
 
 func TestConcurrentSubmits(t *testing.T) {
 	ctx := context.Background()
-	p := newProvider(t, platform.NewFakeClock(t0), Options{})
+	p := newProvider(t, clocktest.New(t0), Options{})
 	cust, err := p.CreateCustomer(ctx, "GB0010001-100400")
 	if err != nil {
 		t.Fatal(err)
@@ -502,7 +504,7 @@ func TestConcurrentSubmits(t *testing.T) {
 
 func TestConnections(t *testing.T) {
 	ctx := context.Background()
-	clock := platform.NewFakeClock(t0)
+	clock := clocktest.New(t0)
 	st := openStore(t)
 	p := New(st, Options{Clock: clock, PublicURL: publicURL})
 	custID, connID := connect(t, p, "GB0010001-100500", BankDefault, nil)
@@ -604,7 +606,7 @@ func connectFailing(t *testing.T, p *Provider, identifier string) (string, strin
 
 func TestSlowBank(t *testing.T) {
 	ctx := context.Background()
-	p := newProvider(t, platform.NewFakeClock(t0), Options{SlowDelay: 100 * time.Millisecond})
+	p := newProvider(t, clocktest.New(t0), Options{SlowDelay: 100 * time.Millisecond})
 	_, connID := connect(t, p, "GB0010001-100600", BankSlow, nil)
 	start := time.Now()
 	if _, err := p.ListAccounts(ctx, connID); err != nil {

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/aws/aws-lambda-go/events"
 	"go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
@@ -51,8 +53,8 @@ func newQueue(t testing.TB, db *bbolt.DB, opts local.Options) *local.Queue {
 
 // fakeTime is a FakeClock whose After advances the clock: a Drain that waits
 // for a backoff or a delay jumps straight to it, so tests see exact times.
-func fakeTime() (*platform.FakeClock, local.Options) {
-	clk := platform.NewFakeClock(t0)
+func fakeTime() (*clocktest.Clock, local.Options) {
+	clk := clocktest.New(t0)
 	return clk, local.Options{
 		Clock: clk,
 		After: func(d time.Duration) <-chan time.Time {

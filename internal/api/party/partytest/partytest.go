@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openagg/openagg/internal/platform/clocktest"
+
 	"github.com/openagg/openagg/internal/api/party/partytest/fixture"
 	"github.com/openagg/openagg/internal/app"
 	"github.com/openagg/openagg/internal/auth"
@@ -70,7 +72,7 @@ type Options struct {
 	// platform.PublicURLFromRequest: each request's host, as in AWS); Clock
 	// its clock (default a FakeClock at Start).
 	PublicURL string
-	Clock     *platform.FakeClock
+	Clock     *clocktest.Clock
 	// ProviderStore, when set, holds the sandbox provider's own state
 	// (customers, sessions, connections: what Salt Edge keeps on its side),
 	// so that Store.Calls counts OpenAgg's requests alone.
@@ -81,7 +83,7 @@ type Options struct {
 type Env struct {
 	T        testing.TB
 	Ctx      context.Context
-	Clock    *platform.FakeClock
+	Clock    *clocktest.Clock
 	Store    Store
 	Queue    *local.Queue
 	Sandbox  *sandbox.Provider
@@ -105,7 +107,7 @@ func New(t testing.TB, opts Options) *Env {
 	log := slog.New(slog.DiscardHandler)
 	clock := opts.Clock
 	if clock == nil {
-		clock = platform.NewFakeClock(Start)
+		clock = clocktest.New(Start)
 	}
 	publicURL := PublicURL
 	if opts.PublicURL != "" {
