@@ -19,8 +19,11 @@ const (
 	// maxOffset bounds how far a client may page by offset: every skipped
 	// transaction or other account is read.
 	maxOffset = 10000
-	// obpDateLayout is OBP-API's yyyy-MM-dd'T'HH:mm:ss.SSS'Z'.
-	obpDateLayout = "2006-01-02T15:04:05.000Z"
+	// obpDateLayout is OBP-API's yyyy-MM-dd'T'HH:mm:ss.SSS'Z', and
+	// obpDateFallback the format it also takes for 1.2,
+	// yyyy-MM-dd'T'HH:mm:ss.SSSZ (an RFC 822 zone: +0000, -0500).
+	obpDateLayout   = "2006-01-02T15:04:05.000Z"
+	obpDateFallback = "2006-01-02T15:04:05.000-0700"
 )
 
 // pageHeaders reads OBP's paging headers obp_limit (default 50, at most
@@ -78,6 +81,9 @@ func txHeaders(h http.Header) (txParams, error) {
 			continue
 		}
 		t, err := time.Parse(obpDateLayout, v)
+		if err != nil {
+			t, err = time.Parse(obpDateFallback, v)
+		}
 		if err != nil {
 			return p, platform.BadRequest(obperr.CodeDateFormat, "Failed to parse date string. Please use this format yyyy-MM-dd'T'HH:mm:ss.SSS'Z'! (%s)", d.name)
 		}

@@ -41,6 +41,11 @@ func TestTransactionsPaging(t *testing.T) {
 			{"from date", []string{"obp_from_date", "2024-03-01T12:01:00.000Z"}, []string{"tx5", "tx4", "tx3"}},
 			{"to date (inclusive)", []string{"obp_to_date", "2024-03-01T11:01:00.000Z"}, []string{"tx2", "tx1"}},
 			{"from and to, ASC", []string{"obp_from_date", "2024-03-01T11:00:00.000Z", "obp_to_date", "2024-03-01T13:00:00.000Z", "obp_sort_direction", "ASC"}, []string{"tx2", "tx3"}},
+			// OBP-API's fallback format yyyy-MM-dd'T'HH:mm:ss.SSSZ (an RFC 822
+			// zone): the same instants, also in another zone.
+			{"from date, fallback format", []string{"obp_from_date", "2024-03-01T12:01:00.000+0000"}, []string{"tx5", "tx4", "tx3"}},
+			{"from date, fallback format east of UTC", []string{"obp_from_date", "2024-03-01T13:01:00.000+0100"}, []string{"tx5", "tx4", "tx3"}},
+			{"to date, fallback format west of UTC", []string{"obp_to_date", "2024-03-01T06:01:00.000-0500"}, []string{"tx2", "tx1"}},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -60,6 +65,7 @@ func TestTransactionsPaging(t *testing.T) {
 			{"negative offset", "obp_offset", "-1", obperr.CodeOffset},
 			{"from date format", "obp_from_date", "2024-03-01", obperr.CodeDateFormat},
 			{"to date format", "obp_to_date", "yesterday", obperr.CodeDateFormat},
+			{"zone with a colon", "obp_from_date", "2024-03-01T12:01:00.000+00:00", obperr.CodeDateFormat},
 		}
 		for _, c := range bad {
 			t.Run("bad "+c.name, func(t *testing.T) {
