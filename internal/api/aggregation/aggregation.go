@@ -11,12 +11,16 @@ package aggregation
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/authn"
+	"github.com/openagg/openagg/internal/connection"
 	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/provider"
 )
 
 // ErrorBody is the wire form of every Aggregation API error.
@@ -29,6 +33,9 @@ type ErrorDetail struct {
 	Code      string `json:"code"`
 	Message   string `json:"message"`
 	RequestID string `json:"requestId,omitempty"`
+	// NextRefreshAt is when a refresh refused as too early (409
+	// REFRESH_TOO_EARLY) is next allowed, RFC 3339 UTC.
+	NextRefreshAt string `json:"nextRefreshAt,omitempty"`
 }
 
 // WriteError renders err in the Aggregation format (Resolve). Internal
@@ -41,11 +48,27 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="openagg"`)
 	}
-	platform.WriteJSON(w, status, ErrorBody{Error: ErrorDetail{
-		Code:      code,
-		Message:   message,
-		RequestID: platform.RequestID(r.Context()),
-	}})
+	detail := ErrorDetail{Code: code, Message: message, RequestID: platform.RequestID(r.Context())}
+	if at, ok := retryAt(err); ok {
+		detail.NextRefreshAt = at.UTC().Format(time.RFC3339)
+		// The HTTP-date form (RFC 9110): the dialect needs no clock.
+		w.Header().Set("Retry-After", at.UTC().Format(http.TimeFormat))
+	}
+	platform.WriteJSON(w, status, ErrorBody{Error: detail})
+}
+
+// retryAt is when a refused refresh is next allowed: the domain's or the
+// provider's detail of a too-early refusal.
+func retryAt(err error) (time.Time, bool) {
+	var conn *connection.TooEarlyError
+	if errors.As(err, &conn) {
+		return conn.At, true
+	}
+	var prov *provider.TooEarlyError
+	if errors.As(err, &prov) {
+		return prov.At, true
+	}
+	return time.Time{}, false
 }
 
 // User returns the authenticated principal or a 401 error: UNAUTHENTICATED

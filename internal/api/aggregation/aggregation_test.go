@@ -112,7 +112,9 @@ func TestWriteError(t *testing.T) {
 		auth   string // WWW-Authenticate
 	}{
 		{"domain failure", fmt.Errorf("refresh: %w", fault.Wrap(connection.ErrRefreshTooEarly, &connection.TooEarlyError{At: tooEarly}, "not before %s", tooEarly.Format(time.RFC3339))),
-			409, `{"error":{"code":"REFRESH_TOO_EARLY","message":"not before 2025-03-10T13:00:00Z","requestId":"req-1"}}`, ""},
+			409, `{"error":{"code":"REFRESH_TOO_EARLY","message":"not before 2025-03-10T13:00:00Z","requestId":"req-1","nextRefreshAt":"2025-03-10T13:00:00Z"}}`, ""},
+		{"provider too early", party.ProviderError("saltedge", "refresh", fmt.Errorf("no: %w", &provider.TooEarlyError{At: tooEarly})),
+			409, `{"error":{"code":"REFRESH_TOO_EARLY","message":"refresh: provider saltedge refused the request","requestId":"req-1","nextRefreshAt":"2025-03-10T13:00:00Z"}}`, ""},
 		{"provider failure", party.ProviderError("sandbox", "create customer", fmt.Errorf("boom: %w", provider.ErrUnavailable)),
 			502, `{"error":{"code":"PROVIDER_UNAVAILABLE","message":"create customer: provider sandbox is unavailable, retry later","requestId":"req-1"}}`, ""},
 		{"provider refusal", party.ProviderError("sandbox", "create connect session", fmt.Errorf("no: %w", provider.ErrInvalid)),

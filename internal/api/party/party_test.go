@@ -447,6 +447,19 @@ func TestConnectionsLifecycle(t *testing.T) {
 			if !strings.Contains(errorOf(t, r).Message, "2025-03-10T13:00:00Z") {
 				t.Fatalf("message does not say when: %s", r.Body)
 			}
+			// The time is a field too, and a Retry-After header (an HTTP date),
+			// so a client need not parse the prose (issue 12, finding 8).
+			var body struct {
+				Error struct {
+					NextRefreshAt string `json:"nextRefreshAt"`
+				} `json:"error"`
+			}
+			if err := json.Unmarshal([]byte(r.Body), &body); err != nil || body.Error.NextRefreshAt != "2025-03-10T13:00:00Z" {
+				t.Fatalf("nextRefreshAt %q (%v): %s", body.Error.NextRefreshAt, err, r.Body)
+			}
+			if got := r.Header.Get("Retry-After"); got != "Mon, 10 Mar 2025 13:00:00 GMT" {
+				t.Fatalf("Retry-After %q", got)
+			}
 			// The domain carries the time as a typed detail, for dialects
 			// that show it as a field.
 			var early *connection.TooEarlyError
