@@ -66,34 +66,42 @@ func BenchmarkOBPTransactionsLoad(b *testing.B) {
 	want, hdr := f.capture(b, obpURL, auth)
 	bare := startBare(b, want, hdr)
 
-	obpClient, bareClient := loadClient(), loadClient()
-	defer obpClient.CloseIdleConnections()
-	defer bareClient.CloseIdleConnections()
-	// Warm both (connections, caches) before measuring.
-	if _, err := runLoad(obpClient, obpURL, auth, want, loadWarmup); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := runLoad(bareClient, bare.url, auth, want, loadWarmup); err != nil {
-		b.Fatal(err)
-	}
+	compareLoad(b, f.calls, obpURL, bare.url, auth, want)
+	b.ReportMetric(float64(f.imported), "imported-tx")
+}
 
-	// The two servers take turns in rounds (the order alternating), so a
-	// change of background load on the machine hits both alike.
-	var obp, raw loadResult
-	var calls int64
+// compareLoad loads the service at url and the bare handler at bareURL,
+// which answer the same bytes (want), and reports each one's rate and
+// latencies, their ratio and the service's store calls per request. The
+// two take turns in rounds (the order alternating), so a change of
+// background load on the machine hits both alike; both are warmed first
+// (connections, caches).
+func compareLoad(b *testing.B, calls func() int64, url, bareURL string, auth http.Header, want []byte) {
+	b.Helper()
+	client, bareClient := loadClient(), loadClient()
+	defer client.CloseIdleConnections()
+	defer bareClient.CloseIdleConnections()
+	if _, err := runLoad(client, url, auth, want, loadWarmup); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := runLoad(bareClient, bareURL, auth, want, loadWarmup); err != nil {
+		b.Fatal(err)
+	}
+	var svc, raw loadResult
+	var n int64
 	for b.Loop() {
 		for round := range loadRounds {
 			for i := range 2 {
 				if (round+i)%2 == 0 {
-					c0 := f.calls()
-					r, err := runLoad(obpClient, obpURL, auth, want, loadRequests/loadRounds)
+					c0 := calls()
+					r, err := runLoad(client, url, auth, want, loadRequests/loadRounds)
 					if err != nil {
 						b.Fatal(err)
 					}
-					calls += f.calls() - c0
-					obp.merge(r)
+					n += calls() - c0
+					svc.merge(r)
 				} else {
-					r, err := runLoad(bareClient, bare.url, auth, want, loadRequests/loadRounds)
+					r, err := runLoad(bareClient, bareURL, auth, want, loadRequests/loadRounds)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -102,16 +110,15 @@ func BenchmarkOBPTransactionsLoad(b *testing.B) {
 			}
 		}
 	}
-	b.ReportMetric(obp.rate(), "req/s")
-	b.ReportMetric(obp.percentile(50), "p50-ms")
-	b.ReportMetric(obp.percentile(99), "p99-ms")
+	b.ReportMetric(svc.rate(), "req/s")
+	b.ReportMetric(svc.percentile(50), "p50-ms")
+	b.ReportMetric(svc.percentile(99), "p99-ms")
 	b.ReportMetric(raw.rate(), "bare-req/s")
 	b.ReportMetric(raw.percentile(50), "bare-p50-ms")
 	b.ReportMetric(raw.percentile(99), "bare-p99-ms")
-	b.ReportMetric(obp.rate()/raw.rate(), "ratio")
-	b.ReportMetric(float64(calls)/float64(len(obp.lat)), "store-calls/req")
+	b.ReportMetric(svc.rate()/raw.rate(), "ratio")
+	b.ReportMetric(float64(n)/float64(len(svc.lat)), "store-calls/req")
 	b.ReportMetric(float64(len(want))/1024, "resp-KB")
-	b.ReportMetric(float64(f.imported), "imported-tx")
 }
 
 // loadFixture is a running local server with the big bank imported.

@@ -208,47 +208,7 @@ func BenchmarkFinAPITransactionsLoad(b *testing.B) {
 	}
 	connCalls := float64(f.calls()-c0) / connReqs
 
-	finClient, bareClient := loadClient(), loadClient()
-	defer finClient.CloseIdleConnections()
-	defer bareClient.CloseIdleConnections()
-	if _, err := runLoad(finClient, u, auth, want, loadWarmup); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := runLoad(bareClient, bare.url, auth, want, loadWarmup); err != nil {
-		b.Fatal(err)
-	}
-	var fin, raw loadResult
-	var calls int64
-	for b.Loop() {
-		for round := range loadRounds {
-			for i := range 2 {
-				if (round+i)%2 == 0 {
-					c0 := f.calls()
-					r, err := runLoad(finClient, u, auth, want, loadRequests/loadRounds)
-					if err != nil {
-						b.Fatal(err)
-					}
-					calls += f.calls() - c0
-					fin.merge(r)
-				} else {
-					r, err := runLoad(bareClient, bare.url, auth, want, loadRequests/loadRounds)
-					if err != nil {
-						b.Fatal(err)
-					}
-					raw.merge(r)
-				}
-			}
-		}
-	}
-	b.ReportMetric(fin.rate(), "req/s")
-	b.ReportMetric(fin.percentile(50), "p50-ms")
-	b.ReportMetric(fin.percentile(99), "p99-ms")
-	b.ReportMetric(raw.rate(), "bare-req/s")
-	b.ReportMetric(raw.percentile(50), "bare-p50-ms")
-	b.ReportMetric(raw.percentile(99), "bare-p99-ms")
-	b.ReportMetric(fin.rate()/raw.rate(), "ratio")
-	b.ReportMetric(float64(calls)/float64(len(fin.lat)), "store-calls/req")
-	b.ReportMetric(float64(len(want))/1024, "resp-KB")
+	compareLoad(b, f.calls, u, bare.url, auth, want)
 	b.ReportMetric(connCalls, "conns-store-calls/req")
 	b.ReportMetric(float64(page.Paging.TotalCount), "transactions")
 	b.ReportMetric(ready.Seconds(), "import-ready-s")

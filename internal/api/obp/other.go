@@ -22,7 +22,7 @@ const seeOtherAccounts = "can_see_transaction_other_bank_account"
 // paged with OBP's headers (obp_limit, obp_offset) in counterparty-id
 // order; an offset beyond the first 1,000 entries costs a query per 1,000.
 func (a *API) listOtherAccounts(w http.ResponseWriter, r *http.Request) error {
-	limit, offset, err := pageHeaders(r.Header)
+	limit, offset, err := obperr.PageHeaders(r.Header)
 	if err != nil {
 		return err
 	}

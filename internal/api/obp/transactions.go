@@ -2,7 +2,6 @@ package obp
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -12,40 +11,13 @@ import (
 	"github.com/openagg/openagg/internal/platform"
 )
 
-// List paging (OBP 1.2: request headers): transactions and other accounts.
 const (
-	defaultLimit = 50
-	maxLimit     = 500
-	// maxOffset bounds how far a client may page by offset: every skipped
-	// transaction or other account is read.
-	maxOffset = 10000
 	// obpDateLayout is OBP-API's yyyy-MM-dd'T'HH:mm:ss.SSS'Z', and
 	// obpDateFallback the format it also takes for 1.2,
 	// yyyy-MM-dd'T'HH:mm:ss.SSSZ (an RFC 822 zone: +0000, -0500).
 	obpDateLayout   = "2006-01-02T15:04:05.000Z"
 	obpDateFallback = "2006-01-02T15:04:05.000-0700"
 )
-
-// pageHeaders reads OBP's paging headers obp_limit (default 50, at most
-// 500) and obp_offset (default 0, at most 10,000); bad values are 400s.
-func pageHeaders(h http.Header) (limit, offset int, err error) {
-	limit = defaultLimit
-	if v := h.Get("obp_limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			return 0, 0, platform.BadRequest(obperr.CodeLimit, "wrong value for obp_limit parameter. Please send a positive integer (=>1) not above %d!", maxLimit)
-		}
-		limit = n
-	}
-	if v := h.Get("obp_offset"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > maxOffset {
-			return 0, 0, platform.BadRequest(obperr.CodeOffset, "wrong value for obp_offset parameter. Please send a positive integer (=>0) not above %d!", maxOffset)
-		}
-		offset = n
-	}
-	return limit, offset, nil
-}
 
 type txParams struct {
 	desc     bool
@@ -57,7 +29,7 @@ type txParams struct {
 // txHeaders reads obp_sort_by, obp_sort_direction, obp_limit, obp_offset,
 // obp_from_date and obp_to_date; bad values are 400s.
 func txHeaders(h http.Header) (txParams, error) {
-	p := txParams{desc: true, limit: defaultLimit}
+	p := txParams{desc: true, limit: obperr.DefaultLimit}
 	if v := h.Get("obp_sort_by"); v != "" && v != "completed" {
 		return p, platform.BadRequest(obperr.CodeSortBy, "sort_by parameter value is not in the global whitelist. Allowed values are: completed.")
 	}
@@ -69,7 +41,7 @@ func txHeaders(h http.Header) (txParams, error) {
 		return p, platform.BadRequest(obperr.CodeSortDirection, "obp_sort_direction parameter can only take two values: DESC or ASC!")
 	}
 	var err error
-	if p.limit, p.offset, err = pageHeaders(h); err != nil {
+	if p.limit, p.offset, err = obperr.PageHeaders(h); err != nil {
 		return p, err
 	}
 	for _, d := range []struct {
