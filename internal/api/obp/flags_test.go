@@ -681,7 +681,7 @@ func TestOwnerUserFromToken(t *testing.T) {
 // the accounts lists), writes nothing, and the check costs no store call
 // (the bank's records are in the request's BatchGet).
 func TestDisabledBank(t *testing.T) {
-	onEveryDriver(t, func(t *testing.T, e *env) {
+	onBolt(t, func(t *testing.T, e *env) {
 		cp := holdings.CounterpartyID("Shop One", "DE02120300000000202051")
 		e.setBankAccess(bankID, false)
 		n := 0
