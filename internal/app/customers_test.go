@@ -309,7 +309,9 @@ func TestCRMEventsFromSandbox(t *testing.T) {
 	step()
 	started := must(200, http.MethodPost, "/party/profiles/"+party+"/banks/"+failing+"/connections", "alice", fixture.ConnectBody(party))
 	step()
-	login(started, failing)
+	for range sandbox.Attempts { // the bank fails every try; the last ends the attempt
+		login(started, failing)
+	}
 	drain(t, a)
 	if got := summary(events("alice", failing)); !slices.Equal(got, []string{"Connection failed / connect page / failed", "Connection created / Aggregation API / pending"}) {
 		t.Fatalf("failing bank: %q", got)

@@ -127,6 +127,7 @@ var aliceStatus = map[string]int{
 	"GET /connect/sessions":            http.StatusBadRequest,
 	"POST /connect/sessions":           http.StatusBadRequest,
 	"POST /connect/sessions/challenge": http.StatusBadRequest,
+	"POST /connect/sessions/cancel":    http.StatusBadRequest,
 	// The owner view cannot be changed (OBP-20021); alice is its last
 	// holder (OBP-30064).
 	"PUT /obp/v1.2/banks/{BANK_ID}/accounts/{ACCOUNT_ID}/views/{VIEW_ID} [owner]":                          http.StatusBadRequest,
@@ -545,6 +546,8 @@ func (s *sweep) body(c call) (string, string) {
 	case c.rt.Path == "/connect/sessions/challenge":
 		f := url.Values{"token": s.connect["token"], "answer": s.connect["answer"]}
 		return "application/x-www-form-urlencoded", f.Encode()
+	case c.rt.Path == "/connect/sessions/cancel":
+		return "application/x-www-form-urlencoded", url.Values{"token": s.connect["token"]}.Encode()
 	}
 	segs := strings.Split(c.rt.Path, "/")
 	last, prev := segs[len(segs)-1], segs[len(segs)-2]
