@@ -26,6 +26,7 @@ import (
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/connection"
 	"github.com/openagg/openagg/internal/holdings"
+	"github.com/openagg/openagg/internal/openapi/openapitest"
 	"github.com/openagg/openagg/internal/party"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
@@ -182,6 +183,8 @@ func New(t testing.TB, opts Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every request and answer is checked against the OpenAPI documents.
+	h = openapitest.Wrap(t, h)
 	e := &Env{T: t, Ctx: ctx, Clock: clock, Store: st, Queue: q, Sandbox: sb, Ents: a.Entitlements, Holdings: a.Holdings(), key: key, Handler: h}
 	if e.Banks, err = a.BankDirectory(); err != nil {
 		t.Fatal(err)
