@@ -31,6 +31,7 @@ func TestCustomersWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h = checked(t, h)
 	call := func(method, path, sub, body string, roles ...string) (int, string) {
 		t.Helper()
 		tok := ""
@@ -129,6 +130,7 @@ func TestCRMEventsFromSandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h = checked(t, h)
 	call := func(method, path, sub, body string, roles ...string) (int, string) {
 		t.Helper()
 		ct := ""

@@ -255,6 +255,7 @@ func (s *sweep) setup() {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h = checked(t, h)
 	must := func(status int, method, path, tok, body string) string {
 		t.Helper()
 		code, out := serve(h, method, path, tok, "application/json", body)
@@ -354,6 +355,7 @@ func (s *sweep) setup() {
 	if s.h, err = a.HandlerFor(GroupNames()); err != nil {
 		t.Fatal(err)
 	}
+	s.h = checked(t, s.h)
 	s.alice = token(t, a, authn.Claims{Sub: "alice", Name: "Alice", Roles: aliceRoles})
 	s.bob = token(t, a, authn.Claims{Sub: "bob", Name: "Bob"})
 }

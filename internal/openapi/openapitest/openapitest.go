@@ -30,6 +30,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -121,9 +122,17 @@ func DocFor(p string) string {
 // match finds the path template of an escaped request path, as API Gateway
 // routes: the segments must agree, and at the first segment where two
 // templates differ a literal beats a parameter. It returns the template
-// and the (unescaped) path parameters.
+// and the (unescaped) path parameters. A path with "." or ".." segments,
+// repeated slashes or bytes that are not UTF-8 once decoded names no route
+// (the platform answers 404: docs/api.md, "Error formats").
 func (s *Spec) match(escaped string) (*path, map[string]string) {
 	segs := strings.Split(escaped, "/")
+	for i, seg := range segs {
+		v, err := url.PathUnescape(seg)
+		if err != nil || v == "." || v == ".." || !utf8.ValidString(v) || (seg == "" && i > 0 && i < len(segs)-1) {
+			return nil, nil
+		}
+	}
 	var best *path
 	for i := range s.paths {
 		p := &s.paths[i]
