@@ -62,8 +62,9 @@ func JSON(name string) ([]byte, error) {
 	return d.JSON()
 }
 
-// Handler serves the document name (public, cacheable JSON). The document
-// is rendered on the first request and kept.
+// Handler serves the document name (public JSON; like every answer of the
+// service it is not cached: platform.NoStore). The document is rendered on
+// the first request and kept.
 func Handler(name string) http.HandlerFunc {
 	var (
 		once sync.Once
@@ -78,8 +79,6 @@ func Handler(name string) http.HandlerFunc {
 		}
 		h := w.Header()
 		h.Set("Content-Type", "application/json; charset=utf-8")
-		// The document changes only with a deployment.
-		h.Set("Cache-Control", "public, max-age=300")
 		h.Set("Access-Control-Allow-Origin", "*") // API explorers fetch it from elsewhere
 		h.Set("Content-Length", fmt.Sprint(len(body)))
 		w.WriteHeader(http.StatusOK)

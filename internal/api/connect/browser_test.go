@@ -63,6 +63,10 @@ func newBrowserEnv(t *testing.T, opts partytest.Options) *browserEnv {
 	b.srv = httptest.NewServer(b.e.Handler)
 	t.Cleanup(b.srv.Close)
 	b.app = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/favicon.ico" { // the browser's own request
+			http.NotFound(w, r)
+			return
+		}
 		b.mu.Lock()
 		b.returned = append(b.returned, *r.URL)
 		b.mu.Unlock()
@@ -229,6 +233,9 @@ func (b *browserEnv) selfContained() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, u := range b.requests {
+		if strings.HasSuffix(u, "/favicon.ico") {
+			continue // the browser's own request, not the page's
+		}
 		if !strings.HasPrefix(u, b.srv.URL+"/connect/sessions") && !strings.HasPrefix(u, b.app.URL+"/") {
 			b.t.Fatalf("the page loaded %s", u)
 		}
