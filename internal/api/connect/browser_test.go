@@ -170,6 +170,18 @@ func (b *browserEnv) focused() string {
 	return eval[string](b, `document.activeElement ? document.activeElement.id : ""`)
 }
 
+// wantFocus waits for the focus to be on the element id: the browser
+// applies autofocus at its next rendering step after the load, not with
+// it (the wait is bounded: a page that never focuses it fails).
+func (b *browserEnv) wantFocus(id string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`document.activeElement !== null && document.activeElement.id === %q`, id))); err != nil {
+		b.t.Fatalf("the focus is on %q, not %q (%v)", b.focused(), id, err)
+	}
+}
+
 func (b *browserEnv) wantStage(want string) {
 	b.t.Helper()
 	if got := b.stage(); got != want {
@@ -260,9 +272,7 @@ func (b *browserEnv) backInApp() url.Values {
 // focus, Tab moves to the password, Enter submits.
 func (b *browserEnv) login(password string, status int64) {
 	b.t.Helper()
-	if f := b.focused(); f != "username" {
-		b.t.Fatalf("the focus is on %q, not the username", f)
-	}
+	b.wantFocus("username")
 	b.keys("alice")
 	b.keys("\t")
 	if f := b.focused(); f != "password" {
@@ -292,9 +302,7 @@ func TestBrowserLogin(t *testing.T) {
 	// answering questions about a page whose navigation is in flight, so
 	// the test holds the first submit at its event, after the page's own
 	// handler ran, and then lets the form go as the browser would.)
-	if f := b.focused(); f != "username" {
-		t.Fatalf("the focus is on %q, not the username", f)
-	}
+	b.wantFocus("username")
 	b.keys("alice\t")
 	eval[chromedp.Void](b, `(function () {
 		var held = false; window.submits = [];
@@ -352,9 +360,7 @@ func TestBrowserChallenge(t *testing.T) {
 	b.login(sandbox.Password, http.StatusOK)
 	b.wantStage("challenge")
 	b.wantText("h1", "Confirm it is you")
-	if f := b.focused(); f != "answer" {
-		t.Fatalf("the focus is on %q, not the code", f)
-	}
+	b.wantFocus("answer")
 	b.wantAccessible(axNode{"textbox", "Enter the 6-digit code"}, axNode{"button", "Confirm"}, axNode{"button", "Cancel"})
 	b.screenshot("challenge")
 	b.submit(sandbox.ChallengeAnswer+"\r", http.StatusOK)
@@ -375,9 +381,7 @@ func TestBrowserWrongPasswordThenSuccess(t *testing.T) {
 	b.wantText("#error", "The username or password is not correct.", "You can try 2 more times.")
 	// The error is announced and the password field, marked invalid and
 	// described by it, has the focus for the next try.
-	if f := b.focused(); f != "password" {
-		t.Fatalf("the focus is on %q after a wrong password", f)
-	}
+	b.wantFocus("password")
 	if got := eval[string](b, `document.getElementById("password").getAttribute("aria-invalid") + " " + document.getElementById("password").getAttribute("aria-describedby")`); got != "true password-hint error" {
 		t.Fatalf("password field: %q", got)
 	}
@@ -408,9 +412,7 @@ func TestBrowserWrongCodeThenSuccess(t *testing.T) {
 	b.submit("111111\r", http.StatusOK)
 	b.wantStage("challenge")
 	b.wantText("#error", "That code is not correct.", "You can try 2 more times.")
-	if f := b.focused(); f != "answer" {
-		t.Fatalf("the focus is on %q after a wrong code", f)
-	}
+	b.wantFocus("answer")
 	b.wantAccessible(axNode{"alert", ""})
 	b.screenshot("wrong-code")
 	b.submit("222222\r", http.StatusOK)
