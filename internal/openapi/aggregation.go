@@ -33,11 +33,6 @@ func emptyBody() *Body {
 	return JSONBody(Obj(), false, "Optional: `{}` or nothing. Any field is refused (400 MALFORMED_JSON).")
 }
 
-var (
-	partyParam = Path("partyid", With(Str(), "pattern", `^[A-Za-z0-9_.-]{1,64}$`), "The party id (1–64 characters of `[A-Za-z0-9_.-]`; 400 INVALID_PARTY_ID otherwise).")
-	bankParam  = Path("bankcode", Str(), "The bank code (a provider code such as `sandbox_bank_oauth_client_gb_xf`; 400 INVALID_BANK_CODE when malformed).")
-)
-
 func aggregationDoc() *Doc {
 	d := &Doc{
 		Title:   "OpenAgg Aggregation API",
@@ -54,6 +49,8 @@ func aggregationDoc() *Doc {
 		},
 		ErrorSchemas: []string{"Error", "PlatformError"},
 	}
+	partyParam := Path("partyid", With(Str(), "pattern", `^[A-Za-z0-9_.-]{1,64}$`), "The party id (1–64 characters of `[A-Za-z0-9_.-]`; 400 INVALID_PARTY_ID otherwise).")
+	bankParam := Path("bankcode", Str(), "The bank code (a provider code such as `sandbox_bank_oauth_client_gb_xf`; 400 INVALID_BANK_CODE when malformed).")
 	d.Schema("Error", Obj(R("error", Obj(
 		R("code", Desc(Str(), "A stable error code, e.g. BANK_NOT_FOUND.")),
 		R("message", Str()),

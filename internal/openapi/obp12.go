@@ -11,22 +11,24 @@ import (
 // does not allow to see is null, never left out.
 
 // viewFlags are the can_* flags of a view, in the order of the OBP page.
-var viewFlags = []string{
-	"can_see_transaction_this_bank_account", "can_see_transaction_other_bank_account", "can_see_transaction_metadata",
-	"can_see_transaction_label", "can_see_transaction_amount", "can_see_transaction_type", "can_see_transaction_currency",
-	"can_see_transaction_start_date", "can_see_transaction_finish_date", "can_see_transaction_balance", "can_see_comments",
-	"can_see_narrative", "can_see_tags", "can_see_images", "can_see_bank_account_owners", "can_see_bank_account_type",
-	"can_see_bank_account_balance", "can_see_bank_account_currency", "can_see_bank_account_label",
-	"can_see_bank_account_national_identifier", "can_see_bank_account_swift_bic", "can_see_bank_account_iban",
-	"can_see_bank_account_number", "can_see_bank_account_bank_name", "can_see_other_account_national_identifier",
-	"can_see_other_account_swift_bic", "can_see_other_account_iban", "can_see_other_account_bank_name",
-	"can_see_other_account_number", "can_see_other_account_metadata", "can_see_other_account_kind", "can_see_more_info",
-	"can_see_url", "can_see_image_url", "can_see_open_corporates_url", "can_see_corporate_location",
-	"can_see_physical_location", "can_see_public_alias", "can_see_private_alias", "can_add_more_info", "can_add_url",
-	"can_add_image_url", "can_add_open_corporates_url", "can_add_corporate_location", "can_add_physical_location",
-	"can_add_public_alias", "can_add_private_alias", "can_delete_corporate_location", "can_delete_physical_location",
-	"can_edit_narrative", "can_add_comment", "can_delete_comment", "can_add_tag", "can_delete_tag", "can_add_image",
-	"can_delete_image", "can_add_where_tag", "can_see_where_tag", "can_delete_where_tag",
+func viewFlags() []string {
+	return []string{
+		"can_see_transaction_this_bank_account", "can_see_transaction_other_bank_account", "can_see_transaction_metadata",
+		"can_see_transaction_label", "can_see_transaction_amount", "can_see_transaction_type", "can_see_transaction_currency",
+		"can_see_transaction_start_date", "can_see_transaction_finish_date", "can_see_transaction_balance", "can_see_comments",
+		"can_see_narrative", "can_see_tags", "can_see_images", "can_see_bank_account_owners", "can_see_bank_account_type",
+		"can_see_bank_account_balance", "can_see_bank_account_currency", "can_see_bank_account_label",
+		"can_see_bank_account_national_identifier", "can_see_bank_account_swift_bic", "can_see_bank_account_iban",
+		"can_see_bank_account_number", "can_see_bank_account_bank_name", "can_see_other_account_national_identifier",
+		"can_see_other_account_swift_bic", "can_see_other_account_iban", "can_see_other_account_bank_name",
+		"can_see_other_account_number", "can_see_other_account_metadata", "can_see_other_account_kind", "can_see_more_info",
+		"can_see_url", "can_see_image_url", "can_see_open_corporates_url", "can_see_corporate_location",
+		"can_see_physical_location", "can_see_public_alias", "can_see_private_alias", "can_add_more_info", "can_add_url",
+		"can_add_image_url", "can_add_open_corporates_url", "can_add_corporate_location", "can_add_physical_location",
+		"can_add_public_alias", "can_add_private_alias", "can_delete_corporate_location", "can_delete_physical_location",
+		"can_edit_narrative", "can_add_comment", "can_delete_comment", "can_add_tag", "can_delete_tag", "can_add_image",
+		"can_delete_image", "can_add_where_tag", "can_see_where_tag", "can_delete_where_tag",
+	}
 }
 
 // obpErrors are OBP error answers ({"code": <status>, "message": "OBP-xxxxx: text"}).
@@ -66,7 +68,7 @@ func obp12Doc() *Doc {
 		R("id", Str()), R("short_name", Str()), R("description", Str()), R("is_public", Bool()),
 		R("which_alias_to_use", Enum("public", "private", "none")), R("hide_metadata_if_alias_used", Bool()),
 	}
-	for _, f := range viewFlags {
+	for _, f := range viewFlags() {
 		flags = append(flags, R(f, Bool()))
 	}
 	d.Schema("ViewJSON", Obj(flags...))

@@ -11,8 +11,6 @@ import (
 // EntitlementJSON). An operation is served under the version that
 // introduced it and every newer one, as OBP-API does.
 
-var obpVersions = []string{"1.4.0", "2.0.0", "2.1.0"}
-
 func obp2Doc() *Doc {
 	d := &Doc{
 		Title:   "OpenAgg Open Bank Project 1.4.0 / 2.0.0 / 2.1.0 customers API",
@@ -94,9 +92,10 @@ func obp2Doc() *Doc {
 		{"2.1.0", http.MethodGet, "/banks/{BANK_ID}/customers", "The caller's customers at a bank", "Customers", []Param{bank}, nil,
 			merge(ok(200, "", Ref("CustomerJSONs")), read)},
 	}
+	versions := []string{"1.4.0", "2.0.0", "2.1.0"}
 	for _, o := range ops {
-		from := slices.Index(obpVersions, o.version)
-		for _, v := range obpVersions[from:] {
+		from := slices.Index(versions, o.version)
+		for _, v := range versions[from:] {
 			op := Op{Method: o.method, Path: "/obp/v" + v + o.path, Summary: o.summary, Tags: []string{o.tag}, Params: o.params,
 				Responses: o.answers, Desc: "OBP " + o.version + " (served under every newer version too)."}
 			if o.body != nil {

@@ -35,22 +35,23 @@ func Names() []string {
 	return []string{"aggregation", "obp-v1.2", "obp-v2", "finapi", "connect"}
 }
 
-// builders maps each document to its builder.
-var builders = map[string]func() *Doc{
-	"aggregation": aggregationDoc,
-	"obp-v1.2":    obp12Doc,
-	"obp-v2":      obp2Doc,
-	"finapi":      finapiDoc,
-	"connect":     connectDoc,
-}
-
-// Build builds the document name.
+// Build builds the document name. (A switch, not a map of builders: a
+// package-level map would link every document into every binary that
+// imports the package.)
 func Build(name string) (*Doc, error) {
-	b, ok := builders[name]
-	if !ok {
-		return nil, fmt.Errorf("openapi: no document %q (known: %s)", name, strings.Join(Names(), ", "))
+	switch name {
+	case "aggregation":
+		return aggregationDoc(), nil
+	case "obp-v1.2":
+		return obp12Doc(), nil
+	case "obp-v2":
+		return obp2Doc(), nil
+	case "finapi":
+		return finapiDoc(), nil
+	case "connect":
+		return connectDoc(), nil
 	}
-	return b(), nil
+	return nil, fmt.Errorf("openapi: no document %q (known: %s)", name, strings.Join(Names(), ", "))
 }
 
 // JSON is the document name as served.
@@ -177,8 +178,8 @@ func Desc(s S, text string) S { return With(s, "description", text) }
 func Pat(pattern string) S { return S{"type": "string", "pattern": pattern} }
 
 // Common string shapes.
-var (
-	// RFC3339 is an RFC 3339 UTC time with whole seconds.
+const (
+	// rfc3339Pattern is an RFC 3339 UTC time with whole seconds.
 	rfc3339Pattern = `^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$`
 	// decimalPattern is money as a decimal string ("-95.53").
 	decimalPattern = `^-?[0-9]+(\.[0-9]+)?$`
