@@ -139,10 +139,10 @@ func aggregationDoc() *Doc {
 			Desc:      "Needs the role CanManageBankDirectory.",
 			Responses: merge(ok(202, "Load started.", Ref("Status")), aggErrors(401, 403, 500))},
 		Op{Method: http.MethodGet, Path: "/system/banks/{bank}/provider/{providername}", Tags: system, Summary: "A bank by code and provider",
-			Params:    []Param{Desc2(bankPath, "The bank code."), Path("providername", Str(), "sandbox or saltedge.")},
+			Params:    []Param{paramDesc(bankPath, "The bank code."), Path("providername", Str(), "sandbox or saltedge.")},
 			Responses: merge(ok(200, "The bank.", Ref("Bank")), aggErrors(400, 401, 404, 500))},
 		Op{Method: http.MethodGet, Path: "/system/banks/{bank}", Tags: system, Summary: "A bank by internal id",
-			Params:    []Param{Desc2(bankPath, "The internal id: BD and 10 digits.")},
+			Params:    []Param{paramDesc(bankPath, "The internal id: BD and 10 digits.")},
 			Responses: merge(ok(200, "The bank.", Ref("Bank")), aggErrors(400, 401, 404, 500))},
 		Op{Method: http.MethodGet, Path: "/system/countries/{countrycode}/banks", Tags: system, Summary: "The banks of a country, by name",
 			Params:    []Param{Path("countrycode", Str(), "Two letters, any case.")},
@@ -202,8 +202,8 @@ func aggregationDoc() *Doc {
 	return d
 }
 
-// Desc2 is p with a description.
-func Desc2(p Param, desc string) Param {
+// paramDesc is p with a description.
+func paramDesc(p Param, desc string) Param {
 	p.Desc = desc
 	return p
 }

@@ -74,8 +74,10 @@ func Handler(name string) http.HandlerFunc {
 	)
 	return func(w http.ResponseWriter, r *http.Request) {
 		once.Do(func() { body, err = JSON(name) })
-		if err != nil {
-			http.Error(w, `{"code":"INTERNAL","message":"internal error"}`, http.StatusInternalServerError)
+		if err != nil { // a document that does not render: a bug the tests catch
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"code":"INTERNAL","message":"internal error"}` + "\n"))
 			return
 		}
 		h := w.Header()

@@ -274,11 +274,9 @@ func returnLink(returnTo, stage, connectionID, errorClass string) string {
 
 // errorView turns a session error into its page.
 func (a *API) errorView(r *http.Request, s sandbox.Session, err error) view {
-	invalid := view{status: http.StatusNotFound, Stage: stageInvalid, Application: a.appName, Heading: "This link is not valid",
-		Message: "Check that you opened the whole link, or start again from the application."}
 	switch {
 	case errors.Is(err, sandbox.ErrSessionNotFound):
-		return invalid
+		return a.invalidView(http.StatusNotFound, "Check that you opened the whole link, or start again from the application.")
 	case errors.Is(err, sandbox.ErrSessionExpired):
 		v := a.sessionView(s)
 		v.status, v.Stage, v.Token, v.Consent, v.Error, v.ErrorClass, v.AttemptsLeft = http.StatusGone, stageExpired, "", nil, "", "", 0
