@@ -21,7 +21,7 @@ FUNCTION  ?=
 FN        ?= $(FUNCTION)
 EVENT     ?=
 
-.PHONY: help run test moto lint build bench fuzz invoke template deploy clean
+.PHONY: help run test moto browser lint build bench fuzz invoke template deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -29,7 +29,7 @@ help: ## list the targets
 run: ## start every API group, the workers and the scheduler on the embedded default
 	$(GO) run -ldflags "-X github.com/openagg/openagg/internal/platform.Version=$(VERSION)" ./cmd/openagg serve
 
-test: moto ## go mod tidy check, vet, every test (cfn-lint of the SAM template and the DynamoDB/SQS drivers against moto included)
+test: moto browser ## go mod tidy check, vet, every test (cfn-lint of the SAM template and the DynamoDB/SQS drivers against moto included)
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy" >&2; $(GO) mod tidy -diff; exit 1; }
 	$(GO) vet ./...
 	@GO=$(GO) TEST_TIMEOUT=$(TEST_TIMEOUT) scripts/gotest.sh
@@ -41,6 +41,15 @@ moto: ## make sure moto_server (AWS driver tests) and cfn-lint (template test) a
 	@if command -v cfn-lint >/dev/null 2>&1; then echo "cfn-lint: $$(command -v cfn-lint)"; \
 	else echo "cfn-lint not found, trying: pip install cfn-lint"; \
 	  pip install --quiet cfn-lint || echo "WARNING: cfn-lint unavailable: template.yaml is not linted (a failure under CI=true)" >&2; fi
+
+browser: ## make sure a headless Chromium is available for the connect page's browser tests (apt-get install chromium when missing)
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 || [ -n "$${CHROMIUM:-}" ]; then \
+	  echo "chromium: $$(command -v chromium || command -v chromium-browser || command -v google-chrome || echo $$CHROMIUM)"; \
+	else echo "chromium not found, trying: apt-get install chromium"; \
+	  { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
+	    { $$SUDO apt-get update >/dev/null 2>&1 && $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1; }; } || \
+	  echo "WARNING: chromium unavailable: the browser tests will skip (and fail under CI=true)" >&2; fi
 
 lint: ## gofmt check, go vet, staticcheck
 	@out=$$(gofmt -l .); \

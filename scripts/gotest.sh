@@ -5,11 +5,14 @@
 # the failures with their output, and a closing "N passed, N failed, N skipped".
 set -uo pipefail
 timeout="${TEST_TIMEOUT:-15m}"
+# Test artifacts (the browser tests' screenshots) are kept here.
+artifacts="${ARTIFACTS:-$PWD/.artifacts}"
+rm -rf "$artifacts" && mkdir -p "$artifacts"
 go="${GO:-go}"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-$go test -v -timeout "$timeout" ./... >"$log" 2>&1
+$go test -v -timeout "$timeout" -artifacts -outputdir "$artifacts" ./... >"$log" 2>&1
 status=$?
 
 grep -E '^(ok|FAIL)[[:space:]]' "$log" | grep -v 'no test files'
@@ -23,6 +26,8 @@ if [ "$status" -ne 0 ]; then
   grep -vE '^[[:space:]]*(=== (RUN|PAUSE|CONT|NAME)|--- PASS)' "$log" | grep -vE '^(ok|PASS$)' | tail -n 400
 fi
 
+shots=$(find "$artifacts" -name '*.png' | wc -l)
+[ "$shots" -gt 0 ] && echo "screenshots: $shots in $artifacts/_artifacts"
 passed=$(grep -cE '^[[:space:]]*--- PASS' "$log")
 failed=$(grep -cE '^[[:space:]]*--- FAIL' "$log")
 skipped=$(grep -cE '^[[:space:]]*--- SKIP' "$log")

@@ -311,14 +311,18 @@ func runJourney(t *testing.T, dataDir string, opts app.Options, inspect func(t *
 	c.expect("GET", hold+"/accounts/"+defaultAccounts[0].ID+"/transactions?limit=5&pageToken=bogus", alice, "", 400, "INVALID_PAGE_TOKEN")
 	c.expect("GET", hold+"/accounts/"+defaultAccounts[0].ID+"/transactions", bob, "", 403, "PARTY_FORBIDDEN")
 
-	// 7. The challenge bank: login, then the challenge answer.
+	// 7. The challenge bank: login, then the challenge answer. A wrong
+	// code is a try on the same link; a cancel ends it.
 	_, tok = connect(sandbox.BankChallenge)
 	login.Set("token", tok)
 	c.form("/connect/sessions", login, 200, `data-stage="challenge"`)
-	c.form("/connect/sessions/challenge", url.Values{"token": {tok}, "answer": {"wrong"}}, 200, `data-stage="failed"`)
-	_, tok = connect(sandbox.BankChallenge) // a failed connection starts again
+	c.form("/connect/sessions/challenge", url.Values{"token": {tok}, "answer": {"wrong"}}, 200, `data-stage="challenge"`, "That code is not correct.", "You can try 2 more times.")
+	c.form("/connect/sessions/cancel", url.Values{"token": {tok}}, 200, `data-stage="cancelled"`)
+	c.form("/connect/sessions/challenge", url.Values{"token": {tok}, "answer": {sandbox.ChallengeAnswer}}, 400, `data-stage="used"`)
+	_, tok = connect(sandbox.BankChallenge) // a cancelled connection starts again
 	login.Set("token", tok)
 	c.form("/connect/sessions", login, 200, `data-stage="challenge"`)
+	c.form("/connect/sessions/challenge", url.Values{"token": {tok}, "answer": {"000000"}}, 200, `data-stage="challenge"`)
 	c.form("/connect/sessions/challenge", url.Values{"token": {tok}, "answer": {sandbox.ChallengeAnswer}}, 200, `data-stage="done"`)
 	connIDs[sandbox.BankChallenge] = c.sessionConnectionID(tok)
 	challenge := c.waitImport(base, alice, sandbox.BankChallenge, time.Time{})
@@ -583,11 +587,16 @@ func (c *client) json(method, path, token, body string, status int, out any) str
 }
 
 // form posts an x-www-form-urlencoded form, as `curl -d` does.
-func (c *client) form(path string, v url.Values, status int, snippet string) {
+func (c *client) form(path string, v url.Values, status int, snippets ...string) {
 	c.t.Helper()
 	code, got := c.do("POST", path, "", "application/x-www-form-urlencoded", v.Encode())
-	if code != status || !strings.Contains(got, snippet) {
-		c.t.Fatalf("POST %s: %d, want %d with %q: %s", path, code, status, snippet, got)
+	if code != status {
+		c.t.Fatalf("POST %s: %d, want %d: %s", path, code, status, got)
+	}
+	for _, snippet := range snippets {
+		if !strings.Contains(got, snippet) {
+			c.t.Fatalf("POST %s: %d, want %d with %q: %s", path, code, status, snippet, got)
+		}
 	}
 }
 

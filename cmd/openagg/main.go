@@ -38,6 +38,7 @@ func commands() []command {
 		{"token", "mint a bearer token for the local server", tokenCmd},
 		{"invoke", "run one Lambda handler in-process on an event file", invokeCmd},
 		{"template", "write template.yaml from the API groups' routes (--check: fail if stale, --out -: print)", templateCmd},
+		{"openapi", "write the OpenAPI documents of every dialect (--out DIR, or --name NAME to stdout)", openapiCmd},
 	}
 }
 

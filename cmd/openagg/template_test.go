@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/openagg/openagg/internal/openapi"
 )
 
 // TestTemplateOutAndCheck: --out writes the file, --check accepts it while
@@ -38,5 +40,33 @@ func TestTemplateOutAndCheck(t *testing.T) {
 	e, _, _ = testEnv(nil)
 	if rc := run(ctx, e, []string{"template", "--check", "--out", "-"}); rc != 1 {
 		t.Fatalf("--check with --out -: exit %d, want 1", rc)
+	}
+}
+
+// TestOpenAPIFiles: openagg openapi writes each document as served.
+func TestOpenAPIFiles(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	e, out, errb := testEnv(nil)
+	if rc := run(ctx, e, []string{"openapi", "--out", dir}); rc != 0 {
+		t.Fatalf("openapi --out: exit %d: %s", rc, errb)
+	}
+	for _, name := range openapi.Names() {
+		b, err := os.ReadFile(filepath.Join(dir, name+".json"))
+		want, werr := openapi.JSON(name)
+		if err != nil || werr != nil || string(b) != string(want) {
+			t.Fatalf("%s: %v %v", name, err, werr)
+		}
+	}
+	if n := strings.Count(out.String(), "wrote "); n != len(openapi.Names()) {
+		t.Fatalf("output: %s", out)
+	}
+	e, out, _ = testEnv(nil)
+	if rc := run(ctx, e, []string{"openapi", "--name", "finapi"}); rc != 0 || !strings.Contains(out.String(), `"openapi": "3.0.3"`) {
+		t.Fatalf("openapi --name finapi: exit %d: %.200s", rc, out)
+	}
+	e, _, _ = testEnv(nil)
+	if rc := run(ctx, e, []string{"openapi", "--name", "nope"}); rc != 1 {
+		t.Fatalf("unknown document: exit %d, want 1", rc)
 	}
 }

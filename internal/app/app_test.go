@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/openagg/openagg/internal/openapi/openapitest"
+
 	"context"
 	"encoding/json"
 	"io"
@@ -75,6 +77,10 @@ func serve(h http.Handler, method, path, tok, contentType, body string) (int, st
 	return rec.Code, rec.Body.String()
 }
 
+// checked wraps h: every request and answer of the test is checked
+// against the OpenAPI documents (internal/openapi).
+func checked(t testing.TB, h http.Handler) http.Handler { return openapitest.Wrap(t, h) }
+
 // groups builds every API group of a.
 func groups(t testing.TB, a *App) []Group {
 	t.Helper()
@@ -113,6 +119,7 @@ func connectSandbox(t testing.TB, a *App, alice, party string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h = checked(t, h)
 	admin := token(t, a, authn.Claims{Sub: "admin", Roles: []string{bank.RoleManageDirectory}})
 	if code, body := serve(h, http.MethodGet, "/system/banks", admin, "", ""); code != http.StatusAccepted {
 		t.Fatalf("load directory: %d %s", code, body)
@@ -193,6 +200,7 @@ func TestHealthAndWhoami(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h = checked(t, h)
 	tok := token(t, a, authn.Claims{Sub: "alice", Name: "Alice", Roles: []string{"R1"}})
 	tests := []struct {
 		name, method, path, token string

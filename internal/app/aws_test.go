@@ -115,6 +115,7 @@ func TestNewAWS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h = checked(t, h)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/health", nil))
 	if w.Code != 200 {

@@ -22,6 +22,6 @@ func (a *App) connectGroup() (Group, error) {
 	return Group{Name: "connect", Render: a.aggregationRender, Routes: connectapi.New(connectapi.Deps{
 		Log: a.Log, Sessions: sb, Connections: conns,
 		Verify: saltedge.VerifyCallback, CallbackPublicKey: a.Config.CallbackPublicKey, PublicURL: a.Config.PublicURL, Clock: a.Clock,
-		FrameAncestors: a.Config.ConnectFrameAncestors,
+		FrameAncestors: a.Config.ConnectFrameAncestors, Application: a.Config.AppName,
 	}).Routes()}, nil
 }

@@ -47,6 +47,7 @@ func TestFinAPIPINsSealedByKMS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h = checked(t, h)
 	admin := token(t, a, authn.Claims{Sub: "admin", Roles: []string{bank.RoleManageDirectory}})
 	if code, body := serve(h, http.MethodGet, "/system/banks", admin, "", ""); code != http.StatusAccepted {
 		t.Fatalf("load directory: %d %s", code, body)

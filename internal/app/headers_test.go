@@ -20,6 +20,7 @@ func TestResponsesAreNeverCached(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h = checked(t, h)
 	tok := token(t, a, authn.Claims{Sub: "alice"})
 	param := regexp.MustCompile(`\{[^}]+\}`)
 	for _, g := range groups(t, a) {
@@ -68,6 +69,7 @@ func TestConnectPageFraming(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			h = checked(t, h)
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/connect/sessions?token=nope", nil))
 			csp := w.Header().Get("Content-Security-Policy")

@@ -6,6 +6,7 @@ import (
 
 	"github.com/openagg/openagg/internal/api/aggregation"
 	"github.com/openagg/openagg/internal/authn"
+	"github.com/openagg/openagg/internal/openapi"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/store"
 )
@@ -13,14 +14,20 @@ import (
 // healthKey is read (and never written) to prove the store answers.
 var healthKey = store.Key{PK: "HEALTH", SK: "HEALTH"}
 
-// healthGroup: GET /health (public liveness with a store round trip) and
+// healthGroup: GET /health (public liveness with a store round trip),
 // GET /whoami (private: shows the principal the service sees, to check a
-// token end to end).
+// token end to end) and GET /openapi/<name>.json (the API documents).
 func (a *App) healthGroup() (Group, error) {
-	return Group{Name: "health", Routes: []platform.Route{
+	routes := []platform.Route{
 		{Method: http.MethodGet, Path: "/health", Public: true, Handler: a.health},
 		{Method: http.MethodGet, Path: "/whoami", Handler: a.whoami},
-	}}, nil
+	}
+	// The OpenAPI documents of every dialect (public: clients and API
+	// explorers read them without a token).
+	for _, name := range openapi.Names() {
+		routes = append(routes, platform.Route{Method: http.MethodGet, Path: "/openapi/" + name + ".json", Public: true, Handler: openapi.Handler(name)})
+	}
+	return Group{Name: "health", Routes: routes}, nil
 }
 
 // health answers 200 after a store round trip, 503 if the store fails.

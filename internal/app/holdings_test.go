@@ -25,6 +25,7 @@ func TestHoldingsWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	holdingsGroup = checked(t, holdingsGroup)
 	const party = "100100"
 	alice := token(t, a, authn.Claims{Sub: "alice"})
 	connectSandbox(t, a, alice, party)

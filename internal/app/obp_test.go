@@ -24,6 +24,7 @@ func TestOBPWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	all = checked(t, all)
 	call := func(method, path, tok, contentType, body string) (int, string) {
 		t.Helper()
 		return serve(all, method, path, tok, contentType, body)

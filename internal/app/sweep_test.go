@@ -127,6 +127,7 @@ var aliceStatus = map[string]int{
 	"GET /connect/sessions":            http.StatusBadRequest,
 	"POST /connect/sessions":           http.StatusBadRequest,
 	"POST /connect/sessions/challenge": http.StatusBadRequest,
+	"POST /connect/sessions/cancel":    http.StatusBadRequest,
 	// The owner view cannot be changed (OBP-20021); alice is its last
 	// holder (OBP-30064).
 	"PUT /obp/v1.2/banks/{BANK_ID}/accounts/{ACCOUNT_ID}/views/{VIEW_ID} [owner]":                          http.StatusBadRequest,
@@ -254,6 +255,7 @@ func (s *sweep) setup() {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h = checked(t, h)
 	must := func(status int, method, path, tok, body string) string {
 		t.Helper()
 		code, out := serve(h, method, path, tok, "application/json", body)
@@ -353,6 +355,7 @@ func (s *sweep) setup() {
 	if s.h, err = a.HandlerFor(GroupNames()); err != nil {
 		t.Fatal(err)
 	}
+	s.h = checked(t, s.h)
 	s.alice = token(t, a, authn.Claims{Sub: "alice", Name: "Alice", Roles: aliceRoles})
 	s.bob = token(t, a, authn.Claims{Sub: "bob", Name: "Bob"})
 }
@@ -545,6 +548,8 @@ func (s *sweep) body(c call) (string, string) {
 	case c.rt.Path == "/connect/sessions/challenge":
 		f := url.Values{"token": s.connect["token"], "answer": s.connect["answer"]}
 		return "application/x-www-form-urlencoded", f.Encode()
+	case c.rt.Path == "/connect/sessions/cancel":
+		return "application/x-www-form-urlencoded", url.Values{"token": s.connect["token"]}.Encode()
 	}
 	segs := strings.Split(c.rt.Path, "/")
 	last, prev := segs[len(segs)-1], segs[len(segs)-2]
@@ -661,7 +666,10 @@ func dialect(a answer) error {
 	switch a.group {
 	case "system", "party", "holdings", "connect":
 		var e struct {
-			Error struct{ Code, Message, RequestID string } `json:"error"`
+			Error struct {
+				Code, Message, RequestID string
+				NextRefreshAt            string `json:"nextRefreshAt"` // REFRESH_TOO_EARLY
+			} `json:"error"`
 		}
 		if err := dec.Decode(&e); err != nil {
 			return fmt.Errorf("not the Aggregation error format: %v", err)

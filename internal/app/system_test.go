@@ -19,6 +19,7 @@ func TestSystemWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h = checked(t, h)
 	tok := token(t, a, authn.Claims{Sub: "admin", Roles: []string{bank.RoleManageDirectory}})
 	if code, body := serve(h, http.MethodGet, "/system/banks", tok, "", ""); code != http.StatusAccepted {
 		t.Fatalf("load: %d %s", code, body)

@@ -1,6 +1,7 @@
 package connection
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -56,7 +57,8 @@ type Config struct {
 	// ("personal": a party profile is a retail customer).
 	AccountType string
 	// ReturnTo is where the provider's connect page sends the user at the
-	// end (Salt Edge return_to); optional.
+	// end (Salt Edge return_to) when the request names no
+	// data.attempt.return_to; optional.
 	ReturnTo string
 	// MaxScheduledPerShard bounds the connections one scheduler run
 	// enqueues per index shard (1000); the rest wait for the next run.
@@ -174,8 +176,14 @@ type ConnectParams struct {
 	AttemptFrom            time.Time // UTC midnight
 	AttemptPeriodDays      int
 	JavascriptCallbackType string
-	Device                 string
+	// ReturnTo is where the connect page sends the user at the end, with
+	// the outcome (an absolute http(s) URL, optional).
+	ReturnTo string
+	Device   string
 }
+
+// MaxReturnToLength bounds data.attempt.return_to (Salt Edge's limit).
+const MaxReturnToLength = 2040
 
 // check validates what needs no bank: known scopes, dates not in the
 // future, the attempt inside the consent.
@@ -208,6 +216,15 @@ func (p ConnectParams) check(today time.Time) error {
 	}
 	if p.JavascriptCallbackType != "" && !slices.Contains(CallbackTypes, p.JavascriptCallbackType) {
 		return fault.Errorf(ErrInvalidRequest, "data.javascript_callback_type %q is not one of %v", p.JavascriptCallbackType, CallbackTypes)
+	}
+	if p.ReturnTo != "" {
+		u, err := url.Parse(p.ReturnTo)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.Fragment != "" {
+			return fault.Errorf(ErrInvalidRequest, "data.attempt.return_to %q is not an absolute http(s) URL without user info or fragment", platform.Truncate(p.ReturnTo, 100))
+		}
+		if len(p.ReturnTo) > MaxReturnToLength {
+			return fault.Errorf(ErrInvalidRequest, "data.attempt.return_to is longer than %d characters", MaxReturnToLength)
+		}
 	}
 	return nil
 }
@@ -394,7 +411,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, partyID, bankCod
 		AttemptPeriodDays:      req.AttemptPeriodDays,
 		DailyRefresh:           true,
 		JavascriptCallbackType: req.JavascriptCallbackType,
-		ReturnTo:               s.cfg.ReturnTo,
+		ReturnTo:               cmp.Or(req.ReturnTo, s.cfg.ReturnTo),
 	}
 	sess, err := prov.CreateConnectSession(ctx, connReq)
 	if reconnect != "" && errors.Is(err, provider.ErrNotFound) {

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/openagg/openagg/internal/queue"
 )
@@ -55,6 +57,10 @@ type Config struct {
 	// separated by spaces or commas) may show the connect page in a frame
 	// (CSP frame-ancestors); empty: no site may ('none').
 	ConnectFrameAncestors []string
+	// AppName (OPENAGG_APP_NAME) is the name of the application the
+	// hosted connect page connects the user's bank to ("<AppName> asks to
+	// see ..."); at most 60 characters.
+	AppName string
 
 	JWTIssuer string // OPENAGG_JWT_ISSUER
 	// JWTAudience is the first of OPENAGG_JWT_AUDIENCE (a comma-separated
@@ -144,7 +150,13 @@ const (
 	DefaultJWTAudience     = "openagg"
 	DefaultRefreshInterval = time.Minute
 	DefaultSaltEdgeBaseURL = "https://www.saltedge.com/api/v6"
+	// DefaultAppName is the application the connect page names when
+	// OPENAGG_APP_NAME is not set.
+	DefaultAppName = "OpenAgg"
 )
+
+// maxAppName bounds OPENAGG_APP_NAME (it heads the connect page).
+const maxAppName = 60
 
 // QueueURLEnv names the variable holding the SQS URL of a queue
 // ("connections" → OPENAGG_QUEUE_URL_CONNECTIONS).
@@ -179,6 +191,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		CompanyID:             env("OPENAGG_COMPANY_ID", DefaultCompanyID),
 		PublicURL:             strings.TrimRight(env("OPENAGG_PUBLIC_URL", DefaultPublicURL), "/"),
 		ConnectFrameAncestors: splitList(strings.ReplaceAll(getenv("OPENAGG_CONNECT_FRAME_ANCESTORS"), " ", ",")),
+		AppName:               env("OPENAGG_APP_NAME", DefaultAppName),
 		JWTIssuer:             env("OPENAGG_JWT_ISSUER", DefaultJWTIssuer),
 		JWTAudiences:          splitList(env("OPENAGG_JWT_AUDIENCE", DefaultJWTAudience)),
 		JWKSURL:               env("OPENAGG_JWKS_URL", ""),
@@ -204,6 +217,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if !validFrameAncestor(o) {
 			bad("OPENAGG_CONNECT_FRAME_ANCESTORS", "%q is not an origin (https://host[:port]) or 'self'", o)
 		}
+	}
+	if n := utf8.RuneCountInString(c.AppName); n == 0 || n > maxAppName || strings.ContainsFunc(c.AppName, unicode.IsControl) {
+		bad("OPENAGG_APP_NAME", "%q must be 1-%d characters of text", Truncate(c.AppName, 80), maxAppName)
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("OPENAGG_ADDR", "%q is not host:port", c.Addr)

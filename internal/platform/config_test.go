@@ -216,3 +216,31 @@ func TestConnectFrameAncestors(t *testing.T) {
 		})
 	}
 }
+
+// OPENAGG_APP_NAME heads the connect page: text of a sane length.
+func TestAppName(t *testing.T) {
+	for _, tc := range []struct {
+		name, env, want string
+		ok              bool
+	}{
+		{"default", "", DefaultAppName, true},
+		{"set, trimmed", "  Acme Budget ", "Acme Budget", true},
+		{"unicode", "Zürich Finanz", "Zürich Finanz", true},
+		{"blank is the default", "   ", DefaultAppName, true},
+		{"too long", strings.Repeat("x", 61), "", false},
+		{"control characters", "Acme\nBudget", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := LoadConfig(envOf(map[string]string{"OPENAGG_APP_NAME": tc.env}))
+			if !tc.ok {
+				if err == nil || !strings.Contains(err.Error(), "OPENAGG_APP_NAME") {
+					t.Fatalf("want a configuration error, got %v (%q)", err, c.AppName)
+				}
+				return
+			}
+			if err != nil || c.AppName != tc.want {
+				t.Fatalf("got %q, %v; want %q", c.AppName, err, tc.want)
+			}
+		})
+	}
+}

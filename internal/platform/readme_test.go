@@ -79,6 +79,7 @@ func TestREADMEConfigTable(t *testing.T) {
 		"OPENAGG_QUEUE":              c.Queue,
 		"OPENAGG_PROVIDERS":          c.Providers[0],
 		"OPENAGG_COMPANY_ID":         c.CompanyID,
+		"OPENAGG_APP_NAME":           c.AppName,
 		"OPENAGG_PUBLIC_URL":         c.PublicURL,
 		"OPENAGG_JWT_ISSUER":         c.JWTIssuer,
 		"OPENAGG_JWT_AUDIENCE":       c.JWTAudience,

@@ -2,9 +2,12 @@ package connect_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -53,14 +56,22 @@ func wantPage(t *testing.T, r partytest.Response, status int, want string) {
 type pageJSON struct {
 	Stage        string `json:"stage"`
 	Message      string `json:"message"`
+	Application  string `json:"application"`
 	BankCode     string `json:"bankCode"`
 	BankName     string `json:"bankName"`
 	Interactive  bool   `json:"interactive"`
 	Challenge    string `json:"challenge"`
 	ConnectionID string `json:"connectionId"`
 	Error        string `json:"error"`
+	ErrorClass   string `json:"errorClass"`
+	AttemptsLeft int    `json:"attemptsLeft"`
 	ExpiresAt    string `json:"expiresAt"`
-	ReturnTo     string `json:"returnTo"`
+	Consent      *struct {
+		Scopes     []string `json:"scopes"`
+		FromDate   string   `json:"fromDate"`
+		PeriodDays int      `json:"periodDays"`
+	} `json:"consent"`
+	ReturnTo string `json:"returnTo"`
 }
 
 func asJSON(t *testing.T, r partytest.Response) pageJSON {
@@ -111,13 +122,22 @@ func TestLoginToOrdinaryBank(t *testing.T) {
 
 		r := e.Do(http.MethodGet, "/connect/sessions?token="+token, "", "")
 		wantPage(t, r, 200, "login")
-		for _, s := range []string{`<form method="post" action="/connect/sessions">`, `name="token" value="` + token + `"`, `name="username"`, `name="password" type="password"`, "Sandbox Bank UK"} {
+		for _, s := range []string{`<form method="post" action="/connect/sessions" `, `name="token" value="` + token + `"`, `name="username"`,
+			`name="password" type="password"`, "Sandbox Bank UK", `<form method="post" action="/connect/sessions/cancel" `,
+			"OpenAgg asks to see", "Your accounts", "Your transactions", "10 February 2025", "90 days", "until 8 June 2025",
+			`<time id="expires" datetime="2025-03-10T13:00:00Z">10 March 2025 at 13:00 UTC</time>`} {
 			if !strings.Contains(r.Body, s) {
 				t.Fatalf("page lacks %q: %s", s, r.Body)
 			}
 		}
+		if strings.Contains(r.Body, "Who holds them") {
+			t.Fatal("the page lists a scope the consent does not ask for")
+		}
+		noExternalAssets(t, r.Body)
 		j := asJSON(t, e.Do(http.MethodGet, "/connect/sessions?token="+token, "", "", "Accept", "application/json"))
-		if j.Stage != "login" || j.BankCode != sandbox.BankDefault || j.ExpiresAt != "2025-03-10T13:00:00Z" {
+		if j.Stage != "login" || j.BankCode != sandbox.BankDefault || j.ExpiresAt != "2025-03-10T13:00:00Z" || j.Application != "OpenAgg" ||
+			j.AttemptsLeft != sandbox.Attempts || j.Error != "" || j.ReturnTo != "" || j.Consent == nil ||
+			!slices.Equal(j.Consent.Scopes, []string{"account_details", "transactions_details"}) || j.Consent.FromDate != "2025-02-10" || j.Consent.PeriodDays != 90 {
 			t.Fatalf("json %+v", j)
 		}
 
@@ -133,7 +153,8 @@ func TestLoginToOrdinaryBank(t *testing.T) {
 			!c.NextRefresh.Equal(partytest.Start.Add(24*time.Hour)) || c.ImportRunID == "" || c.LastError != "" {
 			t.Fatalf("connection %+v", c)
 		}
-		if !strings.Contains(r.Body, `data-connection-id="`+c.ProviderConnectionID+`"`) || !strings.Contains(r.Body, "postMessage") {
+		if !strings.Contains(r.Body, `data-connection-id="`+c.ProviderConnectionID+`"`) || !strings.Contains(r.Body, "postMessage") ||
+			!strings.Contains(r.Body, `\"stage\":\"done\"`) || !strings.Contains(r.Body, "You can close this window.") {
 			t.Fatalf("done page: %s", r.Body)
 		}
 		if e.Depth(queue.Holdings) != 1 {
@@ -170,13 +191,14 @@ func TestChallengeBank(t *testing.T) {
 	// The answer before the login is the wrong step: the page says so and
 	// shows the login form.
 	r := e.PostForm("/connect/sessions/challenge", form("token", token, "answer", sandbox.ChallengeAnswer), "Accept", "application/json")
-	if j := asJSON(t, r); r.Status != http.StatusConflict || j.Stage != "login" || !strings.Contains(j.Error, "Log in first") {
+	if j := asJSON(t, r); r.Status != http.StatusConflict || j.Stage != "login" || !strings.Contains(j.Error, "Log in first") || j.ErrorClass != "" {
 		t.Fatalf("answer before the login: %d %+v", r.Status, j)
 	}
 
 	r = e.Login(token)
 	wantPage(t, r, 200, "challenge")
-	if !strings.Contains(r.Body, `<form method="post" action="/connect/sessions/challenge">`) || !strings.Contains(r.Body, `name="answer"`) {
+	if !strings.Contains(r.Body, `<form method="post" action="/connect/sessions/challenge" `) || !strings.Contains(r.Body, `name="answer"`) ||
+		!strings.Contains(r.Body, `autocomplete="one-time-code"`) {
 		t.Fatalf("challenge page: %s", r.Body)
 	}
 	if c := conn(t, e, sandbox.BankChallenge); c.Status != connection.StatusPending {
@@ -185,7 +207,7 @@ func TestChallengeBank(t *testing.T) {
 	// Logging in again is the wrong step: the page shows the challenge.
 	r = e.Login(token)
 	wantPage(t, r, 409, "challenge")
-	if !strings.Contains(r.Body, "waits for the answer to the question") {
+	if !strings.Contains(r.Body, "Your login was already accepted") {
 		t.Fatalf("second login: %s", r.Body)
 	}
 	wantPage(t, e.PostForm("/connect/sessions/challenge", form("token", token, "answer", " ")), 400, "challenge")
@@ -207,37 +229,74 @@ func TestChallengeBank(t *testing.T) {
 	e.Drain()
 }
 
+// A wrong password, a wrong code or a bank failure lets the user try again
+// on the same link; the last try ends the session, and only then is the
+// connection failed. The page says what happened in words.
 func TestFailedAttempts(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		bank   string
-		submit func(e *partytest.Env, token string) partytest.Response
-		errSub string
-		connID bool
+		name     string
+		bank     string
+		prepare  func(e *partytest.Env, token string)
+		try      func(e *partytest.Env, token string) partytest.Response
+		class    string
+		text     string // what the page says after a try
+		lastText string // ... and after the last
+		connID   bool
 	}{
-		{"wrong password", sandbox.BankDefault, func(e *partytest.Env, token string) partytest.Response {
+		{"wrong password", sandbox.BankDefault, nil, func(e *partytest.Env, token string) partytest.Response {
 			return e.PostForm("/connect/sessions", form("token", token, "username", "alice", "password", "guess"))
-		}, "InvalidCredentials", false},
-		{"wrong challenge answer", sandbox.BankChallenge, func(e *partytest.Env, token string) partytest.Response {
-			e.Login(token)
-			return e.PostForm("/connect/sessions/challenge", form("token", token, "answer", "000000"))
-		}, "InvalidInteractiveCredentials", false},
-		{"failing bank", sandbox.BankFailing, func(e *partytest.Env, token string) partytest.Response {
+		}, sandbox.ErrInvalidCredentials, "The username or password is not correct.", "The username or password was wrong 3 times.", false},
+		{"wrong code", sandbox.BankChallenge, func(e *partytest.Env, token string) { wantPage(t, e.Login(token), 200, "challenge") },
+			func(e *partytest.Env, token string) partytest.Response {
+				return e.PostForm("/connect/sessions/challenge", form("token", token, "answer", "000000"))
+			}, sandbox.ErrInvalidInteractiveCredentials, "That code is not correct. Check the code and enter it again.", "The code was wrong 3 times.", false},
+		{"failing bank", sandbox.BankFailing, nil, func(e *partytest.Env, token string) partytest.Response {
 			return e.Login(token)
-		}, "ProviderError", true},
+		}, sandbox.ErrProviderError, "Sandbox Failing Bank did not answer. Please try again.", "Sandbox Failing Bank did not answer after 3 tries.", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e, tok := setup(t, partytest.Bolt())
 			token := e.CreateConnection(tok, partyID, tc.bank)
-			r := tc.submit(e, token)
+			if tc.prepare != nil {
+				tc.prepare(e, token)
+			}
+			step := "login"
+			if tc.bank == sandbox.BankChallenge {
+				step = "challenge"
+			}
+			for try := 1; try < sandbox.Attempts; try++ {
+				r := tc.try(e, token)
+				wantPage(t, r, 200, step)
+				left := sandbox.Attempts - try
+				wantLeft := fmt.Sprintf("You can try %d more times.", left)
+				if left == 1 {
+					wantLeft = "You can try once more."
+				}
+				for _, s := range []string{`role="alert"`, tc.text, wantLeft, `aria-invalid="true"`, `data-error-class="` + tc.class + `"`} {
+					if !strings.Contains(r.Body, s) {
+						t.Fatalf("try %d: page lacks %q: %s", try, s, r.Body)
+					}
+				}
+				noInternalCodes(t, r.Body)
+				j := asJSON(t, e.Do(http.MethodGet, "/connect/sessions?token="+token, "", "", "Accept", "application/json"))
+				if j.Stage != step || j.ErrorClass != tc.class || j.Error != tc.text || j.AttemptsLeft != left {
+					t.Fatalf("try %d: json %+v", try, j)
+				}
+				if c := conn(t, e, tc.bank); c.Status != connection.StatusPending || c.LastError != "" {
+					t.Fatalf("try %d: connection %+v", try, c)
+				}
+			}
+			r := tc.try(e, token)
 			wantPage(t, r, 200, "failed")
-			if !strings.Contains(r.Body, tc.errSub) {
+			if !strings.Contains(r.Body, tc.lastText) || !strings.Contains(r.Body, "This link can no longer be used.") {
 				t.Fatalf("page does not say why: %s", r.Body)
 			}
+			noInternalCodes(t, r.Body)
 			c := conn(t, e, tc.bank)
-			if c.Status != connection.StatusFailed || !strings.Contains(c.LastError, tc.errSub) || (c.ProviderConnectionID != "") != tc.connID {
+			if c.Status != connection.StatusFailed || !strings.HasPrefix(c.LastError, tc.class+": ") || (c.ProviderConnectionID != "") != tc.connID {
 				t.Fatalf("connection %+v", c)
 			}
+			wantPage(t, tc.try(e, token), 400, "used")
 			if e.Depth(queue.Holdings) != 0 {
 				t.Fatal("import queued")
 			}
@@ -249,7 +308,7 @@ func TestFailedAttempts(t *testing.T) {
 				t.Fatalf("after load %+v", got)
 			}
 			det := e.Do(http.MethodGet, "/party/profiles/"+partyID+"/connectionDetails", tok, "")
-			if !strings.Contains(det.Body, `"status":"failed"`) || !strings.Contains(det.Body, `"lastError":"`) {
+			if !strings.Contains(det.Body, `"status":"failed"`) || !strings.Contains(det.Body, `"lastError":"`+tc.class+`: `) {
 				t.Fatalf("details %s", det.Body)
 			}
 			// A failed connection can be started again.
@@ -260,6 +319,221 @@ func TestFailedAttempts(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A wrong password, then the right one, on the same link: connected.
+func TestRetryThenSuccess(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		bank  string
+		steps []func(e *partytest.Env, token string) partytest.Response
+	}{
+		{"password", sandbox.BankDefault, []func(e *partytest.Env, token string) partytest.Response{
+			func(e *partytest.Env, token string) partytest.Response {
+				return e.PostForm("/connect/sessions", form("token", token, "username", "alice", "password", "Secret"))
+			},
+			func(e *partytest.Env, token string) partytest.Response { return e.Login(token) },
+		}},
+		{"code", sandbox.BankChallenge, []func(e *partytest.Env, token string) partytest.Response{
+			func(e *partytest.Env, token string) partytest.Response { return e.Login(token) },
+			func(e *partytest.Env, token string) partytest.Response {
+				return e.PostForm("/connect/sessions/challenge", form("token", token, "answer", "654321"))
+			},
+			func(e *partytest.Env, token string) partytest.Response {
+				return e.PostForm("/connect/sessions/challenge", form("token", token, "answer", "12345"))
+			},
+			func(e *partytest.Env, token string) partytest.Response {
+				return e.PostForm("/connect/sessions/challenge", form("token", token, "answer", sandbox.ChallengeAnswer))
+			},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, tok := setup(t, partytest.Bolt())
+			token := e.CreateConnection(tok, partyID, tc.bank)
+			var r partytest.Response
+			for _, step := range tc.steps {
+				r = step(e, token)
+				if r.Status != http.StatusOK {
+					t.Fatalf("%d %s", r.Status, r.Body)
+				}
+			}
+			wantPage(t, r, 200, "done")
+			if c := conn(t, e, tc.bank); c.Status != connection.StatusActive || c.LastError != "" {
+				t.Fatalf("connection %+v", c)
+			}
+			e.Drain()
+		})
+	}
+}
+
+// Cancel spends the link, fails the pending connection with the reason,
+// and sends the user back to the application with the outcome.
+func TestCancel(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		bank    string
+		prepare func(e *partytest.Env, token string)
+	}{
+		{"at the login", sandbox.BankDefault, nil},
+		{"after a wrong password", sandbox.BankDefault, func(e *partytest.Env, token string) {
+			wantPage(t, e.PostForm("/connect/sessions", form("token", token, "username", "a", "password", "b")), 200, "login")
+		}},
+		{"at the challenge", sandbox.BankChallenge, func(e *partytest.Env, token string) { wantPage(t, e.Login(token), 200, "challenge") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, tok := setup(t, partytest.Bolt())
+			token := e.CreateConnectionWith(tok, partyID, tc.bank, partytest.ConnectBodyReturning(partyID, "https://app.example/connected?state=xyz"))
+			if tc.prepare != nil {
+				tc.prepare(e, token)
+			}
+			r := e.PostForm("/connect/sessions/cancel", form("token", token))
+			wantPage(t, r, 200, "cancelled")
+			want := `href="https://app.example/connected?stage=cancelled&amp;state=xyz"`
+			if !strings.Contains(r.Body, want) || !strings.Contains(r.Body, "Return to OpenAgg") || !strings.Contains(r.Body, "nothing was shared") {
+				t.Fatalf("cancelled page lacks %s: %s", want, r.Body)
+			}
+			noInternalCodes(t, r.Body)
+			c := conn(t, e, tc.bank)
+			if c.Status != connection.StatusFailed || !strings.HasPrefix(c.LastError, sandbox.ErrCancelled+": ") {
+				t.Fatalf("connection %+v", c)
+			}
+			for _, try := range []partytest.Response{
+				e.Do(http.MethodGet, "/connect/sessions?token="+token, "", ""),
+				e.Login(token),
+				e.PostForm("/connect/sessions/cancel", form("token", token)),
+			} {
+				wantPage(t, try, 400, "used")
+				if !strings.Contains(try.Body, "This connection was cancelled.") || !strings.Contains(try.Body, "stage=cancelled") {
+					t.Fatalf("used page: %s", try.Body)
+				}
+			}
+			if got := conn(t, e, tc.bank); got.Version != c.Version {
+				t.Fatal("connection written again")
+			}
+			wantPage(t, e.PostForm("/connect/sessions/cancel", form()), 400, "invalid")
+			wantPage(t, e.PostForm("/connect/sessions/cancel", form("token", strings.Repeat("a", 64))), 404, "invalid")
+		})
+	}
+}
+
+// return_to comes from the connection request; the final page links to
+// it with the outcome (and never before the end).
+func TestReturnTo(t *testing.T) {
+	const back = "https://app.example/back?x=1"
+	for _, tc := range []struct {
+		name string
+		bank string
+		run  func(e *partytest.Env, token string) partytest.Response
+		want string // the return link's query
+	}{
+		{"done", sandbox.BankDefault, func(e *partytest.Env, token string) partytest.Response { return e.Login(token) },
+			"connection_id=%s&stage=done&x=1"},
+		{"failed", sandbox.BankDefault, func(e *partytest.Env, token string) partytest.Response {
+			var r partytest.Response
+			for range sandbox.Attempts {
+				r = e.PostForm("/connect/sessions", form("token", token, "username", "a", "password", "nope"))
+			}
+			return r
+		}, "error_class=InvalidCredentials&stage=failed&x=1"},
+		{"failing bank", sandbox.BankFailing, func(e *partytest.Env, token string) partytest.Response {
+			var r partytest.Response
+			for range sandbox.Attempts {
+				r = e.Login(token)
+			}
+			return r
+		}, "connection_id=%s&error_class=ProviderError&stage=failed&x=1"},
+		{"expired", sandbox.BankDefault, func(e *partytest.Env, token string) partytest.Response {
+			e.Clock.Advance(time.Hour)
+			return e.Do(http.MethodGet, "/connect/sessions?token="+token, "", "")
+		}, "stage=expired&x=1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, tok := setup(t, partytest.Bolt())
+			token := e.CreateConnectionWith(tok, partyID, tc.bank, partytest.ConnectBodyReturning(partyID, back))
+			open := e.Do(http.MethodGet, "/connect/sessions?token="+token, "", "", "Accept", "application/json")
+			if j := asJSON(t, open); j.ReturnTo != "" {
+				t.Fatalf("a return link before the end: %+v", j)
+			}
+			r := tc.run(e, token)
+			want := tc.want
+			if strings.Contains(want, "%s") {
+				want = fmt.Sprintf(want, conn(t, e, tc.bank).ProviderConnectionID)
+			}
+			want = "https://app.example/back?" + want
+			if !strings.Contains(r.Body, `id="return" href="`+html.EscapeString(want)+`"`) {
+				t.Fatalf("return link %s not in %s", want, r.Body)
+			}
+			j := asJSON(t, e.Do(http.MethodGet, "/connect/sessions?token="+token, "", "", "Accept", "application/json"))
+			if j.ReturnTo != want {
+				t.Fatalf("json returnTo %q, want %q", j.ReturnTo, want)
+			}
+			e.Drain()
+		})
+	}
+
+	t.Run("refused", func(t *testing.T) {
+		e, tok := setup(t, partytest.Bolt())
+		for _, bad := range []string{"javascript:alert(1)", "/relative", "ftp://app.example/x", "https://user:pw@app.example/",
+			"https://app.example/#frag", "https://app.example/" + strings.Repeat("a", 2040)} {
+			r := e.Do(http.MethodPost, "/party/profiles/"+partyID+"/banks/"+sandbox.BankDefault+"/connections", tok,
+				partytest.ConnectBodyReturning(partyID, bad))
+			if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `"INVALID_REQUEST"`) || !strings.Contains(r.Body, "return_to") {
+				t.Fatalf("%q: %d %s", bad, r.Status, r.Body)
+			}
+		}
+	})
+}
+
+// The page names the configured application.
+func TestApplicationName(t *testing.T) {
+	e := partytest.New(t, partytest.Options{AppName: "Acme <Budget>"})
+	tok := e.Token(alice)
+	e.CreateProfile(tok, partyID)
+	token := e.CreateConnectionWith(tok, partyID, sandbox.BankDefault, partytest.ConnectBodyReturning(partyID, "https://acme.example/"))
+	r := e.Do(http.MethodGet, "/connect/sessions?token="+token, "", "")
+	if !strings.Contains(r.Body, "Acme &lt;Budget&gt; asks to see") || strings.Contains(r.Body, "<Budget>") {
+		t.Fatalf("page: %s", r.Body)
+	}
+	r = e.Login(token)
+	if !strings.Contains(r.Body, "Return to Acme &lt;Budget&gt;") {
+		t.Fatalf("done page: %s", r.Body)
+	}
+	e.Drain()
+}
+
+// noInternalCodes fails when the page's visible text shows an error
+// class or a Salt Edge style "Class: text" error.
+func noInternalCodes(t *testing.T, body string) {
+	t.Helper()
+	text := visibleText(body)
+	for _, code := range []string{sandbox.ErrInvalidCredentials, sandbox.ErrInvalidInteractiveCredentials, sandbox.ErrProviderError,
+		sandbox.ErrCancelled, "sandbox:", "wrong username or password ("} {
+		if strings.Contains(text, code) {
+			t.Fatalf("the page shows %q: %s", code, text)
+		}
+	}
+}
+
+var tagRE = regexp.MustCompile(`(?s)<script.*?</script>|<style.*?</style>|<[^>]*>`)
+
+// visibleText is the page's text without tags, scripts and styles.
+func visibleText(body string) string { return html.UnescapeString(tagRE.ReplaceAllString(body, " ")) }
+
+// noExternalAssets fails when the page would load anything from
+// elsewhere: every src and href is the page's own (or the way back).
+func noExternalAssets(t *testing.T, body string) {
+	t.Helper()
+	for _, m := range regexp.MustCompile(`(?i)\b(src|href|action)\s*=\s*"([^"]*)"`).FindAllStringSubmatch(body, -1) {
+		if m[1] == "href" && strings.Contains(body, `id="return" href="`+m[2]+`"`) {
+			continue
+		}
+		if !strings.HasPrefix(m[2], "/connect/") {
+			t.Fatalf("the page refers to %s=%q", m[1], m[2])
+		}
+	}
+	if strings.Contains(body, "@import") || strings.Contains(body, "url(") {
+		t.Fatal("the page's CSS loads something")
 	}
 }
 
@@ -287,6 +561,9 @@ func TestStaleSessionCannotFailNewerOne(t *testing.T) {
 	e, tok := setup(t, partytest.Bolt())
 	old := e.CreateConnection(tok, partyID, sandbox.BankDefault)
 	e.CreateConnection(tok, partyID, sandbox.BankDefault)
+	for range sandbox.Attempts - 1 {
+		wantPage(t, e.PostForm("/connect/sessions", form("token", old, "username", "a", "password", "wrong")), 200, "login")
+	}
 	wantPage(t, e.PostForm("/connect/sessions", form("token", old, "username", "a", "password", "wrong")), 200, "failed")
 	if c := conn(t, e, sandbox.BankDefault); c.Status != connection.StatusPending || c.LastError != "" {
 		t.Fatalf("newer session failed by the old one: %+v", c)

@@ -21,6 +21,7 @@ import (
 	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/customer"
+	"github.com/openagg/openagg/internal/openapi/openapitest"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/platform/mototest"
 	"github.com/openagg/openagg/internal/store"
@@ -81,7 +82,7 @@ func newEnv(t *testing.T, s store.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, st: cs, ents: ents, cust: cust, clock: clock, h: authn.Middleware(mux)}
+	return &env{t: t, st: cs, ents: ents, cust: cust, clock: clock, h: openapitest.Wrap(t, authn.Middleware(mux))}
 }
 
 func forEachDriver(t *testing.T, fn func(t *testing.T, e *env)) {

@@ -21,6 +21,7 @@ import (
 	"github.com/openagg/openagg/internal/app"
 	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/bank"
+	"github.com/openagg/openagg/internal/openapi/openapitest"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/store/bolt"
 	"github.com/openagg/openagg/internal/store/storetest"
@@ -94,6 +95,7 @@ func newEnv(t testing.TB, setup ...func(a *app.App)) *env {
 	if e.h, err = e.a.HandlerFor(app.GroupNames()); err != nil {
 		t.Fatal(err)
 	}
+	e.h = openapitest.Wrap(t, e.h) // every request and answer against the OpenAPI documents
 	// The bank directory, as an administrator loads it.
 	admin := e.token("admin", bank.RoleManageDirectory)
 	if r := e.do("GET", "/system/banks", admin, ""); r.code != http.StatusAccepted {

@@ -25,6 +25,7 @@ import (
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/metadata"
+	"github.com/openagg/openagg/internal/openapi/openapitest"
 	"github.com/openagg/openagg/internal/platform/mototest"
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/queue"
@@ -180,7 +181,7 @@ func newEnv(t *testing.T, s store.Store) *env {
 	if err != nil {
 		t.Fatalf("router: %v", err)
 	}
-	e := &env{t: t, st: cs, h: authn.Middleware(h), banks: dir, accounts: accs, views: vs, meta: ms, clock: clock}
+	e := &env{t: t, st: cs, h: openapitest.Wrap(t, authn.Middleware(h)), banks: dir, accounts: accs, views: vs, meta: ms, clock: clock}
 	e.seed()
 	return e
 }

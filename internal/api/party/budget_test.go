@@ -80,7 +80,15 @@ func TestStoreRoundTripsPerRequest(t *testing.T) {
 
 		// A failed login records the error.
 		check("create connection (third bank)", 3, http.StatusOK, connect(tok, "thames_building_society_web_client_gb_xf"))
-		check("login (failed)", 3, http.StatusOK, login(token(), "wrong"))
+		// A wrong password is a try: nothing is recorded until the last.
+		third := token()
+		for range sandbox.Attempts - 1 {
+			check("login (wrong password)", 0, http.StatusOK, login(third, "wrong"))
+			if !strings.Contains(r.Body, `data-stage="login"`) {
+				t.Fatalf("wrong password: %s", r.Body)
+			}
+		}
+		check("login (failed)", 3, http.StatusOK, login(third, "wrong"))
 		if !strings.Contains(r.Body, `data-stage="failed"`) {
 			t.Fatalf("wrong password: %s", r.Body)
 		}

@@ -140,6 +140,9 @@ type AttemptData struct {
 	FromDate   string   `json:"from_date"`
 	PeriodDays string   `json:"period_days"`
 	FetchScope []string `json:"fetch_scope"`
+	// ReturnTo (optional, Salt Edge's attempt.return_to) is where the
+	// connect page sends the user back, with the outcome.
+	ReturnTo string `json:"return_to,omitempty"`
 }
 
 // ConnectResponse is the answer of a connection creation.
@@ -417,6 +420,7 @@ func (req ConnectionRequest) Params() (connection.ConnectParams, error) {
 	out.ConsentScopes = d.Consent.Scope
 	out.FetchScopes = d.Attempt.FetchScope
 	out.JavascriptCallbackType = d.JavascriptCallbackType
+	out.ReturnTo = d.Attempt.ReturnTo
 	out.Device = d.Device
 	return out, nil
 }

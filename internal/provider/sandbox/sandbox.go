@@ -18,8 +18,8 @@
 // transactions is generated from its cursor without materialising the
 // history (see data.go for the rules).
 //
-// The hosted connect page drives a session through Session, SubmitLogin and
-// SubmitChallenge. Sandbox credentials: any non-empty username with the
+// The hosted connect page drives a session through Session, SubmitLogin,
+// SubmitChallenge and Cancel. Sandbox credentials: any non-empty username with the
 // password "secret"; the challenge bank then asks for the code "123456".
 package sandbox
 
@@ -55,8 +55,8 @@ const (
 var (
 	ErrSessionNotFound = errors.New("sandbox: connect session not found")
 	ErrSessionExpired  = errors.New("sandbox: connect session expired")
-	// ErrSessionUsed: the session already reached done or failed; a token
-	// is good for one connection attempt only.
+	// ErrSessionUsed: the session is over (done, failed after its last
+	// try, or cancelled); its link cannot be used again.
 	ErrSessionUsed = errors.New("sandbox: connect session already used")
 	// ErrWrongStage: the submit does not match the session's stage (a
 	// challenge answer while the session waits for a login, or the other

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -295,8 +296,19 @@ func TestCreateConnectSession(t *testing.T) {
 				t.Fatal(err)
 			}
 			if s.Stage != StageLogin || s.CustomerID != cust.ID || s.BankCode != req.BankCode || s.BankName != "Sandbox Bank UK" ||
-				s.ReturnTo != req.ReturnTo || s.JavascriptCallbackType != req.JavascriptCallbackType || s.Interactive {
+				s.ReturnTo != req.ReturnTo || s.JavascriptCallbackType != req.JavascriptCallbackType || s.Interactive ||
+				s.AttemptsLeft != Attempts || s.Error != "" {
 				t.Errorf("session %+v", s)
+			}
+			// What the page shows of the consent: what was asked.
+			wantFetch := req.FetchScopes
+			if wantFetch == nil {
+				wantFetch = []string{"accounts", "holder_info", "transactions"}
+			}
+			if !slices.Equal(s.ConsentScopes, req.ConsentScopes) || s.ConsentDays != req.ConsentPeriodDays ||
+				!s.ConsentFrom.Equal(req.ConsentFrom.Truncate(24*time.Hour)) || !slices.Equal(s.FetchScopes, wantFetch) {
+				t.Errorf("consent of the session %v %v %d %v, want %v %v %d %v", s.ConsentScopes, s.ConsentFrom, s.ConsentDays, s.FetchScopes,
+					req.ConsentScopes, req.ConsentFrom, req.ConsentPeriodDays, wantFetch)
 			}
 		})
 	}
@@ -320,32 +332,77 @@ func TestSessions(t *testing.T) {
 	type step struct {
 		login     []string // username, password
 		answer    string
+		cancel    bool
 		wantStage string
 		wantErr   error
+		wantClass string // ErrorClass after the step
+		wantLeft  int    // AttemptsLeft after the step
 	}
+	wrong := func(stage, class string, left int) step {
+		st := step{login: []string{"alex", "guess"}, wantStage: stage, wantClass: class, wantLeft: left}
+		if class == ErrInvalidInteractiveCredentials {
+			st.login, st.answer = nil, "000000"
+		}
+		return st
+	}
+	login := step{login: []string{"alex", "secret"}, wantStage: StageDone}
 	tests := []struct {
 		name  string
 		bank  string
 		steps []step
 	}{
-		{"ordinary bank", BankDefault, []step{{login: []string{"alex", "secret"}, wantStage: StageDone}}},
-		{"wrong password", BankDefault, []step{
-			{login: []string{"alex", "guess"}, wantStage: StageFailed},
-			{login: []string{"alex", "secret"}, wantStage: StageFailed, wantErr: ErrSessionUsed},
+		{"ordinary bank", BankDefault, []step{login}},
+		{"wrong password, then the right one", BankDefault, []step{
+			{login: []string{"alex", "guess"}, wantStage: StageLogin, wantClass: ErrInvalidCredentials, wantLeft: 2},
+			{login: []string{"", "secret"}, wantStage: StageLogin, wantClass: ErrInvalidCredentials, wantLeft: 1},
+			login,
 		}},
-		{"empty username", BankDefault, []step{{login: []string{"", "secret"}, wantStage: StageFailed}}},
+		{"out of tries", BankDefault, []step{
+			wrong(StageLogin, ErrInvalidCredentials, 2),
+			wrong(StageLogin, ErrInvalidCredentials, 1),
+			wrong(StageFailed, ErrInvalidCredentials, 0),
+			{login: []string{"alex", "secret"}, wantStage: StageFailed, wantClass: ErrInvalidCredentials, wantErr: ErrSessionUsed},
+		}},
 		{"challenge right", BankChallenge, []step{
-			{answer: ChallengeAnswer, wantStage: StageLogin, wantErr: ErrWrongStage},
-			{login: []string{"alex", "secret"}, wantStage: StageChallenge},
-			{login: []string{"alex", "secret"}, wantStage: StageChallenge, wantErr: ErrWrongStage},
+			{answer: ChallengeAnswer, wantStage: StageLogin, wantErr: ErrWrongStage, wantLeft: 3},
+			wrong(StageLogin, ErrInvalidCredentials, 2),
+			{login: []string{"alex", "secret"}, wantStage: StageChallenge, wantLeft: 3}, // a new step: three tries again
+			{login: []string{"alex", "secret"}, wantStage: StageChallenge, wantErr: ErrWrongStage, wantLeft: 3},
 			{answer: " 123456 ", wantStage: StageDone},
 		}},
-		{"challenge wrong", BankChallenge, []step{
-			{login: []string{"alex", "secret"}, wantStage: StageChallenge},
-			{answer: "000000", wantStage: StageFailed},
-			{answer: ChallengeAnswer, wantStage: StageFailed, wantErr: ErrSessionUsed},
+		{"challenge wrong, then right", BankChallenge, []step{
+			{login: []string{"alex", "secret"}, wantStage: StageChallenge, wantLeft: 3},
+			wrong(StageChallenge, ErrInvalidInteractiveCredentials, 2),
+			wrong(StageChallenge, ErrInvalidInteractiveCredentials, 1),
+			{answer: ChallengeAnswer, wantStage: StageDone},
 		}},
-		{"failing bank", BankFailing, []step{{login: []string{"alex", "secret"}, wantStage: StageFailed}}},
+		{"challenge out of tries", BankChallenge, []step{
+			{login: []string{"alex", "secret"}, wantStage: StageChallenge, wantLeft: 3},
+			wrong(StageChallenge, ErrInvalidInteractiveCredentials, 2),
+			wrong(StageChallenge, ErrInvalidInteractiveCredentials, 1),
+			wrong(StageFailed, ErrInvalidInteractiveCredentials, 0),
+			{answer: ChallengeAnswer, wantStage: StageFailed, wantClass: ErrInvalidInteractiveCredentials, wantErr: ErrSessionUsed},
+		}},
+		{"failing bank", BankFailing, []step{
+			{login: []string{"alex", "secret"}, wantStage: StageLogin, wantClass: ErrProviderError, wantLeft: 2},
+			{login: []string{"alex", "secret"}, wantStage: StageLogin, wantClass: ErrProviderError, wantLeft: 1},
+			{login: []string{"alex", "secret"}, wantStage: StageFailed, wantClass: ErrProviderError},
+		}},
+		{"cancel at the login", BankDefault, []step{
+			wrong(StageLogin, ErrInvalidCredentials, 2),
+			{cancel: true, wantStage: StageCancelled, wantClass: ErrCancelled},
+			{login: []string{"alex", "secret"}, wantStage: StageCancelled, wantClass: ErrCancelled, wantErr: ErrSessionUsed},
+			{cancel: true, wantStage: StageCancelled, wantClass: ErrCancelled, wantErr: ErrSessionUsed},
+		}},
+		{"cancel at the challenge", BankChallenge, []step{
+			{login: []string{"alex", "secret"}, wantStage: StageChallenge, wantLeft: 3},
+			{cancel: true, wantStage: StageCancelled, wantClass: ErrCancelled},
+			{answer: ChallengeAnswer, wantStage: StageCancelled, wantClass: ErrCancelled, wantErr: ErrSessionUsed},
+		}},
+		{"cancel after success", BankDefault, []step{
+			login,
+			{cancel: true, wantStage: StageDone, wantErr: ErrSessionUsed},
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -353,33 +410,40 @@ func TestSessions(t *testing.T) {
 			var s Session
 			for i, st := range tc.steps {
 				var err error
-				if st.login != nil {
+				switch {
+				case st.cancel:
+					s, err = p.Cancel(ctx, token)
+				case st.login != nil:
 					s, err = p.SubmitLogin(ctx, token, st.login[0], st.login[1])
-				} else {
+				default:
 					s, err = p.SubmitChallenge(ctx, token, st.answer)
 				}
 				if !errors.Is(err, st.wantErr) {
 					t.Fatalf("step %d: error %v, want %v", i, err, st.wantErr)
 				}
-				if s.Stage != st.wantStage {
-					t.Fatalf("step %d: stage %q, want %q (%s)", i, s.Stage, st.wantStage, s.Error)
+				if s.Stage != st.wantStage || s.ErrorClass != st.wantClass || s.AttemptsLeft != st.wantLeft {
+					t.Fatalf("step %d: stage %q class %q left %d, want %q %q %d (%s)", i, s.Stage, s.ErrorClass, s.AttemptsLeft,
+						st.wantStage, st.wantClass, st.wantLeft, s.Error)
+				}
+				if (s.ErrorClass == "") != (s.Error == "") || !strings.HasPrefix(s.Error, s.ErrorClass) {
+					t.Errorf("step %d: error %q of class %q", i, s.Error, s.ErrorClass)
 				}
 				switch s.Stage {
 				case StageChallenge:
 					if s.Challenge == "" || !s.Interactive {
 						t.Errorf("step %d: challenge without question: %+v", i, s)
 					}
-				case StageFailed:
-					if s.Error == "" {
-						t.Errorf("step %d: failed without error", i)
+				case StageFailed, StageCancelled:
+					if s.Error == "" || s.Challenge != "" {
+						t.Errorf("step %d: %s with error %q, challenge %q", i, s.Stage, s.Error, s.Challenge)
 					}
 				case StageDone:
-					if s.ConnectionID == "" {
-						t.Errorf("step %d: done without connection", i)
+					if s.ConnectionID == "" || s.Error != "" {
+						t.Errorf("step %d: done without connection or with error %q", i, s.Error)
 					}
 				}
 			}
-			if s.Stage == StageDone || s.Stage == StageFailed {
+			if over(s.Stage) {
 				if _, err := p.Session(ctx, token); !errors.Is(err, ErrSessionUsed) {
 					t.Errorf("session after the end: %v", err)
 				}
@@ -448,6 +512,9 @@ func TestSessions(t *testing.T) {
 	})
 }
 
+// Concurrent submits on one link: the right password wins exactly once
+// (the others find the session over), and wrong ones are each counted
+// once, never more than the session allows.
 func TestConcurrentSubmits(t *testing.T) {
 	ctx := context.Background()
 	p := newProvider(t, clocktest.New(t0), Options{})
@@ -455,43 +522,55 @@ func TestConcurrentSubmits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := p.CreateConnectSession(ctx, provider.ConnectRequest{CustomerID: cust.ID, BankCode: BankDefault})
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := tokenOf(t, cs.ConnectURL)
 	const n = 8
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		wins int
-	)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pw := Password
-			if i%2 == 1 {
-				pw = "wrong"
+	for _, tc := range []struct {
+		name     string
+		password string
+		// outcomes of the n submits: stage after the submit → count, and
+		// how many found the session over.
+		want     map[string]int
+		wantUsed int
+	}{
+		{"right password", Password, map[string]int{StageDone: 1}, n - 1},
+		{"wrong password", "wrong", map[string]int{StageLogin: Attempts - 1, StageFailed: 1}, n - Attempts},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs, err := p.CreateConnectSession(ctx, provider.ConnectRequest{CustomerID: cust.ID, BankCode: BankDefault})
+			if err != nil {
+				t.Fatal(err)
 			}
-			s, err := p.SubmitLogin(ctx, token, "alex", pw)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				wins++
-			case errors.Is(err, ErrSessionUsed):
-				if s.Stage != StageDone && s.Stage != StageFailed {
-					t.Errorf("loser sees stage %q", s.Stage)
-				}
-			default:
-				t.Errorf("submit: %v", err)
+			token := tokenOf(t, cs.ConnectURL)
+			var (
+				wg   sync.WaitGroup
+				mu   sync.Mutex
+				got  = map[string]int{}
+				used int
+			)
+			for range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					s, err := p.SubmitLogin(ctx, token, "alex", tc.password)
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err == nil:
+						got[s.Stage]++
+					case errors.Is(err, ErrSessionUsed):
+						used++
+						if !over(s.Stage) {
+							t.Errorf("loser sees stage %q", s.Stage)
+						}
+					default:
+						t.Errorf("submit: %v", err)
+					}
+				}()
 			}
-		}()
-	}
-	wg.Wait()
-	if wins != 1 {
-		t.Errorf("%d submits won, want exactly 1", wins)
+			wg.Wait()
+			if !maps.Equal(got, tc.want) || used != tc.wantUsed {
+				t.Errorf("outcomes %v and %d over, want %v and %d", got, used, tc.want, tc.wantUsed)
+			}
+		})
 	}
 	conns, err := p.ListConnections(ctx, cust.ID)
 	if err != nil {
@@ -597,9 +676,14 @@ func connectFailing(t *testing.T, p *Provider, identifier string) (string, strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := p.SubmitLogin(ctx, tokenOf(t, cs.ConnectURL), "alex", Password)
-	if err != nil || s.Stage != StageFailed || s.ConnectionID == "" {
-		t.Fatalf("failing bank login: %+v, %v", s, err)
+	var s Session
+	for range Attempts {
+		if s, err = p.SubmitLogin(ctx, tokenOf(t, cs.ConnectURL), "alex", Password); err != nil || s.ConnectionID == "" {
+			t.Fatalf("failing bank login: %+v, %v", s, err)
+		}
+	}
+	if s.Stage != StageFailed {
+		t.Fatalf("failing bank after %d tries: %+v", Attempts, s)
 	}
 	return id, s.ConnectionID
 }

@@ -23,6 +23,25 @@ const (
 	StageChallenge = "challenge" // waiting for the answer to Challenge
 	StageDone      = "done"      // connected: ConnectionID is set
 	StageFailed    = "failed"    // the attempt failed: Error says why
+	StageCancelled = "cancelled" // the user cancelled: nothing was connected
+)
+
+// Attempts is how many times the user may try each step of a session (the
+// login, then the challenge) on the same link. A wrong password, a wrong
+// code or a bank that fails counts as a try; the session stays at its step
+// with Error set and AttemptsLeft one lower, and only the last failed try
+// ends it ("failed"). A link is spent by success, by running out of tries,
+// by cancel, or by expiry.
+const Attempts = 3
+
+// Error classes (Salt Edge's names) of Session.Error and ErrorClass.
+const (
+	ErrInvalidCredentials            = "InvalidCredentials"
+	ErrInvalidInteractiveCredentials = "InvalidInteractiveCredentials"
+	ErrProviderError                 = "ProviderError"
+	ErrProviderDisabled              = "ProviderDisabled"
+	ErrCustomerNotFound              = "CustomerNotFound"
+	ErrCancelled                     = "ConnectionCancelled"
 )
 
 // Session is a connect session as the hosted connect page sees it.
@@ -45,9 +64,22 @@ type Session struct {
 	// ConnectionID is set at stage "done" (and at "failed" when the bank
 	// failed after accepting the credentials).
 	ConnectionID string
-	// Error is the failure at stage "failed", Salt Edge style:
-	// "InvalidCredentials: ...", "ProviderError: ...".
-	Error string
+	// Error is the failure at stage "failed" or "cancelled", or of the last
+	// failed try at stage "login" or "challenge", Salt Edge style:
+	// "InvalidCredentials: ...", "ProviderError: ..."; ErrorClass is its
+	// class (the text before the colon).
+	Error      string
+	ErrorClass string
+	// AttemptsLeft is how many more tries the current step allows (0 once
+	// the session is over).
+	AttemptsLeft int
+	// What the connect request asked for: the consent's scopes, the date
+	// its data starts and how many days it lasts (zero when the request
+	// gave none), and the fetch scopes.
+	ConsentScopes []string
+	ConsentFrom   time.Time
+	ConsentDays   int
+	FetchScopes   []string
 }
 
 type sessionRecord struct {
@@ -65,6 +97,12 @@ type sessionRecord struct {
 	ConnectionID           string    `json:"connection_id,omitempty"`
 	FetchScopes            []string  `json:"fetch_scopes"`
 	FromDate               time.Time `json:"from_date,omitzero"`
+	ConsentScopes          []string  `json:"consent_scopes,omitempty"`
+	ConsentFrom            time.Time `json:"consent_from,omitzero"`
+	ConsentDays            int       `json:"consent_period_days,omitempty"`
+	// Failures counts the failed tries at the current step (reset when
+	// the login moves on to the challenge).
+	Failures int `json:"failures,omitempty"`
 }
 
 // challengeText is the question of the interactive bank.
@@ -116,9 +154,14 @@ func (p *Provider) CreateConnectSession(ctx context.Context, req provider.Connec
 		JavascriptCallbackType: req.JavascriptCallbackType,
 		ReturnTo:               req.ReturnTo,
 		FetchScopes:            fetch,
+		ConsentScopes:          slices.Clone(req.ConsentScopes),
+		ConsentDays:            req.ConsentPeriodDays,
 	}
 	if !from.IsZero() {
 		rec.FromDate = from.UTC().Truncate(24 * time.Hour)
+	}
+	if !req.ConsentFrom.IsZero() {
+		rec.ConsentFrom = req.ConsentFrom.UTC().Truncate(24 * time.Hour)
 	}
 	it, err := sessionItem(rec, 1)
 	if err != nil {
@@ -229,11 +272,41 @@ func (p *Provider) sessionView(rec sessionRecord) Session {
 		ReturnTo:               rec.ReturnTo,
 		ConnectionID:           rec.ConnectionID,
 		Error:                  rec.Error,
+		ErrorClass:             errorClass(rec.Error),
+		ConsentScopes:          rec.ConsentScopes,
+		ConsentFrom:            rec.ConsentFrom,
+		ConsentDays:            rec.ConsentDays,
+		FetchScopes:            rec.FetchScopes,
+	}
+	if rec.Stage == StageLogin || rec.Stage == StageChallenge {
+		s.AttemptsLeft = max(Attempts-rec.Failures, 0)
 	}
 	if b, ok := p.byCode[rec.BankCode]; ok {
 		s.BankName, s.Interactive = b.Name, b.Interactive
 	}
 	return s
+}
+
+// errorClass is the class of a Salt Edge style error ("Class: text").
+func errorClass(e string) string {
+	class, _, _ := strings.Cut(e, ":")
+	return class
+}
+
+// over reports whether a session stage ends the session (the link is
+// spent).
+func over(stage string) bool {
+	return stage == StageDone || stage == StageFailed || stage == StageCancelled
+}
+
+// fail records a failed try at the session's current step: the session
+// stays there for another try, or ends at "failed" with the last one.
+func (rec *sessionRecord) fail(msg string) {
+	rec.Failures++
+	rec.Error = msg
+	if rec.Failures >= Attempts {
+		rec.Stage, rec.Challenge = StageFailed, ""
+	}
 }
 
 // open loads a session that can still take a submit. The returned Session
@@ -246,7 +319,7 @@ func (p *Provider) open(ctx context.Context, token string) (sessionRecord, int64
 	}
 	s := p.sessionView(rec)
 	switch {
-	case rec.Stage == StageDone || rec.Stage == StageFailed:
+	case over(rec.Stage):
 		return rec, ver, s, ErrSessionUsed
 	case !p.now().Before(rec.ExpiresAt):
 		return rec, ver, s, ErrSessionExpired
@@ -255,22 +328,22 @@ func (p *Provider) open(ctx context.Context, token string) (sessionRecord, int64
 }
 
 // Session returns the session of token. Errors: ErrSessionNotFound,
-// ErrSessionExpired, ErrSessionUsed (stage done or failed); with the last
-// two the returned Session is still filled in.
+// ErrSessionExpired, ErrSessionUsed (stage done, failed or cancelled); with
+// the last two the returned Session is still filled in.
 func (p *Provider) Session(ctx context.Context, token string) (Session, error) {
 	_, _, s, err := p.open(ctx, token)
 	return s, err
 }
 
 // SubmitLogin answers the login form. Sandbox credentials: any non-empty
-// username with the password "secret". Wrong credentials end the session at
-// stage "failed" (a token is good for one attempt); the interactive bank
-// moves to stage "challenge"; otherwise the connection is created, or
-// reactivated when the customer already has one at this bank, and the
-// session is "done". The failing bank ends at "failed" with a provider
-// error and leaves an inactive connection behind, as Salt Edge does.
-// A lost race with a concurrent submit returns ErrSessionUsed or
-// ErrWrongStage.
+// username with the password "secret". Wrong credentials are a failed try:
+// the session stays at "login" with Error set, and the Attempts-th ends it
+// at "failed". The interactive bank moves to stage "challenge"; otherwise
+// the connection is created, or reactivated when the customer already has
+// one at this bank, and the session is "done". The failing bank answers
+// every try with a provider error and leaves an inactive connection
+// behind, as Salt Edge does. A lost race with a concurrent submit returns
+// ErrSessionUsed or ErrWrongStage.
 func (p *Provider) SubmitLogin(ctx context.Context, token, username, password string) (Session, error) {
 	for range maxAttempts {
 		rec, ver, s, err := p.open(ctx, token)
@@ -282,10 +355,11 @@ func (p *Provider) SubmitLogin(ctx context.Context, token, username, password st
 		}
 		switch {
 		case strings.TrimSpace(username) == "" || password != Password:
-			rec.Stage, rec.Error = StageFailed, "InvalidCredentials: wrong username or password (sandbox: any username, password \""+Password+"\")"
+			rec.fail(ErrInvalidCredentials + ": wrong username or password (sandbox: any username, password \"" + Password + "\")")
 			err = p.saveSession(ctx, rec, ver)
 		case p.byCode[rec.BankCode] != nil && p.byCode[rec.BankCode].Interactive:
 			rec.Stage, rec.Challenge = StageChallenge, challengeText
+			rec.Failures, rec.Error = 0, ""
 			err = p.saveSession(ctx, rec, ver)
 		default:
 			err = p.connect(ctx, &rec, ver)
@@ -302,7 +376,8 @@ func (p *Provider) SubmitLogin(ctx context.Context, token, username, password st
 }
 
 // SubmitChallenge answers the interactive bank's question: "123456"
-// connects, anything else fails the session.
+// connects, anything else is a failed try (the Attempts-th ends the
+// session at "failed").
 func (p *Provider) SubmitChallenge(ctx context.Context, token, answer string) (Session, error) {
 	for range maxAttempts {
 		rec, ver, s, err := p.open(ctx, token)
@@ -313,7 +388,7 @@ func (p *Provider) SubmitChallenge(ctx context.Context, token, answer string) (S
 			return s, ErrWrongStage
 		}
 		if strings.TrimSpace(answer) != ChallengeAnswer {
-			rec.Stage, rec.Error = StageFailed, "InvalidInteractiveCredentials: wrong answer to the challenge"
+			rec.fail(ErrInvalidInteractiveCredentials + ": wrong answer to the challenge")
 			err = p.saveSession(ctx, rec, ver)
 		} else {
 			err = p.connect(ctx, &rec, ver)
@@ -327,6 +402,29 @@ func (p *Provider) SubmitChallenge(ctx context.Context, token, answer string) (S
 		return p.sessionView(rec), nil
 	}
 	return Session{}, fmt.Errorf("submit challenge: %w: too many concurrent updates", provider.ErrUnavailable)
+}
+
+// Cancel ends a session at the user's request: a session at "login" or
+// "challenge" moves to "cancelled" and its link is spent. Errors as
+// Session's (cancelling a session that is over is ErrSessionUsed).
+func (p *Provider) Cancel(ctx context.Context, token string) (Session, error) {
+	for range maxAttempts {
+		rec, ver, s, err := p.open(ctx, token)
+		if err != nil {
+			return s, err
+		}
+		rec.Stage, rec.Challenge = StageCancelled, ""
+		rec.Error = ErrCancelled + ": the user cancelled the connection at the connect page"
+		err = p.saveSession(ctx, rec, ver)
+		if errors.Is(err, errRetry) {
+			continue
+		}
+		if err != nil {
+			return s, fmt.Errorf("cancel session: %w", err)
+		}
+		return p.sessionView(rec), nil
+	}
+	return Session{}, fmt.Errorf("cancel session: %w: too many concurrent updates", provider.ErrUnavailable)
 }
 
 // errRetry: a version guard failed; the caller reloads and decides again.
@@ -354,7 +452,7 @@ func (p *Provider) saveSession(ctx context.Context, rec sessionRecord, ver int64
 func (p *Provider) connect(ctx context.Context, rec *sessionRecord, ver int64) error {
 	b := p.byCode[rec.BankCode]
 	if b == nil || p.hidden[rec.BankCode] {
-		rec.Stage, rec.Error = StageFailed, "ProviderDisabled: the bank is no longer available"
+		rec.Stage, rec.Challenge, rec.Error = StageFailed, "", ErrProviderDisabled+": the bank is no longer available"
 		return p.saveSession(ctx, *rec, ver)
 	}
 	id := p.connectionID(rec.CustomerID, rec.BankCode)
@@ -372,18 +470,18 @@ func (p *Provider) connect(ctx context.Context, rec *sessionRecord, ver int64) e
 	c.FromDate = rec.FromDate
 	c.UpdatedAt = now
 	if b.Failing {
+		// A failed try: the user may try again until the last one.
 		c.Status, c.LastError = statusInactive, providerErrorMsg
 		if c.NextRefreshPossibleAt.IsZero() {
 			c.NextRefreshPossibleAt = now
 		}
-		rec.Stage, rec.Error = StageFailed, providerErrorMsg
+		rec.fail(providerErrorMsg)
 	} else {
 		c.Status, c.LastError = statusActive, ""
 		c.LastSuccessAt = now
 		c.NextRefreshPossibleAt = now.Add(refreshInterval)
-		rec.Stage, rec.Error = StageDone, ""
+		rec.Stage, rec.Error, rec.Challenge = StageDone, "", ""
 	}
-	rec.Challenge = ""
 	rec.ConnectionID = id
 
 	sit, err := sessionItem(*rec, ver+1)
@@ -409,7 +507,7 @@ func (p *Provider) connect(ctx context.Context, rec *sessionRecord, ver int64) e
 	switch {
 	case errors.As(err, &txErr) && txErr.Index == 3:
 		// The customer was deleted while the user was logging in.
-		rec.Stage, rec.Error, rec.ConnectionID = StageFailed, "CustomerNotFound: the customer no longer exists", ""
+		rec.Stage, rec.Challenge, rec.Error, rec.ConnectionID = StageFailed, "", ErrCustomerNotFound+": the customer no longer exists", ""
 		return p.saveSession(ctx, *rec, ver)
 	case errors.As(err, &txErr):
 		return errRetry // the session or the connection moved on meanwhile

@@ -28,6 +28,7 @@ import (
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/connection"
 	"github.com/openagg/openagg/internal/holdings"
+	"github.com/openagg/openagg/internal/openapi/openapitest"
 	"github.com/openagg/openagg/internal/party"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
@@ -77,6 +78,11 @@ type Options struct {
 	// (customers, sessions, connections: what Salt Edge keeps on its side),
 	// so that Store.Calls counts OpenAgg's requests alone.
 	ProviderStore store.Store
+	// AppName is the application the connect page names
+	// (OPENAGG_APP_NAME; default the configuration's); FrameAncestors the
+	// origins that may frame it (OPENAGG_CONNECT_FRAME_ANCESTORS).
+	AppName        string
+	FrameAncestors []string
 }
 
 // Env is one test environment.
@@ -145,10 +151,12 @@ func New(t testing.TB, opts Options) *Env {
 		providers[p.Name()] = p
 	}
 	env := map[string]string{
-		"OPENAGG_DATA_DIR":     t.TempDir(),
-		"OPENAGG_JWT_ISSUER":   issuer,
-		"OPENAGG_JWT_AUDIENCE": audience,
-		"OPENAGG_PUBLIC_URL":   publicURL,
+		"OPENAGG_DATA_DIR":                t.TempDir(),
+		"OPENAGG_JWT_ISSUER":              issuer,
+		"OPENAGG_JWT_AUDIENCE":            audience,
+		"OPENAGG_PUBLIC_URL":              publicURL,
+		"OPENAGG_APP_NAME":                opts.AppName,
+		"OPENAGG_CONNECT_FRAME_ANCESTORS": strings.Join(opts.FrameAncestors, " "),
 	}
 	cfg, err := platform.LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
@@ -177,6 +185,8 @@ func New(t testing.TB, opts Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every request and answer is checked against the OpenAPI documents.
+	h = openapitest.Wrap(t, h)
 	e := &Env{T: t, Ctx: ctx, Clock: clock, Store: st, Queue: q, Sandbox: sb, Ents: a.Entitlements, Holdings: a.Holdings(), key: key, Handler: h}
 	if e.Banks, err = a.BankDirectory(); err != nil {
 		t.Fatal(err)
@@ -275,6 +285,26 @@ func Identifier(partyID string) string { return fixture.Identifier(partyID) }
 // allowing 90 days (every sandbox bank), dated a month before Start.
 func ConnectBody(partyID string) string { return fixture.ConnectBody(partyID) }
 
+// ConnectBodyReturning is ConnectBody with data.attempt.return_to.
+func ConnectBodyReturning(partyID, returnTo string) string {
+	return fixture.ConnectBodyReturning(partyID, returnTo)
+}
+
+// CreateConnectionWith starts a connection with body and returns its
+// connect token.
+func (e *Env) CreateConnectionWith(tok, partyID, bankCode, body string) string {
+	e.T.Helper()
+	r := e.Do(http.MethodPost, "/party/profiles/"+partyID+"/banks/"+bankCode+"/connections", tok, body)
+	if r.Status != http.StatusOK {
+		e.T.Fatalf("create connection %s/%s: %d %s", partyID, bankCode, r.Status, r.Body)
+	}
+	_, after, ok := strings.Cut(r.Body, "token=")
+	if !ok || len(after) < 64 {
+		e.T.Fatalf("no token in %s", r.Body)
+	}
+	return after[:64]
+}
+
 // CreateProfile creates partyID's profile as the owner of tok.
 func (e *Env) CreateProfile(tok, partyID string) {
 	e.T.Helper()
@@ -286,15 +316,7 @@ func (e *Env) CreateProfile(tok, partyID string) {
 // CreateConnection starts a connection and returns its connect token.
 func (e *Env) CreateConnection(tok, partyID, bankCode string) string {
 	e.T.Helper()
-	r := e.Do(http.MethodPost, "/party/profiles/"+partyID+"/banks/"+bankCode+"/connections", tok, ConnectBody(partyID))
-	if r.Status != http.StatusOK {
-		e.T.Fatalf("create connection %s/%s: %d %s", partyID, bankCode, r.Status, r.Body)
-	}
-	_, after, ok := strings.Cut(r.Body, "token=")
-	if !ok || len(after) < 64 {
-		e.T.Fatalf("no token in %s", r.Body)
-	}
-	return after[:64]
+	return e.CreateConnectionWith(tok, partyID, bankCode, ConnectBody(partyID))
 }
 
 // Login posts the connect page's login form with the sandbox credentials.
