@@ -32,6 +32,10 @@ const (
 	ImportCompleted     Kind = "import.completed"     // accounts and transactions imported
 	ImportFailed        Kind = "import.failed"        // an import run gave up
 	ConsentExpiring     Kind = "consent.expiring"     // the consent given at the bank ends soon
+	// TransactionsChanged: an import or a removal committed changes to
+	// the party's transaction change log (GET .../transactions/sync);
+	// AccountIDs name the accounts concerned.
+	TransactionsChanged Kind = "transactions.sync_available"
 )
 
 // Channels: where an event came from.
@@ -68,6 +72,21 @@ type Event struct {
 	// zero when it is not about a future date.
 	At        time.Time `json:"at"`
 	Scheduled time.Time `json:"scheduled,omitzero"`
+	// Counts of an import (import.completed): the accounts and
+	// transactions it stored, and what it added to, modified in and
+	// removed from the party's transaction change log.
+	Counts *Counts `json:"counts,omitempty"`
+	// AccountIDs are the accounts an event concerns (transactions.sync_available).
+	AccountIDs []string `json:"accountIds,omitempty"`
+}
+
+// Counts are an import's figures.
+type Counts struct {
+	Accounts     int   `json:"accounts"`
+	Transactions int64 `json:"transactions"`
+	Added        int64 `json:"added"`
+	Modified     int64 `json:"modified"`
+	Removed      int64 `json:"removed"`
 }
 
 // Sink records events.

@@ -89,6 +89,9 @@ func TestImportAccountsAndTransactions(t *testing.T) {
 					nTx++
 				case strings.HasPrefix(it.SK, CounterpartySKPrefix):
 					nCP++
+				case strings.HasPrefix(it.SK, DigestSKPrefix):
+					// The change log's memory of the account (checked
+					// through the sync below).
 				case it.SK != AccountSK:
 					t.Fatalf("unexpected item %s in the account partition", it.SK)
 				}
@@ -123,6 +126,10 @@ func TestImportAccountsAndTransactions(t *testing.T) {
 				t.Fatalf("transaction %s: %+v, %v", listed[0].ID, one, err)
 			}
 		}
+		// The change log announced every stored transaction once.
+		c := h.newSyncClient(req.PartyID)
+		c.follow(100)
+		c.matchStore()
 		// The hook saw the new accounts, then all accounts at the end.
 		calls2 := h.hook.Calls()
 		if len(calls2) != 2 || len(calls2[0]) != len(e.accounts) || len(calls2[1]) != len(e.accounts) {
