@@ -190,6 +190,7 @@ type bucketKey struct{ account, month string }
 
 // digestPart is one stored part of a bucket.
 type digestPart struct {
+	index   int // 0: the part that records how many there are
 	exists  bool
 	version int64
 	entries map[string]digest
@@ -248,7 +249,7 @@ func (b *bucket) set(id string, d digest) {
 	}
 	last := b.parts[len(b.parts)-1]
 	if last.size+entrySize(id) > maxPartBytes {
-		last = &digestPart{entries: map[string]digest{}}
+		last = &digestPart{index: len(b.parts), entries: map[string]digest{}}
 		b.parts = append(b.parts, last)
 		b.parts[0].dirty = true // it records the number of parts
 	}
@@ -402,6 +403,14 @@ func (l *syncLog) apply(ctx context.Context, changes []txChange) error {
 	if len(changes) == 0 {
 		return nil
 	}
+	// A set whose entries may not fit one transaction goes in halves
+	// (a flush of very long transactions).
+	if size := changesSize(changes); size > commitMaxBytes/2 && len(changes) > 1 {
+		if err := l.apply(ctx, changes[:len(changes)/2]); err != nil {
+			return err
+		}
+		return l.apply(ctx, changes[len(changes)/2:])
+	}
 	rewrite := false
 	for range commitAttempts {
 		if err := l.load(ctx, changes); err != nil {
@@ -427,6 +436,15 @@ func (l *syncLog) apply(ctx context.Context, changes []txChange) error {
 		rewrite = rewrite || errors.Is(err, errBucketRace)
 	}
 	return fmt.Errorf("log changes of party %s: %w %d times", l.partyID, errCommitRace, commitAttempts)
+}
+
+// changesSize bounds the log entries a change set can make.
+func changesSize(changes []txChange) int {
+	n := 0
+	for _, c := range changes {
+		n += logEntry{AccountID: c.accountID, ID: c.id, Tx: c.item.Data}.size()
+	}
+	return n
 }
 
 // load reads the buckets the changes need that are not cached.
@@ -475,7 +493,7 @@ func (l *syncLog) read(ctx context.Context, keys []store.Key) error {
 		b := &bucket{parts: make([]*digestPart, max(parts, 1))}
 		b.parts[0] = p
 		for i := 1; i < len(b.parts); i++ {
-			b.parts[i] = &digestPart{entries: map[string]digest{}}
+			b.parts[i] = &digestPart{index: i, entries: map[string]digest{}}
 			more = append(more, store.Key{PK: it.PK, SK: digestSK(month, i)})
 		}
 		l.buckets[bk] = b
@@ -495,6 +513,7 @@ func (l *syncLog) read(ctx context.Context, keys []store.Key) error {
 		month, part, _ := parseDigestSK(it.SK)
 		b := l.buckets[bucketKey{strings.TrimPrefix(it.PK, AccountPK("")), month}]
 		if b != nil && part < len(b.parts) {
+			p.index = part
 			b.parts[part] = p
 		}
 	}
@@ -632,8 +651,8 @@ func (l *syncLog) commit(ctx context.Context, group []*pending) error {
 	}
 	var refs []partRef
 	for _, p := range group {
-		for i, part := range p.b.parts {
-			k := store.Key{PK: AccountPK(p.key.account), SK: digestSK(p.key.month, i)}
+		for _, part := range p.b.parts {
+			k := store.Key{PK: AccountPK(p.key.account), SK: digestSK(p.key.month, part.index)}
 			cond := store.IfNotExists()
 			if part.exists {
 				cond = store.IfVersion(part.version)
@@ -649,7 +668,7 @@ func (l *syncLog) commit(ctx context.Context, group []*pending) error {
 			default:
 				continue
 			}
-			refs = append(refs, partRef{p.key, i})
+			refs = append(refs, partRef{p.key, part.index})
 		}
 	}
 	err := l.st.Transact(ctx, ops)
@@ -707,13 +726,17 @@ func (l *syncLog) removeAccount(ctx context.Context, accountID string) error {
 		if len(buckets) == 0 {
 			return nil
 		}
-		ps := make([]*pending, 0, len(buckets))
-		for _, p := range buckets {
-			p.b.deleteAll = true
-			for _, id := range p.b.ids() {
-				p.entries = append(p.entries, logEntry{Op: opRemoved, AccountID: accountID, ID: id})
+		// One pending change per part: a part's removal entries fit a
+		// commit whatever the month holds.
+		var ps []*pending
+		for _, b := range buckets {
+			for _, part := range b.b.parts {
+				p := &pending{key: b.key, b: &bucket{parts: []*digestPart{part}, deleteAll: true}}
+				for _, id := range p.b.ids() {
+					p.entries = append(p.entries, logEntry{Op: opRemoved, AccountID: accountID, ID: id})
+				}
+				ps = append(ps, p)
 			}
-			ps = append(ps, p)
 		}
 		err = l.commitAll(ctx, ps)
 		if !errors.Is(err, errCommitRace) {
@@ -743,16 +766,14 @@ func (l *syncLog) readAccount(ctx context.Context, accountID string) ([]*pending
 			if err != nil {
 				return nil, err
 			}
+			p.index = part
 			pb := by[month]
 			if pb == nil {
 				pb = &pending{key: bucketKey{accountID, month}, b: &bucket{}}
 				by[month] = pb
 				order = append(order, pb)
 			}
-			for len(pb.b.parts) <= part {
-				pb.b.parts = append(pb.b.parts, &digestPart{entries: map[string]digest{}})
-			}
-			pb.b.parts[part] = p
+			pb.b.parts = append(pb.b.parts, p)
 		}
 		if page.Next == "" {
 			return order, nil
