@@ -225,6 +225,13 @@ func TestImportIsIdempotent(t *testing.T) {
 		if snap3 := h.snapshot(ids); !maps.Equal(snap1, snap3) {
 			t.Fatal("redelivered jobs changed the stored items")
 		}
+		// The change log announced the first import and nothing since.
+		c := h.newSyncClient(req.PartyID)
+		c.follow(MaxSyncCount)
+		c.matchStore()
+		if c.seen != (SyncCounts{Added: p1.Transactions}) {
+			t.Fatalf("the change log read %+v after %d transactions imported again and again", c.seen, p1.Transactions)
+		}
 	})
 }
 
@@ -283,6 +290,9 @@ func TestImportIsChunked(t *testing.T) {
 		if _, v := h.state(req); v != ver || !maps.Equal(snap, h.snapshot(ids)) {
 			t.Fatal("a duplicate continuation changed something")
 		}
+		c := h.newSyncClient(req.PartyID)
+		c.follow(MaxSyncCount)
+		c.matchStore()
 	})
 }
 
@@ -316,6 +326,9 @@ func TestLostContinuationIsResent(t *testing.T) {
 			t.Fatalf("deliveries per step %v", steps)
 		}
 	}
+	c := h.newSyncClient(req.PartyID)
+	c.follow(MaxSyncCount)
+	c.matchStore()
 }
 
 // Two deliveries of the same step at the same time: both may work, one
@@ -355,6 +368,13 @@ func TestConcurrentDuplicateStep(t *testing.T) {
 	}
 	if int64(n) != e.total {
 		t.Fatalf("%d transactions indexed, want %d", n, e.total)
+	}
+	// Both deliveries wrote; the change log announced each transaction once.
+	c := h.newSyncClient(req.PartyID)
+	c.follow(MaxSyncCount)
+	c.matchStore()
+	if c.seen.Added != e.total {
+		t.Fatalf("the change log added %d transactions, want %d", c.seen.Added, e.total)
 	}
 }
 
@@ -522,6 +542,13 @@ func TestRemoveDuringImport(t *testing.T) {
 	}
 	if _, err := h.svc.Progress(t.Context(), req.PartyID, req.BankCode); !errors.Is(err, ErrImportNotFound) {
 		t.Fatalf("import state: %v", err)
+	}
+	// What the step logged after the removal is removed again.
+	c := h.newSyncClient(req.PartyID)
+	c.follow(MaxSyncCount)
+	c.matchStore()
+	if n := h.logCounts(req.PartyID); n.Added == 0 || n.Removed != n.Added || n.Modified != 0 {
+		t.Fatalf("the change log holds %+v", n)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/provider/sandbox"
 	"github.com/openagg/openagg/internal/queue"
+	"github.com/openagg/openagg/internal/store"
 )
 
 // syncClient follows a party's change log as a client does: it applies
@@ -129,6 +131,32 @@ func (c *syncClient) matchStore() {
 			c.h.t.Fatalf("the client holds %s, the store %s", a, b)
 		}
 	}
+}
+
+// logCounts counts the entries of a party's change log, read raw.
+func (h *harness) logCounts(partyID string) SyncCounts {
+	h.t.Helper()
+	var n SyncCounts
+	for _, it := range h.partition("", SyncPK(partyID)) {
+		if it.SK == syncSeqSK {
+			continue
+		}
+		var ch logChunk
+		if err := json.Unmarshal(it.Data, &ch); err != nil {
+			h.t.Fatal(err)
+		}
+		for _, e := range ch.Entries {
+			switch e.Op {
+			case opAdded:
+				n.Added++
+			case opModified:
+				n.Modified++
+			case opRemoved:
+				n.Removed++
+			}
+		}
+	}
+	return n
 }
 
 // storedTransactions reads every transaction of the party's accounts.
@@ -517,4 +545,174 @@ func TestSyncUnderConcurrentImportsAndRemoval(t *testing.T) {
 		fresh.matchStore()
 		t.Logf("%s: %d transactions; the reader read %d pages", kind, len(c.state), c.pages)
 	})
+}
+
+// txFixture makes a transaction of account acc and its change.
+func txFixture(t *testing.T, acc, id, description string, madeOn time.Time) (store.Item, txChange) {
+	t.Helper()
+	tx := Transaction{ID: id, AccountID: acc, Status: "posted", MadeOn: madeOn, PostedAt: madeOn, Amount: decimal.RequireFromString("-12.50"), Currency: "EUR", Description: description}
+	it, err := txItem(tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return it, changeOf(it, tx)
+}
+
+// TestSyncCommitRaces interleaves two writers of one party by hand, on
+// both drivers: one commits between the other's read of the buckets and
+// its commit (the bucket's version condition fails: the loser diffs again
+// and logs only what is still new, writing its version of the item
+// again), and both commit with the same counter value (the counter's
+// condition fails: the loser takes the next number). The log reads as one
+// sequence that matches the store.
+func TestSyncCommitRaces(t *testing.T) {
+	onEveryStore(t, func(t *testing.T, kind string) {
+		h := newHarness(t, kind, Limits{})
+		ctx := t.Context()
+		const party, acc = "101900", "race-account"
+		day := time.Date(2026, 2, 3, 0, 0, 0, 0, time.UTC)
+		it1, c1 := txFixture(t, acc, "tx1", "coffee", day)
+		it2, c2 := txFixture(t, acc, "tx2", "rent", day)
+		_, c2b := txFixture(t, acc, "tx2", "rent (corrected)", day)
+		it3, c3 := txFixture(t, acc, "tx3", "books", day.AddDate(0, 1, 0))
+		accIt, err := accountItem(Account{ID: acc, PartyID: party, BankCode: "bank"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.st.BatchWrite(ctx, []store.Item{accIt, it1, it2}, nil); err != nil {
+			t.Fatal(err)
+		}
+
+		a, b := h.svc.newSyncLog(party), h.svc.newSyncLog(party)
+		// a reads the (empty) bucket, then b commits tx1 and tx2.
+		if err := a.load(ctx, []txChange{c1, c2b}); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.apply(ctx, []txChange{c1, c2}); err != nil {
+			t.Fatal(err)
+		}
+		// a's version of tx2 differs: after its lost race, tx2 is modified
+		// (tx1, the same, is not logged again) and its item written again.
+		if err := a.apply(ctx, []txChange{c1, c2b}); err != nil {
+			t.Fatal(err)
+		}
+		if a.counts != (SyncCounts{Modified: 1}) || b.counts != (SyncCounts{Added: 2}) {
+			t.Fatalf("a logged %+v, b %+v", a.counts, b.counts)
+		}
+		if got, err := h.svc.Transaction(ctx, acc, "tx2"); err != nil || got.Description != "rent (corrected)" {
+			t.Fatalf("tx2 after the race: %+v %v", got, err)
+		}
+
+		// Both know the counter; b commits first, a's number is taken.
+		if err := h.st.BatchWrite(ctx, []store.Item{it3}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.apply(ctx, []txChange{c3}); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.apply(ctx, []txChange{c3}); err != nil {
+			t.Fatal(err)
+		}
+		if a.counts.Added != 0 || b.counts.Added != 3 {
+			t.Fatalf("tx3: a logged %+v, b %+v", a.counts, b.counts)
+		}
+
+		// The removal of the account logs what the log announced.
+		if err := h.svc.removeAccount(ctx, h.svc.newSyncLog(party), acc); err != nil {
+			t.Fatal(err)
+		}
+		c := h.newSyncClient(party)
+		c.follow(2)
+		if c.seen != (SyncCounts{Added: 3, Modified: 1, Removed: 3}) || len(c.state) != 0 {
+			t.Fatalf("the log read %+v, leaving %d", c.seen, len(c.state))
+		}
+		// Read in pages of one, the entries come in commit order.
+		one := h.newSyncClient(party)
+		var ops []string
+		for {
+			p := one.page(1)
+			for _, x := range p.Added {
+				ops = append(ops, "added "+x.ID+" "+x.Description)
+			}
+			for _, x := range p.Modified {
+				ops = append(ops, "modified "+x.ID+" "+x.Description)
+			}
+			for _, x := range p.Removed {
+				ops = append(ops, "removed "+x.ID)
+			}
+			if !p.HasMore {
+				break
+			}
+		}
+		want := []string{"added tx1 coffee", "added tx2 rent", "modified tx2 rent (corrected)", "added tx3 books", "removed tx1", "removed tx2", "removed tx3"}
+		if !slices.Equal(ops, want) {
+			t.Fatalf("log order %q, want %q", ops, want)
+		}
+		if items := h.partition("", AccountPK(acc)); len(items) != 0 {
+			t.Fatalf("the account partition keeps %d items", len(items))
+		}
+	})
+}
+
+// TestSyncDigestParts fills one account's month with more transactions
+// than a digest part holds: the bucket continues in further parts, a
+// transaction in a later part is found (modified, not added again), and
+// the removal announces every one.
+func TestSyncDigestParts(t *testing.T) {
+	h := newHarness(t, "bolt", Limits{})
+	ctx := t.Context()
+	const party, acc = "102000", "busy-account"
+	day := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
+	n := maxPartBytes/entrySize("tx-000000") + 500
+	l := h.svc.newSyncLog(party)
+	var changes []txChange
+	var items []store.Item
+	for i := range n {
+		it, c := txFixture(t, acc, fmt.Sprintf("tx-%06d", i), "x", day)
+		items = append(items, it)
+		changes = append(changes, c)
+		if len(changes) == 2000 || i == n-1 {
+			if err := h.st.BatchWrite(ctx, items, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.apply(ctx, changes); err != nil {
+				t.Fatal(err)
+			}
+			changes, items = changes[:0], items[:0]
+		}
+	}
+	var parts int
+	for _, it := range h.partition("", AccountPK(acc)) {
+		if strings.HasPrefix(it.SK, DigestSKPrefix) {
+			parts++
+		}
+	}
+	if parts != 2 {
+		t.Fatalf("%d transactions in %d digest parts, want 2", n, parts)
+	}
+	last := fmt.Sprintf("tx-%06d", n-1)
+	it, c := txFixture(t, acc, last, "y", day)
+	if err := h.st.BatchWrite(ctx, []store.Item{it}, nil); err != nil {
+		t.Fatal(err)
+	}
+	fresh := h.svc.newSyncLog(party) // reads both parts
+	if err := fresh.apply(ctx, []txChange{c}); err != nil {
+		t.Fatal(err)
+	}
+	if fresh.counts != (SyncCounts{Modified: 1}) {
+		t.Fatalf("a change in the second part logged %+v", fresh.counts)
+	}
+	cl := h.newSyncClient(party)
+	cl.follow(MaxSyncCount)
+	if len(cl.state) != n || cl.state[txRef{acc, last}].Description != "y" {
+		t.Fatalf("a client holds %d transactions, %s reading %+v", len(cl.state), last, cl.state[txRef{acc, last}])
+	}
+	if err := h.svc.removeAccount(ctx, h.svc.newSyncLog(party), acc); err != nil {
+		t.Fatal(err)
+	}
+	cl.seen = SyncCounts{}
+	cl.follow(MaxSyncCount)
+	if cl.seen != (SyncCounts{Removed: int64(n)}) || len(cl.state) != 0 {
+		t.Fatalf("the removal read %+v and left %d", cl.seen, len(cl.state))
+	}
 }
