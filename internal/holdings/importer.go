@@ -91,9 +91,9 @@ type Checkpoint struct {
 	Changed      []string   `json:"changed,omitempty"`
 	Retried      bool       `json:"retried,omitempty"`
 	Transactions int64      `json:"transactions"`
-	Pages        int64     `json:"pages"`
-	StartedAt    time.Time `json:"startedAt"`
-	UpdatedAt    time.Time `json:"updatedAt"`
+	Pages        int64      `json:"pages"`
+	StartedAt    time.Time  `json:"startedAt"`
+	UpdatedAt    time.Time  `json:"updatedAt"`
 }
 
 // AccountCursor is the position of one account in a run.
