@@ -102,6 +102,8 @@ func (a *App) Holdings() *holdings.Service {
 			// that outlives the connection's removal writes nothing.
 			RunGuard: connection.Key,
 			Activity: a.activitySink(),
+			// Sync cursors are sealed like the store's page tokens.
+			TokenSecret: a.PageTokenSecret,
 		}), nil
 	})
 	return h
