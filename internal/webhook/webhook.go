@@ -99,9 +99,9 @@ type Endpoint struct {
 	// ID is the endpoint's identity for its life: deliveries queued for an
 	// endpoint that was deleted and created again under its name are not
 	// sent to the new one.
-	ID     string           `json:"id"`
-	URL    string           `json:"url"`
-	Events []string         `json:"events"`
+	ID     string            `json:"id"`
+	URL    string            `json:"url"`
+	Events []string          `json:"events"`
 	Secret credential.Sealed `json:"secret"`
 	// CreatedBy is the user who created it.
 	CreatedBy string    `json:"createdBy,omitempty"`
@@ -137,7 +137,9 @@ const (
 )
 
 // EndpointKey is the key of an endpoint.
-func EndpointKey(name string) store.Key { return store.Key{PK: endpointsPK, SK: endpointSKPrefix + name} }
+func EndpointKey(name string) store.Key {
+	return store.Key{PK: endpointsPK, SK: endpointSKPrefix + name}
+}
 
 // AttemptsPK is the partition of an endpoint's delivery attempts.
 func AttemptsPK(endpointID string) string { return "WHDLV#" + endpointID }
