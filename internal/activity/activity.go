@@ -15,6 +15,7 @@ package activity
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 )
@@ -108,6 +109,22 @@ func WithChannel(ctx context.Context, channel string) context.Context {
 func ChannelOf(ctx context.Context) string {
 	c, _ := ctx.Value(channelKey{}).(string)
 	return c
+}
+
+// Sinks records an event with each sink in turn and joins their errors:
+// a job that failed is recorded again by every sink, each idempotent by
+// the event's key.
+type Sinks []Sink
+
+// Record implements Sink.
+func (ss Sinks) Record(ctx context.Context, e Event) error {
+	var errs []error
+	for _, s := range ss {
+		if err := s.Record(ctx, e); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Report records e on sink (nothing when sink is nil), with the channel

@@ -71,21 +71,22 @@ func TestREADMEConfigTable(t *testing.T) {
 		t.Fatalf("defaults changed: refresh %s, log level %s, providers %v: update this test and the README", c.RefreshInterval, c.LogLevel, c.Providers)
 	}
 	defaults := map[string]string{
-		"OPENAGG_ADDR":               c.Addr,
-		"OPENAGG_DATA_DIR":           c.DataDir,
-		"OPENAGG_STORE":              c.Store,
-		"OPENAGG_TABLE":              c.Table,
-		"AWS_REGION":                 c.Region,
-		"OPENAGG_QUEUE":              c.Queue,
-		"OPENAGG_PROVIDERS":          c.Providers[0],
-		"OPENAGG_COMPANY_ID":         c.CompanyID,
-		"OPENAGG_PUBLIC_URL":         c.PublicURL,
-		"OPENAGG_JWT_ISSUER":         c.JWTIssuer,
-		"OPENAGG_JWT_AUDIENCE":       c.JWTAudience,
-		"OPENAGG_LOG_LEVEL":          "info",
-		"OPENAGG_REFRESH_INTERVAL":   "1m",
-		"SALTEDGE_BASE_URL":          c.SaltEdge.BaseURL,
-		"SALTEDGE_INCLUDE_SANDBOXES": strconv.FormatBool(c.SaltEdge.IncludeSandboxes),
+		"OPENAGG_ADDR":                   c.Addr,
+		"OPENAGG_DATA_DIR":               c.DataDir,
+		"OPENAGG_STORE":                  c.Store,
+		"OPENAGG_TABLE":                  c.Table,
+		"AWS_REGION":                     c.Region,
+		"OPENAGG_QUEUE":                  c.Queue,
+		"OPENAGG_PROVIDERS":              c.Providers[0],
+		"OPENAGG_COMPANY_ID":             c.CompanyID,
+		"OPENAGG_PUBLIC_URL":             c.PublicURL,
+		"OPENAGG_JWT_ISSUER":             c.JWTIssuer,
+		"OPENAGG_JWT_AUDIENCE":           c.JWTAudience,
+		"OPENAGG_LOG_LEVEL":              "info",
+		"OPENAGG_REFRESH_INTERVAL":       "1m",
+		"SALTEDGE_BASE_URL":              c.SaltEdge.BaseURL,
+		"SALTEDGE_INCLUDE_SANDBOXES":     strconv.FormatBool(c.SaltEdge.IncludeSandboxes),
+		"OPENAGG_WEBHOOKS_ALLOW_PRIVATE": strconv.FormatBool(c.WebhooksAllowPrivate),
 	}
 	for name, want := range defaults {
 		if got, ok := rows[name]; !ok || !strings.Contains(got, "`"+want+"`") {
