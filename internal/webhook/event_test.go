@@ -24,7 +24,9 @@ func TestPayloadOf(t *testing.T) {
 		typ  string // "" : no webhook
 		data string
 	}{
-		{"created", with(func(e *activity.Event) { e.Kind, e.Result, e.Detail = activity.ConnectionCreated, "pending", "Started." }), EventConnectionStatus,
+		{"created", with(func(e *activity.Event) {
+			e.Kind, e.Result, e.Detail = activity.ConnectionCreated, "pending", "Started."
+		}), EventConnectionStatus,
 			`{"partyId":"100100","userId":"alice","bankCode":"b","bankName":"Bank","provider":"sandbox","status":"pending","detail":"Started.","channel":"Aggregation API"}`},
 		{"activated", with(func(e *activity.Event) { e.Kind, e.Result = activity.ConnectionActivated, "active" }), EventConnectionStatus,
 			`{"partyId":"100100","userId":"alice","bankCode":"b","bankName":"Bank","provider":"sandbox","status":"active","channel":"Aggregation API"}`},

@@ -52,7 +52,6 @@ type syncer struct {
 	token  string
 	cursor string
 	state  map[[2]string]wireSyncTx
-	calls  []int64
 }
 
 // follow reads pages of count until has_more is false; each page costs two
