@@ -716,3 +716,18 @@ func TestSyncDigestParts(t *testing.T) {
 		t.Fatalf("the removal read %+v and left %d", cl.seen, len(cl.state))
 	}
 }
+
+// A digest part decodes to what was encoded, and a damaged one is refused.
+func TestDigestPartEncoding(t *testing.T) {
+	p := &digestPart{entries: map[string]digest{"tx-1": digestOf([]byte("a")), "": digestOf([]byte("b")), strings.Repeat("x", 300): digestOf([]byte("c"))}}
+	data := encodePart(p, 3)
+	got, parts, err := decodePart(store.Item{PK: "ACC#a", SK: "SYNC#D#2026-01", Version: 4, Data: data})
+	if err != nil || parts != 3 || got.version != 4 || len(got.entries) != 3 || got.entries["tx-1"] != digestOf([]byte("a")) {
+		t.Fatalf("decoded %+v, %d parts, %v", got, parts, err)
+	}
+	for _, bad := range [][]byte{nil, {9}, data[:len(data)-1], data[:5]} {
+		if _, _, err := decodePart(store.Item{PK: "ACC#a", SK: "SYNC#D#2026-01", Data: bad}); err == nil {
+			t.Fatalf("%x decoded", bad)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -327,10 +328,10 @@ func decodePart(it store.Item) (p *digestPart, parts int, err error) {
 		}
 		id := make([]byte, l)
 		var d digest
-		if _, err := r.Read(id); err != nil && l > 0 {
+		if _, err := io.ReadFull(r, id); err != nil {
 			return nil, 0, bad("entry id")
 		}
-		if _, err := r.Read(d[:]); err != nil {
+		if _, err := io.ReadFull(r, d[:]); err != nil {
 			return nil, 0, bad("entry digest")
 		}
 		p.entries[string(id)] = d
