@@ -512,6 +512,12 @@ func TestRemoveConnectionData(t *testing.T) {
 		if !maps.Equal(keepDE, h.snapshot(deIDs)) || !maps.Equal(keepOther, h.snapshot(otherIDs)) {
 			t.Fatal("removal touched another connection's data")
 		}
+		// The change log keeps nothing of the removed accounts' data, and
+		// a client from the beginning holds the other bank's transactions.
+		h.noDataLeft(gb.PartyID, gbIDs)
+		c := h.newSyncClient(gb.PartyID)
+		c.follow(MaxSyncCount)
+		c.matchStore()
 	})
 }
 
@@ -547,7 +553,9 @@ func TestRemoveDuringImport(t *testing.T) {
 	c := h.newSyncClient(req.PartyID)
 	c.follow(MaxSyncCount)
 	c.matchStore()
-	if n := h.logCounts(req.PartyID); n.Added == 0 || n.Removed != n.Added || n.Modified != 0 {
+	// The log announced each transaction and its removal, and holds no
+	// data of them any more (the announcements are redacted).
+	if n := h.rawLog(req.PartyID); n.Redacted == 0 || n.Removed != n.Redacted || n.Added+n.Modified != 0 || len(n.Data) != 0 {
 		t.Fatalf("the change log holds %+v", n)
 	}
 }

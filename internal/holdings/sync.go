@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 
 	"github.com/openagg/openagg/internal/fault"
@@ -46,11 +47,13 @@ type SyncPage struct {
 	HasMore bool
 }
 
-// syncCursor is a position in the log: entry Off of chunk N of commit Seq.
+// syncCursor is where a client stands: the position of the next entry to
+// read, and for each removed account whose redacted entries it met (Q),
+// the position of the first one: what it got of that account before it
+// is what it holds.
 type syncCursor struct {
-	Seq int64
-	N   int
-	Off int
+	Pos logPos
+	Q   map[string]logPos
 }
 
 // cursorBinding binds a cursor to its party (the store's page-token codec,
@@ -59,10 +62,16 @@ func cursorBinding(partyID string) store.Query {
 	return store.Query{PK: SyncPK(partyID), SKPrefix: "sync-cursor/v1"}
 }
 
-func (s *Service) sealCursor(partyID string, c syncCursor) string {
-	return s.tokens.Seal(cursorBinding(partyID), map[string]string{
-		"s": strconv.FormatInt(c.Seq, 10), "n": strconv.Itoa(c.N), "o": strconv.Itoa(c.Off),
-	})
+func (s *Service) sealCursor(partyID string, c syncCursor) (string, error) {
+	m := map[string]string{"s": strconv.FormatInt(c.Pos.Seq, 10), "n": strconv.Itoa(c.Pos.N), "o": strconv.Itoa(c.Pos.Off)}
+	if len(c.Q) > 0 {
+		q, err := json.Marshal(c.Q)
+		if err != nil {
+			return "", fmt.Errorf("encode cursor: %w", err)
+		}
+		m["q"] = string(q)
+	}
+	return s.tokens.Seal(cursorBinding(partyID), m), nil
 }
 
 func (s *Service) openCursor(partyID, token string) (syncCursor, error) {
@@ -82,12 +91,27 @@ func (s *Service) openCursor(partyID, token string) (syncCursor, error) {
 	if err := errors.Join(err1, err2, err3); err != nil || seq < 0 || n < 0 || off < 0 {
 		return syncCursor{}, bad(err)
 	}
-	return syncCursor{Seq: seq, N: n, Off: off}, nil
+	c := syncCursor{Pos: logPos{Seq: seq, N: n, Off: off}}
+	if q := m["q"]; q != "" {
+		if err := json.Unmarshal([]byte(q), &c.Q); err != nil {
+			return syncCursor{}, bad(err)
+		}
+	}
+	return c, nil
 }
 
 // Sync reads one page of a party's transaction changes after q.Cursor:
 // ONE query of the party's change log (chunks in commit order, from the
 // cursor's chunk). It does not check the caller's access to the party.
+//
+// A removed account's entries are redacted (markers without data) and its
+// removal announced by notices that say where each transaction was
+// announced. A notice is told when the client got that announcement: read
+// in an earlier page (before the cursor) and before the first marker of
+// the account it met (the cursor remembers that position; the redaction
+// runs newest first, so a reader meets the markers of an account after its
+// data, never before). Read in this page, the announcement and the notice
+// fold away.
 func (s *Service) Sync(ctx context.Context, partyID string, q SyncQuery) (SyncPage, error) {
 	count := q.Count
 	if count == 0 {
@@ -102,7 +126,7 @@ func (s *Service) Sync(ctx context.Context, partyID string, q SyncQuery) (SyncPa
 	}
 	// Every chunk holds at least one entry: count chunks after the
 	// cursor's (partly read) one hold at least count entries.
-	sq := store.Query{PK: SyncPK(partyID), From: syncChunkSK(cur.Seq, cur.N), Limit: count + 1}
+	sq := store.Query{PK: SyncPK(partyID), From: syncChunkSK(cur.Pos.Seq, cur.Pos.N), Limit: count + 1}
 	page, err := s.store.Query(ctx, sq)
 	if err != nil {
 		return SyncPage{}, fmt.Errorf("read change log of party %s: %w", partyID, err)
@@ -110,9 +134,14 @@ func (s *Service) Sync(ctx context.Context, partyID string, q SyncQuery) (SyncPa
 	var (
 		net   = newNetChanges()
 		taken = 0
-		pos   = cur
+		start = cur.Pos
+		pos   = cur.Pos
+		qs    = maps.Clone(cur.Q)
 		more  = page.Next != ""
 	)
+	if qs == nil {
+		qs = map[string]logPos{}
+	}
 walk:
 	for i, it := range page.Items {
 		seq, n, ok := parseChunkSK(it.SK)
@@ -123,23 +152,24 @@ walk:
 		if err := json.Unmarshal(it.Data, &ch); err != nil {
 			return SyncPage{}, fmt.Errorf("decode change log chunk %s|%s: %w", it.PK, it.SK, err)
 		}
-		start := 0
-		if seq == cur.Seq && n == cur.N {
-			start = min(cur.Off, len(ch.Entries))
+		first := 0
+		if seq == cur.Pos.Seq && n == cur.Pos.N {
+			first = min(cur.Pos.Off, len(ch.Entries))
 		}
-		for j := start; j < len(ch.Entries); j++ {
+		for j := first; j < len(ch.Entries); j++ {
 			if taken == count {
 				more = true
 				break walk
 			}
-			if err := net.add(ch.Entries[j]); err != nil {
+			here := logPos{Seq: seq, N: n, Off: j}
+			if err := net.read(ch.Entries[j], here, start, qs); err != nil {
 				return SyncPage{}, err
 			}
 			taken++
-			pos = syncCursor{Seq: seq, N: n, Off: j + 1}
+			pos = logPos{Seq: seq, N: n, Off: j + 1}
 		}
-		if start == len(ch.Entries) {
-			pos = syncCursor{Seq: seq, N: n, Off: len(ch.Entries)}
+		if first == len(ch.Entries) {
+			pos = logPos{Seq: seq, N: n, Off: len(ch.Entries)}
 		}
 		// A commit is one transaction; should a reader ever see part of
 		// one, it stops inside it and reads the rest next time.
@@ -155,7 +185,9 @@ walk:
 	if err != nil {
 		return SyncPage{}, err
 	}
-	out.Next = s.sealCursor(partyID, pos)
+	if out.Next, err = s.sealCursor(partyID, syncCursor{Pos: pos, Q: qs}); err != nil {
+		return SyncPage{}, err
+	}
 	out.HasMore = more
 	return out, nil
 }
@@ -178,29 +210,64 @@ type txRef struct{ account, id string }
 
 type netChange struct {
 	first, last string
-	tx          json.RawMessage
+	tx          json.RawMessage // nil: only a marker was read
 }
 
 func newNetChanges() *netChanges { return &netChanges{by: map[txRef]*netChange{}} }
 
-func (c *netChanges) add(e logEntry) error {
+// read takes the entry at position here; start is where the page began,
+// qs the cursor's first-marker positions (updated).
+func (c *netChanges) read(e logEntry, here, start logPos, qs map[string]logPos) error {
 	switch e.Op {
-	case opAdded, opModified, opRemoved:
+	case opAdded, opModified:
+		if q, ok := qs[e.AccountID]; ok && q.less(here) {
+			// Data of an account after its markers: written after the
+			// redaction began (an import that raced the removal). What the
+			// client got of it is no longer known; its notices will be told.
+			delete(qs, e.AccountID)
+		}
+		c.note(e, e.Op)
+	case opRedacted:
+		if _, ok := qs[e.AccountID]; !ok {
+			qs[e.AccountID] = here
+		}
+		// The client gets nothing of it; a notice later in this page
+		// folds it away like an added one.
+		if e.ID != "" {
+			c.note(logEntry{Op: opRedacted, AccountID: e.AccountID, ID: e.ID}, opAdded)
+		}
+	case opRemoved:
+		if e.Add != nil && !e.Add.less(start) {
+			// Announced in this page: the two fold.
+			c.note(e, opRemoved)
+			return nil
+		}
+		if q, ok := qs[e.AccountID]; ok && e.Add != nil && !e.Add.less(q) {
+			return nil // the client met its marker, never its data
+		}
+		c.note(e, opRemoved)
+	case opAccountGone:
+		delete(qs, e.AccountID)
 	default:
 		return fmt.Errorf("change log entry of %s with unknown operation %q", e.ID, e.Op)
 	}
+	return nil
+}
+
+// note records op for the entry's transaction (as the first op when it is
+// new to the page).
+func (c *netChanges) note(e logEntry, op string) {
 	r := txRef{e.AccountID, e.ID}
 	nc := c.by[r]
 	if nc == nil {
-		nc = &netChange{first: e.Op}
+		nc = &netChange{first: op}
 		c.by[r] = nc
 		c.order = append(c.order, r)
 	}
-	nc.last = e.Op
-	if e.Op != opRemoved {
+	nc.last = op
+	if e.Op == opAdded || e.Op == opModified {
 		nc.tx = e.Tx
 	}
-	return nil
 }
 
 func (c *netChanges) page() (SyncPage, error) {
@@ -212,6 +279,9 @@ func (c *netChanges) page() (SyncPage, error) {
 				out.Removed = append(out.Removed, RemovedTransaction{ID: r.id, AccountID: r.account})
 			}
 			continue
+		}
+		if nc.tx == nil {
+			continue // only its marker: the client gets nothing
 		}
 		// The log holds the transaction's bytes as the importer stored them.
 		var t Transaction

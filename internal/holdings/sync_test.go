@@ -133,10 +133,17 @@ func (c *syncClient) matchStore() {
 	}
 }
 
-// logCounts counts the entries of a party's change log, read raw.
-func (h *harness) logCounts(partyID string) SyncCounts {
+// rawLog counts the entries of a party's change log, read raw.
+type rawLog struct {
+	SyncCounts
+	Redacted int64
+	// Data counts the entries that hold transaction data, by account.
+	Data map[string]int
+}
+
+func (h *harness) rawLog(partyID string) rawLog {
 	h.t.Helper()
-	var n SyncCounts
+	n := rawLog{Data: map[string]int{}}
 	for _, it := range h.partition("", SyncPK(partyID)) {
 		if it.SK == syncSeqSK {
 			continue
@@ -153,10 +160,26 @@ func (h *harness) logCounts(partyID string) SyncCounts {
 				n.Modified++
 			case opRemoved:
 				n.Removed++
+			case opRedacted:
+				n.Redacted++
+			}
+			if len(e.Tx) > 0 {
+				n.Data[e.AccountID]++
 			}
 		}
 	}
 	return n
+}
+
+// noDataLeft fails when the change log still holds data of the accounts.
+func (h *harness) noDataLeft(partyID string, accountIDs []string) {
+	h.t.Helper()
+	raw := h.rawLog(partyID)
+	for _, id := range accountIDs {
+		if n := raw.Data[id]; n > 0 {
+			h.t.Fatalf("the change log keeps %d entries with data of removed account %s", n, id)
+		}
+	}
 }
 
 // storedTransactions reads every transaction of the party's accounts.
@@ -352,6 +375,7 @@ func TestSyncAnnouncesEveryChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := int64(len(c.state))
+	removedAccounts := h.idsOf(c.state)
 	c.seen = SyncCounts{}
 	c.follow(MaxSyncCount)
 	c.matchStore()
@@ -360,6 +384,7 @@ func TestSyncAnnouncesEveryChange(t *testing.T) {
 	}
 	fresh.follow(MaxSyncCount)
 	fresh.matchStore()
+	h.noDataLeft(req.PartyID, removedAccounts)
 	// Removing again logs nothing more.
 	if err := h.svc.RemoveConnectionData(t.Context(), req.PartyID, req.BankCode); err != nil {
 		t.Fatal(err)
@@ -367,6 +392,17 @@ func TestSyncAnnouncesEveryChange(t *testing.T) {
 	if pg := c.page(10); len(pg.Removed) != 0 || pg.HasMore {
 		t.Fatalf("a second removal logged %+v", pg)
 	}
+}
+
+// idsOf lists the accounts of a client's transactions.
+func (h *harness) idsOf(state map[txRef]Transaction) []string {
+	var out []string
+	for r := range state {
+		if !slices.Contains(out, r.account) {
+			out = append(out, r.account)
+		}
+	}
+	return out
 }
 
 // sortedTx lists transactions by account and id.
@@ -519,6 +555,15 @@ func TestSyncUnderConcurrentImportsAndRemoval(t *testing.T) {
 		mid := h.newSyncClient(party)
 		mid.follow(MaxSyncCount)
 
+		var removedDE []string
+		for r := range c.state {
+			if a, err := h.svc.Account(t.Context(), r.account); err == nil && a.BankCode == first[1] && !slices.Contains(removedDE, r.account) {
+				removedDE = append(removedDE, r.account)
+			}
+		}
+		if len(removedDE) == 0 {
+			t.Fatal("no account of the bank to remove")
+		}
 		h.clock.Advance(24 * time.Hour)
 		rd = c.readWhile()
 		h.concurrently(4, limits, func(svc *Service) {
@@ -534,6 +579,7 @@ func TestSyncUnderConcurrentImportsAndRemoval(t *testing.T) {
 		rd.end(t)
 		c.follow(50)
 		c.matchStore()
+		h.noDataLeft(party, removedDE)
 		mid.seen = SyncCounts{}
 		mid.follow(MaxSyncCount)
 		mid.matchStore()
@@ -617,39 +663,48 @@ func TestSyncCommitRaces(t *testing.T) {
 			t.Fatalf("tx3: a logged %+v, b %+v", a.counts, b.counts)
 		}
 
-		// The removal of the account logs what the log announced.
+		// Read in pages of one, the entries come in commit order.
+		one := h.newSyncClient(party)
+		ops := func() []string {
+			var ops []string
+			for {
+				p := one.page(1)
+				for _, x := range p.Added {
+					ops = append(ops, "added "+x.ID+" "+x.Description)
+				}
+				for _, x := range p.Modified {
+					ops = append(ops, "modified "+x.ID+" "+x.Description)
+				}
+				for _, x := range p.Removed {
+					ops = append(ops, "removed "+x.ID)
+				}
+				if !p.HasMore {
+					return ops
+				}
+			}
+		}
+		want := []string{"added tx1 coffee", "added tx2 rent", "modified tx2 rent (corrected)", "added tx3 books"}
+		if got := ops(); !slices.Equal(got, want) {
+			t.Fatalf("log order %q, want %q", got, want)
+		}
+
+		// The removal of the account: its entries lose their data, and
+		// clients that got them are told the removals.
 		if err := h.svc.removeAccount(ctx, h.svc.newSyncLog(party), acc); err != nil {
 			t.Fatal(err)
 		}
-		c := h.newSyncClient(party)
-		c.follow(2)
-		if c.seen != (SyncCounts{Added: 3, Modified: 1, Removed: 3}) || len(c.state) != 0 {
-			t.Fatalf("the log read %+v, leaving %d", c.seen, len(c.state))
+		if got := ops(); !slices.Equal(got, []string{"removed tx1", "removed tx2", "removed tx3"}) {
+			t.Fatalf("after the removal %q", got)
 		}
-		// Read in pages of one, the entries come in commit order.
-		one := h.newSyncClient(party)
-		var ops []string
-		for {
-			p := one.page(1)
-			for _, x := range p.Added {
-				ops = append(ops, "added "+x.ID+" "+x.Description)
-			}
-			for _, x := range p.Modified {
-				ops = append(ops, "modified "+x.ID+" "+x.Description)
-			}
-			for _, x := range p.Removed {
-				ops = append(ops, "removed "+x.ID)
-			}
-			if !p.HasMore {
-				break
-			}
-		}
-		want := []string{"added tx1 coffee", "added tx2 rent", "modified tx2 rent (corrected)", "added tx3 books", "removed tx1", "removed tx2", "removed tx3"}
-		if !slices.Equal(ops, want) {
-			t.Fatalf("log order %q, want %q", ops, want)
-		}
+		h.noDataLeft(party, []string{acc})
 		if items := h.partition("", AccountPK(acc)); len(items) != 0 {
 			t.Fatalf("the account partition keeps %d items", len(items))
+		}
+		// A client from the beginning reads nothing of it at all.
+		c := h.newSyncClient(party)
+		c.follow(2)
+		if c.seen != (SyncCounts{}) || len(c.state) != 0 {
+			t.Fatalf("a client from the beginning read %+v, holding %d", c.seen, len(c.state))
 		}
 	})
 }
@@ -719,15 +774,86 @@ func TestSyncDigestParts(t *testing.T) {
 
 // A digest part decodes to what was encoded, and a damaged one is refused.
 func TestDigestPartEncoding(t *testing.T) {
-	p := &digestPart{entries: map[string]digest{"tx-1": digestOf([]byte("a")), "": digestOf([]byte("b")), strings.Repeat("x", 300): digestOf([]byte("c"))}}
+	p := &digestPart{commits: []int64{3, 9, 10, 400000}, entries: map[string]digestEntry{
+		"tx-1":                   {d: digestOf([]byte("a")), add: logPos{Seq: 9, N: 2, Off: 130}},
+		"":                       {d: digestOf([]byte("b"))},
+		strings.Repeat("x", 300): {d: digestOf([]byte("c")), add: logPos{Seq: 400000, Off: 1}},
+	}}
 	data := encodePart(p, 3)
 	got, parts, err := decodePart(store.Item{PK: "ACC#a", SK: "SYNC#D#2026-01", Version: 4, Data: data})
-	if err != nil || parts != 3 || got.version != 4 || len(got.entries) != 3 || got.entries["tx-1"] != digestOf([]byte("a")) {
+	if err != nil || parts != 3 || got.version != 4 || len(got.entries) != 3 || got.entries["tx-1"] != p.entries["tx-1"] ||
+		got.entries[strings.Repeat("x", 300)] != p.entries[strings.Repeat("x", 300)] || !slices.Equal(got.commits, p.commits) {
 		t.Fatalf("decoded %+v, %d parts, %v", got, parts, err)
 	}
-	for _, bad := range [][]byte{nil, {9}, data[:len(data)-1], data[:5]} {
+	for _, bad := range [][]byte{nil, {9}, data[:len(data)-1], data[:5], append(slices.Clone(data), 0)} {
 		if _, _, err := decodePart(store.Item{PK: "ACC#a", SK: "SYNC#D#2026-01", Data: bad}); err == nil {
 			t.Fatalf("%x decoded", bad)
 		}
 	}
+}
+
+// TestSyncRemovalWhileClientsRead: an account's transactions announced in
+// five commits; one client has read all of them, one the first three,
+// one none, when the account is removed; the second reads on while the
+// redaction has reached only the newest two commits. Each is told the
+// removal of exactly what it got, and none holds anything of the account
+// in the end.
+func TestSyncRemovalWhileClientsRead(t *testing.T) {
+	h := newHarness(t, "bolt", Limits{})
+	ctx := t.Context()
+	const party, acc = "102100", "gone-account"
+	accIt, err := accountItem(Account{ID: acc, PartyID: party, BankCode: "bank"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.BatchWrite(ctx, []store.Item{accIt}, nil); err != nil {
+		t.Fatal(err)
+	}
+	l := h.svc.newSyncLog(party)
+	day := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	for c := range 5 {
+		var items []store.Item
+		var changes []txChange
+		for i := range 2 {
+			it, ch := txFixture(t, acc, fmt.Sprintf("tx-%d-%d", c, i), "x", day.AddDate(0, c, 0))
+			items, changes = append(items, it), append(changes, ch)
+		}
+		if err := h.st.BatchWrite(ctx, items, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.apply(ctx, changes); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, some, none := h.newSyncClient(party), h.newSyncClient(party), h.newSyncClient(party)
+	all.follow(MaxSyncCount)
+	some.page(6) // the first three commits
+	if len(all.state) != 10 || len(some.state) != 6 {
+		t.Fatalf("before the removal: %d and %d", len(all.state), len(some.state))
+	}
+
+	// The removal has redacted the two newest commits when "some" reads
+	// on; then it finishes.
+	rm := h.svc.newSyncLog(party)
+	if err := rm.redact(ctx, acc, []int64{l.seq - 1, l.seq}); err != nil {
+		t.Fatal(err)
+	}
+	if p := some.page(MaxSyncCount); len(p.Added)+len(p.Modified)+len(p.Removed) != 0 || p.HasMore {
+		t.Fatalf("markers read as %+v", p)
+	}
+	if err := h.svc.removeAccount(ctx, rm, acc); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name    string
+		c       *syncClient
+		removed int64
+	}{{"all", all, 10}, {"some", some, 6}, {"none", none, 0}} {
+		c.c.seen = SyncCounts{}
+		c.c.follow(3)
+		if c.c.seen != (SyncCounts{Removed: c.removed}) || len(c.c.state) != 0 {
+			t.Fatalf("client %s read %+v, holding %d", c.name, c.c.seen, len(c.c.state))
+		}
+	}
+	h.noDataLeft(party, []string{acc})
 }

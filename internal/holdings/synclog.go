@@ -46,6 +46,15 @@ import (
 // still new. Buckets by value-date month keep a write chunk's lookups to a
 // few items (providers list transactions by date); a month of more than
 // maxPartBytes of digests continues in further parts.
+//
+// Removing an account leaves nothing of its transactions' data: the
+// entries that announced them (added, modified) are redacted in place to
+// markers without data, newest first, and then the removal is announced
+// (removal notices: ids only). Each digest entry keeps where its
+// transaction was announced (its add entry) and each removal notice says
+// it, so a reader knows whether its client got the transaction before the
+// redaction (it then tells the removal) or met the marker (it then says
+// nothing): see Service.Sync.
 
 const (
 	syncSeqSK = "#SEQ"
@@ -129,15 +138,38 @@ const (
 	opAdded    = "a"
 	opModified = "m"
 	opRemoved  = "r"
+	// opRedacted replaces an added or modified entry of a removed account.
+	opRedacted = "x"
+	// opAccountGone ends the removal of an account (its last commit).
+	opAccountGone = "z"
 )
 
 // logEntry is one change: a transaction added or modified (Tx, the item's
-// data as stored) or removed (ID and AccountID only).
+// data as stored), removed (Add: where it was announced), or a redacted
+// entry of a removed account (ids only).
 type logEntry struct {
 	Op        string          `json:"o"`
 	AccountID string          `json:"a"`
-	ID        string          `json:"i"`
+	ID        string          `json:"i,omitempty"`
 	Tx        json.RawMessage `json:"t,omitempty"`
+	Add       *logPos         `json:"p,omitempty"`
+}
+
+// logPos is a position in the log: entry Off of chunk N of commit Seq.
+type logPos struct {
+	Seq int64 `json:"s"`
+	N   int   `json:"n"`
+	Off int   `json:"o"`
+}
+
+func (a logPos) less(b logPos) bool {
+	if a.Seq != b.Seq {
+		return a.Seq < b.Seq
+	}
+	if a.N != b.N {
+		return a.N < b.N
+	}
+	return a.Off < b.Off
 }
 
 // logChunk is the data of a chunk item.
@@ -149,7 +181,7 @@ type logChunk struct {
 	Entries []logEntry `json:"e"`
 }
 
-func (e logEntry) size() int { return len(e.AccountID) + len(e.ID) + len(e.Tx) + 24 }
+func (e logEntry) size() int { return len(e.AccountID) + len(e.ID) + len(e.Tx) + 64 }
 
 // txChange is what a writer asks the log to consider: a transaction item
 // it wrote (or a transaction it deletes, removal).
@@ -189,23 +221,51 @@ func (c SyncCounts) Add(o SyncCounts) SyncCounts {
 
 type bucketKey struct{ account, month string }
 
+// digestEntry is what a bucket knows of a transaction: the digest of the
+// version the log announced last, and where it announced it (added).
+type digestEntry struct {
+	d   digest
+	add logPos
+}
+
 // digestPart is one stored part of a bucket.
 type digestPart struct {
 	index   int // 0: the part that records how many there are
 	exists  bool
 	version int64
-	entries map[string]digest
+	entries map[string]digestEntry
+	// commits lists, ascending, the commits with added or modified entries
+	// of the part's transactions: what the account's removal redacts.
+	commits []int64
 	size    int
 	dirty   bool
 }
 
-// entrySize is the encoded size of a bucket entry.
+// entrySize bounds the encoded size of a bucket entry: the id's length,
+// the id, the digest and the position (three varints).
 func entrySize(id string) int {
 	n := 1
 	for v := len(id); v >= 0x80; v >>= 7 {
 		n++
 	}
-	return n + len(id) + len(digest{})
+	return n + len(id) + len(digest{}) + 16
+}
+
+// commitSize bounds the encoded size of a part's commit number.
+const commitSize = 10
+
+func newPart(index int) *digestPart {
+	return &digestPart{index: index, entries: map[string]digestEntry{}}
+}
+
+// addCommit records that commit seq wrote entries of the part.
+func (p *digestPart) addCommit(seq int64) {
+	if n := len(p.commits); n > 0 && p.commits[n-1] == seq {
+		return
+	}
+	p.commits = append(p.commits, seq)
+	p.size += commitSize
+	p.dirty = true
 }
 
 // bucket is the digests of one account and month, over its parts.
@@ -216,47 +276,50 @@ type bucket struct {
 }
 
 func emptyBucket() *bucket {
-	return &bucket{parts: []*digestPart{{entries: map[string]digest{}}}}
+	return &bucket{parts: []*digestPart{newPart(0)}}
 }
 
 func (b *bucket) clone() *bucket {
 	c := &bucket{parts: make([]*digestPart, len(b.parts))}
 	for i, p := range b.parts {
 		np := *p
-		np.entries = make(map[string]digest, len(p.entries))
+		np.entries = make(map[string]digestEntry, len(p.entries))
 		for k, v := range p.entries {
 			np.entries[k] = v
 		}
+		np.commits = slices.Clone(p.commits)
 		np.dirty = false
 		c.parts[i] = &np
 	}
 	return c
 }
 
-func (b *bucket) get(id string) (digest, int, bool) {
+func (b *bucket) get(id string) (digestEntry, int, bool) {
 	for i, p := range b.parts {
-		if d, ok := p.entries[id]; ok {
-			return d, i, true
+		if e, ok := p.entries[id]; ok {
+			return e, i, true
 		}
 	}
-	return digest{}, 0, false
+	return digestEntry{}, 0, false
 }
 
-func (b *bucket) set(id string, d digest) {
+// set records e for id and returns the part that holds it.
+func (b *bucket) set(id string, e digestEntry) *digestPart {
 	if _, i, ok := b.get(id); ok {
-		b.parts[i].entries[id] = d
+		b.parts[i].entries[id] = e
 		b.parts[i].dirty = true
-		return
+		return b.parts[i]
 	}
 	last := b.parts[len(b.parts)-1]
-	if last.size+entrySize(id) > maxPartBytes {
-		last = &digestPart{index: len(b.parts), entries: map[string]digest{}}
+	if last.size+entrySize(id)+commitSize > maxPartBytes {
+		last = newPart(len(b.parts))
 		b.parts = append(b.parts, last)
 		b.parts[0].dirty = true // it records the number of parts
 	}
-	last.entries[id] = d
+	last.entries[id] = e
 	last.size += entrySize(id)
 	last.dirty = true
+	return last
 }
 
 func (b *bucket) del(id string) {
@@ -280,8 +343,10 @@ func (b *bucket) ids() []string {
 }
 
 // Bucket part encoding: a format byte, the number of parts (part 0; 0 in
-// the others), the number of entries, then per entry the id's length, the
-// id and the digest, in id order.
+// the others), the number of commits then each commit's number as the
+// difference from the one before, the number of entries, then per entry
+// (in id order) the id's length, the id, the digest and the position of
+// its add entry (commit, chunk, offset).
 const digestFormat = 1
 
 func encodePart(p *digestPart, parts int) []byte {
@@ -290,15 +355,24 @@ func encodePart(p *digestPart, parts int) []byte {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	buf := make([]byte, 0, 1+2*binary.MaxVarintLen64+p.size)
+	buf := make([]byte, 0, 1+3*binary.MaxVarintLen64+p.size)
 	buf = append(buf, digestFormat)
 	buf = binary.AppendUvarint(buf, uint64(parts))
+	buf = binary.AppendUvarint(buf, uint64(len(p.commits)))
+	var prev int64
+	for _, c := range p.commits {
+		buf = binary.AppendUvarint(buf, uint64(c-prev))
+		prev = c
+	}
 	buf = binary.AppendUvarint(buf, uint64(len(ids)))
 	for _, id := range ids {
 		buf = binary.AppendUvarint(buf, uint64(len(id)))
 		buf = append(buf, id...)
-		d := p.entries[id]
-		buf = append(buf, d[:]...)
+		e := p.entries[id]
+		buf = append(buf, e.d[:]...)
+		buf = binary.AppendUvarint(buf, uint64(e.add.Seq))
+		buf = binary.AppendUvarint(buf, uint64(e.add.N))
+		buf = binary.AppendUvarint(buf, uint64(e.add.Off))
 	}
 	return buf
 }
@@ -316,26 +390,51 @@ func decodePart(it store.Item) (p *digestPart, parts int, err error) {
 	if err != nil {
 		return nil, 0, bad("parts")
 	}
+	nc, err := binary.ReadUvarint(r)
+	if err != nil || nc > uint64(len(it.Data)) {
+		return nil, 0, bad("commits")
+	}
+	p = &digestPart{exists: true, version: it.Version, commits: make([]int64, 0, nc)}
+	var prev uint64
+	for range nc {
+		d, err := binary.ReadUvarint(r)
+		if err != nil {
+			return nil, 0, bad("commit")
+		}
+		prev += d
+		p.commits = append(p.commits, int64(prev))
+		p.size += commitSize
+	}
 	n, err := binary.ReadUvarint(r)
 	if err != nil || n > uint64(len(it.Data)) {
 		return nil, 0, bad("count")
 	}
-	p = &digestPart{exists: true, version: it.Version, entries: make(map[string]digest, n)}
+	p.entries = make(map[string]digestEntry, n)
 	for range n {
 		l, err := binary.ReadUvarint(r)
 		if err != nil || l > uint64(r.Len()) {
 			return nil, 0, bad("entry")
 		}
 		id := make([]byte, l)
-		var d digest
+		var e digestEntry
 		if _, err := io.ReadFull(r, id); err != nil {
 			return nil, 0, bad("entry id")
 		}
-		if _, err := io.ReadFull(r, d[:]); err != nil {
+		if _, err := io.ReadFull(r, e.d[:]); err != nil {
 			return nil, 0, bad("entry digest")
 		}
-		p.entries[string(id)] = d
+		var pos [3]uint64
+		for i := range pos {
+			if pos[i], err = binary.ReadUvarint(r); err != nil {
+				return nil, 0, bad("entry position")
+			}
+		}
+		e.add = logPos{Seq: int64(pos[0]), N: int(pos[1]), Off: int(pos[2])}
+		p.entries[string(id)] = e
 		p.size += entrySize(string(id))
+	}
+	if r.Len() != 0 {
+		return nil, 0, bad("trailing bytes")
 	}
 	return p, int(np), nil
 }
@@ -382,6 +481,9 @@ type pending struct {
 	b       *bucket // the bucket as it will be after the commit
 	entries []logEntry
 	items   []store.Item // transaction items behind the entries
+	// written are the parts that get added or modified entries (they
+	// record the commit's number).
+	written map[*digestPart]bool
 }
 
 // A commit lost a race: another commit of the party took its number
@@ -494,7 +596,7 @@ func (l *syncLog) read(ctx context.Context, keys []store.Key) error {
 		b := &bucket{parts: make([]*digestPart, max(parts, 1))}
 		b.parts[0] = p
 		for i := 1; i < len(b.parts); i++ {
-			b.parts[i] = &digestPart{index: i, entries: map[string]digest{}}
+			b.parts[i] = newPart(i)
 			more = append(more, store.Key{PK: it.PK, SK: digestSK(month, i)})
 		}
 		l.buckets[bk] = b
@@ -542,16 +644,22 @@ func (l *syncLog) diff(changes []txChange) []*pending {
 				continue
 			}
 			p.b.del(c.id)
-			p.entries = append(p.entries, logEntry{Op: opRemoved, AccountID: c.accountID, ID: c.id})
+			add := old.add
+			p.entries = append(p.entries, logEntry{Op: opRemoved, AccountID: c.accountID, ID: c.id, Add: &add})
 			continue
 		case !known:
+			// Its position is known when the commit is built.
 			p.entries = append(p.entries, logEntry{Op: opAdded, AccountID: c.accountID, ID: c.id, Tx: c.item.Data})
-		case old != c.digest:
+		case old.d != c.digest:
 			p.entries = append(p.entries, logEntry{Op: opModified, AccountID: c.accountID, ID: c.id, Tx: c.item.Data})
 		default:
 			continue
 		}
-		p.b.set(c.id, c.digest)
+		part := p.b.set(c.id, digestEntry{d: c.digest, add: old.add})
+		if p.written == nil {
+			p.written = map[*digestPart]bool{}
+		}
+		p.written[part] = true
 		p.items = append(p.items, c.item)
 	}
 	out := order[:0]
@@ -633,8 +741,17 @@ func (l *syncLog) commit(ctx context.Context, group []*pending) error {
 				chunks = append(chunks, cur)
 				cur, curSize = nil, 0
 			}
+			if e.Op == opAdded {
+				// The bucket remembers where the log announced it.
+				be, i, _ := p.b.get(e.ID)
+				be.add = logPos{Seq: seq, N: len(chunks), Off: len(cur)}
+				p.b.parts[i].entries[e.ID] = be
+			}
 			cur = append(cur, e)
 			curSize += e.size()
+		}
+		for part := range p.written {
+			part.addCommit(seq)
 		}
 	}
 	chunks = append(chunks, cur)
@@ -727,24 +844,116 @@ func (l *syncLog) removeAccount(ctx context.Context, accountID string) error {
 		if len(buckets) == 0 {
 			return nil
 		}
-		// One pending change per part: a part's removal entries fit a
-		// commit whatever the month holds.
+		// First the data goes: every entry that announced one of the
+		// account's transactions is redacted (run again after a failure,
+		// it finds what is left to redact).
+		var commits []int64
+		for _, b := range buckets {
+			for _, part := range b.b.parts {
+				commits = append(commits, part.commits...)
+			}
+		}
+		if err := l.redact(ctx, accountID, commits); err != nil {
+			return err
+		}
+		// Then the removal notices: one pending change per part (a part's
+		// notices fit a commit whatever the month holds), the last one
+		// ending with the account's end marker.
 		var ps []*pending
 		for _, b := range buckets {
 			for _, part := range b.b.parts {
 				p := &pending{key: b.key, b: &bucket{parts: []*digestPart{part}, deleteAll: true}}
 				for _, id := range p.b.ids() {
-					p.entries = append(p.entries, logEntry{Op: opRemoved, AccountID: accountID, ID: id})
+					add := part.entries[id].add
+					p.entries = append(p.entries, logEntry{Op: opRemoved, AccountID: accountID, ID: id, Add: &add})
 				}
 				ps = append(ps, p)
 			}
 		}
+		last := ps[len(ps)-1]
+		last.entries = append(last.entries, logEntry{Op: opAccountGone, AccountID: accountID})
 		err = l.commitAll(ctx, ps)
 		if !errors.Is(err, errCommitRace) {
 			return err
 		}
 	}
 	return fmt.Errorf("log removal of account %s: %w %d times", accountID, errCommitRace, commitAttempts)
+}
+
+// redact replaces the added and modified entries of an account in the
+// given commits by markers without data, newest chunk first: a reader
+// that meets a marker meets only markers of the account after it (it
+// reads oldest first), which is what lets it tell its client the removal
+// of exactly the transactions it was given (Service.Sync).
+func (l *syncLog) redact(ctx context.Context, accountID string, commits []int64) error {
+	slices.Sort(commits)
+	commits = slices.Compact(commits)
+	for i := len(commits) - 1; i >= 0; i-- {
+		chunks, err := l.commitChunks(ctx, commits[i])
+		if err != nil {
+			return err
+		}
+		for j := len(chunks) - 1; j >= 0; j-- {
+			if err := l.redactChunk(ctx, accountID, chunks[j]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// commitChunks reads the chunks of a commit, in order.
+func (l *syncLog) commitChunks(ctx context.Context, seq int64) ([]store.Item, error) {
+	var out []store.Item
+	q := store.Query{PK: SyncPK(l.partyID), SKPrefix: fmt.Sprintf("%012d#", seq)}
+	for {
+		page, err := l.st.Query(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("read change log commit %d of party %s: %w", seq, l.partyID, err)
+		}
+		out = append(out, page.Items...)
+		if page.Next == "" {
+			return out, nil
+		}
+		q.Token = page.Next
+	}
+}
+
+// redactChunk rewrites one chunk without the account's data (version
+// guarded: a concurrent redaction of the same chunk makes it read again).
+func (l *syncLog) redactChunk(ctx context.Context, accountID string, it store.Item) error {
+	for range commitAttempts {
+		var ch logChunk
+		if err := json.Unmarshal(it.Data, &ch); err != nil {
+			return fmt.Errorf("decode change log chunk %s|%s: %w", it.PK, it.SK, err)
+		}
+		changed := false
+		for i, e := range ch.Entries {
+			if e.AccountID == accountID && (e.Op == opAdded || e.Op == opModified) {
+				ch.Entries[i] = logEntry{Op: opRedacted, AccountID: e.AccountID, ID: e.ID}
+				changed = true
+			}
+		}
+		if !changed {
+			return nil
+		}
+		data, err := json.Marshal(ch)
+		if err != nil {
+			return fmt.Errorf("encode change log chunk: %w", err)
+		}
+		err = l.st.Put(ctx, store.Item{PK: it.PK, SK: it.SK, Version: it.Version + 1, Data: data}, store.IfVersion(it.Version))
+		if !errors.Is(err, store.ErrConditionFailed) {
+			if err != nil {
+				return fmt.Errorf("redact change log chunk %s: %w", it.SK, err)
+			}
+			return nil
+		}
+		k := it.Key()
+		if it, err = l.st.Get(ctx, k); err != nil {
+			return fmt.Errorf("read change log chunk %s again: %w", k.SK, err)
+		}
+	}
+	return fmt.Errorf("redact change log chunk %s: changed %d times", it.SK, commitAttempts)
 }
 
 // readAccount reads every digest bucket of an account (one query per MB),
