@@ -1,7 +1,8 @@
 // Command openagg is the local all-in-one binary: `serve` runs every API
 // group, the queue workers and the refresh scheduler in one process on the
 // embedded default; `token` mints a bearer token for it; `invoke` runs one
-// Lambda handler in-process on an event file.
+// Lambda handler in-process on an event file; `receive` is a webhook
+// receiver for trying the webhooks locally.
 package main
 
 import (
@@ -39,6 +40,7 @@ func commands() []command {
 		{"invoke", "run one Lambda handler in-process on an event file", invokeCmd},
 		{"template", "write template.yaml from the API groups' routes (--check: fail if stale, --out -: print)", templateCmd},
 		{"openapi", "write the OpenAPI documents of every dialect (--out DIR, or --name NAME to stdout)", openapiCmd},
+		{"receive", "a local webhook receiver that verifies and prints each delivery", receiveCmd},
 	}
 }
 

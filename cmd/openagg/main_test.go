@@ -158,8 +158,11 @@ func TestCommandErrors(t *testing.T) {
 		{"serve on sqs", []string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}, map[string]string{
 			"OPENAGG_STORE": "dynamo", "OPENAGG_PAGE_TOKEN_SECRET": "0123456789abcdef0123",
 			"OPENAGG_QUEUE_URL_DIRECTORY": "http://127.0.0.1:1/q/d", "OPENAGG_QUEUE_URL_CONNECTIONS": "http://127.0.0.1:1/q/c", "OPENAGG_QUEUE_URL_HOLDINGS": "http://127.0.0.1:1/q/h", "OPENAGG_QUEUE_URL_ACTIVITY": "http://127.0.0.1:1/q/a",
+			"OPENAGG_QUEUE_URL_WEBHOOKS": "http://127.0.0.1:1/q/w",
 		}, 1, "serve runs the queue workers in-process on the embedded queue, but OPENAGG_QUEUE=sqs"},
 		{"invoke without function", []string{"invoke", "--data", dir}, nil, 1, "--function and --event are required"},
+		{"receive without secret", []string{"receive"}, nil, 1, "--secret must be the whsec_"},
+		{"receive bad flag", []string{"receive", "--nope"}, nil, 2, "flag provided but not defined"},
 		{"invoke missing file", []string{"invoke", "--data", dir, "--function", "health", "--event", filepath.Join(dir, "none.json")}, nil, 1, "read event"},
 	}
 	for _, tc := range tests {

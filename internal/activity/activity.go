@@ -15,6 +15,7 @@ package activity
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 )
@@ -32,6 +33,10 @@ const (
 	ImportCompleted     Kind = "import.completed"     // accounts and transactions imported
 	ImportFailed        Kind = "import.failed"        // an import run gave up
 	ConsentExpiring     Kind = "consent.expiring"     // the consent given at the bank ends soon
+	// TransactionsChanged: an import or a removal committed changes to
+	// the party's transaction change log (GET .../transactions/sync);
+	// AccountIDs name the accounts concerned.
+	TransactionsChanged Kind = "transactions.sync_available"
 )
 
 // Channels: where an event came from.
@@ -68,6 +73,21 @@ type Event struct {
 	// zero when it is not about a future date.
 	At        time.Time `json:"at"`
 	Scheduled time.Time `json:"scheduled,omitzero"`
+	// Counts of an import (import.completed): the accounts and
+	// transactions it stored, and what it added to, modified in and
+	// removed from the party's transaction change log.
+	Counts *Counts `json:"counts,omitempty"`
+	// AccountIDs are the accounts an event concerns (transactions.sync_available).
+	AccountIDs []string `json:"accountIds,omitempty"`
+}
+
+// Counts are an import's figures.
+type Counts struct {
+	Accounts     int   `json:"accounts"`
+	Transactions int64 `json:"transactions"`
+	Added        int64 `json:"added"`
+	Modified     int64 `json:"modified"`
+	Removed      int64 `json:"removed"`
 }
 
 // Sink records events.
@@ -89,6 +109,22 @@ func WithChannel(ctx context.Context, channel string) context.Context {
 func ChannelOf(ctx context.Context) string {
 	c, _ := ctx.Value(channelKey{}).(string)
 	return c
+}
+
+// Sinks records an event with each sink in turn and joins their errors:
+// a job that failed is recorded again by every sink, each idempotent by
+// the event's key.
+type Sinks []Sink
+
+// Record implements Sink.
+func (ss Sinks) Record(ctx context.Context, e Event) error {
+	var errs []error
+	for _, s := range ss {
+		if err := s.Record(ctx, e); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Report records e on sink (nothing when sink is nil), with the channel

@@ -71,6 +71,7 @@ func TestNewAWS(t *testing.T) {
 		"OPENAGG_QUEUE_URL_CONNECTIONS": urls[queue.Connections],
 		"OPENAGG_QUEUE_URL_HOLDINGS":    urls[queue.Holdings],
 		"OPENAGG_QUEUE_URL_ACTIVITY":    urls[queue.Activity],
+		"OPENAGG_QUEUE_URL_WEBHOOKS":    urls[queue.Webhooks],
 		"OPENAGG_PAGE_TOKEN_SECRET_ARN": *sec.ARN,
 		"OPENAGG_PROVIDER_SECRET_ARN":   *prov.ARN,
 		"OPENAGG_JWT_ISSUER":            "https://idp.example.com/",

@@ -31,11 +31,16 @@ func (a *App) customersGroup() (Group, error) {
 
 // activityRecorder is the worker consuming queue.Activity: each event a
 // connection's life reports becomes a CRM event of every customer linked
-// to the party's owner at that bank. Recording reads no bank record, so it
+// to the party's owner at that bank, and a delivery to every webhook
+// endpoint subscribed to its type. Recording reads no bank record, so it
 // needs no directory.
 func (a *App) activityRecorder() (Worker, error) {
 	crm := customer.New(customer.Deps{Store: a.Store, Roles: a.Entitlements, Clock: a.Clock, Log: a.Log})
-	return Worker{Name: "activity-recorder", Queue: queue.Activity, Handler: queue.Consumer(a.Log, activity.Handler(crm))}, nil
+	hooks, err := a.Webhooks()
+	if err != nil {
+		return Worker{}, fmt.Errorf("activity-recorder: %w", err)
+	}
+	return Worker{Name: "activity-recorder", Queue: queue.Activity, Handler: queue.Consumer(a.Log, activity.Handler(activity.Sinks{crm, hooks}))}, nil
 }
 
 // customerBanks: an OBP BANK_ID is the code of a bank whose access is

@@ -31,6 +31,7 @@ import (
 	"github.com/openagg/openagg/internal/party"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/view"
+	"github.com/openagg/openagg/internal/webhook"
 )
 
 // domainKinds is every exported failure kind of every package under
@@ -163,6 +164,14 @@ var domainKinds = map[string]map[string]*fault.Kind{
 		"ErrGrantNotFound":     view.ErrGrantNotFound,
 		"ErrConflict":          view.ErrConflict,
 	},
+	"webhook": {
+		"ErrNotFound":      webhook.ErrNotFound,
+		"ErrInvalidName":   webhook.ErrInvalidName,
+		"ErrInvalidURL":    webhook.ErrInvalidURL,
+		"ErrInvalidEvents": webhook.ErrInvalidEvents,
+		"ErrInvalidLimit":  webhook.ErrInvalidLimit,
+		"ErrConflict":      webhook.ErrConflict,
+	},
 	// The provider port's errors are plain sentinels (party.ProviderError
 	// turns them into kinds); listed so that kinds declared there later
 	// must be mapped by the dialects whose groups call providers.
@@ -188,7 +197,7 @@ func dialects() []dialect {
 	return []dialect{
 		{
 			name:    "aggregation",
-			domains: []string{"party", "connection", "holdings", "bank", "provider", "auth"},
+			domains: []string{"party", "connection", "holdings", "bank", "provider", "auth", "webhook"},
 			has:     func(k *fault.Kind) bool { _, ok := aggregation.Errors.Kinds[k]; return ok },
 			render:  func(w http.ResponseWriter, r *http.Request, err error) { aggregation.WriteError(w, r, log, err) },
 		},

@@ -121,6 +121,8 @@ func consumerConfig(queueName string) local.ConsumerConfig {
 		return local.ConsumerConfig{BatchSize: 5, MaxReceiveCount: 5, VisibilityTimeout: 12 * time.Minute}
 	case queue.Activity:
 		return local.ConsumerConfig{BatchSize: 10, MaxReceiveCount: 5, VisibilityTimeout: 6 * time.Minute}
+	case queue.Webhooks:
+		return local.ConsumerConfig{BatchSize: 5, MaxReceiveCount: 5, VisibilityTimeout: 6 * time.Minute}
 	default:
 		return local.ConsumerConfig{BatchSize: 10, MaxReceiveCount: 5, VisibilityTimeout: 12 * time.Minute}
 	}

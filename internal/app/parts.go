@@ -35,6 +35,7 @@ func ConnectionSync(a *App) (Part, error)   { return workerPart(a.connectionSync
 func HoldingsImporter(a *App) (Part, error) { return workerPart(a.holdingsImporter()) }
 
 func ActivityRecorder(a *App) (Part, error) { return workerPart(a.activityRecorder()) }
+func WebhooksWorker(a *App) (Part, error)   { return workerPart(a.webhooksWorker()) }
 
 func RefreshScheduler(a *App) (Part, error) { return schedulePart(a.refreshScheduler()) }
 
@@ -61,6 +62,7 @@ func Parts() []PartInfo {
 		{"connection-sync", KindWorker, ConnectionSync},
 		{"holdings-importer", KindWorker, HoldingsImporter},
 		{"activity-recorder", KindWorker, ActivityRecorder},
+		{"webhooks", KindWorker, WebhooksWorker},
 		{"refresh-scheduler", KindSchedule, RefreshScheduler},
 	}
 }

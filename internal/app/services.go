@@ -14,6 +14,7 @@ import (
 	"github.com/openagg/openagg/internal/party"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/view"
+	"github.com/openagg/openagg/internal/webhook"
 )
 
 // once builds a value the first time it is asked for and keeps it (or the
@@ -42,6 +43,7 @@ type services struct {
 	customer once[*customer.Service]
 
 	keyring     once[credential.Keyring]
+	webhooks    once[*webhook.Service]
 	categorizer once[*bankconn.Categorizer]
 	bankconns   once[*bankconn.Service]
 }
@@ -102,6 +104,8 @@ func (a *App) Holdings() *holdings.Service {
 			// that outlives the connection's removal writes nothing.
 			RunGuard: connection.Key,
 			Activity: a.activitySink(),
+			// Sync cursors are sealed like the store's page tokens.
+			TokenSecret: a.PageTokenSecret,
 		}), nil
 	})
 	return h

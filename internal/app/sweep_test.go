@@ -28,6 +28,7 @@ import (
 	"github.com/openagg/openagg/internal/queue/local"
 	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/bolt"
+	"github.com/openagg/openagg/internal/webhook"
 )
 
 // TestSweepEveryRoute is the generic safety net over every route of every
@@ -170,6 +171,7 @@ var aliceRoles = []string{
 	auth.RoleCanCreateUserCustomerLinkAtAnyBank,
 	auth.RoleCanAddSocialMediaHandle,
 	auth.RoleCanGetSocialMediaHandles,
+	webhook.RoleManage,
 }
 
 // sweep is the app under test with its counters.
@@ -217,6 +219,9 @@ func newSweep(t *testing.T) *sweep {
 		"OPENAGG_SUPERADMINS":         "root",
 		"OPENAGG_CALLBACK_PUBLIC_KEY": pub,
 		"OPENAGG_LOG_LEVEL":           "error", // the setup's; the sweep captures its own
+		// Alice's webhook endpoint is on loopback (nothing listens: its
+		// deliveries fail at once).
+		"OPENAGG_WEBHOOKS_ALLOW_PRIVATE": "true",
 	}
 	cfg, err := platform.LoadConfig(func(k string) string { return vars[k] })
 	if err != nil {
@@ -324,6 +329,7 @@ func (s *sweep) setup() {
 		"countrycode": country, "kind": "success", "accountid": esc(acc),
 		"transactionid": esc(tx), "otheraccountid": esc(other),
 		"userid": "alice",
+		"name":   "sweep-hook", // alice's webhook endpoint (restore)
 		// {bank} is the internal id, except before /provider/ (see path).
 		"bank": internalID,
 	}
@@ -384,6 +390,10 @@ func (s *sweep) restore(tok string) {
 		return m.ID + m.EntitlementID
 	}
 	root := token(s.t, s.a, authn.Claims{Sub: "root"})
+	hooks := token(s.t, s.a, authn.Claims{Sub: "alice", Roles: []string{webhook.RoleManage}})
+	if code, out := serve(s.h, "PUT", "/system/webhooks/sweep-hook", hooks, "application/json", s.bodies["webhooks/{name}"]); code != http.StatusCreated && code != http.StatusOK {
+		s.t.Fatalf("restore the webhook endpoint: %d %s", code, out)
+	}
 	must("POST", s.account+"/permissions/alice/views/"+s.customView, tok, "")
 	for name, id := range map[string]string{
 		"commentid":     must("POST", s.meta+"/comments", tok, `{"value":"sweep comment"}`),
@@ -457,6 +467,7 @@ func sweepBodies(party, code, customView, flags string) map[string]string {
 		"physical_location":   `{"physical_location":{"latitude":1,"longitude":2}}`,
 		// A v6 callback sent now (older ones are refused).
 		"saltedge/{kind}": `{"data":{"customer_id":"` + code + `-customer","connection_id":"1","stage":"finish"},"meta":{"version":"6","time":"` + time.Now().UTC().Format(time.RFC3339) + `"}}`,
+		"webhooks/{name}": `{"url":"http://127.0.0.1:9/sweep","events":["import.completed","connection.status_changed"]}`,
 		// finAPI (the ids are filled in by restoreFinAPI).
 		"bankConnections/{id}": `{"name":"sweep"}`,
 	}

@@ -42,14 +42,19 @@ func (a *App) orderedProviders() []provider.Provider {
 	return out
 }
 
-// systemGroup is the Aggregation API's system group (bank directory).
+// systemGroup is the Aggregation API's system group (bank directory,
+// webhook endpoints).
 func (a *App) systemGroup() (Group, error) {
 	banks, err := a.BankDirectory()
 	if err != nil {
 		return Group{}, fmt.Errorf("system group: %w", err)
 	}
+	hooks, err := a.Webhooks()
+	if err != nil {
+		return Group{}, fmt.Errorf("system group: %w", err)
+	}
 	return Group{Name: "system", Render: a.aggregationRender,
-		Routes: system.New(system.Deps{Log: a.Log, Banks: banks, Roles: a.Entitlements}).Routes()}, nil
+		Routes: system.New(system.Deps{Log: a.Log, Banks: banks, Roles: a.Entitlements, Webhooks: hooks}).Routes()}, nil
 }
 
 // directoryLoader is the worker consuming queue.Directory (one

@@ -51,6 +51,7 @@ func Roles() []Role {
 		{Name: RoleCanGetSocialMediaHandles, BankLevel: true},
 		{Name: "CanManageBankDirectory"}, // bank.RoleManageDirectory
 		{Name: "CanManageParties"},       // party.RoleManageParties
+		{Name: "CanManageWebhooks"},      // webhook.RoleManage
 	}
 }
 

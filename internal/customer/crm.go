@@ -64,9 +64,15 @@ const maxEventsPerRecord = store.MaxTransactItems - 1
 // the user (their user record, written once). Store calls: one BatchGet
 // (the user's record and link list at the bank), one write (a Put, or a
 // transaction for several customers) when there is something to write.
-// The event's key makes a repeated report one event.
+// The event's key makes a repeated report one event. Transaction change
+// notices (activity.TransactionsChanged) are not recorded.
 func (s *Service) Record(ctx context.Context, e activity.Event) error {
 	if !auth.ValidUserID(e.UserID) || e.BankCode == "" || len(e.BankCode) > 255 {
+		return nil
+	}
+	if e.Kind == activity.TransactionsChanged {
+		// Bookkeeping of the transaction change log (for webhooks), not
+		// something that happened between the customer and the bank.
 		return nil
 	}
 	at := e.At.UTC()

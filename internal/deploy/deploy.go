@@ -81,6 +81,7 @@ func Queues() []Queue {
 		{Name: "connections", LogicalID: "ConnectionsQueue", VisibilityTimeout: 6 * 120, MaxReceiveCount: 5},
 		{Name: "holdings", LogicalID: "HoldingsQueue", VisibilityTimeout: 6 * 300, MaxReceiveCount: 5},
 		{Name: "activity", LogicalID: "ActivityQueue", VisibilityTimeout: 6 * 60, MaxReceiveCount: 5},
+		{Name: "webhooks", LogicalID: "WebhooksQueue", VisibilityTimeout: 6 * 60, MaxReceiveCount: 5},
 	}
 }
 
@@ -93,9 +94,11 @@ func Functions() []Function {
 		// customer. Load and refresh requests go to the connections queue.
 		{Name: "party", LogicalID: "Party", Description: "Aggregation API - party profiles and connections", Groups: []string{"party"}, Timeout: 29,
 			TableActions: readWriteDelete(), SendsTo: []string{"ConnectionsQueue", "ActivityQueue"}},
-		// Directory reads, access switch (transaction of puts), load start.
-		{Name: "system", LogicalID: "System", Description: "Aggregation API - bank directory and health", Groups: []string{"system", "health"}, Timeout: 29,
-			TableActions: readPut(), SendsTo: []string{"DirectoryQueue"}},
+		// Directory reads, access switch (transaction of puts), load start;
+		// webhook endpoints: conditional puts, deletes, the attempts query;
+		// a new endpoint's signing secret is sealed with the credentials key.
+		{Name: "system", LogicalID: "System", Description: "Aggregation API - bank directory, webhook endpoints and health", Groups: []string{"system", "health"}, Timeout: 29,
+			TableActions: readPut("DeleteItem"), SendsTo: []string{"DirectoryQueue"}, UsesKMS: true},
 		// Account and transaction reads; the import start writes the run.
 		{Name: "holdings", LogicalID: "Holdings", Description: "Aggregation API - accounts and transactions import and reads", Groups: []string{"holdings"}, Timeout: 29,
 			TableActions: readPut(), SendsTo: []string{"HoldingsQueue", "ActivityQueue"}},
@@ -134,9 +137,16 @@ func Functions() []Function {
 		{Name: "holdings-importer", LogicalID: "HoldingsImporter", Description: "Worker - imports accounts, balances and transactions in chunks", Timeout: 300, MemorySize: 512,
 			TableActions: append(readWriteDelete(), "ConditionCheckItem"), SendsTo: []string{"HoldingsQueue", "ActivityQueue"}, Queue: "HoldingsQueue", BatchSize: 1, MaxConcurrency: 10},
 		// Reads the owner's links at the bank, writes one CRM event per
-		// linked customer (a transaction of conditional puts).
-		{Name: "activity-recorder", LogicalID: "ActivityRecorder", Description: "Worker - records what happens to connections (OBP CRM events)", Timeout: 60,
-			TableActions: []string{"BatchGetItem", "PutItem"}, Queue: "ActivityQueue", BatchSize: 10, MaxConcurrency: 2},
+		// linked customer (a transaction of conditional puts); reads the
+		// webhook endpoints and queues a delivery per subscribed one.
+		{Name: "activity-recorder", LogicalID: "ActivityRecorder", Description: "Worker - records what happens to connections (OBP CRM events) and queues webhooks", Timeout: 60,
+			TableActions: []string{"BatchGetItem", "PutItem", "Query"}, SendsTo: []string{"WebhooksQueue"}, Queue: "ActivityQueue", BatchSize: 10, MaxConcurrency: 2},
+		// Reads the endpoint, opens its secret (the credentials key), posts,
+		// records the attempt, queues the next one (a wait longer than SQS
+		// delays is a chain of re-queued messages). Batches of 5 within the
+		// timeout: each post is bounded by 10 s.
+		{Name: "webhooks", LogicalID: "Webhooks", Description: "Worker - delivers signed webhooks (Standard Webhooks) with retries", Timeout: 60,
+			TableActions: []string{"GetItem", "PutItem"}, SendsTo: []string{"WebhooksQueue"}, UsesKMS: true, Queue: "WebhooksQueue", BatchSize: 5, MaxConcurrency: 5},
 		// Reads the refresh index and advances each due connection.
 		{Name: "refresh-scheduler", LogicalID: "RefreshScheduler", Description: "Scheduled - enqueues refresh jobs for due connections", Timeout: 60,
 			TableActions: []string{"Query", "PutItem"}, SendsTo: []string{"ConnectionsQueue", "ActivityQueue"}, Schedule: true},

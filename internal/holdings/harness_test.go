@@ -64,6 +64,9 @@ type harness struct {
 	failSend func(job queue.Job) error
 	// customers are the sandbox customers by party.
 	customers map[string]provider.Customer
+	// wrap, when set, stands between the service and the sandbox (a
+	// provider whose data changes between imports).
+	wrap func(*sandbox.Provider) provider.Provider
 }
 
 // faultySender is the real queue with optional injected Send failures.
@@ -173,6 +176,12 @@ func newHarness(t testing.TB, kind string, limits Limits) *harness {
 		Store: st, Queue: faultySender{h}, Clock: h.clock, Log: log, Hook: h.hook, Limits: limits,
 		Providers: func(name string) (provider.Provider, error) {
 			if name == sandbox.Name {
+				h.mu.Lock()
+				wrap := h.wrap
+				h.mu.Unlock()
+				if wrap != nil {
+					return wrap(h.sbx), nil
+				}
 				return h.sbx, nil
 			}
 			return nil, platform.BadRequest("UNKNOWN_PROVIDER", "unknown provider %q", name)

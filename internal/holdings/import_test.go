@@ -89,6 +89,9 @@ func TestImportAccountsAndTransactions(t *testing.T) {
 					nTx++
 				case strings.HasPrefix(it.SK, CounterpartySKPrefix):
 					nCP++
+				case strings.HasPrefix(it.SK, DigestSKPrefix):
+					// The change log's memory of the account (checked
+					// through the sync below).
 				case it.SK != AccountSK:
 					t.Fatalf("unexpected item %s in the account partition", it.SK)
 				}
@@ -123,6 +126,10 @@ func TestImportAccountsAndTransactions(t *testing.T) {
 				t.Fatalf("transaction %s: %+v, %v", listed[0].ID, one, err)
 			}
 		}
+		// The change log announced every stored transaction once.
+		c := h.newSyncClient(req.PartyID)
+		c.follow(100)
+		c.matchStore()
 		// The hook saw the new accounts, then all accounts at the end.
 		calls2 := h.hook.Calls()
 		if len(calls2) != 2 || len(calls2[0]) != len(e.accounts) || len(calls2[1]) != len(e.accounts) {
@@ -218,6 +225,13 @@ func TestImportIsIdempotent(t *testing.T) {
 		if snap3 := h.snapshot(ids); !maps.Equal(snap1, snap3) {
 			t.Fatal("redelivered jobs changed the stored items")
 		}
+		// The change log announced the first import and nothing since.
+		c := h.newSyncClient(req.PartyID)
+		c.follow(MaxSyncCount)
+		c.matchStore()
+		if c.seen != (SyncCounts{Added: p1.Transactions}) {
+			t.Fatalf("the change log read %+v after %d transactions imported again and again", c.seen, p1.Transactions)
+		}
 	})
 }
 
@@ -276,6 +290,9 @@ func TestImportIsChunked(t *testing.T) {
 		if _, v := h.state(req); v != ver || !maps.Equal(snap, h.snapshot(ids)) {
 			t.Fatal("a duplicate continuation changed something")
 		}
+		c := h.newSyncClient(req.PartyID)
+		c.follow(MaxSyncCount)
+		c.matchStore()
 	})
 }
 
@@ -309,6 +326,9 @@ func TestLostContinuationIsResent(t *testing.T) {
 			t.Fatalf("deliveries per step %v", steps)
 		}
 	}
+	c := h.newSyncClient(req.PartyID)
+	c.follow(MaxSyncCount)
+	c.matchStore()
 }
 
 // Two deliveries of the same step at the same time: both may work, one
@@ -348,6 +368,13 @@ func TestConcurrentDuplicateStep(t *testing.T) {
 	}
 	if int64(n) != e.total {
 		t.Fatalf("%d transactions indexed, want %d", n, e.total)
+	}
+	// Both deliveries wrote; the change log announced each transaction once.
+	c := h.newSyncClient(req.PartyID)
+	c.follow(MaxSyncCount)
+	c.matchStore()
+	if c.seen.Added != e.total {
+		t.Fatalf("the change log added %d transactions, want %d", c.seen.Added, e.total)
 	}
 }
 
@@ -485,6 +512,12 @@ func TestRemoveConnectionData(t *testing.T) {
 		if !maps.Equal(keepDE, h.snapshot(deIDs)) || !maps.Equal(keepOther, h.snapshot(otherIDs)) {
 			t.Fatal("removal touched another connection's data")
 		}
+		// The change log keeps nothing of the removed accounts' data, and
+		// a client from the beginning holds the other bank's transactions.
+		h.noDataLeft(gb.PartyID, gbIDs)
+		c := h.newSyncClient(gb.PartyID)
+		c.follow(MaxSyncCount)
+		c.matchStore()
 	})
 }
 
@@ -515,6 +548,15 @@ func TestRemoveDuringImport(t *testing.T) {
 	}
 	if _, err := h.svc.Progress(t.Context(), req.PartyID, req.BankCode); !errors.Is(err, ErrImportNotFound) {
 		t.Fatalf("import state: %v", err)
+	}
+	// What the step logged after the removal is removed again.
+	c := h.newSyncClient(req.PartyID)
+	c.follow(MaxSyncCount)
+	c.matchStore()
+	// The log announced each transaction and its removal, and holds no
+	// data of them any more (the announcements are redacted).
+	if n := h.rawLog(req.PartyID); n.Redacted == 0 || n.Removed != n.Redacted || n.Added+n.Modified != 0 || len(n.Data) != 0 {
+		t.Fatalf("the change log holds %+v", n)
 	}
 }
 

@@ -81,11 +81,19 @@ type Checkpoint struct {
 	// (kept across runs): RemoveConnectionData deletes them even before
 	// the party's account index shows them (GSI1 is eventually consistent
 	// on DynamoDB).
-	AccountIDs   []string  `json:"accountIds,omitempty"`
-	Transactions int64     `json:"transactions"`
-	Pages        int64     `json:"pages"`
-	StartedAt    time.Time `json:"startedAt"`
-	UpdatedAt    time.Time `json:"updatedAt"`
+	AccountIDs []string `json:"accountIds,omitempty"`
+	// Changes count what this run's steps logged to the party's change
+	// log, Changed the accounts they concern (both as the steps ended: a
+	// step that is retried after a crash may have logged more); Retried
+	// says a step of the run was tried again, so the run may have logged
+	// changes these miss.
+	Changes      SyncCounts `json:"changes,omitzero"`
+	Changed      []string   `json:"changed,omitempty"`
+	Retried      bool       `json:"retried,omitempty"`
+	Transactions int64      `json:"transactions"`
+	Pages        int64      `json:"pages"`
+	StartedAt    time.Time  `json:"startedAt"`
+	UpdatedAt    time.Time  `json:"updatedAt"`
 }
 
 // AccountCursor is the position of one account in a run.
@@ -97,6 +105,10 @@ type AccountCursor struct {
 	// Pending collects the provider ids of the current pending transactions
 	// while the pending list is paged (it may span steps).
 	Pending []string `json:"pending,omitempty"`
+	// Fresh: the account was first stored by this run, so the change log
+	// knows none of its transactions unless this run logged them (its
+	// digest buckets are not read before the first commit).
+	Fresh bool `json:"fresh,omitempty"`
 }
 
 // maxRecentRuns bounds Checkpoint.Recent.
@@ -345,7 +357,7 @@ func (s *Service) runStep(ctx context.Context, j importJob) error {
 	if permanent || attempts >= s.limits.MaxAttempts {
 		log.ErrorContext(ctx, "import failed", "attempts", attempts, "err", err)
 		if recorded {
-			s.reportImport(ctx, j.ImportRequest, activity.ImportFailed, ImportProgress{State: StateFailed, LastError: errorText(err)})
+			s.reportImport(ctx, j.ImportRequest, activity.ImportFailed, ImportProgress{State: StateFailed, LastError: errorText(err)}, SyncCounts{})
 		}
 		return nil
 	}
@@ -381,6 +393,7 @@ func (s *Service) execute(ctx context.Context, log *slog.Logger, j importJob, st
 	}
 	cp := &st.Checkpoint
 	cp.Attempts = attempts
+	cp.Retried = cp.Retried || attempts > 1
 	cp.SentStep = max(cp.SentStep, cp.Step) // this job exists, so it was sent
 
 	// Accounts: listed on the first step (and again if that step is
@@ -415,12 +428,24 @@ func (s *Service) execute(ctx context.Context, log *slog.Logger, j importJob, st
 	if err != nil {
 		return false, err
 	}
-	err = s.stepBody(ctx, log, j, &st, accounts, prov, started)
+	sl := s.newSyncLog(j.PartyID)
+	for _, ac := range cp.Accounts {
+		if ac.Fresh {
+			sl.fresh[ac.ID] = true
+		}
+	}
+	err = s.stepBody(ctx, log, j, &st, accounts, prov, started, sl)
 	if err == nil && cp.Phase == phaseDone {
 		err = s.finalHook(ctx, j.ImportRequest, cp.Accounts)
 	}
 	if err != nil {
 		return true, s.stepFailed(ctx, log, j, cp.Accounts, err)
+	}
+	cp.Changes = cp.Changes.Add(sl.counts)
+	for _, id := range sl.changedAccounts() {
+		if !slices.Contains(cp.Changed, id) {
+			cp.Changed = append(cp.Changed, id)
+		}
 	}
 
 	if cp.Phase == phaseDone {
@@ -430,8 +455,10 @@ func (s *Service) execute(ctx context.Context, log *slog.Logger, j importJob, st
 		if _, err := s.save(ctx, j.PartyID, j.BankCode, st, ver); err != nil {
 			return true, s.lostCheckpoint(ctx, log, j, touched, err)
 		}
-		log.InfoContext(ctx, "import done", "accounts", st.Progress.Accounts, "transactions", cp.Transactions, "pages", cp.Pages)
-		s.reportImport(ctx, j.ImportRequest, activity.ImportCompleted, st.Progress)
+		log.InfoContext(ctx, "import done", "accounts", st.Progress.Accounts, "transactions", cp.Transactions, "pages", cp.Pages,
+			"added", cp.Changes.Added, "modified", cp.Changes.Modified, "removed", cp.Changes.Removed)
+		s.reportImport(ctx, j.ImportRequest, activity.ImportCompleted, st.Progress, cp.Changes)
+		s.reportRunChanges(ctx, j.ImportRequest, *cp, touched)
 		return true, nil
 	}
 	cp.Step++
@@ -458,7 +485,7 @@ func (s *Service) execute(ctx context.Context, log *slog.Logger, j importJob, st
 // stepBody writes the accounts listed by this step, calls the hook for new
 // ones and pages transactions until the step's limits; it advances the
 // in-memory checkpoint, which the caller saves.
-func (s *Service) stepBody(ctx context.Context, log *slog.Logger, j importJob, st *importState, accounts []Account, prov provider.Provider, started time.Time) error {
+func (s *Service) stepBody(ctx context.Context, log *slog.Logger, j importJob, st *importState, accounts []Account, prov provider.Provider, started time.Time, sl *syncLog) error {
 	cp := &st.Checkpoint
 	if cp.Phase == phaseAccounts {
 		items := make([]store.Item, 0, len(accounts))
@@ -489,7 +516,7 @@ func (s *Service) stepBody(ctx context.Context, log *slog.Logger, j importJob, s
 		cp.Phase = phaseTransactions
 	}
 
-	buf := newWriteBuffer(s.store, s.limits.FlushSize)
+	buf := newWriteBuffer(s.store, sl, s.limits.FlushSize)
 	pages, txs := 0, 0
 	// Every step fetches at least one page, so a run always moves on.
 	within := func() bool {
@@ -519,7 +546,7 @@ func (s *Service) stepBody(ctx context.Context, log *slog.Logger, j importJob, s
 					log.WarnContext(ctx, "transaction skipped", "account", ac.ID, "tx", pt.ID, "err", err)
 					continue
 				}
-				if err := buf.add(ctx, it); err != nil {
+				if err := buf.addTx(ctx, it, t); err != nil {
 					return err
 				}
 				// The counterparty directory: its item rides in the same
@@ -551,7 +578,7 @@ func (s *Service) stepBody(ctx context.Context, log *slog.Logger, j importJob, s
 			if err := buf.flush(ctx); err != nil {
 				return err
 			}
-			if err := s.reconcilePending(ctx, ac); err != nil {
+			if err := s.reconcilePending(ctx, ac, sl); err != nil {
 				return err
 			}
 			ac.Phase, ac.Pending = accDone, nil
@@ -648,15 +675,21 @@ func (s *Service) listAccounts(ctx context.Context, req ImportRequest, prov prov
 	if first {
 		cp.NewAccounts = nil
 	}
+	// A retried first step finds the accounts it stored: they stay fresh.
+	fresh := map[string]bool{}
+	for _, ac := range cp.Accounts {
+		fresh[ac.ID] = ac.Fresh
+	}
 	cp.Accounts = cp.Accounts[:0]
 	for i := range accounts {
 		a := &accounts[i]
-		if o, ok := old[a.ID]; ok {
+		o, stored := old[a.ID]
+		if stored {
 			a.PendingIDs = o.PendingIDs
 		} else if first {
 			cp.NewAccounts = append(cp.NewAccounts, a.ID)
 		}
-		cp.Accounts = append(cp.Accounts, AccountCursor{ID: a.ID, ProviderID: a.ProviderAccountID, Phase: accPosted})
+		cp.Accounts = append(cp.Accounts, AccountCursor{ID: a.ID, ProviderID: a.ProviderAccountID, Phase: accPosted, Fresh: !stored || fresh[a.ID]})
 		if !slices.Contains(cp.AccountIDs, a.ID) {
 			cp.AccountIDs = append(cp.AccountIDs, a.ID)
 		}
@@ -667,8 +700,9 @@ func (s *Service) listAccounts(ctx context.Context, req ImportRequest, prov prov
 // reconcilePending deletes the stored pending transactions that the bank
 // no longer lists as pending (Salt Edge books them under a new id) and
 // records the current pending ids on the account: one Get, at most one
-// BatchGet and one BatchWrite.
-func (s *Service) reconcilePending(ctx context.Context, ac *AccountCursor) error {
+// BatchGet, one commit of the change log (the removals: before the
+// deletion, so that a retry still finds what to log) and one BatchWrite.
+func (s *Service) reconcilePending(ctx context.Context, ac *AccountCursor, sl *syncLog) error {
 	it, err := s.store.Get(ctx, store.Key{PK: AccountPK(ac.ID), SK: AccountSK})
 	if err != nil {
 		return fmt.Errorf("reconcile pending transactions of account %s: %w", ac.ID, err)
@@ -692,6 +726,7 @@ func (s *Service) reconcilePending(ctx context.Context, ac *AccountCursor) error
 		}
 	}
 	var deletes []store.Key
+	var removals []txChange
 	if len(stale) > 0 {
 		// A pending transaction booked under its own id was just rewritten
 		// as posted by this run: only the ones still pending are stale.
@@ -706,8 +741,12 @@ func (s *Service) reconcilePending(ctx context.Context, ac *AccountCursor) error
 			}
 			if t.Status == "pending" {
 				deletes = append(deletes, it.Key())
+				removals = append(removals, removalOf(t))
 			}
 		}
+	}
+	if err := sl.apply(ctx, removals); err != nil {
+		return fmt.Errorf("log removed pending transactions of account %s: %w", ac.ID, err)
 	}
 	acc.PendingIDs = ids
 	accIt, err := accountItem(acc)
@@ -729,12 +768,13 @@ func (s *Service) stepFailed(ctx context.Context, log *slog.Logger, j importJob,
 		return err
 	}
 	log.WarnContext(ctx, "connection removed during an import step; sweeping its accounts again", "err", err)
-	return s.sweep(ctx, touched)
+	return s.sweep(ctx, j.PartyID, touched)
 }
 
-func (s *Service) sweep(ctx context.Context, touched []AccountCursor) error {
+func (s *Service) sweep(ctx context.Context, partyID string, touched []AccountCursor) error {
+	sl := s.newSyncLog(partyID)
 	for _, ac := range touched {
-		if err := s.removeAccount(ctx, ac.ID); err != nil {
+		if err := s.removeAccount(ctx, sl, ac.ID); err != nil {
 			return err
 		}
 	}
@@ -752,7 +792,7 @@ func (s *Service) lostCheckpoint(ctx context.Context, log *slog.Logger, j import
 	_, _, lerr := s.loadState(ctx, j.PartyID, j.BankCode)
 	if errors.Is(lerr, store.ErrNotFound) {
 		log.WarnContext(ctx, "connection removed during an import step; sweeping its accounts again")
-		return s.sweep(ctx, touched)
+		return s.sweep(ctx, j.PartyID, touched)
 	}
 	log.InfoContext(ctx, "import checkpoint changed during the step (duplicate delivery or a new run); this delivery stops")
 	return nil

@@ -133,15 +133,35 @@ func DecodeCounterparty(it store.Item) (Counterparty, error) {
 // BatchWrite must not name a key twice): so a chunk holds one directory
 // item per distinct counterparty of its transactions however many name
 // it. Memory is bounded by size.
+//
+// The transactions of each flush go to the party's change log (log, when
+// set) right after they are written: one commit per flush.
 type writeBuffer struct {
-	st    store.Store
-	size  int
-	items []store.Item
-	index map[store.Key]int
+	st      store.Store
+	log     *syncLog
+	size    int
+	items   []store.Item
+	index   map[store.Key]int
+	changes []txChange
+	cindex  map[store.Key]int
 }
 
-func newWriteBuffer(st store.Store, size int) *writeBuffer {
-	return &writeBuffer{st: st, size: size, items: make([]store.Item, 0, size), index: make(map[store.Key]int, size)}
+func newWriteBuffer(st store.Store, log *syncLog, size int) *writeBuffer {
+	return &writeBuffer{st: st, log: log, size: size, items: make([]store.Item, 0, size), index: make(map[store.Key]int, size), cindex: map[store.Key]int{}}
+}
+
+// addTx adds a transaction item, which the change log considers.
+func (b *writeBuffer) addTx(ctx context.Context, it store.Item, t Transaction) error {
+	if b.log != nil {
+		c := changeOf(it, t)
+		if i, ok := b.cindex[it.Key()]; ok {
+			b.changes[i] = c
+		} else {
+			b.cindex[it.Key()] = len(b.changes)
+			b.changes = append(b.changes, c)
+		}
+	}
+	return b.add(ctx, it)
 }
 
 func (b *writeBuffer) add(ctx context.Context, it store.Item) error {
@@ -170,8 +190,16 @@ func (b *writeBuffer) flush(ctx context.Context) error {
 	if err := b.st.BatchWrite(ctx, b.items, nil); err != nil {
 		return fmt.Errorf("write %d transactions and counterparties: %w", len(b.items), err)
 	}
+	if b.log != nil {
+		if err := b.log.apply(ctx, b.changes); err != nil {
+			return fmt.Errorf("log %d transactions: %w", len(b.changes), err)
+		}
+	}
 	clear(b.items)
 	b.items = b.items[:0]
 	clear(b.index)
+	clear(b.changes)
+	b.changes = b.changes[:0]
+	clear(b.cindex)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/openagg/openagg/internal/fault"
@@ -60,9 +61,12 @@ func (s *Service) RemoveConnectionData(ctx context.Context, partyID, bankCode st
 	if err := s.store.Put(ctx, tomb, store.Condition{}); err != nil {
 		return fmt.Errorf("remove import state of party %s at %s: %w", partyID, bankCode, err)
 	}
+	// Each account's transactions are logged as removed before they go.
+	sl := s.newSyncLog(partyID)
+	defer s.reportRemoval(ctx, sl, partyID, bankCode)
 	done := make(map[string]bool, len(known))
 	for _, id := range known {
-		if err := s.removeAccount(ctx, id); err != nil {
+		if err := s.removeAccount(ctx, sl, id); err != nil {
 			return fmt.Errorf("remove data of party %s at %s: %w", partyID, bankCode, err)
 		}
 		done[id] = true
@@ -78,7 +82,7 @@ func (s *Service) RemoveConnectionData(ctx context.Context, partyID, bankCode st
 			if !ok || it.SK != AccountSK || done[accountID] {
 				continue
 			}
-			if err := s.removeAccount(ctx, accountID); err != nil {
+			if err := s.removeAccount(ctx, sl, accountID); err != nil {
 				return fmt.Errorf("remove data of party %s at %s: %w", partyID, bankCode, err)
 			}
 		}
@@ -89,10 +93,25 @@ func (s *Service) RemoveConnectionData(ctx context.Context, partyID, bankCode st
 	}
 }
 
-// removeAccount empties the partition ACC#<acc>: every item but the
-// account record in batches, then the account record (which holds the
-// index entry a re-run finds the account by).
-func (s *Service) removeAccount(ctx context.Context, accountID string) error {
+// reportRemoval tells the activity sink that a removal logged changes
+// (keyed by the last commit, so that a re-run that logs nothing more
+// reports nothing again).
+func (s *Service) reportRemoval(ctx context.Context, sl *syncLog, partyID, bankCode string) {
+	if sl.counts.Total() == 0 {
+		return
+	}
+	s.reportSync(ctx, "sync/remove/"+partyID+"/"+strconv.FormatInt(sl.seq, 10), "", partyID, bankCode, "", "", sl.changedAccounts())
+}
+
+// removeAccount empties the partition ACC#<acc>: it logs the removal of
+// every transaction the party's change log announced (deleting the
+// account's digest buckets in the same commits), then deletes every item
+// but the account record in batches, then the account record (which holds
+// the index entry a re-run finds the account by).
+func (s *Service) removeAccount(ctx context.Context, sl *syncLog, accountID string) error {
+	if err := sl.removeAccount(ctx, accountID); err != nil {
+		return err
+	}
 	q := store.Query{PK: AccountPK(accountID), Limit: removePageSize}
 	for {
 		page, err := s.store.Query(ctx, q)

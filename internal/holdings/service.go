@@ -2,6 +2,7 @@ package holdings
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -109,6 +110,9 @@ type Deps struct {
 	// Activity, optional, is told when an import run completes or fails;
 	// a failure to record is logged, never returned.
 	Activity activity.Sink
+	// TokenSecret seals the sync cursors (the store's page-token secret,
+	// shared by every instance); empty: a random one for this Service.
+	TokenSecret []byte
 }
 
 // Service is the holdings domain: import, removal and reads.
@@ -122,6 +126,7 @@ type Service struct {
 	limits    Limits
 	guard     func(partyID, bankCode string) store.Key
 	activity  activity.Sink
+	tokens    *store.Tokens
 }
 
 // New builds a Service.
@@ -143,6 +148,12 @@ func New(cfg Deps) *Service {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	secret := cfg.TokenSecret
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret)
+	}
+	s.tokens = store.NewTokens(secret)
 	return s
 }
 

@@ -110,6 +110,24 @@ func aggregationDoc() *Doc {
 		O("category", Str()), O("counterparty", Obj(O("name", Str()), O("iban", Str()))), O("balanceAfter", Decimal())))
 	d.Schema("TransactionPage", Obj(R("transactions", Arr(Ref("Transaction"))),
 		O("nextPageToken", Desc(Str(), "The next (older) page's token; absent on the last page."))))
+	d.Schema("SyncTransaction", Obj(
+		R("accountId", Str()), R("id", Str()), R("status", Enum("posted", "pending")), R("madeOn", Pat(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)),
+		O("postedAt", RFC3339()), R("amount", Decimal()), R("currency", Str()), R("description", Str()),
+		O("category", Str()), O("counterparty", Obj(O("name", Str()), O("iban", Str()))), O("balanceAfter", Decimal())))
+	d.Schema("SyncPage", Obj(
+		R("added", Arr(Ref("SyncTransaction"))), R("modified", Arr(Ref("SyncTransaction"))),
+		R("removed", Arr(Obj(R("id", Str()), R("accountId", Str())))),
+		R("next_cursor", Desc(Str(), "Where the next call starts: opaque, encrypted, bound to the party.")),
+		R("has_more", Desc(Bool(), "More changes wait: call again with next_cursor now."))))
+	webhookEvents := Arr(Enum("connection.status_changed", "consent.expiring", "import.completed", "import.failed", "transactions.sync_available"))
+	d.Schema("Webhook", Obj(
+		R("name", Str()), R("url", Str()), R("events", webhookEvents),
+		O("secret", Desc(Pat(`^whsec_[A-Za-z0-9+/=]+$`), "The signing secret: only in the answer that created the endpoint.")),
+		O("createdBy", Str()), R("createdAt", RFC3339()), R("updatedAt", RFC3339())))
+	d.Schema("Delivery", Obj(
+		R("id", Desc(Str(), "The webhook-id header of the message (the same on each attempt).")), R("type", Str()), O("partyId", Str()),
+		R("attempt", Int()), R("at", Desc(Pat(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$`), "When the attempt was made (RFC 3339 UTC, with the fraction of a second).")), O("status", Desc(Int(), "The receiver's HTTP status; absent when no answer came.")),
+		R("outcome", Enum("delivered", "retrying", "failed")), O("error", Str()), R("durationMs", Int()), O("nextAttemptAt", RFC3339())))
 
 	platform := func(statuses ...int) map[int]Resp {
 		out := map[int]Resp{}
@@ -199,6 +217,36 @@ func aggregationDoc() *Doc {
 				Query("limit", With(Int(), "minimum", 1, "maximum", 1000), "Page size, default 100."),
 				Query("pageToken", Str(), "The previous page's nextPageToken for the same query.")},
 			Responses: merge(ok(200, "One page.", Ref("TransactionPage")), aggErrors(400, 401, 403, 404, 500))},
+		Op{Method: http.MethodGet, Path: "/holdings/profiles/{partyid}/transactions/sync", Tags: holdings,
+			Summary: "The changes to the party's transactions since a cursor, over every connection",
+			Desc:    "Each change an import or a removal makes shows up once for a client that follows next_cursor (see docs/api.md, Transaction sync).",
+			Params: []Param{partyParam,
+				Query("cursor", Str(), "A next_cursor of this party's (none: from the beginning)."),
+				Query("count", With(Int(), "minimum", 1, "maximum", 500), "Changes per page, default 100.")},
+			Responses: merge(ok(200, "One page of changes.", Ref("SyncPage")), aggErrors(400, 401, 403, 404, 500))},
+	)
+
+	nameParam := Path("name", With(Str(), "pattern", `^[A-Za-z0-9_.-]{1,64}$`), "The endpoint's name (400 INVALID_WEBHOOK_NAME otherwise).")
+	d.Add(
+		Op{Method: http.MethodPut, Path: "/system/webhooks/{name}", Tags: system, Summary: "Register or replace a webhook endpoint",
+			Desc:   "Needs the role CanManageWebhooks. Creating answers the signing secret once; replacing keeps it.",
+			Params: []Param{nameParam},
+			Body:   JSONBody(Obj(R("url", Str()), R("events", webhookEvents)), true, ""),
+			Responses: merge(ok(200, "Replaced (no secret).", Ref("Webhook")), ok(201, "Created, with its secret.", Ref("Webhook")),
+				aggErrors(400, 401, 403, 409, 413, 500))},
+		Op{Method: http.MethodGet, Path: "/system/webhooks", Tags: system, Summary: "Every webhook endpoint",
+			Desc:      "Needs the role CanManageWebhooks.",
+			Responses: merge(ok(200, "The endpoints by name (`[]` for none).", Obj(R("webhooks", Arr(Ref("Webhook"))))), aggErrors(401, 403, 500))},
+		Op{Method: http.MethodGet, Path: "/system/webhooks/{name}", Tags: system, Summary: "A webhook endpoint",
+			Desc: "Needs the role CanManageWebhooks.", Params: []Param{nameParam},
+			Responses: merge(ok(200, "The endpoint (no secret).", Ref("Webhook")), aggErrors(400, 401, 403, 404, 500))},
+		Op{Method: http.MethodDelete, Path: "/system/webhooks/{name}", Tags: system, Summary: "Remove a webhook endpoint",
+			Desc: "Needs the role CanManageWebhooks.", Params: []Param{nameParam}, Body: emptyBody(),
+			Responses: merge(map[int]Resp{204: {Desc: "Removed."}}, aggErrors(400, 401, 403, 404, 413, 500))},
+		Op{Method: http.MethodGet, Path: "/system/webhooks/{name}/deliveries", Tags: system, Summary: "The endpoint's recent delivery attempts",
+			Desc:      "Needs the role CanManageWebhooks. Newest first.",
+			Params:    []Param{nameParam, Query("limit", With(Int(), "minimum", 1, "maximum", 100), "Attempts, default 20.")},
+			Responses: merge(ok(200, "The attempts.", Obj(R("deliveries", Arr(Ref("Delivery"))))), aggErrors(400, 401, 403, 404, 500))},
 	)
 	return d
 }

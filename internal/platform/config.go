@@ -99,6 +99,11 @@ type Config struct {
 	// CallbackPublicKey is the PEM public key that signs provider callbacks
 	// (OPENAGG_CALLBACK_PUBLIC_KEY).
 	CallbackPublicKey string
+
+	// WebhooksAllowPrivate (OPENAGG_WEBHOOKS_ALLOW_PRIVATE, embedded
+	// default only) lets webhook endpoints use http and private or
+	// loopback addresses (a receiver on the developer's machine).
+	WebhooksAllowPrivate bool
 }
 
 // SaltEdgeConfig configures the Salt Edge client.
@@ -307,6 +312,17 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.CompanyID == "" {
 		bad("OPENAGG_COMPANY_ID", "must not be empty")
+	}
+
+	switch v := strings.ToLower(strings.TrimSpace(getenv("OPENAGG_WEBHOOKS_ALLOW_PRIVATE"))); v {
+	case "", "false", "0", "no":
+	case "true", "1", "yes":
+		c.WebhooksAllowPrivate = true
+		if c.Store != StoreBolt {
+			bad("OPENAGG_WEBHOOKS_ALLOW_PRIVATE", "only the embedded default (OPENAGG_STORE=bolt) may send webhooks to private addresses")
+		}
+	default:
+		bad("OPENAGG_WEBHOOKS_ALLOW_PRIVATE", "%q is not true or false", v)
 	}
 
 	if v := getenv("OPENAGG_PAGE_TOKEN_SECRET"); v != "" {

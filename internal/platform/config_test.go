@@ -54,6 +54,7 @@ func TestLoadConfig(t *testing.T) {
 		"OPENAGG_QUEUE_URL_CONNECTIONS": "http://localhost:5000/123/c",
 		"OPENAGG_QUEUE_URL_HOLDINGS":    "http://localhost:5000/123/h",
 		"OPENAGG_QUEUE_URL_ACTIVITY":    "http://localhost:5000/123/a",
+		"OPENAGG_QUEUE_URL_WEBHOOKS":    "http://localhost:5000/123/w",
 		"OPENAGG_PAGE_TOKEN_SECRET":     "0123456789abcdef0123",
 	}
 	with := func(base map[string]string, kv ...string) map[string]string {
@@ -73,7 +74,7 @@ func TestLoadConfig(t *testing.T) {
 		check   func(t *testing.T, c Config)
 	}{
 		{name: "aws drivers", env: awsEnv, check: func(t *testing.T, c Config) {
-			if c.Store != "dynamo" || c.Queue != "sqs" || c.QueueURLs["holdings"] != "http://localhost:5000/123/h" || len(c.QueueURLs) != 4 {
+			if c.Store != "dynamo" || c.Queue != "sqs" || c.QueueURLs["holdings"] != "http://localhost:5000/123/h" || len(c.QueueURLs) != 5 {
 				t.Errorf("got %+v", c)
 			}
 			if string(c.PageTokenSecret) != "0123456789abcdef0123" {
@@ -87,7 +88,7 @@ func TestLoadConfig(t *testing.T) {
 		}},
 		{name: "dynamo without secret", env: with(awsEnv, "OPENAGG_PAGE_TOKEN_SECRET", ""), wantErr: []string{"OPENAGG_PAGE_TOKEN_SECRET: required"}},
 		{name: "sqs without urls", env: map[string]string{"OPENAGG_STORE": "dynamo", "OPENAGG_PAGE_TOKEN_SECRET": "0123456789abcdef"},
-			wantErr: []string{"OPENAGG_QUEUE_URL_CONNECTIONS: required", "OPENAGG_QUEUE_URL_DIRECTORY: required", "OPENAGG_QUEUE_URL_HOLDINGS: required", "OPENAGG_QUEUE_URL_ACTIVITY: required"}},
+			wantErr: []string{"OPENAGG_QUEUE_URL_CONNECTIONS: required", "OPENAGG_QUEUE_URL_DIRECTORY: required", "OPENAGG_QUEUE_URL_HOLDINGS: required", "OPENAGG_QUEUE_URL_ACTIVITY: required", "OPENAGG_QUEUE_URL_WEBHOOKS: required"}},
 		{name: "local queue with dynamo", env: with(awsEnv, "OPENAGG_QUEUE", "local"), wantErr: []string{"OPENAGG_QUEUE: local queue needs OPENAGG_STORE=bolt"}},
 		{name: "bad store", env: map[string]string{"OPENAGG_STORE": "postgres"}, wantErr: []string{`OPENAGG_STORE: "postgres" is not one of bolt, dynamo`}},
 		{name: "bad queue", env: map[string]string{"OPENAGG_QUEUE": "kafka"}, wantErr: []string{`OPENAGG_QUEUE: "kafka" is not one of local, sqs`}},
@@ -110,6 +111,13 @@ func TestLoadConfig(t *testing.T) {
 			wantErr: []string{"SALTEDGE_APP_ID: required", "SALTEDGE_SECRET: required", "SALTEDGE_PRIVATE_KEY: required", "OPENAGG_CALLBACK_PUBLIC_KEY: required"}},
 		{name: "saltedge without its signing key", env: map[string]string{"OPENAGG_PROVIDERS": "saltedge", "SALTEDGE_APP_ID": "a", "SALTEDGE_SECRET": "s", "OPENAGG_CALLBACK_PUBLIC_KEY": "pub"},
 			wantErr: []string{"SALTEDGE_PRIVATE_KEY: required"}},
+		{name: "webhooks to private addresses", env: map[string]string{"OPENAGG_WEBHOOKS_ALLOW_PRIVATE": "true"}, check: func(t *testing.T, c Config) {
+			if !c.WebhooksAllowPrivate {
+				t.Error("not allowed")
+			}
+		}},
+		{name: "webhooks to private addresses in AWS", env: with(awsEnv, "OPENAGG_WEBHOOKS_ALLOW_PRIVATE", "yes"), wantErr: []string{"OPENAGG_WEBHOOKS_ALLOW_PRIVATE: only the embedded default"}},
+		{name: "bad webhooks setting", env: map[string]string{"OPENAGG_WEBHOOKS_ALLOW_PRIVATE": "sometimes"}, wantErr: []string{`OPENAGG_WEBHOOKS_ALLOW_PRIVATE: "sometimes" is not true or false`}},
 		{name: "bad include sandboxes", env: map[string]string{"SALTEDGE_INCLUDE_SANDBOXES": "maybe"}, wantErr: []string{`SALTEDGE_INCLUDE_SANDBOXES: "maybe" is not true or false`}},
 		{name: "saltedge credentials from secret", env: map[string]string{"OPENAGG_PROVIDERS": "saltedge", "OPENAGG_PROVIDER_SECRET_ARN": "arn:x"}, check: func(t *testing.T, c Config) {
 			if c.ProviderSecretARN != "arn:x" {

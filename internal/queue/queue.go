@@ -21,11 +21,12 @@ const (
 	Connections = "connections" // connection load/refresh → connection-sync
 	Holdings    = "holdings"    // accounts-with-transactions import → holdings-importer
 	Activity    = "activity"    // what happened to a user's connections → activity-recorder
+	Webhooks    = "webhooks"    // signed deliveries to registered endpoints → webhooks
 )
 
 // Names lists every queue of the port, in a stable order: the drivers, the
 // configuration (one SQS URL each) and the template take them from here.
-func Names() []string { return []string{Directory, Connections, Holdings, Activity} }
+func Names() []string { return []string{Directory, Connections, Holdings, Activity, Webhooks} }
 
 // MaxDelay is the longest delivery delay a Send honours: SQS caps
 // DelaySeconds at 15 minutes, and the embedded queue applies the same cap so

@@ -19,6 +19,7 @@ import (
 	"github.com/openagg/openagg/internal/party"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
+	"github.com/openagg/openagg/internal/webhook"
 )
 
 // TestWire pins the status and code of every domain failure (docs/api.md):
@@ -85,6 +86,13 @@ func TestWire(t *testing.T) {
 		{auth.ErrEntitlementExists, 409, "ENTITLEMENT_EXISTS"},
 		{auth.ErrEntitlementNotFound, 404, "ENTITLEMENT_NOT_FOUND"},
 		{auth.ErrEntitlementOfOtherUser, 400, "ENTITLEMENT_OF_OTHER_USER"},
+
+		{webhook.ErrNotFound, 404, "WEBHOOK_NOT_FOUND"},
+		{webhook.ErrInvalidName, 400, "INVALID_WEBHOOK_NAME"},
+		{webhook.ErrInvalidURL, 400, "INVALID_WEBHOOK_URL"},
+		{webhook.ErrInvalidEvents, 400, "INVALID_WEBHOOK_EVENTS"},
+		{webhook.ErrInvalidLimit, 400, "INVALID_LIMIT"},
+		{webhook.ErrConflict, 409, "WEBHOOK_CONFLICT"},
 	}
 	if len(tests) != len(aggregation.Errors.Kinds) {
 		t.Errorf("%d kinds pinned, the table has %d rows", len(tests), len(aggregation.Errors.Kinds))

@@ -10,6 +10,7 @@ import (
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/party"
 	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/webhook"
 )
 
 // The Aggregation error codes (docs/api.md).
@@ -64,6 +65,11 @@ const (
 	CodeEntitlementExists      = "ENTITLEMENT_EXISTS"
 	CodeEntitlementNotFound    = "ENTITLEMENT_NOT_FOUND"
 	CodeEntitlementOfOtherUser = "ENTITLEMENT_OF_OTHER_USER"
+	CodeWebhookNotFound        = "WEBHOOK_NOT_FOUND"
+	CodeInvalidWebhookName     = "INVALID_WEBHOOK_NAME"
+	CodeInvalidWebhookURL      = "INVALID_WEBHOOK_URL"
+	CodeInvalidWebhookEvents   = "INVALID_WEBHOOK_EVENTS"
+	CodeWebhookConflict        = "WEBHOOK_CONFLICT"
 )
 
 // Wire is how the dialect answers a kind of failure.
@@ -74,7 +80,7 @@ type Wire struct {
 
 // Errors is the dialect's one mapping of domain failures: a row for every
 // kind of the domains the Aggregation groups use (party, connection, bank,
-// holdings, auth; internal/app's dialects test holds it to that). It has no
+// holdings, auth, webhook; internal/app's dialects test holds it to that). It has no
 // class rows: a kind without a row is a 500, logged, without detail.
 var Errors = fault.Table[Wire]{Kinds: map[*fault.Kind]Wire{
 	party.ErrInvalidID:           {http.StatusBadRequest, CodeInvalidPartyID},
@@ -138,6 +144,13 @@ var Errors = fault.Table[Wire]{Kinds: map[*fault.Kind]Wire{
 	auth.ErrEntitlementExists:      {http.StatusConflict, CodeEntitlementExists},
 	auth.ErrEntitlementNotFound:    {http.StatusNotFound, CodeEntitlementNotFound},
 	auth.ErrEntitlementOfOtherUser: {http.StatusBadRequest, CodeEntitlementOfOtherUser},
+
+	webhook.ErrNotFound:      {http.StatusNotFound, CodeWebhookNotFound},
+	webhook.ErrInvalidName:   {http.StatusBadRequest, CodeInvalidWebhookName},
+	webhook.ErrInvalidURL:    {http.StatusBadRequest, CodeInvalidWebhookURL},
+	webhook.ErrInvalidEvents: {http.StatusBadRequest, CodeInvalidWebhookEvents},
+	webhook.ErrInvalidLimit:  {http.StatusBadRequest, CodeInvalidLimit},
+	webhook.ErrConflict:      {http.StatusConflict, CodeWebhookConflict},
 }}
 
 // Resolve is what WriteError answers for err: a domain failure's row in

@@ -119,9 +119,14 @@ func (b *browserEnv) keys(s string) {
 	}
 }
 
-// submit types s (ending in "\r") and waits for the page it leads to.
-func (b *browserEnv) submit(s string, status int64) {
+// submit types s (ending in "\r") into field and waits for the page it
+// leads to.
+func (b *browserEnv) submit(field, s string, status int64) {
 	b.t.Helper()
+	// The page puts the focus on its field at its next rendering step,
+	// after the load: typed before that, the keys would go nowhere and no
+	// page would follow.
+	b.wantFocus(field)
 	resp, err := chromedp.RunResponse(b.ctx, chromedp.KeyEvent(s))
 	if err != nil {
 		b.t.Fatalf("submit %q: %v", s, err)
@@ -278,7 +283,7 @@ func (b *browserEnv) login(password string, status int64) {
 	if f := b.focused(); f != "password" {
 		b.t.Fatalf("Tab moved the focus to %q, not the password", f)
 	}
-	b.submit(password+"\r", status)
+	b.submit("password", password+"\r", status)
 }
 
 func TestBrowserLogin(t *testing.T) {
@@ -363,7 +368,7 @@ func TestBrowserChallenge(t *testing.T) {
 	b.wantFocus("answer")
 	b.wantAccessible(axNode{"textbox", "Enter the 6-digit code"}, axNode{"button", "Confirm"}, axNode{"button", "Cancel"})
 	b.screenshot("challenge")
-	b.submit(sandbox.ChallengeAnswer+"\r", http.StatusOK)
+	b.submit("answer", sandbox.ChallengeAnswer+"\r", http.StatusOK)
 	b.wantStage("done")
 	b.screenshot("done")
 	if q := b.backInApp(); q.Get("stage") != "done" || q.Get("connection_id") == "" {
@@ -409,15 +414,15 @@ func TestBrowserWrongCodeThenSuccess(t *testing.T) {
 	b := newBrowserEnv(t, partytest.Options{})
 	b.open(sandbox.BankChallenge)
 	b.login(sandbox.Password, http.StatusOK)
-	b.submit("111111\r", http.StatusOK)
+	b.submit("answer", "111111\r", http.StatusOK)
 	b.wantStage("challenge")
 	b.wantText("#error", "That code is not correct.", "You can try 2 more times.")
 	b.wantFocus("answer")
 	b.wantAccessible(axNode{"alert", ""})
 	b.screenshot("wrong-code")
-	b.submit("222222\r", http.StatusOK)
+	b.submit("answer", "222222\r", http.StatusOK)
 	b.wantText("#error", "You can try once more.")
-	b.submit(sandbox.ChallengeAnswer+"\r", http.StatusOK)
+	b.submit("answer", sandbox.ChallengeAnswer+"\r", http.StatusOK)
 	b.wantStage("done")
 	b.screenshot("done")
 	b.selfContained()
@@ -499,10 +504,10 @@ func TestBrowserPhoneWidth(t *testing.T) {
 	check()
 	b.screenshot("phone-login")
 	b.login(sandbox.Password, http.StatusOK)
-	b.submit("000000\r", http.StatusOK)
+	b.submit("answer", "000000\r", http.StatusOK)
 	check()
 	b.screenshot("phone-wrong-code")
-	b.submit(sandbox.ChallengeAnswer+"\r", http.StatusOK)
+	b.submit("answer", sandbox.ChallengeAnswer+"\r", http.StatusOK)
 	check()
 	b.screenshot("phone-done")
 	b.e.Drain()

@@ -36,6 +36,7 @@ type Holdings interface {
 	EnqueueImport(ctx context.Context, req domain.ImportRequest) error
 	Accounts(ctx context.Context, partyID string) ([]domain.Account, error)
 	Transactions(ctx context.Context, accountID string, q domain.TxQuery) (domain.TxPage, error)
+	Sync(ctx context.Context, partyID string, q domain.SyncQuery) (domain.SyncPage, error)
 }
 
 // Parties checks that the caller may act on a party, and reads an account
@@ -85,6 +86,7 @@ func (a *API) Routes() []platform.Route {
 		{Method: http.MethodPost, Path: "/holdings/profiles/{partyid}/banks/{bankcode}/accountwithtransactions", Handler: h(a.importAccounts)},
 		{Method: http.MethodGet, Path: "/holdings/profiles/{partyid}/accounts", Handler: h(a.accounts)},
 		{Method: http.MethodGet, Path: "/holdings/profiles/{partyid}/accounts/{accountId}/transactions", Handler: h(a.transactions)},
+		{Method: http.MethodGet, Path: "/holdings/profiles/{partyid}/transactions/sync", Handler: h(a.syncTransactions)},
 	}
 }
 
@@ -287,6 +289,89 @@ func parseTxQuery(r *http.Request) (domain.TxQuery, error) {
 			return q, fault.Errorf(domain.ErrInvalidLimit, "limit must be an integer from 1 to %d, got %q", domain.MaxTxLimit, s)
 		}
 		q.Limit = n
+	}
+	return q, nil
+}
+
+// SyncTransaction is a transaction in a sync page: the transactions
+// read's shape with its account.
+type SyncTransaction struct {
+	AccountID string `json:"accountId"`
+	Transaction
+}
+
+// RemovedTransaction names a transaction that is gone.
+type RemovedTransaction struct {
+	ID        string `json:"id"`
+	AccountID string `json:"accountId"`
+}
+
+// SyncBody is the answer of GET .../transactions/sync (Plaid's
+// /transactions/sync shape: snake-case cursor fields).
+type SyncBody struct {
+	Added      []SyncTransaction    `json:"added"`
+	Modified   []SyncTransaction    `json:"modified"`
+	Removed    []RemovedTransaction `json:"removed"`
+	NextCursor string               `json:"next_cursor"`
+	HasMore    bool                 `json:"has_more"`
+}
+
+// syncTransactions reads one page of the changes to the party's
+// transactions after a cursor, over every connection of the party: the
+// profile (access check) and one query of the party's change log, two
+// store round trips (a party manager whose role is a stored entitlement
+// adds its Get).
+func (a *API) syncTransactions(w http.ResponseWriter, r *http.Request) error {
+	p, err := aggregation.User(r.Context())
+	if err != nil {
+		return err
+	}
+	partyID := r.PathValue("partyid")
+	if err := party.ValidateID(partyID); err != nil {
+		return err
+	}
+	q, err := parseSyncQuery(r)
+	if err != nil {
+		return err
+	}
+	if _, err := a.party.Load(r.Context(), p, partyID); err != nil {
+		return err
+	}
+	page, err := a.h.Sync(r.Context(), partyID, q)
+	if err != nil {
+		return err
+	}
+	out := SyncBody{
+		Added:      make([]SyncTransaction, 0, len(page.Added)),
+		Modified:   make([]SyncTransaction, 0, len(page.Modified)),
+		Removed:    make([]RemovedTransaction, 0, len(page.Removed)),
+		NextCursor: page.Next,
+		HasMore:    page.HasMore,
+	}
+	for _, t := range page.Added {
+		out.Added = append(out.Added, SyncTransaction{AccountID: t.AccountID, Transaction: txToWire(t)})
+	}
+	for _, t := range page.Modified {
+		out.Modified = append(out.Modified, SyncTransaction{AccountID: t.AccountID, Transaction: txToWire(t)})
+	}
+	for _, t := range page.Removed {
+		out.Removed = append(out.Removed, RemovedTransaction{ID: t.ID, AccountID: t.AccountID})
+	}
+	platform.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// parseSyncQuery reads cursor (opaque) and count (1 to holdings.MaxSyncCount,
+// default holdings.DefaultSyncCount).
+func parseSyncQuery(r *http.Request) (domain.SyncQuery, error) {
+	v := r.URL.Query()
+	q := domain.SyncQuery{Cursor: v.Get("cursor")}
+	if s := v.Get("count"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > domain.MaxSyncCount {
+			return q, fault.Errorf(domain.ErrInvalidLimit, "count must be an integer from 1 to %d, got %q", domain.MaxSyncCount, s)
+		}
+		q.Count = n
 	}
 	return q, nil
 }

@@ -457,6 +457,7 @@ func TestRoutes(t *testing.T) {
 		"POST /holdings/profiles/{partyid}/banks/{bankcode}/accountwithtransactions",
 		"GET /holdings/profiles/{partyid}/accounts",
 		"GET /holdings/profiles/{partyid}/accounts/{accountId}/transactions",
+		"GET /holdings/profiles/{partyid}/transactions/sync",
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("routes %v", got)

@@ -57,18 +57,22 @@ type Deps struct {
 	Banks Directory
 	// Roles resolves stored entitlements; nil means token roles only.
 	Roles Roles
+	// Webhooks registers webhook endpoints (nil: the group has no
+	// webhook routes).
+	Webhooks Webhooks
 }
 
 // API is the system group.
 type API struct {
-	log   *slog.Logger
-	banks Directory
-	roles Roles
+	log      *slog.Logger
+	banks    Directory
+	roles    Roles
+	webhooks Webhooks
 }
 
 // New builds the group.
 func New(d Deps) *API {
-	a := &API{log: d.Log, banks: d.Banks, roles: d.Roles}
+	a := &API{log: d.Log, banks: d.Banks, roles: d.Roles, webhooks: d.Webhooks}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -84,13 +88,23 @@ func (a *API) Routes() []platform.Route {
 	h := func(f func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
 		return aggregation.Handle(a.log, f)
 	}
-	return []platform.Route{
+	routes := []platform.Route{
 		{Method: http.MethodGet, Path: "/system/banks", Handler: h(a.loadDirectory)},
 		{Method: http.MethodGet, Path: "/system/banks/{bank}/provider/{providername}", Handler: h(a.bankByCodeAndProvider)},
 		{Method: http.MethodGet, Path: "/system/banks/{bank}", Handler: h(a.bankByID)},
 		{Method: http.MethodGet, Path: "/system/countries/{countrycode}/banks", Handler: h(a.banksOfCountry)},
 		{Method: http.MethodPut, Path: "/system/bank/{bankcode}/access", Handler: h(a.setAccess)},
 	}
+	if a.webhooks != nil {
+		routes = append(routes,
+			platform.Route{Method: http.MethodPut, Path: "/system/webhooks/{name}", Handler: h(a.putWebhook)},
+			platform.Route{Method: http.MethodGet, Path: "/system/webhooks", Handler: h(a.listWebhooks)},
+			platform.Route{Method: http.MethodGet, Path: "/system/webhooks/{name}", Handler: h(a.getWebhook)},
+			platform.Route{Method: http.MethodDelete, Path: "/system/webhooks/{name}", Handler: h(a.deleteWebhook)},
+			platform.Route{Method: http.MethodGet, Path: "/system/webhooks/{name}/deliveries", Handler: h(a.webhookDeliveries)},
+		)
+	}
+	return routes
 }
 
 // Bank is the wire form of a directory bank (operations 8 to 10). Field
@@ -159,15 +173,22 @@ func nonNil(s []string) []string {
 // requireManager returns the caller if authenticated and holding
 // CanManageBankDirectory: 401 without a valid token, 403 without the role.
 func (a *API) requireManager(ctx context.Context) (auth.Principal, error) {
+	return a.requireRole(ctx, bank.RoleManageDirectory)
+}
+
+// requireRole returns the caller if authenticated and holding role (in the
+// token or as a stored entitlement): 401 without a valid token, 403
+// without the role.
+func (a *API) requireRole(ctx context.Context, role string) (auth.Principal, error) {
 	p, err := aggregation.User(ctx)
 	if err != nil {
 		return p, err
 	}
-	if p.HasTokenRole(bank.RoleManageDirectory) {
+	if p.HasTokenRole(role) {
 		return p, nil
 	}
 	if a.roles != nil {
-		ok, err := a.roles.HasRole(ctx, p, bank.RoleManageDirectory)
+		ok, err := a.roles.HasRole(ctx, p, role)
 		if err != nil {
 			return p, err
 		}
@@ -175,7 +196,7 @@ func (a *API) requireManager(ctx context.Context) (auth.Principal, error) {
 			return p, nil
 		}
 	}
-	return p, auth.MissingRole(bank.RoleManageDirectory)
+	return p, auth.MissingRole(role)
 }
 
 // GET /system/banks: start loading every provider's directory (202).

@@ -373,7 +373,7 @@ func TestConformance(t *testing.T) {
 
 // TestNamesIsNotShared: the queue list is no global a caller could change.
 func TestNamesIsNotShared(t *testing.T) {
-	want := []string{queue.Directory, queue.Connections, queue.Holdings, queue.Activity}
+	want := []string{queue.Directory, queue.Connections, queue.Holdings, queue.Activity, queue.Webhooks}
 	names := queue.Names()
 	names[0] = "changed"
 	if got := queue.Names(); !slices.Equal(got, want) {

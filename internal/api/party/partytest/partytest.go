@@ -157,6 +157,8 @@ func New(t testing.TB, opts Options) *Env {
 		"OPENAGG_PUBLIC_URL":              publicURL,
 		"OPENAGG_APP_NAME":                opts.AppName,
 		"OPENAGG_CONNECT_FRAME_ANCESTORS": strings.Join(opts.FrameAncestors, " "),
+		// Webhook receivers of the tests listen on loopback (httptest).
+		"OPENAGG_WEBHOOKS_ALLOW_PRIVATE": "true",
 	}
 	cfg, err := platform.LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
@@ -168,7 +170,8 @@ func New(t testing.TB, opts Options) *Env {
 	}
 	cfg.CallbackPublicKey = opts.CallbackPublicKey
 	key := []byte("0123456789abcdef0123456789abcdef")
-	a, err := app.Assemble(cfg, app.Deps{Log: log, Clock: clock, Store: st, Queue: q, Providers: providers, JWTKey: key})
+	a, err := app.Assemble(cfg, app.Deps{Log: log, Clock: clock, Store: st, Queue: q, Providers: providers, JWTKey: key,
+		CredentialsKey: []byte("partytest credentials key 32 byt")})
 	if err != nil {
 		t.Fatal(err)
 	}
