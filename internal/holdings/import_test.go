@@ -3,6 +3,7 @@ package holdings
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"runtime"
 	"slices"
@@ -738,6 +739,50 @@ func TestTransactionsQuery(t *testing.T) {
 		}
 	}
 
+	// Pages stay full and list each transaction once while metadata items
+	// fill the index around them: one view on every transaction of the
+	// range, twenty views on one of them (more than a store page holds).
+	for i, tx := range all[:21] {
+		views := []string{"owner"}
+		if i == 5 {
+			for v := range 20 {
+				views = append(views, fmt.Sprintf("custom-%02d", v))
+			}
+		}
+		for _, v := range views {
+			m := store.Item{PK: AccountPK(id), SK: "OBP#TXM#" + tx.ID + "#" + v, GSI1PK: TxByDateGSI1PK(id),
+				GSI1SK: TxByDateGSI1SK(tx) + "#M#" + v, Data: []byte(`{"narrative":"x"}`)}
+			if err := h.st.Put(t.Context(), m, store.Condition{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, limit := range []int{1, 3} {
+		for _, desc := range []bool{false, true} {
+			q := TxQuery{From: lo, To: hi, Desc: desc, Limit: limit}
+			var listed []string
+			for {
+				page, err := h.svc.Transactions(t.Context(), id, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if page.Next != "" && len(page.Transactions) != limit {
+					t.Fatalf("limit %d desc %v: a page of %d transactions before the end", limit, desc, len(page.Transactions))
+				}
+				for _, tx := range page.Transactions {
+					listed = append(listed, tx.ID)
+				}
+				if page.Next == "" {
+					break
+				}
+				q.Token = page.Next
+			}
+			if len(listed) != inRange || len(uniq(listed)) != inRange {
+				t.Fatalf("limit %d desc %v: listed %d (%d distinct), want %d", limit, desc, len(listed), len(uniq(listed)), inRange)
+			}
+		}
+	}
+
 	first, err := h.svc.Transactions(t.Context(), id, TxQuery{Desc: true})
 	if err != nil || len(first.Transactions) != DefaultTxLimit || first.Next == "" {
 		t.Fatalf("default page: %d %q %v", len(first.Transactions), first.Next, err)
@@ -865,4 +910,12 @@ func TestImportBigBank(t *testing.T) {
 		t.Fatalf("heap peaked at %d MB", peak.Load()>>20)
 	}
 	t.Logf("%d transactions in %d jobs, %.1f store calls per 1,000, heap peak %.1f MB", p.Transactions, len(h.jobLog()), perThousand, float64(peak.Load())/(1<<20))
+}
+
+func uniq(ids []string) map[string]bool {
+	m := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
 }

@@ -268,9 +268,11 @@ type TxPage struct {
 // Transactions reads one page of an account's transactions ordered by
 // completed date: ONE query on GSI1 (ACC#<acc>#TXD). It does not check
 // that the account exists; an unknown account has no transactions. Other
-// packages' items in that index partition (OBP transaction metadata) count
-// toward the store's page but are left out, so a page may hold fewer than
-// Limit transactions while Next is set.
+// packages' items share that index partition (OBP transaction metadata,
+// at most one per transaction and kind), so the store page is read larger
+// than Limit and cut at the Limit-th transaction: only the last page holds
+// fewer than Limit, and Next resumes right after the last transaction of
+// the page.
 func (s *Service) Transactions(ctx context.Context, accountID string, q TxQuery) (TxPage, error) {
 	if q.Limit < 0 || q.Limit > MaxTxLimit {
 		return TxPage{}, fault.Errorf(ErrInvalidLimit, "limit must be between 1 and %d", MaxTxLimit)
@@ -283,29 +285,47 @@ func (s *Service) Transactions(ctx context.Context, accountID string, q TxQuery)
 		limit = DefaultTxLimit
 	}
 	sq := TxByDateQuery(accountID, q.From, q.To, q.Desc)
-	sq.Limit, sq.Token = limit, q.Token
-	page, err := s.store.Query(ctx, sq)
-	if errors.Is(err, store.ErrInvalidToken) {
-		return TxPage{}, fault.Wrap(ErrInvalidPageToken, err, "the page token is invalid or belongs to another query")
-	}
-	if err != nil {
-		return TxPage{}, fmt.Errorf("list transactions of account %s: %w", accountID, err)
-	}
-	out := TxPage{Transactions: make([]Transaction, 0, len(page.Items)), Next: page.Next}
-	for _, it := range page.Items {
-		if !strings.HasPrefix(it.SK, TxSKPrefix) {
-			// Other packages index items next to their transaction (OBP
-			// transaction metadata): not ours to list.
-			continue
+	sq.Limit, sq.Token = min(4*limit+4, txReadMax), q.Token
+	out := TxPage{Transactions: make([]Transaction, 0, limit)}
+	// One query, unless other packages' items crowded the transactions
+	// out of the store page (transactions annotated in many views): then
+	// read on, so that only the last page holds fewer than limit.
+	for {
+		page, err := s.store.Query(ctx, sq)
+		if errors.Is(err, store.ErrInvalidToken) {
+			return TxPage{}, fault.Wrap(ErrInvalidPageToken, err, "the page token is invalid or belongs to another query")
 		}
-		t, err := decodeTransaction(it)
 		if err != nil {
-			return TxPage{}, err
+			return TxPage{}, fmt.Errorf("list transactions of account %s: %w", accountID, err)
 		}
-		out.Transactions = append(out.Transactions, t)
+		out.Next = page.Next
+		for i, it := range page.Items {
+			if !strings.HasPrefix(it.SK, TxSKPrefix) {
+				// Other packages index items next to their transaction (OBP
+				// transaction metadata): not ours to list.
+				continue
+			}
+			if len(out.Transactions) == limit {
+				// More items follow the page's last transaction: resume
+				// right after the item before this one.
+				out.Next = s.store.TokenAfter(sq, page.Items[i-1])
+				return out, nil
+			}
+			t, err := decodeTransaction(it)
+			if err != nil {
+				return TxPage{}, err
+			}
+			out.Transactions = append(out.Transactions, t)
+		}
+		if len(out.Transactions) == limit || out.Next == "" {
+			return out, nil
+		}
+		sq.Token = out.Next
 	}
-	return out, nil
 }
+
+// txReadMax bounds the store page Transactions reads for one of its pages.
+const txReadMax = 1000
 
 // Transaction returns one transaction of an account (one Get).
 func (s *Service) Transaction(ctx context.Context, accountID, txID string) (Transaction, error) {

@@ -191,6 +191,11 @@ type Store interface {
 	Delete(ctx context.Context, k Key, cond Condition) error
 	// Query reads one page of a partition (or of the GSI1 partition).
 	Query(ctx context.Context, q Query) (Page, error)
+	// TokenAfter is the continuation token of q that starts right after
+	// it, an item q returned: for a caller that keeps only some of a
+	// page's items (the others belong to another package) and must end
+	// its own page at the last one it kept. No store call.
+	TokenAfter(q Query, it Item) string
 	// BatchWrite puts and deletes any number of items, unconditionally, in
 	// chunks of 25, retrying unprocessed items with backoff. It is not
 	// atomic across chunks.

@@ -171,3 +171,8 @@ func (s *Store) resumeKey(q store.Query) ([]byte, error) {
 	}
 	return gsiKey(store.Item{PK: k["PK"], SK: k["SK"], GSI1PK: k["GSI1PK"], GSI1SK: k["GSI1SK"]}), nil
 }
+
+// TokenAfter implements store.Store.
+func (s *Store) TokenAfter(q store.Query, it store.Item) string {
+	return s.tokens.Seal(q, store.PageKey(q, it))
+}

@@ -115,3 +115,8 @@ func (s *Store) queryInput(q store.Query) (*dynamodb.QueryInput, error) {
 	}
 	return in, nil
 }
+
+// TokenAfter implements store.Store.
+func (s *Store) TokenAfter(q store.Query, it store.Item) string {
+	return s.tokens.Seal(q, store.PageKey(q, it))
+}

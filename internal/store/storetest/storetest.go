@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"LargeItems", testLargeItems},
 		{"TokenTampering", testTokens},
+		{"TokenAfter", testTokenAfter},
 		{"TTL", testTTL},
 		{"CanceledContext", testCanceled},
 	}
@@ -1156,6 +1157,36 @@ func testTokens(t *testing.T, s store.Store) {
 	gq.Token = gtok
 	if p := query(t, s, gq); len(p.Items) != 3 || p.Items[0].GSI1SK != "03" {
 		t.Fatalf("genuine index token: %v", p.Items)
+	}
+}
+
+// testTokenAfter: a token made after any item a query returned resumes
+// right after it, in both directions, on the table and on the index, and
+// belongs to that query only.
+func testTokenAfter(t *testing.T, s store.Store) {
+	var items []store.Item
+	for i := range 8 {
+		items = append(items, indexed("after", fmt.Sprintf("%02d", i), "gafter", fmt.Sprintf("g%02d", i)))
+	}
+	putAll(t, s, items)
+	for _, q := range []store.Query{
+		{PK: "after", Limit: 6},
+		{PK: "after", Limit: 6, Desc: true},
+		{Index: store.IndexGSI1, PK: "gafter", Limit: 6},
+		{Index: store.IndexGSI1, PK: "gafter", Limit: 6, Desc: true},
+	} {
+		page := query(t, s, q)
+		for i, it := range page.Items[:5] {
+			rest := q
+			rest.Limit, rest.Token = 0, s.TokenAfter(q, it)
+			got, _ := queryAll(t, s, rest)
+			all, _ := queryAll(t, s, store.Query{Index: q.Index, PK: q.PK, Desc: q.Desc})
+			wantSKs(t, fmt.Sprintf("%+v after item %d", q, i), got, sortKeys(all[i+1:]))
+		}
+		other := store.Query{Index: q.Index, PK: q.PK, Desc: !q.Desc, Token: s.TokenAfter(q, page.Items[0])}
+		if _, err := s.Query(t.Context(), other); !errors.Is(err, store.ErrInvalidToken) {
+			t.Fatalf("%+v: a token after an item is valid for the other direction: %v", q, err)
+		}
 	}
 }
 
