@@ -137,7 +137,7 @@ func (s *Store) Get(ctx context.Context, k store.Key) (store.Item, error) {
 
 // BatchGet implements store.Store.
 func (s *Store) BatchGet(ctx context.Context, keys []store.Key) ([]store.Item, error) {
-	s.count(ctx, int64((len(keys) + store.MaxBatchGet - 1) / store.MaxBatchGet))
+	s.count(ctx, int64((len(keys)+store.MaxBatchGet-1)/store.MaxBatchGet))
 	for _, k := range keys {
 		if err := store.ValidateKey(k); err != nil {
 			return nil, fmt.Errorf("batch get: %w", err)
@@ -253,7 +253,7 @@ func (s *Store) Delete(ctx context.Context, k store.Key, cond store.Condition) e
 // writes, so a 1,000-item import costs one fsync.
 func (s *Store) BatchWrite(ctx context.Context, puts []store.Item, deletes []store.Key) error {
 	n := len(puts) + len(deletes)
-	s.count(ctx, int64((n + 24) / 25))
+	s.count(ctx, int64((n+24)/25))
 	if err := store.ValidateBatch(puts, deletes); err != nil {
 		return fmt.Errorf("batch write: %w", err)
 	}
