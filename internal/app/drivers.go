@@ -12,8 +12,8 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/openagg/openagg/internal/authn"
+	"github.com/openagg/openagg/internal/deploy"
 	"github.com/openagg/openagg/internal/platform"
-	"github.com/openagg/openagg/internal/queue"
 	"github.com/openagg/openagg/internal/queue/local"
 	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/bolt"
@@ -111,17 +111,16 @@ func localRunner(q *local.Queue) func(ctx context.Context, workers []Worker) err
 	}
 }
 
-// consumerConfig mirrors the SAM template's event source mappings
-// (batch size, redrive maxReceiveCount, visibility timeout).
+// consumerConfig is the template's event source mapping and redrive
+// policy of the queue (deploy.ConsumerOf: batch size, maxReceiveCount,
+// visibility timeout), one source for Lambda and the embedded queue. A
+// queue the template does not consume gets the embedded queue's defaults.
 func consumerConfig(queueName string) local.ConsumerConfig {
-	switch queueName {
-	case queue.Holdings:
-		return local.ConsumerConfig{BatchSize: 1, MaxReceiveCount: 5, VisibilityTimeout: 30 * time.Minute}
-	case queue.Directory:
-		return local.ConsumerConfig{BatchSize: 5, MaxReceiveCount: 5, VisibilityTimeout: 12 * time.Minute}
-	default:
-		return local.ConsumerConfig{BatchSize: 10, MaxReceiveCount: 5, VisibilityTimeout: 12 * time.Minute}
+	c, ok := deploy.ConsumerOf(queueName)
+	if !ok {
+		return local.ConsumerConfig{}
 	}
+	return local.ConsumerConfig{BatchSize: c.BatchSize, MaxReceiveCount: c.MaxReceiveCount, VisibilityTimeout: c.VisibilityTimeout}
 }
 
 // Drain runs the registered workers on the embedded queue until it is idle:
