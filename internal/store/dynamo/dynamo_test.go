@@ -80,7 +80,9 @@ func TestCreateTableRefusesAnotherSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = c.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)}) })
+	t.Cleanup(func() {
+		_, _ = c.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+	})
 	err = dynamo.CreateTable(t.Context(), c, table)
 	if err == nil || !strings.Contains(err.Error(), "does not fit the store") || !strings.Contains(err.Error(), `key schema "id:HASH"`) {
 		t.Fatalf("CreateTable over a table with other keys: %v", err)
