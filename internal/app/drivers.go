@@ -86,7 +86,8 @@ func newEmbedded(cfg platform.Config, log *slog.Logger, opts Options) (*App, err
 		Providers:      providers,
 		JWTKey:         jwtKey,
 		CredentialsKey: credKey,
-		RunWorkers:     localRunner(q),
+		PrepareWorkers: localRunner(q),
+		ImportLimits:   opts.ImportLimits,
 		Closers:        []func() error{st.Close},
 	})
 	if err != nil {
@@ -97,17 +98,20 @@ func newEmbedded(cfg platform.Config, log *slog.Logger, opts Options) (*App, err
 }
 
 // localRunner registers each worker on its queue with the same settings as
-// its SQS event source mapping, then runs the dispatcher until ctx ends.
-func localRunner(q *local.Queue) func(ctx context.Context, workers []Worker) error {
-	return func(ctx context.Context, workers []Worker) error {
+// its SQS event source mapping; the returned function runs the dispatcher
+// until ctx ends.
+func localRunner(q *local.Queue) func(ctx context.Context, workers []Worker) (func(context.Context) error, error) {
+	return func(_ context.Context, workers []Worker) (func(context.Context) error, error) {
 		if len(workers) == 0 {
-			<-ctx.Done()
-			return nil
+			return func(ctx context.Context) error {
+				<-ctx.Done()
+				return nil
+			}, nil
 		}
 		for _, w := range workers {
 			q.Register(w.Queue, w.Handler, consumerConfig(w.Queue))
 		}
-		return q.Run(ctx)
+		return q.Run, nil
 	}
 }
 

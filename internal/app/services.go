@@ -89,7 +89,7 @@ func (a *App) Holdings() *holdings.Service {
 	h, _ := a.svc.holdings.get(func() (*holdings.Service, error) {
 		return holdings.New(holdings.Config{
 			Store: a.Store, Queue: a.Queue, Providers: a.Provider, Clock: a.Clock, Log: a.Log,
-			Hook: a.Views(),
+			Hook: a.Views(), Limits: a.importLimits,
 			// A run starts only while the party's connection exists: a job
 			// that outlives the connection's removal writes nothing.
 			RunGuard: connection.Key,
