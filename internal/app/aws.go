@@ -77,14 +77,14 @@ func newAWS(ctx context.Context, cfg platform.Config, log *slog.Logger, opts Opt
 		return nil, fmt.Errorf("worker lease %s: at least %s", lease, minWorkerLease)
 	}
 	return Assemble(cfg, Deps{
-		Log:          log,
-		Clock:        clock,
-		Store:        st,
-		Queue:        sqs.New(qc, cfg.QueueURLs),
-		Providers:    providers,
-		JWTKey:       jwtKey,
+		Log:            log,
+		Clock:          clock,
+		Store:          st,
+		Queue:          sqs.New(qc, cfg.QueueURLs),
+		Providers:      providers,
+		JWTKey:         jwtKey,
 		PrepareWorkers: sqsRunner(qc, cfg.QueueURLs, log, lease),
-		ImportLimits: opts.ImportLimits,
+		ImportLimits:   opts.ImportLimits,
 	})
 }
 
