@@ -185,6 +185,11 @@ type clusterOptions struct {
 	processes   int
 	lease       time.Duration // the SQS lease of the workers
 	importPages int           // provider pages per import step (0: default)
+	// refresh is every process's scheduler tick (OPENAGG_REFRESH_INTERVAL).
+	// On moto each tick costs ten index queries that each read the whole
+	// table (moto has no index of its own), so a short tick slows a big
+	// import; the journey waits for one tick after its clock jump.
+	refresh time.Duration
 }
 
 // cluster is several `openagg serve` processes (this test binary run as
@@ -281,7 +286,7 @@ func (c *cluster) start(name string, o clusterOptions) *proc {
 	cmd.Env = append(cmd.Env,
 		childEnv+"=1", childClockFile+"="+c.clockFile,
 		childWorkerLease+"="+o.lease.String(), childImportPages+"="+strconv.Itoa(o.importPages),
-		"OPENAGG_ADDR=127.0.0.1:0", "OPENAGG_LOG_LEVEL=debug", "OPENAGG_REFRESH_INTERVAL=1s")
+		"OPENAGG_ADDR=127.0.0.1:0", "OPENAGG_LOG_LEVEL=debug", "OPENAGG_REFRESH_INTERVAL="+o.refresh.String())
 	dieWithParent(cmd)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -41,30 +41,39 @@ import (
 // bank, and measures the import with one process and with three.
 func TestScaleOut(t *testing.T) {
 	if !*scaleoutFull {
-		c := startCluster(t, "so"+platform.RandomHex(3), clusterOptions{processes: 3, lease: 6 * time.Second, importPages: 1})
+		began := time.Now()
+		phase := func(what string) {
+			t.Logf("%s: %s", what, time.Since(began).Round(time.Millisecond))
+			began = time.Now()
+		}
+		c := startCluster(t, "so"+platform.RandomHex(3), clusterOptions{processes: 3, lease: 6 * time.Second, importPages: 1, refresh: 5 * time.Second})
+		phase("setup and three processes started")
 		runJourney(t, c.stack())
+		phase("journey")
 		r := c.bigImport(t, "big-001", 90, 3)
+		phase("big bank import and checks")
 		c.stop(t)
+		phase("stopped")
 		c.report(t, r)
 		return
 	}
 	var rows []importResult
 	t.Run("one process", func(t *testing.T) {
-		c := startCluster(t, "s1"+platform.RandomHex(3), clusterOptions{processes: 1, lease: 6 * time.Second})
+		c := startCluster(t, "s1"+platform.RandomHex(3), clusterOptions{processes: 1, lease: 6 * time.Second, refresh: time.Hour})
 		c.loadDirectory(t)
 		rows = append(rows, c.bigImport(t, "big-101", 0, 0))
 		c.stop(t)
 		c.report(t, rows[len(rows)-1])
 	})
 	t.Run("three processes", func(t *testing.T) {
-		c := startCluster(t, "s3"+platform.RandomHex(3), clusterOptions{processes: 3, lease: 6 * time.Second})
+		c := startCluster(t, "s3"+platform.RandomHex(3), clusterOptions{processes: 3, lease: 6 * time.Second, refresh: time.Hour})
 		c.loadDirectory(t)
 		rows = append(rows, c.bigImport(t, "big-301", 0, 0))
 		c.stop(t)
 		c.report(t, rows[len(rows)-1])
 	})
 	t.Run("three processes, journey and a kill", func(t *testing.T) {
-		c := startCluster(t, "sk"+platform.RandomHex(3), clusterOptions{processes: 3, lease: 6 * time.Second})
+		c := startCluster(t, "sk"+platform.RandomHex(3), clusterOptions{processes: 3, lease: 6 * time.Second, refresh: 20 * time.Second})
 		runJourney(t, c.stack())
 		rows = append(rows, c.bigImport(t, "big-302", 0, 3))
 		c.stop(t)
@@ -276,7 +285,6 @@ func (c *cluster) bigImport(t *testing.T, party string, days, killAt int) import
 	if done.Import.Transactions != total || done.Import.Accounts != 3 {
 		t.Errorf("import counted %d transactions in %d accounts, the bank lists %d in 3", done.Import.Transactions, done.Import.Accounts, total)
 	}
-
 	// The chunks, from the processes' logs.
 	r := importResult{label: label, transactions: total, jobsByProc: map[string]int{}}
 	var first, last time.Time
