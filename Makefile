@@ -20,7 +20,7 @@ FUNCTION  ?=
 FN        ?= $(FUNCTION)
 EVENT     ?=
 
-.PHONY: help run test moto lint build bench invoke template deploy clean
+.PHONY: help run test scaleout moto lint build bench invoke template deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ test: moto ## vet, cfn-lint the SAM template, run every test (DynamoDB/SQS drive
 	  else echo "WARNING: cfn-lint not installed, template.yaml not linted (pip install cfn-lint)" >&2; fi; \
 	fi
 	@GO=$(GO) TEST_TIMEOUT=$(TEST_TIMEOUT) scripts/gotest.sh
+
+scaleout: moto ## the heavy scale-out run: serve processes on moto, the whole big bank with a SIGKILL, throughput with one and three processes
+	$(GO) test -run '^TestScaleOut$$' -scaleout.full -v -timeout 60m ./cmd/openagg
 
 moto: ## make sure moto_server is available for the AWS driver tests
 	@if command -v moto_server >/dev/null 2>&1; then echo "moto_server: $$(command -v moto_server)"; \
