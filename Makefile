@@ -38,7 +38,7 @@ test: moto ## vet, cfn-lint the SAM template, run every test (DynamoDB/SQS drive
 	@GO=$(GO) TEST_TIMEOUT=$(TEST_TIMEOUT) scripts/gotest.sh
 
 scaleout: moto ## the heavy scale-out run: serve processes on moto, the whole big bank with a SIGKILL, throughput with one and three processes
-	$(GO) test -run '^TestScaleOut$$' -scaleout.full -v -timeout 60m ./cmd/openagg
+	$(GO) test -run '^TestScaleOut$$' -v -timeout 60m ./cmd/openagg -args -scaleout.full
 
 moto: ## make sure moto_server is available for the AWS driver tests
 	@if command -v moto_server >/dev/null 2>&1; then echo "moto_server: $$(command -v moto_server)"; \

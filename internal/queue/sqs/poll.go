@@ -1,6 +1,7 @@
 package sqs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -65,6 +66,9 @@ type Poller struct {
 	// then its ctx is cancelled and its batch released: made visible at
 	// once, for another consumer (default 0: cancel at once).
 	Grace time.Duration
+	// SettleTimeout bounds the deletes and visibility changes that follow
+	// a batch, from the moment its handler is done (default 30 s).
+	SettleTimeout time.Duration
 	// Log receives what goes wrong with SQS around a batch (default:
 	// discarded).
 	Log *slog.Logger
@@ -124,15 +128,21 @@ func (p *Poller) Poll(ctx context.Context, h queue.SQSHandler) (PollResult, erro
 		return res, nil
 	}
 	// Deletes and visibility changes are made even after ctx ended (a
-	// shutdown): they settle what was already done.
-	settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
+	// shutdown): they settle what was already done. Their time starts
+	// when the handler is done.
+	settling := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), cmp.Or(p.SettleTimeout, 30*time.Second))
+	}
 	if ctx.Err() != nil {
+		settle, cancel := settling()
+		defer cancel()
 		res.Released = true
 		return res, p.setVisibility(settle, msgs, func(types.Message) time.Duration { return 0 })
 	}
 
 	resp, herr, released := p.deliver(ctx, h, msgs)
+	settle, cancel := settling()
+	defer cancel()
 	if released {
 		res.Released = true
 		return res, p.setVisibility(settle, msgs, func(types.Message) time.Duration { return 0 })

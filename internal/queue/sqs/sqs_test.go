@@ -433,6 +433,21 @@ func TestPollerLease(t *testing.T) {
 	if n := depth(t, client, urls[queue.Holdings]); n != 0 {
 		t.Fatalf("%d messages left after success (visible or in flight)", n)
 	}
+
+	// A handler longer than the settle timeout: its batch is still
+	// deleted (the settle time starts when the handler is done).
+	sendJobs(t, sqs.New(client, urls), 1)
+	p.SettleTimeout = time.Second
+	res, err = p.Poll(ctx, func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+		time.Sleep(1500 * time.Millisecond)
+		return events.SQSEventResponse{}, nil
+	})
+	if err != nil || res.Received != 1 {
+		t.Fatalf("poll = %+v, %v", res, err)
+	}
+	if n := depth(t, client, urls[queue.Holdings]); n != 0 {
+		t.Fatalf("%d messages left after a long success", n)
+	}
 }
 
 // depth is the number of messages on a queue, visible, delayed or in
