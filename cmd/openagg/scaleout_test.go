@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/openagg/openagg/internal/app"
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/connection"
 	"github.com/openagg/openagg/internal/holdings"
@@ -63,21 +65,22 @@ func TestScaleOut(t *testing.T) {
 	}
 	var rows []importResult
 	t.Run("one process", func(t *testing.T) {
-		c := startCluster(t, "s1"+platform.RandomHex(3), clusterOptions{processes: 1, lease: 6 * time.Second, refresh: time.Hour})
+		c := startCluster(t, "s1"+platform.RandomHex(3), clusterOptions{processes: 1, lease: app.DefaultWorkerLease, refresh: time.Hour})
 		c.loadDirectory(t)
 		rows = append(rows, c.bigImport(t, "big-101", 0, 0))
 		c.stop(t)
 		c.report(t, rows[len(rows)-1])
 	})
 	t.Run("three processes", func(t *testing.T) {
-		c := startCluster(t, "s3"+platform.RandomHex(3), clusterOptions{processes: 3, lease: 6 * time.Second, refresh: time.Hour})
+		c := startCluster(t, "s3"+platform.RandomHex(3), clusterOptions{processes: 3, lease: app.DefaultWorkerLease, refresh: time.Hour})
 		c.loadDirectory(t)
 		rows = append(rows, c.bigImport(t, "big-301", 0, 0))
 		c.stop(t)
 		c.report(t, rows[len(rows)-1])
 	})
 	t.Run("three processes, journey and a kill", func(t *testing.T) {
-		c := startCluster(t, "sk"+platform.RandomHex(3), clusterOptions{processes: 3, lease: 6 * time.Second, refresh: 20 * time.Second})
+		// The production lease; a tick the journey can wait for.
+		c := startCluster(t, "sk"+platform.RandomHex(3), clusterOptions{processes: 3, lease: app.DefaultWorkerLease, refresh: 30 * time.Second})
 		runJourney(t, c.stack())
 		rows = append(rows, c.bigImport(t, "big-302", 0, 3))
 		c.stop(t)
@@ -191,43 +194,47 @@ func (c *cluster) bigImport(t *testing.T, party string, days, killAt int) import
 		}()
 	}
 
-	// Follow the import on the processes still running (a request to the
-	// one just killed is tried again elsewhere).
-	var done connectionDetail
+	// Follow the import in the table (a strongly consistent read, no work
+	// for the processes: on moto an API poll costs an index query that
+	// reads the whole table, and races the import's writes there).
+	js := dynamoJourneyStore(t, c.env)
+	hs := holdings.New(holdings.Config{Store: js.store})
 	deadline, every := time.Now().Add(3*time.Minute), 100*time.Millisecond
 	if days == 0 {
 		deadline, every = time.Now().Add(30*time.Minute), time.Second
 	}
 	for {
+		p, err := hs.Progress(ctx, party, sandbox.BankBig)
+		if err != nil && !errors.Is(err, holdings.ErrImportNotFound) {
+			t.Fatal(err)
+		}
+		if p.State == holdings.StateFailed {
+			t.Fatalf("import failed: %+v", p)
+		}
+		if p.State == holdings.StateDone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("import not done: %+v", p)
+		}
+		time.Sleep(every)
+	}
+	// The API says the same, whichever process answers.
+	var done connectionDetail
+	waitFor(t, "the connection details after the import", func() (bool, string) {
 		live := &client{t: t, bases: c.bases(), http: cl.http}
 		code, body, err := live.try("GET", base+"/connectionDetails", owner, "", "")
-		if err == nil && code >= 500 {
-			// moto, busy with the import, sometimes fails a request
-			// even after the SDK's retries: the API says so (5xx), the
-			// next poll asks again.
-			t.Logf("connection details: %d %s", code, body)
-			err = fmt.Errorf("status %d", code)
-		}
 		var d struct {
 			Connections []connectionDetail `json:"connections"`
 		}
-		if err == nil && (code != 200 || json.Unmarshal([]byte(body), &d) != nil) {
-			t.Fatalf("connection details: %d %s", code, body)
+		if err != nil || code != 200 || json.Unmarshal([]byte(body), &d) != nil || len(d.Connections) != 1 {
+			return false, fmt.Sprintf("%d %s %v", code, body, err) // moto fails a request now and then
 		}
-		if len(d.Connections) == 1 {
-			x := d.Connections[0]
-			if x.Import.State == "failed" || x.Status == "failed" {
-				t.Fatalf("import failed: %s", body)
-			}
-			if x.Import.State == "done" {
-				done = x
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("import not done: %s %v", body, err)
-		}
-		time.Sleep(every)
+		done = d.Connections[0]
+		return true, ""
+	})
+	if done.Import.State != "done" || done.Status != "active" {
+		t.Fatalf("connection after the import: %+v", done)
 	}
 	c.settle(t)
 	mu.Lock()
@@ -240,7 +247,6 @@ func (c *cluster) bigImport(t *testing.T, party string, days, killAt int) import
 	// sandbox (its state is in the same table, its time the cluster's)
 	// lists each account's posted and pending transactions; the table
 	// holds exactly those in the account's partition.
-	js := dynamoJourneyStore(t, c.env)
 	sb := sandbox.New(js.store, sandbox.Options{Clock: platform.NewFakeClock(c.clockNow())})
 	accounts, err := sb.ListAccounts(ctx, connID)
 	if err != nil || len(accounts) != 3 {

@@ -216,12 +216,13 @@ func (p *Poller) deliver(ctx context.Context, h queue.SQSHandler, msgs []types.M
 			// A renewal must not hold up the handler's result: at most
 			// one runs at a time, and a failed one is logged (the next
 			// may succeed; if the lease ran out another consumer may get
-			// the batch, which idempotent handlers tolerate).
+			// the batch, which idempotent handlers tolerate). A slow SQS
+			// gets until the lease would end, not just a heartbeat.
 			wg.Wait()
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				rctx, cancel := context.WithTimeout(hctx, p.Heartbeat)
+				rctx, cancel := context.WithTimeout(hctx, p.VisibilityTimeout-p.Heartbeat)
 				defer cancel()
 				if err := p.setVisibility(rctx, msgs, func(types.Message) time.Duration { return p.VisibilityTimeout }); err != nil && hctx.Err() == nil {
 					p.log().Warn("renewing the lease of a batch failed", "queue", p.url, "messages", len(msgs), "err", err)
