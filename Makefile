@@ -37,8 +37,11 @@ test: moto ## vet, cfn-lint the SAM template, run every test (DynamoDB/SQS drive
 	fi
 	@GO=$(GO) TEST_TIMEOUT=$(TEST_TIMEOUT) scripts/gotest.sh
 
+# Each part in a test binary of its own: a fresh moto for each measurement.
 scaleout: moto ## the heavy scale-out run: serve processes on moto, the whole big bank with a SIGKILL, throughput with one and three processes
-	$(GO) test -run '^TestScaleOut$$' -v -timeout 60m ./cmd/openagg -args -scaleout.full
+	$(GO) test -run '^TestScaleOut$$/^one_process$$' -v -timeout 30m ./cmd/openagg -args -scaleout.full
+	$(GO) test -run '^TestScaleOut$$/^three_processes$$' -v -timeout 30m ./cmd/openagg -args -scaleout.full
+	$(GO) test -run '^TestScaleOut$$/journey' -v -timeout 30m ./cmd/openagg -args -scaleout.full
 
 moto: ## make sure moto_server is available for the AWS driver tests
 	@if command -v moto_server >/dev/null 2>&1; then echo "moto_server: $$(command -v moto_server)"; \

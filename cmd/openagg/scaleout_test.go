@@ -44,7 +44,9 @@ import (
 // on SIGTERM; how the jobs were shared, the import's throughput and its
 // store calls are reported. `make test` runs it on a 90-day slice of the
 // bank in one-page chunks; `make scaleout` (-scaleout.full) on the whole
-// bank, and measures the import with one process and with three.
+// bank, and measures the import with one process and with three (each
+// part in a test binary of its own, for a fresh moto; the measurements
+// check the counts, the run with the kill every stored item too).
 func TestScaleOut(t *testing.T) {
 	if !*scaleoutFull {
 		began := time.Now()
@@ -56,7 +58,7 @@ func TestScaleOut(t *testing.T) {
 		phase("setup and three processes started")
 		runJourney(t, c.stack())
 		phase("journey")
-		r := c.bigImport(t, "big-001", 90, 3)
+		r := c.bigImport(t, "big-001", 90, 3, true)
 		phase("big bank import and checks")
 		c.stop(t)
 		phase("stopped")
@@ -67,14 +69,14 @@ func TestScaleOut(t *testing.T) {
 	t.Run("one process", func(t *testing.T) {
 		c := startCluster(t, "s1"+platform.RandomHex(3), clusterOptions{processes: 1, lease: app.DefaultWorkerLease, refresh: time.Hour})
 		c.loadDirectory(t)
-		rows = append(rows, c.bigImport(t, "big-101", 0, 0))
+		rows = append(rows, c.bigImport(t, "big-101", 0, 0, false))
 		c.stop(t)
 		c.report(t, rows[len(rows)-1])
 	})
 	t.Run("three processes", func(t *testing.T) {
 		c := startCluster(t, "s3"+platform.RandomHex(3), clusterOptions{processes: 3, lease: app.DefaultWorkerLease, refresh: time.Hour})
 		c.loadDirectory(t)
-		rows = append(rows, c.bigImport(t, "big-301", 0, 0))
+		rows = append(rows, c.bigImport(t, "big-301", 0, 0, false))
 		c.stop(t)
 		c.report(t, rows[len(rows)-1])
 	})
@@ -82,7 +84,7 @@ func TestScaleOut(t *testing.T) {
 		// The production lease; a tick the journey can wait for.
 		c := startCluster(t, "sk"+platform.RandomHex(3), clusterOptions{processes: 3, lease: app.DefaultWorkerLease, refresh: 30 * time.Second})
 		runJourney(t, c.stack())
-		rows = append(rows, c.bigImport(t, "big-302", 0, 3))
+		rows = append(rows, c.bigImport(t, "big-302", 0, 3, true))
 		c.stop(t)
 		c.report(t, rows[len(rows)-1])
 	})
@@ -126,7 +128,7 @@ func (c *cluster) loadDirectory(t *testing.T) {
 // as it logs it. It checks that every transaction the bank lists is stored
 // once and counted once, that a chunk the killed process held was
 // finished elsewhere, and that every queue and DLQ is empty.
-func (c *cluster) bigImport(t *testing.T, party string, days, killAt int) importResult {
+func (c *cluster) bigImport(t *testing.T, party string, days, killAt int, items bool) importResult {
 	t.Helper()
 	ctx := context.Background()
 	label := fmt.Sprintf("%d process(es)", len(c.live()))
@@ -274,7 +276,9 @@ func (c *cluster) bigImport(t *testing.T, party string, days, killAt int) import
 		if len(want) == 0 {
 			t.Fatalf("account %s: the bank lists no transactions", a.Name)
 		}
-		checkStoredTx(t, c.env, holdings.AccountPK(holdings.AccountID(sandbox.Name, connID, a.ID)), want)
+		if items {
+			checkStoredTx(t, c.env, holdings.AccountPK(holdings.AccountID(sandbox.Name, connID, a.ID)), want)
+		}
 		total += int64(len(want))
 	}
 	if done.Import.Transactions != total || done.Import.Accounts != 3 {

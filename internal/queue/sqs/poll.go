@@ -87,9 +87,6 @@ func NewPoller(ctx context.Context, client *awssqs.Client, url string) (*Poller,
 	return &Poller{client: client, url: url, arn: arn, region: region, BatchSize: 10}, nil
 }
 
-// URL is the queue's URL.
-func (p *Poller) URL() string { return p.url }
-
 // PollResult says what one Poll did.
 type PollResult struct {
 	Received int
