@@ -21,7 +21,7 @@ FUNCTION  ?=
 FN        ?= $(FUNCTION)
 EVENT     ?=
 
-.PHONY: help run test moto browser lint build bench fuzz invoke template deploy clean
+.PHONY: help run test scaleout moto browser lint build bench fuzz invoke template deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,12 @@ test: moto browser ## go mod tidy check, vet, every test (cfn-lint of the SAM te
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy" >&2; $(GO) mod tidy -diff; exit 1; }
 	$(GO) vet ./...
 	@GO=$(GO) TEST_TIMEOUT=$(TEST_TIMEOUT) scripts/gotest.sh
+
+# Each part in a test binary of its own: a fresh moto for each measurement.
+scaleout: moto ## the heavy scale-out run: serve processes on moto, the whole big bank with a SIGKILL, throughput with one and three processes
+	$(GO) test -run '^TestScaleOut$$/^one_process$$' -v -timeout 30m ./cmd/openagg -args -scaleout.full
+	$(GO) test -run '^TestScaleOut$$/^three_processes$$' -v -timeout 30m ./cmd/openagg -args -scaleout.full
+	$(GO) test -run '^TestScaleOut$$/journey' -v -timeout 30m ./cmd/openagg -args -scaleout.full
 
 moto: ## make sure moto_server (AWS driver tests) and cfn-lint (template test) are available
 	@if command -v moto_server >/dev/null 2>&1; then echo "moto_server: $$(command -v moto_server)"; \

@@ -32,7 +32,13 @@ import (
 	"github.com/openagg/openagg/internal/store/dynamo"
 )
 
-func TestMain(m *testing.M) { os.Exit(mototest.Run(m)) }
+func TestMain(m *testing.M) {
+	// The scale-out test runs this binary as `openagg serve` processes.
+	if os.Getenv(childEnv) != "" {
+		os.Exit(childServe())
+	}
+	os.Exit(mototest.Run(m))
+}
 
 // shiftClock is the real time plus an offset the test moves forward: time
 // keeps flowing for the queue, and a jump passes the provider's
@@ -63,11 +69,38 @@ type journeyStore struct {
 	close func()
 }
 
+// journeyStack is the running service a journey talks to: one process or
+// several serving the same records, requests going to each in turn.
+type journeyStack struct {
+	bases []string // base URLs, http://host:port
+	// token mints a bearer token the processes accept (the token
+	// command's flags).
+	token func(t *testing.T, args ...string) string
+	// now is the processes' time; advance moves it forward for all.
+	now     func() time.Time
+	advance func(t *testing.T, d time.Duration)
+	// stop ends the work (a server stops as SIGTERM stops it; processes
+	// that keep running settle their queues); inspect then opens the
+	// records.
+	stop    func(t *testing.T)
+	inspect func(t *testing.T) journeyStore
+}
+
+// hosts are the host:port of the stack's processes.
+func (s journeyStack) hosts() []string {
+	out := make([]string, len(s.bases))
+	for i, b := range s.bases {
+		out[i] = strings.TrimPrefix(b, "http://")
+	}
+	return out
+}
+
 // TestJourneyBolt runs the walkthrough of the README on the embedded
 // default, exactly as `openagg serve` runs it.
 func TestJourneyBolt(t *testing.T) {
 	dir := t.TempDir()
-	runJourney(t, dir, app.Options{}, func(t *testing.T) journeyStore {
+	s := serveInProcess(t, map[string]string{"OPENAGG_DATA_DIR": dir}, app.Options{})
+	s.inspect = func(t *testing.T) journeyStore {
 		// The server closed the bbolt file: open it again to look inside.
 		st, err := bolt.Open(filepath.Join(dir, app.StoreFile), bolt.Options{})
 		if err != nil {
@@ -92,78 +125,89 @@ func TestJourneyBolt(t *testing.T) {
 			}
 			return out
 		}}
-	})
+	}
+	runJourney(t, s)
 }
 
-// TestJourneyDynamo runs the same journey with the records in DynamoDB
-// (moto) under the embedded queue and its in-process workers.
-func TestJourneyDynamo(t *testing.T) {
+// TestJourneyAWS runs the same journey through `openagg serve` on the AWS
+// drivers, as `openagg setup` configures them on moto: the records in
+// DynamoDB, the jobs on SQS queues consumed by the server's pollers.
+func TestJourneyAWS(t *testing.T) {
 	endpoint := mototest.Endpoint(t)
+	env := setupStage(t, endpoint, "j"+platform.RandomHex(4), t.TempDir())
+	s := serveInProcess(t, env, app.Options{})
+	s.inspect = func(t *testing.T) journeyStore { return dynamoJourneyStore(t, env) }
+	runJourney(t, s)
+}
+
+// dynamoJourneyStore opens the table of a setup environment.
+func dynamoJourneyStore(t *testing.T, env map[string]string) journeyStore {
+	t.Helper()
 	ctx := context.Background()
-	dc, err := dynamo.NewClient(ctx, endpoint, "us-east-1")
+	cfg, err := platform.LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	table := "journey-" + platform.RandomHex(4)
-	if err := dynamo.CreateTable(ctx, dc, table); err != nil {
+	dc, err := dynamo.NewClient(ctx, cfg.DynamoEndpoint, cfg.Region)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_, _ = dc.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+		_, _ = dc.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(cfg.Table)})
 	})
-	st := dynamo.New(dc, dynamo.Options{Table: table, TokenSecret: []byte("journey-page-token-secret-0123456789")})
-	runJourney(t, t.TempDir(), app.Options{Store: st}, func(t *testing.T) journeyStore {
-		return journeyStore{store: st, close: func() {}, dump: func(t *testing.T) []string {
-			var out []string
-			in := &dynamodb.ScanInput{TableName: aws.String(table)}
-			for {
-				page, err := dc.Scan(ctx, in)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, item := range page.Items {
-					var b strings.Builder
-					keys := make([]string, 0, len(item))
-					for k := range item {
-						keys = append(keys, k)
-					}
-					slices.Sort(keys)
-					for _, k := range keys {
-						switch v := item[k].(type) {
-						case *types.AttributeValueMemberS:
-							fmt.Fprintf(&b, "%s=%s ", k, v.Value)
-						case *types.AttributeValueMemberB:
-							fmt.Fprintf(&b, "%s=%s ", k, v.Value)
-						case *types.AttributeValueMemberN:
-							fmt.Fprintf(&b, "%s=%s ", k, v.Value)
-						}
-					}
-					out = append(out, b.String())
-				}
-				if len(page.LastEvaluatedKey) == 0 {
-					return out
-				}
-				in.ExclusiveStartKey = page.LastEvaluatedKey
+	st := dynamo.New(dc, dynamo.Options{Table: cfg.Table, TokenSecret: cfg.PageTokenSecret})
+	return journeyStore{store: st, close: func() {}, dump: func(t *testing.T) []string {
+		var out []string
+		in := &dynamodb.ScanInput{TableName: aws.String(cfg.Table)}
+		for {
+			page, err := dc.Scan(ctx, in)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}}
-	})
+			for _, item := range page.Items {
+				var b strings.Builder
+				keys := make([]string, 0, len(item))
+				for k := range item {
+					keys = append(keys, k)
+				}
+				slices.Sort(keys)
+				for _, k := range keys {
+					switch v := item[k].(type) {
+					case *types.AttributeValueMemberS:
+						fmt.Fprintf(&b, "%s=%s ", k, v.Value)
+					case *types.AttributeValueMemberB:
+						fmt.Fprintf(&b, "%s=%s ", k, v.Value)
+					case *types.AttributeValueMemberN:
+						fmt.Fprintf(&b, "%s=%s ", k, v.Value)
+					}
+				}
+				out = append(out, b.String())
+			}
+			if len(page.LastEvaluatedKey) == 0 {
+				return out
+			}
+			in.ExclusiveStartKey = page.LastEvaluatedKey
+		}
+	}}
 }
 
-// runJourney starts the server as `openagg serve` does (every group on one
-// http.Server on a random loopback port, the local queue dispatcher and the
-// scheduler in the background) on dataDir, and walks the README's journey
-// over real HTTP only. inspect opens the records once the server stopped.
-func runJourney(t *testing.T, dataDir string, opts app.Options, inspect func(t *testing.T) journeyStore) {
-	began := time.Now()
+// serveInProcess starts the server as `openagg serve` does (every group on
+// one http.Server on a random loopback port, the queue workers and the
+// scheduler ticking every second in the background) with the environment
+// vars, on a clock the journey moves. The caller sets inspect.
+func serveInProcess(t *testing.T, vars map[string]string, opts app.Options) journeyStack {
+	t.Helper()
 	clock := &shiftClock{}
 	opts.Clock = clock
-	vars := map[string]string{
-		"OPENAGG_DATA_DIR":         dataDir,
+	all := map[string]string{
 		"OPENAGG_ADDR":             "127.0.0.1:0",
 		"OPENAGG_LOG_LEVEL":        "warn",
 		"OPENAGG_REFRESH_INTERVAL": "1s",
 	}
-	cfg, err := platform.LoadConfig(func(k string) string { return vars[k] })
+	for k, v := range vars {
+		all[k] = v
+	}
+	cfg, err := platform.LoadConfig(func(k string) string { return all[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,24 +236,49 @@ func runJourney(t *testing.T, dataDir string, opts app.Options, inspect func(t *
 	case addr = <-ready:
 	case <-finished:
 		t.Fatalf("serve ended early: %v", serveErr)
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not start")
 	}
-	c := &client{t: t, base: "http://" + addr, http: &http.Client{Timeout: 30 * time.Second}}
-
-	// Tokens, minted by the token command with the data directory's key
-	// (long enough for the clock jumps below).
-	token := func(args ...string) string {
-		t.Helper()
-		e, out, errb := testEnv(vars)
-		if rc := run(context.Background(), e, append([]string{"token", "--ttl", "96h"}, args...)); rc != 0 {
-			t.Fatalf("token %v: exit %d: %s", args, rc, errb)
-		}
-		return strings.TrimSpace(out.String())
+	return journeyStack{
+		bases: []string{"http://" + addr},
+		// Tokens, minted by the token command with the data directory's
+		// key.
+		token: func(t *testing.T, args ...string) string {
+			t.Helper()
+			e, out, errb := testEnv(all)
+			if rc := run(context.Background(), e, append([]string{"token", "--ttl", "96h"}, args...)); rc != 0 {
+				t.Fatalf("token %v: exit %d: %s", args, rc, errb)
+			}
+			return strings.TrimSpace(out.String())
+		},
+		now:     clock.Now,
+		advance: func(_ *testing.T, d time.Duration) { clock.Advance(d) },
+		// Stop the server as SIGTERM does.
+		stop: func(t *testing.T) {
+			t.Helper()
+			stop()
+			select {
+			case <-finished:
+				if serveErr != nil {
+					t.Fatalf("serve returned %v", serveErr)
+				}
+			case <-time.After(40 * time.Second):
+				t.Fatal("serve did not shut down")
+			}
+		},
 	}
-	alice := token("--sub", "alice", "--name", "Alice")
-	bob := token("--sub", "bob")
-	ops := token("--sub", "ops", "--roles", "CanManageBankDirectory")
+}
+
+// runJourney walks the README's journey over real HTTP only, against the
+// running stack s; at the end it stops the work and looks in the records.
+func runJourney(t *testing.T, s journeyStack) {
+	began := time.Now()
+	c := &client{t: t, bases: s.bases, http: &http.Client{Timeout: 30 * time.Second}}
+
+	// Tokens (long enough for the clock jumps below).
+	alice := s.token(t, "--sub", "alice", "--name", "Alice")
+	bob := s.token(t, "--sub", "bob")
+	ops := s.token(t, "--sub", "ops", "--roles", "CanManageBankDirectory")
 
 	const party = "alice-001"
 	base := "/party/profiles/" + party
@@ -255,11 +324,11 @@ func runJourney(t *testing.T, dataDir string, opts app.Options, inspect func(t *
 	}
 
 	// 4. A connection at an ordinary bank, completed with the form.
-	from := clock.Now().AddDate(0, 0, -60).Format(connection.DateLayout)
+	from := s.now().AddDate(0, 0, -60).Format(connection.DateLayout)
 	connectBody := fmt.Sprintf(`{"data":{"customer_id":%q,`+
 		`"consent":{"from_date":%q,"period_days":"90","scope":["account_details","transactions_details"]},`+
 		`"attempt":{"from_date":%q,"period_days":"90","fetch_scope":["accounts","transactions"]}}}`, prof.Data.Identifier, from, from)
-	connect := func(bankCode string) (connectURL, tok string) {
+	connect := func(bankCode string) (pagePath, tok string) {
 		t.Helper()
 		var resp struct {
 			Data struct {
@@ -269,18 +338,20 @@ func runJourney(t *testing.T, dataDir string, opts app.Options, inspect func(t *
 		}
 		c.json("POST", base+"/banks/"+bankCode+"/connections", alice, connectBody, 200, &resp)
 		u, err := url.Parse(resp.Data.ConnectURL)
-		if err != nil || u.Host != addr || u.Path != "/connect/sessions" || len(u.Query().Get("token")) != 64 {
-			t.Fatalf("connect_url %q: %v", resp.Data.ConnectURL, err)
+		// The URL names the process that answered (any of them may
+		// serve the page).
+		if err != nil || !slices.Contains(s.hosts(), u.Host) || u.Path != "/connect/sessions" || len(u.Query().Get("token")) != 64 {
+			t.Fatalf("connect_url %q (servers %v): %v", resp.Data.ConnectURL, s.hosts(), err)
 		}
-		if exp, err := time.Parse(time.RFC3339, resp.Data.ExpiresAt); err != nil || !exp.After(clock.Now()) {
+		if exp, err := time.Parse(time.RFC3339, resp.Data.ExpiresAt); err != nil || !exp.After(s.now()) {
 			t.Fatalf("expires_at %q: %v", resp.Data.ExpiresAt, err)
 		}
-		return resp.Data.ConnectURL, u.Query().Get("token")
+		return u.RequestURI(), u.Query().Get("token")
 	}
 	login := url.Values{"username": {"alice"}, "password": {sandbox.Password}}
 
-	pageURL, tok := connect(sandbox.BankDefault)
-	c.expect("GET", strings.TrimPrefix(pageURL, c.base), "", "", 200, `data-stage="login"`)
+	pagePath, tok := connect(sandbox.BankDefault)
+	c.expect("GET", pagePath, "", "", 200, `data-stage="login"`)
 	login.Set("token", tok)
 	c.form("/connect/sessions", login, 200, `data-stage="done"`)
 	c.form("/connect/sessions", login, 400, `data-stage="used"`) // one attempt per token
@@ -335,7 +406,7 @@ func runJourney(t *testing.T, dataDir string, opts app.Options, inspect func(t *
 	// login), accepted after; the refresh imports again.
 	refresh := base + "/banks/" + sandbox.BankDefault + "/refreshConnections"
 	c.expect("PUT", refresh, alice, "{}", 409, "REFRESH_TOO_EARLY", "the provider allows the next refresh of the connection to bank '"+sandbox.BankDefault+"' at ")
-	clock.Advance(61 * time.Minute)
+	s.advance(t, 61*time.Minute)
 	var ref struct {
 		DailyRefresh  string `json:"daily_refresh"`
 		NextRefreshAt string `json:"next_refresh_at"`
@@ -343,7 +414,7 @@ func runJourney(t *testing.T, dataDir string, opts app.Options, inspect func(t *
 	}
 	c.json("PUT", refresh, alice, "{}", 200, &ref)
 	next, err := time.Parse(time.RFC3339, ref.NextRefreshAt)
-	if ref.DailyRefresh != "true" || err != nil || next.Sub(clock.Now()) < 23*time.Hour ||
+	if ref.DailyRefresh != "true" || err != nil || next.Sub(s.now()) < 23*time.Hour ||
 		ref.Message != "refresh of the connection to bank '"+sandbox.BankDefault+"' initiated" {
 		t.Fatalf("refresh: %+v (%v)", ref, err)
 	}
@@ -358,8 +429,8 @@ func runJourney(t *testing.T, dataDir string, opts app.Options, inspect func(t *
 	// second) finds both connections due through the refresh index, and
 	// each is refreshed and imported again.
 	before := map[string]string{sandbox.BankDefault: refreshed.NextRefresh, sandbox.BankChallenge: challenge.NextRefresh}
-	clock.Advance(25 * time.Hour)
-	jumped := clock.Now().Truncate(time.Second)
+	s.advance(t, 25*time.Hour)
+	jumped := s.now().Truncate(time.Second)
 	waitFor(t, "the scheduled refreshes and their imports", func() (bool, string) {
 		d, body := c.details(base, alice)
 		for _, x := range d {
@@ -395,17 +466,9 @@ func runJourney(t *testing.T, dataDir string, opts app.Options, inspect func(t *
 	c.expect("GET", base+"/connectionDetails", alice, "", 200, `{"connections":[]}`)
 	elapsed := time.Since(began)
 
-	// Stop the server as SIGTERM does, then look at the records.
-	stop()
-	select {
-	case <-finished:
-		if serveErr != nil {
-			t.Fatalf("serve returned %v", serveErr)
-		}
-	case <-time.After(40 * time.Second):
-		t.Fatal("serve did not shut down")
-	}
-	js := inspect(t)
+	// Stop the work, then look at the records.
+	s.stop(t)
+	js := s.inspect(t)
 	defer js.close()
 	for code, ids := range removed {
 		assertNothingLeft(t, js, party, code, ids, connIDs[code])
@@ -561,22 +624,40 @@ func accountsOf(all []account, bankCode string) []account {
 	return out
 }
 
-// client speaks plain HTTP to the server, as curl would.
+// client speaks plain HTTP to the servers, as curl would, each request to
+// the next server in turn.
 type client struct {
-	t    *testing.T
-	base string
-	http *http.Client
+	t     *testing.T
+	bases []string
+	next  int
+	http  *http.Client
+}
+
+// base is the server the next request goes to.
+func (c *client) base() string {
+	b := c.bases[c.next%len(c.bases)]
+	c.next++
+	return b
 }
 
 func (c *client) do(method, path, token, contentType, body string) (int, string) {
 	c.t.Helper()
+	code, b, err := c.try(method, path, token, contentType, body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return code, b
+}
+
+// try is do that returns a transport error instead of failing the test.
+func (c *client) try(method, path, token, contentType, body string) (int, string, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, c.base+path, rd)
+	req, err := http.NewRequest(method, c.base()+path, rd)
 	if err != nil {
-		c.t.Fatal(err)
+		return 0, "", err
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -586,14 +667,14 @@ func (c *client) do(method, path, token, contentType, body string) (int, string)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
+		return 0, "", fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		c.t.Fatalf("%s %s: read body: %v", method, path, err)
+		return 0, "", fmt.Errorf("%s %s: read body: %w", method, path, err)
 	}
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, string(b), nil
 }
 
 func jsonType(body string) string {
@@ -646,7 +727,7 @@ func (c *client) form(path string, v url.Values, status int, snippets ...string)
 // connect session from the page's JSON form (a used token answers 400).
 func (c *client) sessionConnectionID(tok string) string {
 	c.t.Helper()
-	req, err := http.NewRequest("GET", c.base+"/connect/sessions?token="+tok, nil)
+	req, err := http.NewRequest("GET", c.base()+"/connect/sessions?token="+tok, nil)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -752,10 +833,11 @@ func (c *client) allTransactions(base, token, accountID string, limit int) int {
 	}
 }
 
-// waitFor polls cond until it holds (15 s at most).
+// waitFor polls cond until it holds (a minute at most: moto and several
+// processes on a shared machine are slow).
 func waitFor(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		ok, last := cond()
 		if ok {

@@ -1,8 +1,10 @@
-// Command openagg is the local all-in-one binary: `serve` runs every API
-// group, the queue workers and the refresh scheduler in one process on the
-// embedded default; `token` mints a bearer token for it; `invoke` runs one
-// Lambda handler in-process on an event file; `receive` is a webhook
-// receiver for trying the webhooks locally.
+// Command openagg is the all-in-one binary: `serve` runs every API group,
+// the queue workers and the refresh scheduler in one process, on the
+// embedded default or on DynamoDB and SQS (several processes may share
+// them); `setup` makes the table and queues of the AWS drivers on an
+// endpoint; `token` mints a bearer token for serve; `invoke` runs one Lambda
+// handler in-process on an event file; `receive` is a webhook receiver for
+// trying the webhooks locally.
 package main
 
 import (
@@ -35,7 +37,8 @@ type env struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "run every API group, the workers and the scheduler (embedded default)", serveCmd},
+		{"serve", "run every API group, the workers and the scheduler (embedded default, or DynamoDB + SQS)", serveCmd},
+		{"setup", "make the DynamoDB table and the SQS queues on an endpoint; print serve's environment", setupCmd},
 		{"token", "mint a bearer token for the local server", tokenCmd},
 		{"invoke", "run one Lambda handler in-process on an event file", invokeCmd},
 		{"template", "write template.yaml from the API groups' routes (--check: fail if stale, --out -: print)", templateCmd},

@@ -155,15 +155,22 @@ func TestCommandErrors(t *testing.T) {
 		{"token bad ttl", []string{"token", "--data", dir, "--sub", "a", "--ttl", "-1h"}, nil, 1, "--ttl must be positive"},
 		{"token bad flag", []string{"token", "--nope"}, nil, 2, "flag provided but not defined"},
 		{"bad config", []string{"serve"}, map[string]string{"OPENAGG_STORE": "x"}, 1, "OPENAGG_STORE"},
-		{"serve on sqs", []string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}, map[string]string{
+		// The workers' queues are looked up before serving: an SQS that
+		// does not answer stops the start.
+		{"serve on an unreachable sqs", []string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}, map[string]string{
 			"OPENAGG_STORE": "dynamo", "OPENAGG_PAGE_TOKEN_SECRET": "0123456789abcdef0123",
 			"OPENAGG_QUEUE_URL_DIRECTORY": "http://127.0.0.1:1/q/d", "OPENAGG_QUEUE_URL_CONNECTIONS": "http://127.0.0.1:1/q/c", "OPENAGG_QUEUE_URL_HOLDINGS": "http://127.0.0.1:1/q/h", "OPENAGG_QUEUE_URL_ACTIVITY": "http://127.0.0.1:1/q/a",
 			"OPENAGG_QUEUE_URL_WEBHOOKS": "http://127.0.0.1:1/q/w",
-		}, 1, "serve runs the queue workers in-process on the embedded queue, but OPENAGG_QUEUE=sqs"},
+		}, 1, "run workers: worker directory-loader: get arn of sqs queue http://127.0.0.1:1/q/d"},
 		{"invoke without function", []string{"invoke", "--data", dir}, nil, 1, "--function and --event are required"},
 		{"receive without secret", []string{"receive"}, nil, 1, "--secret must be the whsec_"},
 		{"receive bad flag", []string{"receive", "--nope"}, nil, 2, "flag provided but not defined"},
 		{"invoke missing file", []string{"invoke", "--data", dir, "--function", "health", "--event", filepath.Join(dir, "none.json")}, nil, 1, "read event"},
+	}
+	// The SDK reads its credentials from the process environment: fake
+	// ones, so that no credential lookup (instance metadata) slows it.
+	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"} {
+		t.Setenv(k, v)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

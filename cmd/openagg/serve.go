@@ -71,23 +71,24 @@ type serveOptions struct {
 	publicURLFromListener bool
 }
 
-// serve runs the local server until ctx is done, then shuts down in order:
-// stop accepting and drain HTTP requests (they may still enqueue jobs),
-// stop the scheduler, stop the queue dispatcher (it waits for the jobs in
-// flight; unfinished ones stay queued), close the bbolt file. ready, when
-// not nil, receives the listening address.
+// serve runs the server until ctx is done, then shuts down in order: stop
+// accepting and drain HTTP requests (they may still enqueue jobs), stop the
+// scheduler, stop the queue workers (they wait for the jobs in flight;
+// unfinished ones stay queued, released at once on SQS), close the bbolt
+// file. ready, when not nil, receives the listening address.
+//
+// On the embedded default the workers run on the local queue in the bbolt
+// file (one process per data directory). On the AWS drivers
+// (OPENAGG_STORE=dynamo, OPENAGG_QUEUE=sqs) each worker polls its SQS
+// queue as Lambda's event source mapping would (app.RunWorkers), bearer
+// tokens are verified with the data directory's key (or OPENAGG_JWKS_URL),
+// and any number of processes may serve the same table and queues.
 func serve(ctx context.Context, cfg platform.Config, ready chan<- string) error {
 	return serveWith(ctx, cfg, serveOptions{}, ready)
 }
 
 // serveWith is serve with options.
 func serveWith(ctx context.Context, cfg platform.Config, opts serveOptions, ready chan<- string) error {
-	// The workers run in this process on the embedded queue; SQS queues
-	// are consumed by the worker Lambdas, so refuse before listening rather
-	// than serve without anyone doing the jobs.
-	if cfg.Queue != platform.QueueLocal {
-		return fmt.Errorf("serve runs the queue workers in-process on the embedded queue, but OPENAGG_QUEUE=%s (OPENAGG_STORE=%s): unset OPENAGG_STORE and OPENAGG_QUEUE, or use `openagg invoke` to run one function on the AWS drivers", cfg.Queue, cfg.Store)
-	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -95,6 +96,8 @@ func serveWith(ctx context.Context, cfg platform.Config, opts serveOptions, read
 	if opts.publicURLFromListener {
 		cfg.PublicURL = listenerURL(ln.Addr())
 	}
+	// No API Gateway validates tokens in front of this server.
+	opts.app.LocalTokens = true
 	a, err := app.NewWith(ctx, cfg, opts.app)
 	if err != nil {
 		_ = ln.Close()
@@ -114,6 +117,13 @@ func serveWith(ctx context.Context, cfg platform.Config, opts serveOptions, read
 		return err
 	}
 	tick, err := a.Scheduler()
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	// On SQS this finds every worker's queue: a missing one stops the
+	// start too.
+	runWorkers, err := a.PrepareWorkers(ctx, workers)
 	if err != nil {
 		_ = ln.Close()
 		return err
@@ -138,8 +148,8 @@ func serveWith(ctx context.Context, cfg platform.Config, opts serveOptions, read
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := a.RunWorkers(bg, workers); err != nil {
-			errs <- fmt.Errorf("queue dispatcher: %w", err)
+		if err := runWorkers(bg); err != nil {
+			errs <- fmt.Errorf("queue workers: %w", err)
 		}
 	}()
 	wg.Add(1)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/openagg/openagg/internal/auth"
 	"github.com/openagg/openagg/internal/authn"
+	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/provider"
 	"github.com/openagg/openagg/internal/queue"
@@ -51,9 +52,12 @@ type App struct {
 	// default (32 bytes); nil when Config.KMSKeyID selects KMS.
 	CredentialsKey []byte
 
-	// runWorkers runs the embedded queue's dispatcher with the given
-	// workers until ctx ends (nil with SQS: Lambda event sources consume).
-	runWorkers func(ctx context.Context, workers []Worker) error
+	// prepareWorkers readies the in-process consumers of the queues for
+	// the given workers (the embedded queue's dispatcher, or pollers on
+	// SQS) and returns what runs them until its ctx ends.
+	prepareWorkers func(ctx context.Context, workers []Worker) (func(context.Context) error, error)
+	// importLimits bound each step of an import (zero: holdings' defaults).
+	importLimits holdings.Limits
 
 	svc services // domain services, built once on first use
 
@@ -74,8 +78,11 @@ type Deps struct {
 	// secret when Config.PageTokenSecret is empty).
 	JWTKey         []byte
 	CredentialsKey []byte
-	// RunWorkers runs an embedded queue dispatcher (see App.RunWorkers).
-	RunWorkers func(ctx context.Context, workers []Worker) error
+	// PrepareWorkers readies the in-process consumers of the queues (see
+	// App.PrepareWorkers).
+	PrepareWorkers func(ctx context.Context, workers []Worker) (func(context.Context) error, error)
+	// ImportLimits bound each step of an import (zero: holdings').
+	ImportLimits holdings.Limits
 	// Closers run in reverse order on Close (the store file last if listed first).
 	Closers []func() error
 }
@@ -96,7 +103,8 @@ func Assemble(cfg platform.Config, d Deps) (*App, error) {
 		JWTKey:          d.JWTKey,
 		PageTokenSecret: cfg.PageTokenSecret,
 		CredentialsKey:  cfg.CredentialsKey,
-		runWorkers:      d.RunWorkers,
+		prepareWorkers:  d.PrepareWorkers,
+		importLimits:    d.ImportLimits,
 		handlers:        map[string]http.Handler{},
 		closers:         d.Closers,
 	}
@@ -151,15 +159,33 @@ func (a *App) Provider(name string) (provider.Provider, error) {
 	return nil, platform.BadRequest("UNKNOWN_PROVIDER", "unknown provider %q (configured: %v)", name, known)
 }
 
-// RunWorkers dispatches the embedded queue's jobs to workers until ctx
-// ends, then returns once in-flight jobs finished (none is lost: an
-// unfinished job stays in the queue). With SQS it returns an error: Lambda
-// event source mappings consume the queues.
+// RunWorkers consumes the queues with workers until ctx ends, then returns
+// once in-flight jobs finished or were released (none is lost: an
+// unfinished job stays in the queue): the embedded queue's dispatcher, or
+// on SQS a poller per worker with its event source mapping's settings
+// (sqsRunner), which is how `openagg serve` runs the AWS configuration
+// outside Lambda.
 func (a *App) RunWorkers(ctx context.Context, workers []Worker) error {
-	if a.runWorkers == nil {
-		return errors.New("run workers: the configured queue is consumed by Lambda, not in-process")
+	run, err := a.PrepareWorkers(ctx, workers)
+	if err != nil {
+		return err
 	}
-	return a.runWorkers(ctx, workers)
+	return run(ctx)
+}
+
+// PrepareWorkers is RunWorkers in two steps: it readies the consumers (on
+// SQS: finds every worker's queue, so a missing queue fails here) and
+// returns the function that runs them until its ctx ends. `openagg serve`
+// prepares before it serves requests.
+func (a *App) PrepareWorkers(ctx context.Context, workers []Worker) (func(context.Context) error, error) {
+	if a.prepareWorkers == nil {
+		return nil, errors.New("run workers: no in-process consumer for the configured queue")
+	}
+	run, err := a.prepareWorkers(ctx, workers)
+	if err != nil {
+		return nil, fmt.Errorf("run workers: %w", err)
+	}
+	return run, nil
 }
 
 // Close releases the drivers (bbolt file, ...). It is safe to call twice.

@@ -1,24 +1,30 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/queue/sqs"
 	"github.com/openagg/openagg/internal/store/dynamo"
 )
 
-// newAWS builds the AWS drivers: DynamoDB store, SQS sender, secrets from
-// Secrets Manager. Tokens are validated by API Gateway (claims in the
-// request context) or, when OPENAGG_JWKS_URL is set, against that JWKS.
-func newAWS(ctx context.Context, cfg platform.Config, log *slog.Logger, clock platform.Clock) (*App, error) {
+// newAWS builds the AWS drivers: DynamoDB store, SQS sender (and the SQS
+// consumers RunWorkers runs in `openagg serve`), secrets from Secrets
+// Manager. Tokens are validated by API Gateway (claims in the request
+// context) or, when OPENAGG_JWKS_URL is set, against that JWKS; with
+// opts.LocalTokens and no JWKS, with the data directory's key.
+func newAWS(ctx context.Context, cfg platform.Config, log *slog.Logger, opts Options) (*App, error) {
+	clock := opts.Clock
 	if cfg.PageTokenSecretARN != "" || cfg.ProviderSecretARN != "" {
 		sm, err := secretsClient(ctx, cfg.Region)
 		if err != nil {
@@ -61,12 +67,36 @@ func newAWS(ctx context.Context, cfg platform.Config, log *slog.Logger, clock pl
 	if err != nil {
 		return nil, err
 	}
+	var jwtKey []byte
+	if opts.LocalTokens && cfg.JWKSURL == "" {
+		if jwtKey, err = authn.LoadOrCreateKey(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	// Outside Lambda and without KMS (serve on DynamoDB Local or moto),
+	// bank credentials are sealed with the data directory's key, which the
+	// processes sharing that directory share (OPENAGG_CREDENTIALS_KEY for
+	// processes on other machines).
+	credKey := cfg.CredentialsKey
+	if opts.LocalTokens && credKey == nil && cfg.KMSKeyID == "" {
+		if credKey, err = platform.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, CredentialsKeyFile), 32); err != nil {
+			return nil, fmt.Errorf("local credentials key: %w", err)
+		}
+	}
+	lease := cmp.Or(opts.WorkerLease, DefaultWorkerLease)
+	if lease < minWorkerLease {
+		return nil, fmt.Errorf("worker lease %s: at least %s", lease, minWorkerLease)
+	}
 	return Assemble(cfg, Deps{
-		Log:       log,
-		Clock:     clock,
-		Store:     st,
-		Queue:     sqs.New(qc, cfg.QueueURLs),
-		Providers: providers,
+		Log:            log,
+		Clock:          clock,
+		Store:          st,
+		Queue:          sqs.New(qc, cfg.QueueURLs),
+		Providers:      providers,
+		JWTKey:         jwtKey,
+		CredentialsKey: credKey,
+		PrepareWorkers: sqsRunner(qc, cfg.QueueURLs, log, lease),
+		ImportLimits:   opts.ImportLimits,
 	})
 }
 

@@ -7,11 +7,14 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/openagg/openagg/internal/platform"
 	"github.com/openagg/openagg/internal/platform/mototest"
@@ -107,9 +110,6 @@ func TestNewAWS(t *testing.T) {
 	if a.JWTKey != nil || a.CredentialsKey != nil {
 		t.Error("no local keys in AWS")
 	}
-	if err := a.RunWorkers(ctx, nil); err == nil {
-		t.Error("RunWorkers with SQS: want error (Lambda consumes)")
-	}
 
 	// The store is the table: health does a real Get.
 	h, err := a.Handler("health")
@@ -141,6 +141,49 @@ func TestNewAWS(t *testing.T) {
 	var got queue.Job
 	if err := json.Unmarshal([]byte(*out.Messages[0].Body), &got); err != nil || got.Type != "test.ping" {
 		t.Fatalf("job %s: %v", *out.Messages[0].Body, err)
+	}
+	if _, err := qc.DeleteMessage(ctx, &awssqs.DeleteMessageInput{QueueUrl: aws.String(urls[queue.Connections]), ReceiptHandle: out.Messages[0].ReceiptHandle}); err != nil {
+		t.Fatal(err)
+	}
+
+	// RunWorkers consumes the SQS queue in-process (as `openagg serve`
+	// does): the worker gets the job as the Lambda would, with its
+	// attributes, and the message is deleted after success.
+	job2, _ := queue.NewJob("test.ping", "k2", map[string]string{"c": "d"})
+	if err := a.Queue.Send(ctx, queue.Connections, job2, 0); err != nil {
+		t.Fatal(err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	got2 := make(chan events.SQSMessage, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- a.RunWorkers(rctx, []Worker{{Name: "connection-sync", Queue: queue.Connections, Handler: func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+			for _, r := range ev.Records {
+				got2 <- r
+			}
+			stop()
+			return events.SQSEventResponse{}, nil
+		}}})
+	}()
+	select {
+	case r := <-got2:
+		if !strings.Contains(r.Body, `"key":"k2"`) || r.EventSource != "aws:sqs" || r.Attributes["ApproximateReceiveCount"] != "1" {
+			t.Errorf("record %+v", r)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("RunWorkers on SQS delivered nothing")
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("RunWorkers: %v", err)
+	}
+	left, err := qc.GetQueueAttributes(ctx, &awssqs.GetQueueAttributesInput{QueueUrl: aws.String(urls[queue.Connections]),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := left.Attributes["ApproximateNumberOfMessages"] + "/" + left.Attributes["ApproximateNumberOfMessagesNotVisible"]; n != "0/0" {
+		t.Errorf("connections queue after RunWorkers: visible/in flight %s", n)
 	}
 
 	// Without a local key, bearer tokens are refused (API Gateway validates

@@ -12,8 +12,8 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/openagg/openagg/internal/authn"
+	"github.com/openagg/openagg/internal/deploy"
 	"github.com/openagg/openagg/internal/platform"
-	"github.com/openagg/openagg/internal/queue"
 	"github.com/openagg/openagg/internal/queue/local"
 	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/bolt"
@@ -86,7 +86,8 @@ func newEmbedded(cfg platform.Config, log *slog.Logger, opts Options) (*App, err
 		Providers:      providers,
 		JWTKey:         jwtKey,
 		CredentialsKey: credKey,
-		RunWorkers:     localRunner(q),
+		PrepareWorkers: localRunner(q),
+		ImportLimits:   opts.ImportLimits,
 		Closers:        []func() error{st.Close},
 	})
 	if err != nil {
@@ -97,35 +98,33 @@ func newEmbedded(cfg platform.Config, log *slog.Logger, opts Options) (*App, err
 }
 
 // localRunner registers each worker on its queue with the same settings as
-// its SQS event source mapping, then runs the dispatcher until ctx ends.
-func localRunner(q *local.Queue) func(ctx context.Context, workers []Worker) error {
-	return func(ctx context.Context, workers []Worker) error {
+// its SQS event source mapping; the returned function runs the dispatcher
+// until ctx ends.
+func localRunner(q *local.Queue) func(ctx context.Context, workers []Worker) (func(context.Context) error, error) {
+	return func(_ context.Context, workers []Worker) (func(context.Context) error, error) {
 		if len(workers) == 0 {
-			<-ctx.Done()
-			return nil
+			return func(ctx context.Context) error {
+				<-ctx.Done()
+				return nil
+			}, nil
 		}
 		for _, w := range workers {
 			q.Register(w.Queue, w.Handler, consumerConfig(w.Queue))
 		}
-		return q.Run(ctx)
+		return q.Run, nil
 	}
 }
 
-// consumerConfig mirrors the SAM template's event source mappings
-// (batch size, redrive maxReceiveCount, visibility timeout).
+// consumerConfig is the template's event source mapping and redrive
+// policy of the queue (deploy.ConsumerOf: batch size, maxReceiveCount,
+// visibility timeout), one source for Lambda and the embedded queue. A
+// queue the template does not consume gets the embedded queue's defaults.
 func consumerConfig(queueName string) local.ConsumerConfig {
-	switch queueName {
-	case queue.Holdings:
-		return local.ConsumerConfig{BatchSize: 1, MaxReceiveCount: 5, VisibilityTimeout: 30 * time.Minute}
-	case queue.Directory:
-		return local.ConsumerConfig{BatchSize: 5, MaxReceiveCount: 5, VisibilityTimeout: 12 * time.Minute}
-	case queue.Activity:
-		return local.ConsumerConfig{BatchSize: 10, MaxReceiveCount: 5, VisibilityTimeout: 6 * time.Minute}
-	case queue.Webhooks:
-		return local.ConsumerConfig{BatchSize: 5, MaxReceiveCount: 5, VisibilityTimeout: 6 * time.Minute}
-	default:
-		return local.ConsumerConfig{BatchSize: 10, MaxReceiveCount: 5, VisibilityTimeout: 12 * time.Minute}
+	c, ok := deploy.ConsumerOf(queueName)
+	if !ok {
+		return local.ConsumerConfig{}
 	}
+	return local.ConsumerConfig{BatchSize: c.BatchSize, MaxReceiveCount: c.MaxReceiveCount, VisibilityTimeout: c.VisibilityTimeout}
 }
 
 // Drain runs the registered workers on the embedded queue until it is idle:

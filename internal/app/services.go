@@ -99,7 +99,7 @@ func (a *App) Holdings() *holdings.Service {
 			Store: a.Store, Queue: a.Queue, Providers: a.Provider, Clock: a.Clock, Log: a.Log,
 			// The party owner gets the owner view of each imported account;
 			// finAPI numbers its accounts and categorizes each download.
-			Hook: holdings.Hooks{a.Views(), a.Categorizer()},
+			Hook: holdings.Hooks{a.Views(), a.Categorizer()}, Limits: a.importLimits,
 			// A run starts only while the party's connection exists: a job
 			// that outlives the connection's removal writes nothing.
 			RunGuard: connection.Key,

@@ -1,7 +1,10 @@
 // Package deploy renders the SAM template (template.yaml) from a static
 // skeleton and the route tables of the API groups, so that the routes in the
 // template are exactly the routes the handlers serve. The functions, their
-// queues and their least-privilege permissions are declared here once.
+// queues, their consumers and their least-privilege permissions are
+// declared here once; the table's keys come from the DynamoDB driver
+// (dynamo.TableSchema). `openagg setup` creates the table and the queues
+// from the same definitions.
 package deploy
 
 import (
@@ -13,13 +16,23 @@ import (
 	"sort"
 	"strings"
 	"text/template"
+	"time"
 	"unicode"
 
 	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/store/dynamo"
 )
 
 //go:embed template.yaml.tmpl
 var skeleton string
+
+// StagePattern is what a stage name must match: the template's Stage
+// parameter and `openagg setup --stage` check it.
+const StagePattern = "^[a-z][a-z0-9-]{0,15}$"
+
+// TableName is the name of the stage's table ("${Stage}" gives the
+// template's !Sub form).
+func TableName(stage string) string { return "openagg-" + stage }
 
 // Queue is one SQS queue with its DLQ.
 type Queue struct {
@@ -27,7 +40,16 @@ type Queue struct {
 	LogicalID         string
 	VisibilityTimeout int // seconds; > 6x the consumer's timeout (AWS guidance)
 	MaxReceiveCount   int
+	Retention         int // seconds a message is kept
+	DLQRetention      int // seconds a dead letter is kept (SQS's maximum)
 }
+
+// QueueName is the queue's name in a stage ("${Stage}" gives the
+// template's !Sub form).
+func (q Queue) QueueName(stage string) string { return "openagg-" + stage + "-" + q.Name }
+
+// DLQName is the name of the queue's dead-letter queue in a stage.
+func (q Queue) DLQName(stage string) string { return q.QueueName(stage) + "-dlq" }
 
 // OutputPrefix names the queue's stack outputs ("DirectoryQueue" →
 // "DirectoryDLQUrl").
@@ -74,15 +96,73 @@ func (f Function) Recursive() bool {
 	return f.Queue != "" && slices.Contains(f.SendsTo, f.Queue)
 }
 
-// Queues of the application.
+// Message retention: four days on a queue, fourteen (SQS's maximum) on a
+// dead-letter queue, so an operator has time to look.
+const (
+	queueRetention = 4 * 24 * 3600
+	dlqRetention   = 14 * 24 * 3600
+)
+
+// Queues of the application. `openagg setup` creates them from here, as
+// the template declares them.
 func Queues() []Queue {
 	return []Queue{
-		{Name: "directory", LogicalID: "DirectoryQueue", VisibilityTimeout: 6 * 120, MaxReceiveCount: 5},
-		{Name: "connections", LogicalID: "ConnectionsQueue", VisibilityTimeout: 6 * 120, MaxReceiveCount: 5},
-		{Name: "holdings", LogicalID: "HoldingsQueue", VisibilityTimeout: 6 * 300, MaxReceiveCount: 5},
-		{Name: "activity", LogicalID: "ActivityQueue", VisibilityTimeout: 6 * 60, MaxReceiveCount: 5},
-		{Name: "webhooks", LogicalID: "WebhooksQueue", VisibilityTimeout: 6 * 60, MaxReceiveCount: 5},
+		{Name: "directory", LogicalID: "DirectoryQueue", VisibilityTimeout: 6 * 120, MaxReceiveCount: 5, Retention: queueRetention, DLQRetention: dlqRetention},
+		{Name: "connections", LogicalID: "ConnectionsQueue", VisibilityTimeout: 6 * 120, MaxReceiveCount: 5, Retention: queueRetention, DLQRetention: dlqRetention},
+		{Name: "holdings", LogicalID: "HoldingsQueue", VisibilityTimeout: 6 * 300, MaxReceiveCount: 5, Retention: queueRetention, DLQRetention: dlqRetention},
+		{Name: "activity", LogicalID: "ActivityQueue", VisibilityTimeout: 6 * 60, MaxReceiveCount: 5, Retention: queueRetention, DLQRetention: dlqRetention},
+		{Name: "webhooks", LogicalID: "WebhooksQueue", VisibilityTimeout: 6 * 60, MaxReceiveCount: 5, Retention: queueRetention, DLQRetention: dlqRetention},
 	}
+}
+
+// Consumer is how a worker consumes its queue: the event source mapping
+// and redrive policy of the template. `openagg serve` applies the same to
+// the embedded queue and to SQS, so a worker meets the same batches,
+// deadline and retries wherever it runs.
+type Consumer struct {
+	Function       string // the worker function, e.g. "holdings-importer"
+	Queue          string // the queue name, e.g. "holdings"
+	BatchSize      int
+	MaxConcurrency int // Lambda's cap on concurrent batches (the whole fleet)
+	// Timeout is the function's timeout: the deadline of one batch.
+	Timeout time.Duration
+	// VisibilityTimeout is the queue's: how long a received message stays
+	// invisible to other consumers.
+	VisibilityTimeout time.Duration
+	// MaxReceiveCount: receives after which SQS moves a failing message to
+	// the dead-letter queue.
+	MaxReceiveCount int
+}
+
+// Consumers lists the consumer of every queue, from Functions and Queues.
+func Consumers() []Consumer {
+	var out []Consumer
+	for _, f := range Functions() {
+		if f.Queue == "" {
+			continue
+		}
+		for _, q := range Queues() {
+			if q.LogicalID == f.Queue {
+				out = append(out, Consumer{
+					Function: f.Name, Queue: q.Name, BatchSize: f.BatchSize, MaxConcurrency: f.MaxConcurrency,
+					Timeout:           time.Duration(f.Timeout) * time.Second,
+					VisibilityTimeout: time.Duration(q.VisibilityTimeout) * time.Second,
+					MaxReceiveCount:   q.MaxReceiveCount,
+				})
+			}
+		}
+	}
+	return out
+}
+
+// ConsumerOf returns the consumer of the named queue.
+func ConsumerOf(queueName string) (Consumer, bool) {
+	for _, c := range Consumers() {
+		if c.Queue == queueName {
+			return c, true
+		}
+	}
+	return Consumer{}, false
 }
 
 // Functions of the application. An API group appears here once its routes
@@ -227,7 +307,11 @@ func Render(routes map[string][]platform.Route) ([]byte, error) {
 		return nil, fmt.Errorf("parse template skeleton: %w", err)
 	}
 	var buf bytes.Buffer
-	if err := t.Execute(&buf, map[string]any{"Queues": Queues(), "Functions": fns, "Paths": paths}); err != nil {
+	data := map[string]any{
+		"Queues": Queues(), "Functions": fns, "Paths": paths,
+		"Table": dynamo.TableSchema(), "TableName": TableName("${Stage}"), "StagePattern": StagePattern,
+	}
+	if err := t.Execute(&buf, data); err != nil {
 		return nil, fmt.Errorf("render template: %w", err)
 	}
 	return buf.Bytes(), nil

@@ -297,72 +297,122 @@ func (s *Service) HandleJob(ctx context.Context, job queue.Job) error {
 	return s.runStep(ctx, j)
 }
 
+// claimTries bounds how often a step is claimed again after its claim
+// met a checkpoint that moved without changing (see runStep).
+const claimTries = 3
+
+// errClaimLost: the claim's version-guarded write failed.
+var errClaimLost = errors.New("holdings: import step claim lost")
+
+// claimView is what a claim depends on: the run, its step, the attempts
+// at it and the state. A write that changes none of them (the previous
+// step recording that it sent this step's job) does not claim the step.
+type claimView struct {
+	exists   bool
+	run      string
+	step     int
+	attempts int
+	state    string
+}
+
+func viewOf(exists bool, st importState) claimView {
+	if !exists {
+		return claimView{}
+	}
+	cp := st.Checkpoint
+	return claimView{exists: true, run: cp.RunID, step: cp.Step, attempts: cp.Attempts, state: st.Progress.State}
+}
+
 func (s *Service) runStep(ctx context.Context, j importJob) error {
 	ctx = activity.WithChannel(ctx, j.Channel)
 	log := s.log.With("party", j.PartyID, "bank", j.BankCode, "run", j.RunID, "step", j.Step)
-	st, ver, err := s.loadState(ctx, j.PartyID, j.BankCode)
-	exists := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	cp := st.Checkpoint
-	switch {
-	case exists && cp.RunID != j.RunID && j.Step == 0 && slices.Contains(cp.Recent, j.RunID):
-		log.InfoContext(ctx, "first job of an earlier run ignored", "currentRun", cp.RunID)
-		return nil
-	case (!exists || cp.RunID != j.RunID) && j.Step == 0:
-		// The first job of a run that was not started by EnqueueImport
-		// (connection-sync sends bare ImportRequests): it starts the run,
-		// superseding any other. Nothing is written before the provider
-		// answered, so a late job of a removed connection (whose provider
-		// connection is gone) leaves no trace.
-		st.Progress.State, st.Progress.LastError = StateQueued, ""
-		st.Checkpoint = newRun(cp, j.RunID, s.clock.Now())
-	case !exists:
-		log.InfoContext(ctx, "import job of a removed connection ignored")
-		return nil
-	case cp.RunID != j.RunID:
-		log.InfoContext(ctx, "import job of a superseded run ignored", "currentRun", cp.RunID)
-		return nil
-	case st.Progress.State == StateDone || st.Progress.State == StateFailed:
-		log.InfoContext(ctx, "import job of a finished run ignored", "state", st.Progress.State)
-		return nil
-	case j.Step == cp.Step-1:
-		return s.resend(ctx, log, j, st, ver)
-	case j.Step != cp.Step:
-		log.InfoContext(ctx, "duplicate import job ignored", "checkpointStep", cp.Step)
-		return nil
-	}
-	attempts := st.Checkpoint.Attempts + 1
-	claimed, err := s.execute(ctx, log, j, st, ver, exists, attempts)
-	if err == nil {
-		return nil
-	}
-	if errors.As(err, new(continuationError)) {
-		log.WarnContext(ctx, "import step done but its continuation was not sent; the queue will redeliver it", "err", err)
-		return err
-	}
-	permanent := isPermanent(err)
-	recorded, rerr := s.recordFailure(ctx, j, attempts, err, permanent, !claimed)
-	if rerr != nil {
-		log.ErrorContext(ctx, "could not record import failure", "err", rerr)
-	}
-	if rerr == nil && !recorded && !claimed && j.Step == 0 && errors.Is(err, provider.ErrNotFound) {
-		// The provider no longer knows the job's connection and no run of
-		// this party and bank waits for the job: it was queued before its
-		// connection was removed. Expected, and nothing was written.
-		log.InfoContext(ctx, "import job of a removed connection ignored", "err", err)
-		return nil
-	}
-	if permanent || attempts >= s.limits.MaxAttempts {
-		log.ErrorContext(ctx, "import failed", "attempts", attempts, "err", err)
-		if recorded {
-			s.reportImport(ctx, j.ImportRequest, activity.ImportFailed, ImportProgress{State: StateFailed, LastError: errorText(err)}, SyncCounts{})
+	for try := 1; ; try++ {
+		st, ver, err := s.loadState(ctx, j.PartyID, j.BankCode)
+		exists := err == nil
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
 		}
-		return nil
+		cp := st.Checkpoint
+		seen := viewOf(exists, st)
+		switch {
+		case exists && cp.RunID != j.RunID && j.Step == 0 && slices.Contains(cp.Recent, j.RunID):
+			log.InfoContext(ctx, "first job of an earlier run ignored", "currentRun", cp.RunID)
+			return nil
+		case (!exists || cp.RunID != j.RunID) && j.Step == 0:
+			// The first job of a run that was not started by EnqueueImport
+			// (connection-sync sends bare ImportRequests): it starts the run,
+			// superseding any other. Nothing is written before the provider
+			// answered, so a late job of a removed connection (whose provider
+			// connection is gone) leaves no trace.
+			st.Progress.State, st.Progress.LastError = StateQueued, ""
+			st.Checkpoint = newRun(cp, j.RunID, s.clock.Now())
+		case !exists:
+			log.InfoContext(ctx, "import job of a removed connection ignored")
+			return nil
+		case cp.RunID != j.RunID:
+			log.InfoContext(ctx, "import job of a superseded run ignored", "currentRun", cp.RunID)
+			return nil
+		case st.Progress.State == StateDone || st.Progress.State == StateFailed:
+			log.InfoContext(ctx, "import job of a finished run ignored", "state", st.Progress.State)
+			return nil
+		case j.Step == cp.Step-1:
+			return s.resend(ctx, log, j, st, ver)
+		case j.Step != cp.Step:
+			log.InfoContext(ctx, "duplicate import job ignored", "checkpointStep", cp.Step)
+			return nil
+		}
+		attempts := st.Checkpoint.Attempts + 1
+		claimed, err := s.execute(ctx, log, j, st, ver, exists, attempts)
+		if errors.Is(err, errClaimLost) {
+			// Another delivery of this step (or a new run, or a removal)
+			// changed the checkpoint: this one is not needed. But the
+			// version also moves when the step before records that it sent
+			// this job, which a consumer quick enough to get the job before
+			// that write sees: then nobody claimed the step, so claim it
+			// again rather than drop the import half way.
+			st2, _, lerr := s.loadState(ctx, j.PartyID, j.BankCode)
+			if lerr != nil && !errors.Is(lerr, store.ErrNotFound) {
+				return lerr
+			}
+			if viewOf(lerr == nil, st2) != seen {
+				log.InfoContext(ctx, "import step claimed elsewhere (or its connection is being removed); ignored")
+				return nil
+			}
+			if try == claimTries {
+				return fmt.Errorf("claim import step %d of run %s: the checkpoint kept moving: %w", j.Step, j.RunID, store.ErrConditionFailed)
+			}
+			log.InfoContext(ctx, "the checkpoint moved but the step is unclaimed; claiming again", "try", try)
+			continue
+		}
+		if err == nil {
+			return nil
+		}
+		if errors.As(err, new(continuationError)) {
+			log.WarnContext(ctx, "import step done but its continuation was not sent; the queue will redeliver it", "err", err)
+			return err
+		}
+		permanent := isPermanent(err)
+		recorded, rerr := s.recordFailure(ctx, j, attempts, err, permanent, !claimed)
+		if rerr != nil {
+			log.ErrorContext(ctx, "could not record import failure", "err", rerr)
+		}
+		if rerr == nil && !recorded && !claimed && j.Step == 0 && errors.Is(err, provider.ErrNotFound) {
+			// The provider no longer knows the job's connection and no run of
+			// this party and bank waits for the job: it was queued before its
+			// connection was removed. Expected, and nothing was written.
+			log.InfoContext(ctx, "import job of a removed connection ignored", "err", err)
+			return nil
+		}
+		if permanent || attempts >= s.limits.MaxAttempts {
+			log.ErrorContext(ctx, "import failed", "attempts", attempts, "err", err)
+			if recorded {
+				s.reportImport(ctx, j.ImportRequest, activity.ImportFailed, ImportProgress{State: StateFailed, LastError: errorText(err)}, SyncCounts{})
+			}
+			return nil
+		}
+		log.WarnContext(ctx, "import step failed; the queue will retry it", "attempts", attempts, "err", err)
+		return err
 	}
-	log.WarnContext(ctx, "import step failed; the queue will retry it", "attempts", attempts, "err", err)
-	return err
 }
 
 // resend handles a redelivered job of the step before the checkpoint's:
@@ -422,8 +472,7 @@ func (s *Service) execute(ctx context.Context, log *slog.Logger, j importJob, st
 		return false, nil
 	}
 	if errors.Is(err, store.ErrConditionFailed) {
-		log.InfoContext(ctx, "import step claimed elsewhere (or its connection is being removed); ignored")
-		return false, nil
+		return false, errClaimLost // runStep looks at what moved
 	}
 	if err != nil {
 		return false, err

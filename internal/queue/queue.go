@@ -34,6 +34,26 @@ func Names() []string { return []string{Directory, Connections, Holdings, Activi
 // expressed as a job that re-enqueues itself.
 const MaxDelay = 15 * time.Minute
 
+// A failed message is retried with exponential backoff: after its n-th
+// receive failed it is visible again after RetryBase·2^(n-1), at most
+// RetryMax. The embedded queue does this, and so does `openagg serve` on
+// SQS (Lambda's event source mapping waits out the visibility timeout
+// instead).
+const (
+	RetryBase = time.Second
+	RetryMax  = 5 * time.Minute
+)
+
+// RetryDelay is the backoff before the retry that follows the n-th receive
+// (n ≥ 1) with the given base and cap.
+func RetryDelay(base, maxDelay time.Duration, n int) time.Duration {
+	d := base
+	for i := 1; i < n && d < maxDelay; i++ {
+		d *= 2
+	}
+	return min(d, maxDelay)
+}
+
 // CurrentVersion is the job envelope version written by this code.
 const CurrentVersion = 1
 

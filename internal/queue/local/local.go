@@ -91,10 +91,10 @@ func (c ConsumerConfig) withDefaults() ConsumerConfig {
 		c.VisibilityTimeout = 5 * time.Minute
 	}
 	if c.BackoffBase <= 0 {
-		c.BackoffBase = time.Second
+		c.BackoffBase = queue.RetryBase
 	}
 	if c.BackoffMax <= 0 {
-		c.BackoffMax = 5 * time.Minute
+		c.BackoffMax = queue.RetryMax
 	}
 	if c.BackoffMax < c.BackoffBase {
 		c.BackoffMax = c.BackoffBase
@@ -104,11 +104,7 @@ func (c ConsumerConfig) withDefaults() ConsumerConfig {
 
 // backoff is the delay before the retry that follows the n-th receive.
 func (c ConsumerConfig) backoff(n int) time.Duration {
-	d := c.BackoffBase
-	for i := 1; i < n && d < c.BackoffMax; i++ {
-		d *= 2
-	}
-	return min(d, c.BackoffMax)
+	return queue.RetryDelay(c.BackoffBase, c.BackoffMax, n)
 }
 
 // Message is a stored message, as DeadLetters reports it.

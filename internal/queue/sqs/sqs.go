@@ -133,47 +133,91 @@ func NewClient(ctx context.Context, endpoint, region string) (*awssqs.Client, er
 	}), nil
 }
 
-// CreateQueues creates, for local and test use, each queue of the port named
-// prefix+name with a dead-letter queue prefix+name+"-dlq" and a RedrivePolicy
-// of maxReceive receives. It is idempotent: existing queues are reused and
-// their redrive policy is set again. It returns name → queue URL, ready for
-// New. In AWS the queues come from template.yaml instead.
+// CreateQueues creates, for tests, each queue of the port named
+// prefix+name with a dead-letter queue prefix+name+"-dlq" and a
+// RedrivePolicy of maxReceive receives (EnsureQueue, the queues' other
+// attributes left at SQS's defaults). It is idempotent. It returns name →
+// queue URL, ready for New. `openagg setup` and template.yaml make the
+// application's queues from deploy.Queues instead.
 func CreateQueues(ctx context.Context, client *awssqs.Client, prefix string, maxReceive int) (map[string]string, error) {
-	if maxReceive < 1 {
-		return nil, fmt.Errorf("create sqs queues: maxReceive %d < 1", maxReceive)
-	}
 	names := queue.Names()
 	urls := make(map[string]string, len(names))
 	for _, name := range names {
-		dlqURL, err := createQueue(ctx, client, prefix+name+"-dlq")
+		url, _, err := EnsureQueue(ctx, client, QueueSpec{Name: prefix + name, DLQName: prefix + name + "-dlq", MaxReceiveCount: maxReceive})
 		if err != nil {
 			return nil, err
-		}
-		dlqARN, err := QueueARN(ctx, client, dlqURL)
-		if err != nil {
-			return nil, err
-		}
-		url, err := createQueue(ctx, client, prefix+name)
-		if err != nil {
-			return nil, err
-		}
-		policy, err := json.Marshal(map[string]string{
-			"deadLetterTargetArn": dlqARN,
-			"maxReceiveCount":     strconv.Itoa(maxReceive),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("encode redrive policy of %s: %w", prefix+name, err)
-		}
-		_, err = client.SetQueueAttributes(ctx, &awssqs.SetQueueAttributesInput{
-			QueueUrl:   aws.String(url),
-			Attributes: map[string]string{string(types.QueueAttributeNameRedrivePolicy): string(policy)},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("set redrive policy of sqs queue %s: %w", prefix+name, err)
 		}
 		urls[name] = url
 	}
 	return urls, nil
+}
+
+// QueueSpec is a queue with its dead-letter queue. Zero durations leave
+// SQS's defaults.
+type QueueSpec struct {
+	Name              string
+	DLQName           string
+	VisibilityTimeout time.Duration
+	Retention         time.Duration
+	DLQRetention      time.Duration
+	// MaxReceiveCount: receives after which SQS moves a message to the DLQ.
+	MaxReceiveCount int
+}
+
+// EnsureQueue makes the queue and its dead-letter queue exist with spec's
+// attributes: it creates what is missing and sets the attributes of both
+// (visibility timeout, retention, redrive policy) every time, so a second
+// call changes nothing and a queue made by hand is brought in line. It
+// returns the URLs of the queue and of its DLQ.
+func EnsureQueue(ctx context.Context, client *awssqs.Client, spec QueueSpec) (url, dlqURL string, err error) {
+	if spec.MaxReceiveCount < 1 {
+		return "", "", fmt.Errorf("sqs queue %s: maxReceiveCount %d < 1", spec.Name, spec.MaxReceiveCount)
+	}
+	seconds := func(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }
+	if dlqURL, err = createQueue(ctx, client, spec.DLQName); err != nil {
+		return "", "", err
+	}
+	if spec.DLQRetention > 0 {
+		if err := setAttributes(ctx, client, dlqURL, spec.DLQName, map[types.QueueAttributeName]string{types.QueueAttributeNameMessageRetentionPeriod: seconds(spec.DLQRetention)}); err != nil {
+			return "", "", err
+		}
+	}
+	dlqARN, err := QueueARN(ctx, client, dlqURL)
+	if err != nil {
+		return "", "", err
+	}
+	if url, err = createQueue(ctx, client, spec.Name); err != nil {
+		return "", "", err
+	}
+	policy, err := json.Marshal(map[string]string{
+		"deadLetterTargetArn": dlqARN,
+		"maxReceiveCount":     strconv.Itoa(spec.MaxReceiveCount),
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("encode redrive policy of %s: %w", spec.Name, err)
+	}
+	attrs := map[types.QueueAttributeName]string{types.QueueAttributeNameRedrivePolicy: string(policy)}
+	if spec.VisibilityTimeout > 0 {
+		attrs[types.QueueAttributeNameVisibilityTimeout] = seconds(spec.VisibilityTimeout)
+	}
+	if spec.Retention > 0 {
+		attrs[types.QueueAttributeNameMessageRetentionPeriod] = seconds(spec.Retention)
+	}
+	if err := setAttributes(ctx, client, url, spec.Name, attrs); err != nil {
+		return "", "", err
+	}
+	return url, dlqURL, nil
+}
+
+func setAttributes(ctx context.Context, client *awssqs.Client, url, name string, attrs map[types.QueueAttributeName]string) error {
+	m := make(map[string]string, len(attrs))
+	for k, v := range attrs {
+		m[string(k)] = v
+	}
+	if _, err := client.SetQueueAttributes(ctx, &awssqs.SetQueueAttributesInput{QueueUrl: aws.String(url), Attributes: m}); err != nil {
+		return fmt.Errorf("set attributes of sqs queue %s: %w", name, err)
+	}
+	return nil
 }
 
 // createQueue creates a queue without attributes: CreateQueue then returns

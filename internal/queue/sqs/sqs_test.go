@@ -380,3 +380,205 @@ func TestNamesIsNotShared(t *testing.T) {
 		t.Fatalf("Names() = %v after a caller changed its copy, want %v", got, want)
 	}
 }
+
+// sendJobs sends n jobs of type "t" to the holdings queue.
+func sendJobs(t *testing.T, s *sqs.Sender, n int) {
+	t.Helper()
+	for i := range n {
+		job, _ := queue.NewJob("t", "k"+strconv.Itoa(i), nil)
+		if err := s.Send(t.Context(), queue.Holdings, job, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestPollerLease: with a short visibility lease renewed by heartbeats, a
+// batch whose handler runs several leases long stays invisible to another
+// consumer, and is deleted when the handler succeeds.
+func TestPollerLease(t *testing.T) {
+	t.Parallel()
+	client, urls := setup(t, 5)
+	ctx := t.Context()
+	sendJobs(t, sqs.New(client, urls), 1)
+	p, err := sqs.NewPoller(ctx, client, urls[queue.Holdings])
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.VisibilityTimeout, p.Heartbeat = 2*time.Second, 500*time.Millisecond
+	other, err := sqs.NewPoller(ctx, client, urls[queue.Holdings])
+	if err != nil {
+		t.Fatal(err)
+	}
+	stolen := 0
+	slow := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		// Two and a half leases long: without the heartbeats the message
+		// would be visible again twice meanwhile.
+		for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(300 * time.Millisecond) {
+			res, err := other.Poll(ctx, func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+				return events.SQSEventResponse{}, nil
+			})
+			if err != nil {
+				return events.SQSEventResponse{}, err
+			}
+			stolen += res.Received
+		}
+		return events.SQSEventResponse{}, nil
+	}
+	res, err := p.Poll(ctx, slow)
+	if err != nil || res.Received != 1 || len(res.Failed) != 0 || res.Released {
+		t.Fatalf("poll = %+v, %v", res, err)
+	}
+	if stolen != 0 {
+		t.Fatalf("another consumer received the leased message %d times", stolen)
+	}
+	if n := depth(t, client, urls[queue.Holdings]); n != 0 {
+		t.Fatalf("%d messages left after success (visible or in flight)", n)
+	}
+
+	// A handler longer than the settle timeout: its batch is still
+	// deleted (the settle time starts when the handler is done).
+	sendJobs(t, sqs.New(client, urls), 1)
+	p.SettleTimeout = time.Second
+	res, err = p.Poll(ctx, func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+		time.Sleep(1500 * time.Millisecond)
+		return events.SQSEventResponse{}, nil
+	})
+	if err != nil || res.Received != 1 {
+		t.Fatalf("poll = %+v, %v", res, err)
+	}
+	if n := depth(t, client, urls[queue.Holdings]); n != 0 {
+		t.Fatalf("%d messages left after a long success", n)
+	}
+}
+
+// depth is the number of messages on a queue, visible, delayed or in
+// flight.
+func depth(t *testing.T, client *awssqs.Client, url string) int {
+	t.Helper()
+	out, err := client.GetQueueAttributes(t.Context(), &awssqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(url),
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages,
+			types.QueueAttributeNameApproximateNumberOfMessagesNotVisible, types.QueueAttributeNameApproximateNumberOfMessagesDelayed},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, v := range out.Attributes {
+		k, _ := strconv.Atoi(v)
+		n += k
+	}
+	return n
+}
+
+// TestPollerFailures: a failed message is retried after Backoff (not the
+// queue's visibility timeout); a handler past its Timeout, or one that
+// panics, fails its batch; a handler still running when Poll's ctx ends is
+// cancelled (no Grace) and its batch released for another consumer at once.
+func TestPollerFailures(t *testing.T) {
+	t.Parallel()
+	ok := func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+		return events.SQSEventResponse{}, nil
+	}
+	for _, tc := range []struct {
+		name string
+		h    func(cancel context.CancelFunc) queue.SQSHandler
+		want func(res sqs.PollResult) bool
+	}{
+		{"item failure", func(context.CancelFunc) queue.SQSHandler {
+			return func(_ context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+				return events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{{ItemIdentifier: ev.Records[0].MessageId}}}, nil
+			}
+		}, func(res sqs.PollResult) bool { return len(res.Failed) == 1 && res.HandlerErr == nil }},
+		{"timeout", func(context.CancelFunc) queue.SQSHandler {
+			return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+				<-ctx.Done()
+				return events.SQSEventResponse{}, ctx.Err()
+			}
+		}, func(res sqs.PollResult) bool {
+			return len(res.Failed) == 1 && errors.Is(res.HandlerErr, context.DeadlineExceeded)
+		}},
+		{"panic", func(context.CancelFunc) queue.SQSHandler {
+			return func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) { panic("boom") }
+		}, func(res sqs.PollResult) bool {
+			return len(res.Failed) == 1 && res.HandlerErr != nil && strings.Contains(res.HandlerErr.Error(), "panic: boom")
+		}},
+		{"shutdown", func(cancel context.CancelFunc) queue.SQSHandler {
+			return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+				cancel() // the process is asked to stop while the handler runs
+				<-ctx.Done()
+				return events.SQSEventResponse{}, ctx.Err()
+			}
+		}, func(res sqs.PollResult) bool { return res.Released && len(res.Failed) == 0 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			client, urls := setup(t, 5)
+			sendJobs(t, sqs.New(client, urls), 1)
+			p, err := sqs.NewPoller(t.Context(), client, urls[queue.Holdings])
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Without the backoff (or the release) the message would be
+			// back only after the queue's 30 s.
+			p.VisibilityTimeout, p.Timeout = 30*time.Second, 300*time.Millisecond
+			p.Backoff = func(n int) time.Duration { return time.Duration(n) * time.Second }
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			res, err := p.Poll(ctx, tc.h(cancel))
+			if err != nil || res.Received != 1 || !tc.want(res) {
+				t.Fatalf("poll = %+v, %v", res, err)
+			}
+			var again sqs.PollResult
+			for deadline := time.Now().Add(10 * time.Second); again.Received == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				if again, err = p.Poll(t.Context(), ok); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if again.Received != 1 || len(again.Failed) != 0 {
+				t.Fatalf("the message did not come back for a retry: %+v", again)
+			}
+		})
+	}
+}
+
+// TestPollerRun: Run delivers until its ctx ends, then returns nil.
+func TestPollerRun(t *testing.T) {
+	t.Parallel()
+	client, urls := setup(t, 5)
+	sendJobs(t, sqs.New(client, urls), 7)
+	p, err := sqs.NewPoller(t.Context(), client, urls[queue.Holdings])
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.BatchSize, p.WaitTime = 3, time.Second
+	ctx, cancel := context.WithCancel(t.Context())
+	var mu sync.Mutex
+	var handled, batches int
+	done := make(chan error, 1)
+	go func() {
+		done <- p.Run(ctx, func(_ context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			handled += len(ev.Records)
+			if len(ev.Records) > 3 {
+				t.Errorf("batch of %d, want at most 3", len(ev.Records))
+			}
+			if handled == 7 {
+				cancel()
+			}
+			return events.SQSEventResponse{}, nil
+		}, func(sqs.PollResult) { batches++ })
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+	if handled != 7 || batches < 3 {
+		t.Fatalf("handled %d in %d batches", handled, batches)
+	}
+}

@@ -104,9 +104,15 @@ func (s *Store) DB() *bbolt.DB { return s.db }
 // comparable between the drivers.
 func (s *Store) Calls() int64 { return s.calls.Load() }
 
+// count adds n calls to Calls and to the counter of ctx (store.WithCallCounter).
+func (s *Store) count(ctx context.Context, n int64) {
+	s.calls.Add(n)
+	store.CountCalls(ctx, n)
+}
+
 // Get implements store.Store.
 func (s *Store) Get(ctx context.Context, k store.Key) (store.Item, error) {
-	s.calls.Add(1)
+	s.count(ctx, 1)
 	if err := store.ValidateKey(k); err != nil {
 		return store.Item{}, fmt.Errorf("get %s: %w", k, err)
 	}
@@ -131,7 +137,7 @@ func (s *Store) Get(ctx context.Context, k store.Key) (store.Item, error) {
 
 // BatchGet implements store.Store.
 func (s *Store) BatchGet(ctx context.Context, keys []store.Key) ([]store.Item, error) {
-	s.calls.Add(int64((len(keys) + store.MaxBatchGet - 1) / store.MaxBatchGet))
+	s.count(ctx, int64((len(keys)+store.MaxBatchGet-1)/store.MaxBatchGet))
 	for _, k := range keys {
 		if err := store.ValidateKey(k); err != nil {
 			return nil, fmt.Errorf("batch get: %w", err)
@@ -168,7 +174,7 @@ func (s *Store) BatchGet(ctx context.Context, keys []store.Key) ([]store.Item, e
 
 // Put implements store.Store.
 func (s *Store) Put(ctx context.Context, it store.Item, cond store.Condition) error {
-	s.calls.Add(1)
+	s.count(ctx, 1)
 	if err := s.write(ctx, it, cond); err != nil {
 		return fmt.Errorf("put %s: %w", it.Key(), err)
 	}
@@ -177,7 +183,7 @@ func (s *Store) Put(ctx context.Context, it store.Item, cond store.Condition) er
 
 // Update implements store.Store.
 func (s *Store) Update(ctx context.Context, it store.Item) (int64, error) {
-	s.calls.Add(1)
+	s.count(ctx, 1)
 	cond := store.IfVersion(it.Version)
 	it.Version++
 	if err := s.write(ctx, it, cond); err != nil {
@@ -214,7 +220,7 @@ func (s *Store) write(ctx context.Context, it store.Item, cond store.Condition) 
 
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, k store.Key, cond store.Condition) error {
-	s.calls.Add(1)
+	s.count(ctx, 1)
 	if err := store.ValidateKey(k); err != nil {
 		return fmt.Errorf("delete %s: %w", k, err)
 	}
@@ -247,7 +253,7 @@ func (s *Store) Delete(ctx context.Context, k store.Key, cond store.Condition) e
 // writes, so a 1,000-item import costs one fsync.
 func (s *Store) BatchWrite(ctx context.Context, puts []store.Item, deletes []store.Key) error {
 	n := len(puts) + len(deletes)
-	s.calls.Add(int64((n + 24) / 25))
+	s.count(ctx, int64((n+24)/25))
 	if err := store.ValidateBatch(puts, deletes); err != nil {
 		return fmt.Errorf("batch write: %w", err)
 	}
@@ -284,7 +290,7 @@ func (s *Store) BatchWrite(ctx context.Context, puts []store.Item, deletes []sto
 // Transact implements store.Store: every condition is checked, then every
 // write applied, in one bbolt transaction.
 func (s *Store) Transact(ctx context.Context, ops []store.TxOp) error {
-	s.calls.Add(1)
+	s.count(ctx, 1)
 	if err := store.ValidateTransact(ops); err != nil {
 		return fmt.Errorf("transact: %w", err)
 	}

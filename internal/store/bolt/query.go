@@ -40,7 +40,7 @@ func (e errLent) Error() string { return e.err.Error() }
 // query is Query, or QueryLent when lend is set; fn runs inside the read
 // transaction.
 func (s *Store) query(ctx context.Context, q store.Query, lend bool, fn func(store.Page) error) error {
-	s.calls.Add(1)
+	s.count(ctx, 1)
 	if err := store.ValidateQuery(q); err != nil {
 		return fmt.Errorf("query %s: %w", q.PK, err)
 	}

@@ -50,7 +50,7 @@ func (s *Store) BatchGet(ctx context.Context, keys []store.Key) ([]store.Item, e
 			avs = append(avs, keyAV(k))
 		}
 		req := map[string]types.KeysAndAttributes{*s.table: {Keys: avs, ConsistentRead: aws.Bool(true)}}
-		s.calls.Add(1)
+		s.count(ctx, 1)
 		for attempt := 0; ; attempt++ {
 			if attempt > 0 {
 				s.retries.Add(1)
@@ -109,7 +109,7 @@ func (s *Store) BatchWrite(ctx context.Context, puts []store.Item, deletes []sto
 	chunks := chunk(len(reqs), maxBatchWrite)
 	err := s.parallel(ctx, len(chunks), func(ctx context.Context, c int) error {
 		pending := reqs[chunks[c][0]:chunks[c][1]]
-		s.calls.Add(1)
+		s.count(ctx, 1)
 		for attempt := 0; ; attempt++ {
 			if attempt > 0 {
 				s.retries.Add(1)

@@ -99,6 +99,12 @@ func NewClient(ctx context.Context, endpoint, region string) (*dynamodb.Client, 
 // budgets the tests hold requests to do not depend on the network.
 func (s *Store) Calls() int64 { return s.calls.Load() }
 
+// count adds n calls to Calls and to the counter of ctx (store.WithCallCounter).
+func (s *Store) count(ctx context.Context, n int64) {
+	s.calls.Add(n)
+	store.CountCalls(ctx, n)
+}
+
 // Retries is the number of requests repeated by the driver (after a
 // transport failure, a throttle, a transaction conflict or unprocessed
 // batch items) on top of Calls.
@@ -109,7 +115,7 @@ func (s *Store) Get(ctx context.Context, k store.Key) (store.Item, error) {
 	if err := store.ValidateKey(k); err != nil {
 		return store.Item{}, fmt.Errorf("get %s: %w", k, err)
 	}
-	s.calls.Add(1)
+	s.count(ctx, 1)
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      s.table,
 		Key:            keyAV(k),
@@ -157,7 +163,7 @@ func (s *Store) put(ctx context.Context, it store.Item, cond store.Condition) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.calls.Add(1)
+	s.count(ctx, 1)
 	in := &dynamodb.PutItemInput{
 		TableName:                 s.table,
 		Item:                      toAV(it),
@@ -244,7 +250,7 @@ func (s *Store) Delete(ctx context.Context, k store.Key, cond store.Condition) e
 	if cond.Kind != store.CondNone {
 		in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 	}
-	s.calls.Add(1)
+	s.count(ctx, 1)
 	err = s.retryConflicts(ctx, func() error {
 		if cond.Kind == store.CondNone {
 			_, err := s.client.DeleteItem(ctx, in)
@@ -293,7 +299,7 @@ func (s *Store) Transact(ctx context.Context, ops []store.TxOp) error {
 		return fmt.Errorf("transact: %w", err)
 	}
 	in := &dynamodb.TransactWriteItemsInput{TransactItems: items}
-	s.calls.Add(1)
+	s.count(ctx, 1)
 	err := s.retryConflicts(ctx, func() error {
 		_, err := s.client.TransactWriteItems(ctx, in)
 		return err

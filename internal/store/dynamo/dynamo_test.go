@@ -1,9 +1,13 @@
 package dynamo_test
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -58,6 +62,30 @@ func TestCreateTableIdempotent(t *testing.T) {
 	}
 	if ttl.TimeToLiveDescription.TimeToLiveStatus != types.TimeToLiveStatusEnabled || aws.ToString(ttl.TimeToLiveDescription.AttributeName) != "TTL" {
 		t.Fatalf("TTL: %+v", ttl.TimeToLiveDescription)
+	}
+}
+
+// TestCreateTableRefusesAnotherSchema: `openagg setup` on an endpoint
+// where a table of that name exists with other keys (made by hand) says so
+// instead of serving a store that cannot work.
+func TestCreateTableRefusesAnotherSchema(t *testing.T) {
+	c, _ := newTable(t) // starts moto, makes the client
+	table := "other-schema-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	_, err := c.CreateTable(t.Context(), &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = c.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+	})
+	err = dynamo.CreateTable(t.Context(), c, table)
+	if err == nil || !strings.Contains(err.Error(), "does not fit the store") || !strings.Contains(err.Error(), `key schema "id:HASH"`) {
+		t.Fatalf("CreateTable over a table with other keys: %v", err)
 	}
 }
 

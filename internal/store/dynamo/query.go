@@ -32,7 +32,7 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 		return store.Page{}, fmt.Errorf("query %s: %w", q.PK, err)
 	}
 	limit := store.PageLimit(q)
-	s.calls.Add(1)
+	s.count(ctx, 1)
 	out, err := s.client.Query(ctx, in)
 	if err != nil {
 		return store.Page{}, fmt.Errorf("query %s: %w", q.PK, mapErr(err))

@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"TokenAfter", testTokenAfter},
 		{"TTL", testTTL},
 		{"CanceledContext", testCanceled},
+		{"CallCounter", testCallCounter},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -1251,4 +1252,30 @@ func testCanceled(t *testing.T, s store.Store) {
 		t.Fatalf("Query with canceled context: err = %v", err)
 	}
 	mustMissing(t, s, it.Key())
+}
+
+// testCallCounter: a context's call counter (store.WithCallCounter) sees
+// exactly the round trips the driver counts for calls made with it (a batch
+// of 30 writes is two), and none made with another context.
+func testCallCounter(t *testing.T, s store.Store) {
+	counted, ok := s.(interface{ Calls() int64 })
+	if !ok {
+		t.Fatalf("%T does not count its calls", s)
+	}
+	var n atomic.Int64
+	ctx := store.WithCallCounter(context.Background(), &n)
+	before := counted.Calls()
+	putAll(t, s, []store.Item{item("cc", "a")}) // not counted: another context
+	if err := s.BatchWrite(ctx, batchItems("cc", 30, 10), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, store.Key{PK: "cc", SK: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Query(ctx, store.Query{PK: "cc", Limit: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if got, total := n.Load(), counted.Calls()-before; got != 4 || total != 5 {
+		t.Fatalf("counter %d, driver %d: want 4 (2 batch chunks, get, query) of 5", got, total)
+	}
 }
