@@ -186,14 +186,25 @@ func Decode(it store.Item) (Connection, error) {
 // bankOfSK returns the bank code of a connection sort key.
 func bankOfSK(sk string) (string, bool) { return strings.CutPrefix(sk, SKPrefix) }
 
+// imported is a connection's import as the holdings importer's item in the
+// party partition tells it: the progress, and the run it is of.
+type imported struct {
+	progress holdings.ImportProgress
+	runID    string
+}
+
 // importProgress decodes the holdings importer's item in the party
-// partition: Data is JSON with a top-level "progress" field.
-func importProgress(it store.Item) (holdings.ImportProgress, error) {
+// partition: Data is JSON with a top-level "progress" field and the run's
+// "checkpoint" (its "runId").
+func importProgress(it store.Item) (imported, error) {
 	var v struct {
-		Progress holdings.ImportProgress `json:"progress"`
+		Progress   holdings.ImportProgress `json:"progress"`
+		Checkpoint struct {
+			RunID string `json:"runId"`
+		} `json:"checkpoint"`
 	}
 	if err := json.Unmarshal(it.Data, &v); err != nil {
-		return holdings.ImportProgress{}, fmt.Errorf("decode import progress %s %s: %w", it.PK, it.SK, err)
+		return imported{}, fmt.Errorf("decode import progress %s %s: %w", it.PK, it.SK, err)
 	}
-	return v.Progress, nil
+	return imported{progress: v.Progress, runID: v.Checkpoint.RunID}, nil
 }

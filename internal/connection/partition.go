@@ -33,7 +33,7 @@ func (s *Service) ReadPartition(ctx context.Context, partyID string, brief bool)
 	}
 	var out Partition
 	var conns []Connection
-	progress := map[string]holdings.ImportProgress{}
+	progress := map[string]imported{}
 	q := store.Query{PK: holdings.PartyPK(partyID)}
 	for {
 		page, err := s.st.Query(ctx, q)
@@ -84,14 +84,17 @@ func (s *Service) ReadPartition(ctx context.Context, partyID string, brief bool)
 }
 
 // detailOf is a connection with its import progress, as Details shows it.
-func detailOf(c Connection, progress map[string]holdings.ImportProgress) Detail {
+func detailOf(c Connection, progress map[string]imported) Detail {
 	d := Detail{Connection: c}
-	pg, ok := progress[c.BankCode]
+	im, ok := progress[c.BankCode]
 	switch {
 	case ok:
-		d.Import = pg
-		if pg.State == holdings.StateDone && c.ImportQueuedAt.After(pg.LastImportAt) {
-			d.Import.State = holdings.StateQueued // a newer import is queued and has not started
+		d.Import = im.progress
+		// A newer import is queued and has not started — unless the run
+		// queued is the one done: queued again by a transition replayed
+		// after a crash, which the importer ignores as the duplicate it is.
+		if im.progress.State == holdings.StateDone && c.ImportQueuedAt.After(im.progress.LastImportAt) && c.ImportRunID != im.runID {
+			d.Import.State = holdings.StateQueued
 		}
 	case !c.ImportQueuedAt.IsZero():
 		d.Import = holdings.ImportProgress{State: holdings.StateQueued}

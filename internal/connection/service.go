@@ -491,7 +491,7 @@ func (s *Service) Details(ctx context.Context, p auth.Principal, partyID string)
 	}
 	var prof *party.Profile
 	var conns []Connection
-	progress := map[string]holdings.ImportProgress{}
+	progress := map[string]imported{}
 	q := store.Query{PK: holdings.PartyPK(partyID)}
 	for {
 		page, err := s.st.Query(ctx, q)
@@ -533,21 +533,7 @@ func (s *Service) Details(ctx context.Context, p auth.Principal, partyID string)
 	}
 	out := make([]Detail, 0, len(conns))
 	for _, c := range conns {
-		d := Detail{Connection: c}
-		pg, ok := progress[c.BankCode]
-		switch {
-		case ok:
-			d.Import = pg
-			if pg.State == holdings.StateDone && c.ImportQueuedAt.After(pg.LastImportAt) {
-				// A newer import is queued and has not started yet.
-				d.Import.State = holdings.StateQueued
-			}
-		case !c.ImportQueuedAt.IsZero():
-			d.Import = holdings.ImportProgress{State: holdings.StateQueued}
-		default:
-			d.Import = holdings.ImportProgress{State: "none"}
-		}
-		out = append(out, d)
+		out = append(out, detailOf(c, progress))
 	}
 	return *prof, out, nil
 }

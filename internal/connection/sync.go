@@ -169,6 +169,12 @@ func (s *Service) HandleJob(ctx context.Context, job queue.Job) error {
 			return fmt.Errorf("%w: %s payload: %v", queue.ErrPoison, job.Type, err)
 		}
 		return s.refresh(activity.WithChannel(ctx, j.Channel), job.Key, j)
+	case JobSettle:
+		j, err := decodeSettle(job)
+		if err != nil {
+			return err
+		}
+		return s.settle(ctx, j)
 	}
 	return fmt.Errorf("%w: unknown job type %q", queue.ErrPoison, job.Type)
 }

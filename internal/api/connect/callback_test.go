@@ -185,6 +185,8 @@ func TestCallbackSyncFindsTheParty(t *testing.T) {
 // it is given.
 type recorder struct{ got []connection.Callback }
 
+func (r *recorder) WatchConnect(context.Context, connection.Outcome) error { return nil }
+
 func (r *recorder) CompleteConnect(context.Context, connection.Outcome) (connection.Connection, error) {
 	return connection.Connection{}, nil
 }

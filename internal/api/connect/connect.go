@@ -53,6 +53,7 @@ type Sessions interface {
 // Connections records the outcome of connect sessions and callbacks
 // (*connection.Service).
 type Connections interface {
+	WatchConnect(ctx context.Context, o connection.Outcome) error
 	CompleteConnect(ctx context.Context, o connection.Outcome) (connection.Connection, error)
 	FailConnect(ctx context.Context, o connection.Outcome, reason string) (connection.Connection, error)
 	QueueCallback(ctx context.Context, cb connection.Callback) error

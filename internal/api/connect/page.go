@@ -374,6 +374,9 @@ func (a *API) submitLogin(w http.ResponseWriter, r *http.Request) {
 		a.incomplete(w, r, token, "Enter both your username and your password.")
 		return
 	}
+	if !a.watch(w, r, token, sandbox.StageLogin) {
+		return
+	}
 	s, err := a.sessions.SubmitLogin(r.Context(), token, username, password)
 	a.outcome(w, r, token, s, err)
 }
@@ -388,6 +391,9 @@ func (a *API) submitChallenge(w http.ResponseWriter, r *http.Request) {
 		a.incomplete(w, r, token, "Enter the code.")
 		return
 	}
+	if !a.watch(w, r, token, sandbox.StageChallenge) {
+		return
+	}
 	s, err := a.sessions.SubmitChallenge(r.Context(), token, r.PostFormValue("answer"))
 	a.outcome(w, r, token, s, err)
 }
@@ -395,11 +401,37 @@ func (a *API) submitChallenge(w http.ResponseWriter, r *http.Request) {
 // POST /connect/sessions/cancel (token)
 func (a *API) cancel(w http.ResponseWriter, r *http.Request) {
 	token, ok := a.formToken(w, r)
-	if !ok {
+	if !ok || !a.watch(w, r, token, "") {
 		return
 	}
 	s, err := a.sessions.Cancel(r.Context(), token)
 	a.outcome(w, r, token, s, err)
+}
+
+// watch makes a submit crash-safe (issue 12): before the submit may spend
+// the session's one-time token at the provider, the session's outcome is
+// bound to reach its connection (connection.Service.WatchConnect queues a
+// job that records it from the provider's side if this process dies
+// before outcome records it). It reads the session first: one that cannot
+// take the submit (over, expired, unknown) is answered here as the submit
+// would be, and one at another stage than stage ("" for any) is left to
+// the submit's ErrWrongStage, which spends nothing. False when the page was
+// answered already; a failure to queue answers 500 and submits nothing.
+func (a *API) watch(w http.ResponseWriter, r *http.Request, token, stage string) bool {
+	s, err := a.sessions.Session(r.Context(), token)
+	if err != nil {
+		a.render(w, r, a.errorView(r, s, err))
+		return false
+	}
+	if stage != "" && s.Stage != stage {
+		return true
+	}
+	o := connection.Outcome{Provider: sandbox.Name, CustomerID: s.CustomerID, BankCode: s.BankCode, Token: token}
+	if err := a.conns.WatchConnect(r.Context(), o); err != nil {
+		a.render(w, r, a.errorView(r, s, fmt.Errorf("watch connect session: %w", err)))
+		return false
+	}
+	return true
 }
 
 // wrongStage says why a form was refused: the session waits for another

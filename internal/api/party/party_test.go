@@ -416,6 +416,7 @@ func TestConnectionsLifecycle(t *testing.T) {
 		}
 
 		t.Run("load connections", func(t *testing.T) {
+			e.Settle()
 			r := e.Do(http.MethodGet, base+"/connections", tokA, "")
 			if r.Status != http.StatusAccepted || r.Body != "{\"status\":\"Initiated : Loading Connections for Customer\"}\n" {
 				t.Fatalf("%d %q", r.Status, r.Body)
@@ -593,6 +594,7 @@ func TestRefreshScheduler(t *testing.T) {
 		e.CreateProfile(tokA, p)
 		e.Connected(tokA, p, "sandbox_bank_oauth_client_de_xf")
 	}
+	e.Settle()
 
 	n, err := e.Conns.RefreshDue(e.Ctx, e.Clock.Now())
 	if err != nil || n != 0 {

@@ -2,9 +2,10 @@ package sandbox
 
 import (
 	"context"
-	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,10 +16,13 @@ import (
 	"github.com/openagg/openagg/internal/store"
 )
 
+// customerRecord is a stored customer. The secret is a bearer credential
+// returned once at creation; like a real provider the sandbox keeps only
+// its SHA-256 (a 256-bit random value needs no slow hash).
 type customerRecord struct {
 	ID         string    `json:"id"`
 	Identifier string    `json:"identifier"`
-	Secret     string    `json:"secret"`
+	SecretHash string    `json:"secret_sha256"`
 	CreatedAt  time.Time `json:"created_at"`
 }
 
@@ -28,12 +32,21 @@ func (p *Provider) customerID(identifier string) string {
 	return digits(p.hash64("customer", identifier), 18)
 }
 
-// customerSecret is 32 bytes of HMAC in URL-safe base64 without padding: 43
-// characters, the shape of a Salt Edge customer secret.
-func (p *Provider) customerSecret(identifier string) string {
-	m := hmac.New(sha256.New, []byte("sandbox-customer-secret\x00"+p.seed))
-	m.Write([]byte(identifier))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+// newCustomerSecret is 32 random bytes in URL-safe base64 without padding:
+// 43 characters, the shape of a Salt Edge customer secret. It is random,
+// not derived from the seed: the seed is a constant anyone can read, and a
+// secret derived from it would be known to everyone.
+func newCustomerSecret() string {
+	var raw [32]byte
+	_, _ = rand.Read(raw[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(raw[:])
+}
+
+// secretHash is the stored form of a bearer secret (customer secret,
+// connect token): SHA-256 in hex.
+func secretHash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
 }
 
 // CreateCustomer implements provider.Provider. A second customer with the
@@ -43,10 +56,11 @@ func (p *Provider) CreateCustomer(ctx context.Context, identifier string) (provi
 	if strings.TrimSpace(identifier) == "" || len(identifier) > 255 {
 		return provider.Customer{}, fmt.Errorf("create customer: %w: identifier must be 1-255 characters", provider.ErrInvalid)
 	}
+	secret := newCustomerSecret()
 	rec := customerRecord{
 		ID:         p.customerID(identifier),
 		Identifier: identifier,
-		Secret:     p.customerSecret(identifier),
+		SecretHash: secretHash(secret),
 		CreatedAt:  p.now(),
 	}
 	data, err := json.Marshal(rec)
@@ -61,7 +75,7 @@ func (p *Provider) CreateCustomer(ctx context.Context, identifier string) (provi
 	if err != nil {
 		return provider.Customer{}, fmt.Errorf("create customer %q: %w", identifier, err)
 	}
-	return provider.Customer{ID: rec.ID, Identifier: rec.Identifier, Secret: rec.Secret}, nil
+	return provider.Customer{ID: rec.ID, Identifier: rec.Identifier, Secret: secret}, nil
 }
 
 func (p *Provider) loadCustomer(ctx context.Context, id string) (customerRecord, error) {

@@ -9,7 +9,7 @@
 //	customer          PK=SBX#CUS#<customerID>  SK=#CUSTOMER
 //	customer's conn   PK=SBX#CUS#<customerID>  SK=CON#<connectionID>   (immutable index item)
 //	connection        PK=SBX#CON#<connectionID> SK=#CONNECTION        (versioned)
-//	connect session   PK=SBX#SES#<token>        SK=#SESSION           (versioned, TTL)
+//	connect session   PK=SBX#SES#<sha256(token)> SK=#SESSION          (versioned, TTL)
 //
 // Accounts and transactions are not stored at all: they are generated on
 // demand from a seeded PRNG keyed by (Options.Seed, customer identifier, bank
@@ -164,8 +164,10 @@ func connectionKey(id string) store.Key {
 	return store.Key{PK: keyPrefix + "CON#" + id, SK: "#CONNECTION"}
 }
 
-func sessionKey(token string) store.Key {
-	return store.Key{PK: keyPrefix + "SES#" + token, SK: "#SESSION"}
+// sessionKey is the key of the session whose token has SHA-256 tokenHash
+// (hex): the token itself is never stored.
+func sessionKey(tokenHash string) store.Key {
+	return store.Key{PK: keyPrefix + "SES#" + tokenHash, SK: "#SESSION"}
 }
 
 // hash64 derives a stable 64-bit value from the seed and parts; it is the

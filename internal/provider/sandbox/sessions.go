@@ -82,8 +82,11 @@ type Session struct {
 	FetchScopes   []string
 }
 
+// sessionRecord is a stored connect session. Its one-time token is a
+// bearer secret: the record is keyed by the token's SHA-256 and keeps only
+// that, as a real provider would, so the data file cannot open a session.
 type sessionRecord struct {
-	Token                  string    `json:"token"`
+	TokenHash              string    `json:"token_sha256"`
 	CustomerID             string    `json:"customer_id"`
 	Identifier             string    `json:"identifier"`
 	BankCode               string    `json:"provider_code"`
@@ -103,6 +106,9 @@ type sessionRecord struct {
 	// Failures counts the failed tries at the current step (reset when
 	// the login moves on to the challenge).
 	Failures int `json:"failures,omitempty"`
+
+	// token is the token the caller presented (never stored).
+	token string
 }
 
 // challengeText is the question of the interactive bank.
@@ -143,8 +149,10 @@ func (p *Provider) CreateConnectSession(ctx context.Context, req provider.Connec
 	if from.IsZero() {
 		from = req.ConsentFrom
 	}
+	token := hex.EncodeToString(raw[:])
 	rec := sessionRecord{
-		Token:                  hex.EncodeToString(raw[:]),
+		TokenHash:              secretHash(token),
+		token:                  token,
 		CustomerID:             cust.ID,
 		Identifier:             cust.Identifier,
 		BankCode:               b.Code,
@@ -175,7 +183,7 @@ func (p *Provider) CreateConnectSession(ctx context.Context, req provider.Connec
 		base = trimSlash(platform.BaseURL(ctx))
 	}
 	return provider.ConnectSession{
-		ConnectURL: base + "/connect/sessions?token=" + rec.Token,
+		ConnectURL: base + "/connect/sessions?token=" + token,
 		ExpiresAt:  rec.ExpiresAt,
 	}, nil
 }
@@ -236,7 +244,7 @@ func sessionItem(rec sessionRecord, version int64) (store.Item, error) {
 	if err != nil {
 		return store.Item{}, fmt.Errorf("encode connect session: %w", err)
 	}
-	k := sessionKey(rec.Token)
+	k := sessionKey(rec.TokenHash)
 	return store.Item{PK: k.PK, SK: k.SK, Version: version, TTL: rec.ExpiresAt.Add(sessionKeep).Unix(), Data: data}, nil
 }
 
@@ -246,7 +254,7 @@ func (p *Provider) loadSession(ctx context.Context, token string) (sessionRecord
 	if len(token) != 64 || strings.Trim(token, "0123456789abcdef") != "" {
 		return sessionRecord{}, 0, ErrSessionNotFound
 	}
-	it, err := p.st.Get(ctx, sessionKey(token))
+	it, err := p.st.Get(ctx, sessionKey(secretHash(token)))
 	if errors.Is(err, store.ErrNotFound) {
 		return sessionRecord{}, 0, ErrSessionNotFound
 	}
@@ -257,12 +265,13 @@ func (p *Provider) loadSession(ctx context.Context, token string) (sessionRecord
 	if err := json.Unmarshal(it.Data, &rec); err != nil {
 		return sessionRecord{}, 0, fmt.Errorf("decode connect session: %w", err)
 	}
+	rec.token = token
 	return rec, it.Version, nil
 }
 
 func (p *Provider) sessionView(rec sessionRecord) Session {
 	s := Session{
-		Token:                  rec.Token,
+		Token:                  rec.token,
 		CustomerID:             rec.CustomerID,
 		BankCode:               rec.BankCode,
 		ExpiresAt:              rec.ExpiresAt,

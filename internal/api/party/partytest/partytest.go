@@ -83,6 +83,10 @@ type Options struct {
 	// origins that may frame it (OPENAGG_CONNECT_FRAME_ANCESTORS).
 	AppName        string
 	FrameAncestors []string
+	// Sender, when set, wraps the queue the services send to (fault
+	// injection in front of the embedded queue; Env.Queue is still the
+	// queue itself).
+	Sender func(queue.Sender) queue.Sender
 }
 
 // Env is one test environment.
@@ -170,7 +174,11 @@ func New(t testing.TB, opts Options) *Env {
 	}
 	cfg.CallbackPublicKey = opts.CallbackPublicKey
 	key := []byte("0123456789abcdef0123456789abcdef")
-	a, err := app.Assemble(cfg, app.Deps{Log: log, Clock: clock, Store: st, Queue: q, Providers: providers, JWTKey: key,
+	var sender queue.Sender = q
+	if opts.Sender != nil {
+		sender = opts.Sender(q)
+	}
+	a, err := app.Assemble(cfg, app.Deps{Log: log, Clock: clock, Store: st, Queue: sender, Providers: providers, JWTKey: key,
 		CredentialsKey: []byte("partytest credentials key 32 byt")})
 	if err != nil {
 		t.Fatal(err)
@@ -222,6 +230,17 @@ func (e *Env) Drain() {
 			e.T.Errorf("dead letter on %s: %s %s", name, m.Type, m.Key)
 		}
 	}
+}
+
+// Settle advances the clock by connection.SettleAfter and runs the queues:
+// the settle job that every connect page submit queues before the provider
+// may spend the session's token (connection.Service.WatchConnect) runs and
+// finds the outcome recorded. A test that counts a queue's jobs after
+// connect flows runs it first.
+func (e *Env) Settle() {
+	e.T.Helper()
+	e.Clock.Advance(connection.SettleAfter)
+	e.Drain()
 }
 
 // Depth is the number of live messages on a queue.
