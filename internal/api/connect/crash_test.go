@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/openagg/openagg/internal/api/party/partytest"
-	"github.com/openagg/openagg/internal/connection"
 	"github.com/openagg/openagg/internal/auth"
+	"github.com/openagg/openagg/internal/connection"
 	"github.com/openagg/openagg/internal/provider/sandbox"
 	"github.com/openagg/openagg/internal/queue"
 	"github.com/openagg/openagg/internal/store"
