@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/openagg/openagg/internal/app"
 	"github.com/openagg/openagg/internal/deploy"
 	"github.com/openagg/openagg/internal/platform"
 )
@@ -37,7 +38,7 @@ func TestServeHealthTokenShutdown(t *testing.T) {
 	defer stop()
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, ready) }()
+	go func() { done <- serveWith(ctx, cfg, serveOptions{}, ready) }()
 	var addr string
 	select {
 	case addr = <-ready:
@@ -186,7 +187,7 @@ func TestCommandErrors(t *testing.T) {
 // serves exists, and checks each route of each group appears as an
 // operation of the HttpApi's OpenAPI definition.
 func TestTemplate(t *testing.T) {
-	routes, err := groupRoutes(context.Background())
+	routes, err := app.TemplateRoutes(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,7 @@ type serveOptions struct {
 	publicURLFromListener bool
 }
 
-// serve runs the server until ctx is done, then shuts down in order: stop
+// serveWith runs the server until ctx is done, then shuts down in order: stop
 // accepting and drain HTTP requests (they may still enqueue jobs), stop the
 // scheduler, stop the queue workers (they wait for the jobs in flight;
 // unfinished ones stay queued, released at once on SQS), close the bbolt
@@ -83,11 +83,6 @@ type serveOptions struct {
 // queue as Lambda's event source mapping would (app.RunWorkers), bearer
 // tokens are verified with the data directory's key (or OPENAGG_JWKS_URL),
 // and any number of processes may serve the same table and queues.
-func serve(ctx context.Context, cfg platform.Config, ready chan<- string) error {
-	return serveWith(ctx, cfg, serveOptions{}, ready)
-}
-
-// serveWith is serve with options.
 func serveWith(ctx context.Context, cfg platform.Config, opts serveOptions, ready chan<- string) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

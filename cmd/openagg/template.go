@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/openagg/openagg/internal/app"
-	"github.com/openagg/openagg/internal/platform"
 )
 
 // templateCmd writes template.yaml: the SAM skeleton with each function's
@@ -69,11 +68,6 @@ func templateCmd(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "wrote %s\n", path)
 	return nil
-}
-
-// groupRoutes lists every group's routes (app.TemplateRoutes).
-func groupRoutes(ctx context.Context) (map[string][]platform.Route, error) {
-	return app.TemplateRoutes(ctx)
 }
 
 // modulePath identifies the repository's go.mod.

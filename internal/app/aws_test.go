@@ -20,6 +20,7 @@ import (
 	"github.com/openagg/openagg/internal/platform/mototest"
 	"github.com/openagg/openagg/internal/queue"
 	"github.com/openagg/openagg/internal/queue/sqs"
+	"github.com/openagg/openagg/internal/queue/sqs/sqstest"
 	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/dynamo"
 )
@@ -46,7 +47,7 @@ func TestNewAWS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	urls, err := sqs.CreateQueues(ctx, qc, table+"-", 3)
+	urls, err := sqstest.CreateQueues(ctx, qc, table+"-", 3)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -130,9 +130,6 @@ func Open(fields ...Field) S {
 	return s
 }
 
-// MapOf is an object whose values all have schema s.
-func MapOf(s S) S { return S{"type": "object", "additionalProperties": s} }
-
 // Basic schemas.
 func Str() S                { return S{"type": "string"} }
 func Int() S                { return S{"type": "integer", "format": "int64"} }
@@ -294,15 +291,6 @@ func (d *Doc) Schema(name string, s S) {
 		panic("openapi: schema " + name + " defined twice")
 	}
 	d.Schemas[name] = s
-}
-
-// Routes lists "METHOD /path" of every operation.
-func (d *Doc) Routes() []string {
-	out := make([]string, 0, len(d.Ops))
-	for _, o := range d.Ops {
-		out = append(out, o.Method+" "+o.Path)
-	}
-	return out
 }
 
 // wire types of the document.

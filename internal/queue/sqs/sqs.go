@@ -133,25 +133,6 @@ func NewClient(ctx context.Context, endpoint, region string) (*awssqs.Client, er
 	}), nil
 }
 
-// CreateQueues creates, for tests, each queue of the port named
-// prefix+name with a dead-letter queue prefix+name+"-dlq" and a
-// RedrivePolicy of maxReceive receives (EnsureQueue, the queues' other
-// attributes left at SQS's defaults). It is idempotent. It returns name →
-// queue URL, ready for New. `openagg setup` and template.yaml make the
-// application's queues from deploy.Queues instead.
-func CreateQueues(ctx context.Context, client *awssqs.Client, prefix string, maxReceive int) (map[string]string, error) {
-	names := queue.Names()
-	urls := make(map[string]string, len(names))
-	for _, name := range names {
-		url, _, err := EnsureQueue(ctx, client, QueueSpec{Name: prefix + name, DLQName: prefix + name + "-dlq", MaxReceiveCount: maxReceive})
-		if err != nil {
-			return nil, err
-		}
-		urls[name] = url
-	}
-	return urls, nil
-}
-
 // QueueSpec is a queue with its dead-letter queue. Zero durations leave
 // SQS's defaults.
 type QueueSpec struct {

@@ -24,6 +24,7 @@ import (
 	"github.com/openagg/openagg/internal/queue"
 	"github.com/openagg/openagg/internal/queue/queuetest"
 	"github.com/openagg/openagg/internal/queue/sqs"
+	"github.com/openagg/openagg/internal/queue/sqs/sqstest"
 )
 
 func TestMain(m *testing.M) { os.Exit(mototest.Run(m)) }
@@ -41,7 +42,7 @@ func setup(t *testing.T, maxReceive int) (*awssqs.Client, map[string]string) {
 	}
 	// Short and unique: queue names are limited to 80 characters.
 	prefix := fmt.Sprintf("t%x-%d-", time.Now().UnixNano(), queueSeq.Add(1))
-	urls, err := sqs.CreateQueues(ctx, client, prefix, maxReceive)
+	urls, err := sqstest.CreateQueues(ctx, client, prefix, maxReceive)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +95,7 @@ func TestCreateQueuesIsIdempotentAndSetsRedrive(t *testing.T) {
 	}
 	// The prefix is in the URL; recover it to call again.
 	prefix := strings.TrimSuffix(urls[queue.Holdings][strings.LastIndex(urls[queue.Holdings], "/")+1:], queue.Holdings)
-	again, err := sqs.CreateQueues(ctx, client, prefix, 5)
+	again, err := sqstest.CreateQueues(ctx, client, prefix, 5)
 	if err != nil {
 		t.Fatalf("second CreateQueues: %v", err)
 	}
@@ -119,7 +120,7 @@ func TestCreateQueuesIsIdempotentAndSetsRedrive(t *testing.T) {
 			t.Errorf("%s: redrive policy = %+v, want dlq %s-dlq and maxReceiveCount 5", name, policy, prefix+name)
 		}
 	}
-	if _, err := sqs.CreateQueues(ctx, client, prefix, 0); err == nil {
+	if _, err := sqstest.CreateQueues(ctx, client, prefix, 0); err == nil {
 		t.Error("maxReceive 0 accepted")
 	}
 }
