@@ -20,6 +20,7 @@ FUZZTIME  ?= 30s
 FUNCTION  ?=
 FN        ?= $(FUNCTION)
 EVENT     ?=
+SCALEOUT_DAYS ?= 0
 
 .PHONY: help run test scaleout moto browser lint build bench fuzz invoke template deploy clean
 
@@ -36,9 +37,9 @@ test: moto browser ## go mod tidy check, vet, every test (cfn-lint of the SAM te
 
 # Each part in a test binary of its own: a fresh moto for each measurement.
 scaleout: moto ## the heavy scale-out run: serve processes on moto, the whole big bank with a SIGKILL, throughput with one and three processes
-	$(GO) test -run '^TestScaleOut$$/^one_process$$' -v -timeout 30m ./cmd/openagg -args -scaleout.full
-	$(GO) test -run '^TestScaleOut$$/^three_processes$$' -v -timeout 30m ./cmd/openagg -args -scaleout.full
-	$(GO) test -run '^TestScaleOut$$/journey' -v -timeout 30m ./cmd/openagg -args -scaleout.full
+	$(GO) test -run '^TestScaleOut$$/^one_process$$' -v -timeout 30m ./cmd/openagg -args -scaleout.full -scaleout.days=$(SCALEOUT_DAYS)
+	$(GO) test -run '^TestScaleOut$$/^three_processes$$' -v -timeout 30m ./cmd/openagg -args -scaleout.full -scaleout.days=$(SCALEOUT_DAYS)
+	$(GO) test -run '^TestScaleOut$$/journey' -v -timeout 30m ./cmd/openagg -args -scaleout.full -scaleout.days=$(SCALEOUT_DAYS)
 
 moto: ## make sure moto_server (AWS driver tests) and cfn-lint (template test) are available
 	@if command -v moto_server >/dev/null 2>&1; then echo "moto_server: $$(command -v moto_server)"; \

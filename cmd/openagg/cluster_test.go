@@ -211,6 +211,10 @@ type cluster struct {
 // scaleoutFull selects the heavy scale-out run (make scaleout).
 var scaleoutFull = flag.Bool("scaleout.full", false, "scale-out test: the whole big bank, and one-process and three-process measurements (make scaleout)")
 
+// scaleoutDays, with -scaleout.full, imports only the bank's last days
+// days (0: its whole history): a shorter measurement.
+var scaleoutDays = flag.Int("scaleout.days", 0, "scale-out test with -scaleout.full: import the big bank's last N days only (0: all of it)")
+
 func startCluster(t *testing.T, stage string, o clusterOptions) *cluster {
 	t.Helper()
 	dir := t.TempDir()

@@ -70,14 +70,14 @@ func TestScaleOut(t *testing.T) {
 	t.Run("one process", func(t *testing.T) {
 		c := startCluster(t, "s1"+platform.RandomHex(3), clusterOptions{processes: 1, lease: app.DefaultWorkerLease, refresh: time.Hour})
 		c.loadDirectory(t)
-		rows = append(rows, c.bigImport(t, "big-101", 0, 0, false))
+		rows = append(rows, c.bigImport(t, "big-101", *scaleoutDays, 0, false))
 		c.stop(t)
 		c.report(t, rows[len(rows)-1])
 	})
 	t.Run("three processes", func(t *testing.T) {
 		c := startCluster(t, "s3"+platform.RandomHex(3), clusterOptions{processes: 3, lease: app.DefaultWorkerLease, refresh: time.Hour})
 		c.loadDirectory(t)
-		rows = append(rows, c.bigImport(t, "big-301", 0, 0, false))
+		rows = append(rows, c.bigImport(t, "big-301", *scaleoutDays, 0, false))
 		c.stop(t)
 		c.report(t, rows[len(rows)-1])
 	})
@@ -85,7 +85,7 @@ func TestScaleOut(t *testing.T) {
 		// The production lease; a tick the journey can wait for.
 		c := startCluster(t, "sk"+platform.RandomHex(3), clusterOptions{processes: 3, lease: app.DefaultWorkerLease, refresh: 30 * time.Second})
 		runJourney(t, c.stack())
-		rows = append(rows, c.bigImport(t, "big-302", 0, 3, true))
+		rows = append(rows, c.bigImport(t, "big-302", *scaleoutDays, 3, true))
 		c.stop(t)
 		c.report(t, rows[len(rows)-1])
 	})
