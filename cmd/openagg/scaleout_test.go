@@ -203,7 +203,7 @@ func (c *cluster) bigImport(t *testing.T, party string, days, killAt int, items 
 	js := dynamoJourneyStore(t, c.env)
 	hs := holdings.New(holdings.Deps{Store: js.store})
 	deadline, every := time.Now().Add(3*time.Minute), 100*time.Millisecond
-	if days == 0 {
+	if *scaleoutFull {
 		deadline, every = time.Now().Add(30*time.Minute), time.Second
 	}
 	for {
