@@ -85,7 +85,7 @@ func TestScaleOut(t *testing.T) {
 		// The production lease; a tick the journey can wait for.
 		c := startCluster(t, "sk"+platform.RandomHex(3), clusterOptions{processes: 3, lease: app.DefaultWorkerLease, refresh: 30 * time.Second})
 		runJourney(t, c.stack())
-		rows = append(rows, c.bigImport(t, "big-302", *scaleoutDays, 3, true))
+		rows = append(rows, c.bigImport(t, "big-302", *scaleoutDays, 2, true))
 		c.stop(t)
 		c.report(t, rows[len(rows)-1])
 	})
