@@ -127,6 +127,9 @@ func Consumer(log *slog.Logger, h Handler) SQSHandler {
 				level = slog.LevelError
 			}
 			log.Log(ctx, level, "job failed", "messageId", rec.MessageId, "type", job.Type, "key", job.Key, "err", err)
+			if report, ok := ctx.Value(failureReporterKey{}).(func(string, error)); ok {
+				report(rec.MessageId, err)
+			}
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 		}
 		return resp, nil
@@ -150,4 +153,15 @@ func WithReceiveCount(ctx context.Context, n int) context.Context {
 func ReceiveCount(ctx context.Context) int {
 	n, _ := ctx.Value(receiveCountKey{}).(int)
 	return n
+}
+
+type failureReporterKey struct{}
+
+// WithFailureReporter lets the driver that delivers an event learn why each
+// failed record failed: Consumer calls report with the record's message id
+// and the handler's error. A partial batch failure response carries only
+// the ids; the embedded queue keeps the error with the message, so that a
+// dead letter says what went wrong (`openagg dlq list`).
+func WithFailureReporter(ctx context.Context, report func(messageID string, err error)) context.Context {
+	return context.WithValue(ctx, failureReporterKey{}, report)
 }
