@@ -2,7 +2,7 @@
 // the queue workers and the refresh scheduler in one process, on the
 // embedded default or on DynamoDB and SQS (several processes may share
 // them); `setup` makes the table and queues of the AWS drivers on an
-// endpoint; `token` mints a bearer token for serve; `invoke` runs one Lambda
+// endpoint; `dlq` lists, shows and redrives dead letters; `token` mints a bearer token for serve; `invoke` runs one Lambda
 // handler in-process on an event file; `receive` is a webhook receiver for
 // trying the webhooks locally.
 package main
@@ -43,6 +43,7 @@ func commands() []command {
 		{"invoke", "run one Lambda handler in-process on an event file", invokeCmd},
 		{"template", "write template.yaml from the API groups' routes (--check: fail if stale, --out -: print)", templateCmd},
 		{"openapi", "write the OpenAPI documents of every dialect (--out DIR, or --name NAME to stdout)", openapiCmd},
+		{"dlq", "list, show and redrive the queues' dead letters (embedded queue or SQS)", dlqCmd},
 		{"receive", "a local webhook receiver that verifies and prints each delivery", receiveCmd},
 	}
 }

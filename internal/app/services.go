@@ -9,10 +9,12 @@ import (
 	"github.com/openagg/openagg/internal/connection"
 	"github.com/openagg/openagg/internal/credential"
 	"github.com/openagg/openagg/internal/customer"
+	"github.com/openagg/openagg/internal/deploy"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/metadata"
 	"github.com/openagg/openagg/internal/party"
 	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/queue"
 	"github.com/openagg/openagg/internal/view"
 	"github.com/openagg/openagg/internal/webhook"
 )
@@ -103,7 +105,10 @@ func (a *App) Holdings() *holdings.Service {
 			// A run starts only while the party's connection exists: a job
 			// that outlives the connection's removal writes nothing.
 			RunGuard: connection.Key,
-			Activity: a.activitySink(),
+			// The queue's last delivery of a step records its failure
+			// rather than leave the run "running" behind a dead letter.
+			MaxReceiveCount: holdingsMaxReceiveCount(),
+			Activity:        a.activitySink(),
 			// Sync cursors are sealed like the store's page tokens.
 			TokenSecret: a.PageTokenSecret,
 		}), nil
@@ -150,4 +155,12 @@ func (a *App) Customers() (*customer.Service, error) {
 // each event (activityRecorder).
 func (a *App) activitySink() activity.Sink {
 	return activity.Queued{Sender: a.Queue, Now: a.Clock.Now, NewKey: platform.NewID}
+}
+
+// holdingsMaxReceiveCount is the holdings queue's maxReceiveCount from its
+// consumer settings, the one source the template, `openagg setup`, the SQS
+// workers and the embedded queue take it from.
+func holdingsMaxReceiveCount() int {
+	c, _ := deploy.ConsumerOf(queue.Holdings)
+	return c.MaxReceiveCount
 }

@@ -174,6 +174,7 @@ func newHarness(t testing.TB, kind string, limits Limits) *harness {
 	h.sbx = sandbox.New(sbxStore, sandbox.Options{Clock: h.clock, PublicURL: "http://openagg.test", Seed: 42, SlowDelay: 10 * time.Millisecond})
 	h.svc = New(Deps{
 		Store: st, Queue: faultySender{h}, Clock: h.clock, Log: log, Hook: h.hook, Limits: limits,
+		MaxReceiveCount: testMaxReceiveCount,
 		Providers: func(name string) (provider.Provider, error) {
 			if name == sandbox.Name {
 				h.mu.Lock()
@@ -202,9 +203,13 @@ func newHarness(t testing.TB, kind string, limits Limits) *harness {
 			after(job, err)
 		}
 		return err
-	}), local.ConsumerConfig{BatchSize: 1, MaxReceiveCount: 5, BackoffBase: 5 * time.Millisecond, BackoffMax: 20 * time.Millisecond})
+	}), local.ConsumerConfig{BatchSize: 1, MaxReceiveCount: testMaxReceiveCount, BackoffBase: 5 * time.Millisecond, BackoffMax: 20 * time.Millisecond})
 	return h
 }
+
+// testMaxReceiveCount is the harness queue's maxReceiveCount, told to the
+// service as production tells it the consumer settings'.
+const testMaxReceiveCount = 5
 
 // drain runs the worker until the queue is empty.
 func (h *harness) drain() {

@@ -362,6 +362,9 @@ func (s *Service) runStep(ctx context.Context, j importJob) error {
 			return nil
 		}
 		attempts := st.Checkpoint.Attempts + 1
+		if reason := s.exhausted(ctx, j, st, attempts); reason != "" {
+			return s.giveUp(ctx, log, j, attempts, errors.New(reason))
+		}
 		claimed, err := s.execute(ctx, log, j, st, ver, exists, attempts)
 		if errors.Is(err, errClaimLost) {
 			// Another delivery of this step (or a new run, or a removal)
@@ -388,6 +391,9 @@ func (s *Service) runStep(ctx context.Context, j importJob) error {
 			return nil
 		}
 		if errors.As(err, new(continuationError)) {
+			if s.lastDelivery(ctx) {
+				return s.giveUp(ctx, log, importJob{ImportRequest: j.ImportRequest, Step: j.Step + 1}, 1, err)
+			}
 			log.WarnContext(ctx, "import step done but its continuation was not sent; the queue will redeliver it", "err", err)
 			return err
 		}
@@ -403,6 +409,11 @@ func (s *Service) runStep(ctx context.Context, j importJob) error {
 			log.InfoContext(ctx, "import job of a removed connection ignored", "err", err)
 			return nil
 		}
+		if (permanent || attempts >= s.limits.MaxAttempts) && rerr != nil {
+			// Not recorded: acknowledging would leave the run "running"
+			// for good. The redelivery records it (exhausted).
+			return fmt.Errorf("import step %d of run %s failed (%w) and the failure could not be recorded: %w", j.Step, j.RunID, err, rerr)
+		}
 		if permanent || attempts >= s.limits.MaxAttempts {
 			log.ErrorContext(ctx, "import failed", "attempts", attempts, "err", err)
 			if recorded {
@@ -415,6 +426,52 @@ func (s *Service) runStep(ctx context.Context, j importJob) error {
 	}
 }
 
+// lastDelivery reports whether the job being handled is on the holdings
+// queue's last delivery: failing it would move it to the dead-letter queue.
+func (s *Service) lastDelivery(ctx context.Context) bool {
+	return s.maxReceive > 0 && queue.ReceiveCount(ctx) >= s.maxReceive
+}
+
+// exhausted says why the step that j would now claim must not run again
+// ("" when it may): every try MaxAttempts allows was claimed without an
+// outcome (a try that returns records its error, and the failure at the
+// last one; only a try that never returned, crashed, killed or timed out,
+// leaves just its claim), or this is the queue's last delivery, which
+// also covers tries that stopped before their claim (listing the
+// accounts). A crash records nothing, so the delivery after it records the
+// failure instead of running into the same crash.
+func (s *Service) exhausted(ctx context.Context, j importJob, st importState, attempts int) string {
+	tries := attempts - 1
+	last := s.lastDelivery(ctx)
+	if last {
+		tries = max(tries, queue.ReceiveCount(ctx)-1)
+	}
+	if attempts <= s.limits.MaxAttempts && !last {
+		return ""
+	}
+	reason := fmt.Sprintf("import step %d was tried %d times without finishing (the worker crashed, was stopped or timed out)", j.Step, tries)
+	if st.Checkpoint.RunID == j.RunID && st.Progress.LastError != "" {
+		reason += "; last error: " + st.Progress.LastError
+	}
+	return reason
+}
+
+// giveUp records that j's run failed with cause instead of trying its
+// step again, and tells the activity sink. The job is acknowledged once
+// the failure is recorded; until then its error makes the queue deliver
+// it again.
+func (s *Service) giveUp(ctx context.Context, log *slog.Logger, j importJob, attempts int, cause error) error {
+	recorded, err := s.recordFailure(ctx, j, attempts, permanentError{cause}, true, true)
+	if err != nil {
+		return fmt.Errorf("record the failure of import step %d of run %s (%v): %w", j.Step, j.RunID, cause, err)
+	}
+	log.ErrorContext(ctx, "import failed: step given up", "attempts", attempts, "receiveCount", queue.ReceiveCount(ctx), "recorded", recorded, "err", cause)
+	if recorded {
+		s.reportImport(ctx, j.ImportRequest, activity.ImportFailed, ImportProgress{State: StateFailed, LastError: errorText(cause)}, SyncCounts{})
+	}
+	return nil
+}
+
 // resend handles a redelivered job of the step before the checkpoint's:
 // it enqueues the continuation again unless it is known to be sent.
 func (s *Service) resend(ctx context.Context, log *slog.Logger, j importJob, st importState, ver int64) error {
@@ -424,6 +481,9 @@ func (s *Service) resend(ctx context.Context, log *slog.Logger, j importJob, st 
 	}
 	log.InfoContext(ctx, "re-sending the continuation of a redelivered step", "next", st.Checkpoint.Step)
 	if err := s.send(ctx, j.ImportRequest, st.Checkpoint.Step); err != nil {
+		if s.lastDelivery(ctx) {
+			return s.giveUp(ctx, log, importJob{ImportRequest: j.ImportRequest, Step: st.Checkpoint.Step}, 1, err)
+		}
 		return err
 	}
 	st.Checkpoint.SentStep = st.Checkpoint.Step

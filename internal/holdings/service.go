@@ -63,8 +63,12 @@ type Limits struct {
 	// the holdings-importer Lambda has 5).
 	TimeBudget time.Duration
 	// MaxAttempts is the number of times one step is tried before the
-	// import is marked failed (3; the queue's maxReceiveCount is 5, so the
-	// failure is recorded before the message reaches the DLQ).
+	// import is marked failed (3). A try that returns an error records it
+	// (and, at the last one, the failure); a try that never returns (the
+	// process crashed, was killed or timed out) is counted by its claim, so
+	// the delivery after the last try records the failure instead of
+	// running the step again. Deps.MaxReceiveCount bounds it from the
+	// queue's side.
 	MaxAttempts int
 	// FlushSize is the number of item writes (transactions and the
 	// directory items of their distinct counterparties) buffered across
@@ -110,6 +114,13 @@ type Deps struct {
 	// Activity, optional, is told when an import run completes or fails;
 	// a failure to record is logged, never returned.
 	Activity activity.Sink
+	// MaxReceiveCount is the holdings queue's maxReceiveCount (its
+	// consumer settings, deploy.ConsumerOf): the delivery with this receive
+	// count (queue.ReceiveCount) is the queue's last, so it records the
+	// step's failure instead of running it, and the import never stays
+	// queued or running with its job in the dead-letter queue. Zero: only
+	// MaxAttempts counts.
+	MaxReceiveCount int
 	// TokenSecret seals the sync cursors (the store's page-token secret,
 	// shared by every instance); empty: a random one for this Service.
 	TokenSecret []byte
@@ -124,23 +135,26 @@ type Service struct {
 	log       *slog.Logger
 	hook      AccountHook
 	limits    Limits
-	guard     func(partyID, bankCode string) store.Key
-	activity  activity.Sink
-	tokens    *store.Tokens
+	// maxReceive is Deps.MaxReceiveCount.
+	maxReceive int
+	guard      func(partyID, bankCode string) store.Key
+	activity   activity.Sink
+	tokens     *store.Tokens
 }
 
 // New builds a Service.
 func New(cfg Deps) *Service {
 	s := &Service{
-		store:     cfg.Store,
-		queue:     cfg.Queue,
-		providers: cfg.Providers,
-		clock:     cfg.Clock,
-		log:       cfg.Log,
-		hook:      cfg.Hook,
-		limits:    cfg.Limits.withDefaults(),
-		guard:     cfg.RunGuard,
-		activity:  cfg.Activity,
+		store:      cfg.Store,
+		queue:      cfg.Queue,
+		providers:  cfg.Providers,
+		clock:      cfg.Clock,
+		log:        cfg.Log,
+		hook:       cfg.Hook,
+		limits:     cfg.Limits.withDefaults(),
+		maxReceive: cfg.MaxReceiveCount,
+		guard:      cfg.RunGuard,
+		activity:   cfg.Activity,
 	}
 	if s.clock == nil {
 		s.clock = platform.SystemClock{}

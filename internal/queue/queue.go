@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -115,7 +116,8 @@ func Consumer(log *slog.Logger, h Handler) SQSHandler {
 		for _, rec := range ev.Records {
 			job, err := Decode(rec.Body)
 			if err == nil {
-				err = h(ctx, job)
+				n, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+				err = h(WithReceiveCount(ctx, n), job)
 			}
 			if err == nil {
 				continue
@@ -125,8 +127,41 @@ func Consumer(log *slog.Logger, h Handler) SQSHandler {
 				level = slog.LevelError
 			}
 			log.Log(ctx, level, "job failed", "messageId", rec.MessageId, "type", job.Type, "key", job.Key, "err", err)
+			if report, ok := ctx.Value(failureReporterKey{}).(func(string, error)); ok {
+				report(rec.MessageId, err)
+			}
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 		}
 		return resp, nil
 	}
+}
+
+type receiveCountKey struct{}
+
+// WithReceiveCount tells a handler which receive of its message this is
+// (SQS's ApproximateReceiveCount, which Lambda, the SQS poller and the
+// embedded queue all put on each record): Consumer sets it per record.
+func WithReceiveCount(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, receiveCountKey{}, n)
+}
+
+// ReceiveCount is the receive of the message being handled (1 for the
+// first delivery), or 0 when the caller did not say (a direct call, e.g.
+// `openagg invoke` on a hand-written event without the attribute). A
+// handler compares it with its queue's maxReceiveCount to know that a
+// failure now sends the message to the dead-letter queue.
+func ReceiveCount(ctx context.Context) int {
+	n, _ := ctx.Value(receiveCountKey{}).(int)
+	return n
+}
+
+type failureReporterKey struct{}
+
+// WithFailureReporter lets the driver that delivers an event learn why each
+// failed record failed: Consumer calls report with the record's message id
+// and the handler's error. A partial batch failure response carries only
+// the ids; the embedded queue keeps the error with the message, so that a
+// dead letter says what went wrong (`openagg dlq list`).
+func WithFailureReporter(ctx context.Context, report func(messageID string, err error)) context.Context {
+	return context.WithValue(ctx, failureReporterKey{}, report)
 }

@@ -5,9 +5,12 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"github.com/openagg/openagg/internal/platform"
 )
 
 // Layout, per queue, in top-level buckets of the shared bbolt file:
@@ -45,6 +48,24 @@ type record struct {
 	ReceiveCount    int       `json:"receiveCount,omitempty"`
 	InFlight        bool      `json:"inFlight,omitempty"`
 	DeadAt          time.Time `json:"deadAt,omitzero"`
+	// The failures of its deliveries: the first and the last, and what the
+	// last said (the handler's error, a panic, a timeout or a stopped
+	// process), for the operator's `openagg dlq`.
+	FirstFailedAt time.Time `json:"firstFailedAt,omitzero"`
+	LastFailedAt  time.Time `json:"lastFailedAt,omitzero"`
+	LastError     string    `json:"lastError,omitempty"`
+}
+
+// maxErrorLen bounds a record's LastError.
+const maxErrorLen = 1000
+
+// failed records a failed delivery of r at now.
+func (r *record) failed(now time.Time, reason string) {
+	if r.FirstFailedAt.IsZero() {
+		r.FirstFailedAt = now
+	}
+	r.LastFailedAt = now
+	r.LastError = platform.Truncate(reason, maxErrorLen)
 }
 
 func (r record) message(queueName string) Message {
@@ -52,6 +73,7 @@ func (r record) message(queueName string) Message {
 		ID: r.ID, Queue: queueName, Type: r.Type, Key: r.Key, Body: r.Body,
 		SentAt: r.SentAt, VisibleAt: r.VisibleAt, FirstReceivedAt: r.FirstReceivedAt,
 		ReceiveCount: r.ReceiveCount, InFlight: r.InFlight, DeadAt: r.DeadAt,
+		FirstFailedAt: r.FirstFailedAt, LastFailedAt: r.LastFailedAt, LastError: r.LastError,
 	}
 }
 
@@ -181,6 +203,11 @@ func receive(tx *bbolt.Tx, queueName string, now time.Time, cfg ConsumerConfig) 
 			if !ok {
 				continue // index entry without a message: drop it
 			}
+			if r.InFlight {
+				// Due again while in flight: its delivery outlived the
+				// visibility timeout (a hung handler), as SQS would see it.
+				r.failed(now, fmt.Sprintf("delivery %d did not finish within the visibility timeout (%s)", r.ReceiveCount, cfg.VisibilityTimeout))
+			}
 			if r.ReceiveCount >= cfg.MaxReceiveCount {
 				if err := bs.bury(r, now); err != nil {
 					return nil, time.Time{}, 0, err
@@ -219,7 +246,7 @@ const (
 
 // settle records the outcome of a delivery. A message whose state no longer
 // matches the delivery (received again meanwhile) is left alone.
-func settle(tx *bbolt.Tx, queueName string, now time.Time, cfg ConsumerConfig, batch []record, outcomes []outcome) error {
+func settle(tx *bbolt.Tx, queueName string, now time.Time, cfg ConsumerConfig, batch []record, outcomes []outcome, reasons []string) error {
 	bs, err := open(tx, queueName)
 	if err != nil {
 		return err
@@ -245,6 +272,7 @@ func settle(tx *bbolt.Tx, queueName string, now time.Time, cfg ConsumerConfig, b
 			r.ReceiveCount--
 			r.VisibleAt = now
 		case failed:
+			r.failed(now, reasons[i])
 			if r.ReceiveCount >= cfg.MaxReceiveCount {
 				if err := bs.bury(r, now); err != nil {
 					return err
@@ -298,6 +326,7 @@ func resetInFlight(tx *bbolt.Tx, now time.Time) error {
 			if err := bs.unschedule(r); err != nil {
 				return fmt.Errorf("unschedule %s: %w", r.ID, err)
 			}
+			r.failed(now, fmt.Sprintf("the process stopped during delivery %d (a crash or a kill)", r.ReceiveCount))
 			r.InFlight = false
 			r.VisibleAt = now
 			if err := bs.put(r); err != nil {
@@ -308,7 +337,7 @@ func resetInFlight(tx *bbolt.Tx, now time.Time) error {
 	return nil
 }
 
-func redrive(tx *bbolt.Tx, queueName string, now time.Time) (int, error) {
+func redrive(tx *bbolt.Tx, queueName string, now time.Time, ids []string) (int, error) {
 	if tx.Bucket(bucketName(queueName, deadSuffix)) == nil {
 		return 0, nil
 	}
@@ -322,7 +351,9 @@ func redrive(tx *bbolt.Tx, queueName string, now time.Time) (int, error) {
 		if err := json.Unmarshal(v, &r); err != nil {
 			return fmt.Errorf("decode dead letter: %w", err)
 		}
-		dead = append(dead, r)
+		if len(ids) == 0 || slices.Contains(ids, r.ID) {
+			dead = append(dead, r)
+		}
 		return nil
 	})
 	if err != nil {
@@ -333,6 +364,7 @@ func redrive(tx *bbolt.Tx, queueName string, now time.Time) (int, error) {
 			return 0, fmt.Errorf("delete dead letter %s: %w", r.ID, err)
 		}
 		r.DeadAt, r.FirstReceivedAt, r.ReceiveCount, r.InFlight, r.VisibleAt = time.Time{}, time.Time{}, 0, false, now
+		r.FirstFailedAt, r.LastFailedAt, r.LastError = time.Time{}, time.Time{}, ""
 		if err := bs.put(r); err != nil {
 			return 0, err
 		}

@@ -214,9 +214,9 @@ func (q *Queue) process(ctx context.Context, c *consumer, grace time.Duration) (
 		return buried > 0, next, nil
 	}
 
-	outcomes := q.deliver(ctx, c, batch, grace)
+	outcomes, reasons := q.deliver(ctx, c, batch, grace)
 	err = q.db.Update(func(tx *bbolt.Tx) error {
-		return settle(tx, c.name, q.clock.Now(), c.cfg, batch, outcomes)
+		return settle(tx, c.name, q.clock.Now(), c.cfg, batch, outcomes, reasons)
 	})
 	if err != nil {
 		return false, time.Time{}, fmt.Errorf("local queue: settle %d messages of %s: %w", len(batch), c.name, err)
@@ -231,10 +231,19 @@ type result struct {
 
 // deliver calls the handler and maps its answer to one outcome per message,
 // with Lambda's ReportBatchItemFailures rules: a handler error (or panic),
-// or an empty or unknown item identifier, fails the whole batch.
-func (q *Queue) deliver(ctx context.Context, c *consumer, batch []record, grace time.Duration) []outcome {
+// or an empty or unknown item identifier, fails the whole batch. reasons
+// say why each failed message failed: the error queue.Consumer reported
+// for it, else the handler's.
+func (q *Queue) deliver(ctx context.Context, c *consumer, batch []record, grace time.Duration) (outcomes []outcome, reasons []string) {
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.VisibilityTimeout)
 	defer cancel()
+	var mu sync.Mutex
+	reported := map[string]string{}
+	hctx = queue.WithFailureReporter(hctx, func(messageID string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		reported[messageID] = err.Error()
+	})
 	done := make(chan result, 1)
 	ev := event(c.name, batch)
 	go func() {
@@ -273,13 +282,25 @@ func (q *Queue) deliver(ctx context.Context, c *consumer, batch []record, grace 
 	if stopped {
 		fail = released
 	}
-	outcomes := make([]outcome, len(batch))
+	outcomes = make([]outcome, len(batch))
+	reasons = make([]string, len(batch))
+	mu.Lock()
+	defer mu.Unlock()
+	for i, m := range batch {
+		reasons[i] = reported[m.ID]
+		if reasons[i] == "" {
+			reasons[i] = "the handler reported it failed"
+		}
+	}
 	if r.err != nil {
 		q.log.Warn("batch failed", "queue", c.name, "messages", len(batch), "err", r.err)
 		for i := range outcomes {
 			outcomes[i] = fail
+			if reported[batch[i].ID] == "" {
+				reasons[i] = r.err.Error()
+			}
 		}
-		return outcomes
+		return outcomes, reasons
 	}
 	index := make(map[string]int, len(batch))
 	for i, m := range batch {
@@ -291,12 +312,15 @@ func (q *Queue) deliver(ctx context.Context, c *consumer, batch []record, grace 
 			q.log.Warn("batch failed: unknown item identifier in the batch item failures", "queue", c.name, "itemIdentifier", f.ItemIdentifier)
 			for i := range outcomes {
 				outcomes[i] = fail
+				if reported[batch[i].ID] == "" {
+					reasons[i] = fmt.Sprintf("the batch failed: unknown item identifier %q in its batch item failures", f.ItemIdentifier)
+				}
 			}
-			return outcomes
+			return outcomes, reasons
 		}
 		outcomes[i] = fail
 	}
-	return outcomes
+	return outcomes, reasons
 }
 
 // event is the events.SQSEvent the Lambda event source mapping would build.

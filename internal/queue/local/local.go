@@ -122,6 +122,13 @@ type Message struct {
 	InFlight        bool
 	// DeadAt is when the message moved to the dead-letter list.
 	DeadAt time.Time
+	// FirstFailedAt and LastFailedAt are the first and the last failed
+	// delivery; LastError is what the last one said: the handler's error
+	// (queue.Consumer reports each record's), a panic, a timeout, or a
+	// process that stopped while handling it.
+	FirstFailedAt time.Time
+	LastFailedAt  time.Time
+	LastError     string
 }
 
 // Queue is the embedded queue. It is safe for concurrent use.
@@ -308,13 +315,16 @@ func (q *Queue) DeadLetters(queueName string) ([]Message, error) {
 	return out, nil
 }
 
-// Redrive moves every dead letter of a queue back onto it, visible now with
-// a fresh receive count (what an operator does after fixing the cause).
-func (q *Queue) Redrive(queueName string) (int, error) {
+// Redrive moves the dead letters of a queue with the given ids (every one
+// when none is given) back onto it, visible now with a fresh receive count
+// and no failures (what an operator does after fixing the cause). It
+// returns how many it moved; an id that is not a dead letter of the queue
+// is not counted.
+func (q *Queue) Redrive(queueName string, ids ...string) (int, error) {
 	n := 0
 	err := q.db.Update(func(tx *bbolt.Tx) error {
 		var err error
-		n, err = redrive(tx, queueName, q.clock.Now())
+		n, err = redrive(tx, queueName, q.clock.Now(), ids)
 		return err
 	})
 	if err != nil {

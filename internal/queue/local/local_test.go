@@ -314,7 +314,7 @@ func TestBackoffThenDeadLetterThenRedrive(t *testing.T) {
 	q := newQueue(t, openDB(t, filepath.Join(t.TempDir(), "q.db")), opts)
 	broken := true
 	rec := newRecorder(clk, func(key string, try int) error {
-		if key == "poison" && broken {
+		if strings.HasPrefix(key, "poison") && broken {
 			return fmt.Errorf("%w: unknown bank", queue.ErrPoison)
 		}
 		return nil
@@ -324,6 +324,7 @@ func TestBackoffThenDeadLetterThenRedrive(t *testing.T) {
 	})
 	send(t, q, queue.Connections, "poison", 0)
 	send(t, q, queue.Connections, "fine", 0)
+	send(t, q, queue.Connections, "poison-too", 0)
 	if err := q.Drain(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -349,9 +350,31 @@ func TestBackoffThenDeadLetterThenRedrive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dead) != 1 || dead[0].Key != "poison" || dead[0].Type != "test.job" || dead[0].ReceiveCount != 4 ||
-		!dead[0].DeadAt.Equal(t0.Add(6*time.Second)) || !strings.Contains(dead[0].Body, `"poison"`) || dead[0].Queue != queue.Connections {
+	if len(dead) != 2 || dead[0].Key != "poison" || dead[0].Type != "test.job" || dead[0].ReceiveCount != 4 ||
+		!dead[0].DeadAt.Equal(t0.Add(6*time.Second)) || !strings.Contains(dead[0].Body, `"poison"`) || dead[0].Queue != queue.Connections ||
+		dead[1].Key != "poison-too" {
 		t.Fatalf("dead letters = %+v", dead)
+	}
+	// What `openagg dlq` shows: the failures and the handler's own error.
+	if d := dead[0]; !d.FirstFailedAt.Equal(t0) || !d.LastFailedAt.Equal(d.DeadAt) || d.LastError != "queue: poison message: unknown bank" {
+		t.Fatalf("failures of the dead letter: first %v last %v error %q", d.FirstFailedAt, d.LastFailedAt, d.LastError)
+	}
+
+	// One message back by its id; an unknown id moves nothing.
+	if n, err := q.Redrive(queue.Connections, "no-such-id"); err != nil || n != 0 {
+		t.Fatalf("redrive of an unknown id = %d, %v", n, err)
+	}
+	if n, err := q.Redrive(queue.Connections, dead[1].ID); err != nil || n != 1 {
+		t.Fatalf("redrive by id = %d, %v", n, err)
+	}
+	if left, err := q.DeadLetters(queue.Connections); err != nil || len(left) != 1 || left[0].ID != dead[0].ID {
+		t.Fatalf("after redriving %s: dead letters %+v, %v", dead[1].ID, left, err)
+	}
+	if err := q.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := q.DeadLetters(queue.Connections); len(left) != 2 || left[1].Key != "poison-too" || left[1].ReceiveCount != 4 {
+		t.Fatalf("a redriven message that still fails: dead letters %+v, want it back after 4 fresh receives", left)
 	}
 	if other, err := q.DeadLetters(queue.Holdings); err != nil || len(other) != 0 {
 		t.Errorf("holdings dead letters = %v, %v", other, err)
@@ -359,15 +382,17 @@ func TestBackoffThenDeadLetterThenRedrive(t *testing.T) {
 
 	broken = false
 	n, err := q.Redrive(queue.Connections)
-	if err != nil || n != 1 {
+	if err != nil || n != 2 {
 		t.Fatalf("redrive = %d, %v", n, err)
 	}
 	if err := q.Drain(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	last := rec.deliveries()[len(rec.deliveries())-1]
-	if last.key != "poison" || last.count != "1" {
-		t.Errorf("after redrive delivered %s with receive count %s", last.key, last.count)
+	d := rec.deliveries()
+	for i, want := range []string{"poison", "poison-too"} {
+		if got := d[len(d)-2+i]; got.key != want || got.count != "1" {
+			t.Errorf("after redrive delivered %s with receive count %s, want %s on its first", got.key, got.count, want)
+		}
 	}
 	if dead, _ := q.DeadLetters(queue.Connections); len(dead) != 0 || depth(t, q, queue.Connections) != 0 {
 		t.Errorf("after redrive: dead %v, depth %d", dead, depth(t, q, queue.Connections))
@@ -717,8 +742,9 @@ func TestJobThatKeepsCrashingTheProcessIsDeadLettered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rec.deliveries()) != 0 || len(dead) != 1 || dead[0].Key != "crasher" || dead[0].ReceiveCount != 2 {
-		t.Errorf("delivered %v, dead %+v; want it dead after 2 receives", rec.keys(), dead)
+	if len(rec.deliveries()) != 0 || len(dead) != 1 || dead[0].Key != "crasher" || dead[0].ReceiveCount != 2 ||
+		dead[0].LastError != "the process stopped during delivery 2 (a crash or a kill)" || dead[0].FirstFailedAt.After(dead[0].LastFailedAt) {
+		t.Errorf("delivered %v, dead %+v; want it dead after 2 receives, each stopped by the process's end", rec.keys(), dead)
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/openagg/openagg/internal/authn"
 	"github.com/openagg/openagg/internal/bank"
 	"github.com/openagg/openagg/internal/connection"
+	"github.com/openagg/openagg/internal/deploy"
 	"github.com/openagg/openagg/internal/holdings"
 	"github.com/openagg/openagg/internal/openapi/openapitest"
 	"github.com/openagg/openagg/internal/party"
@@ -188,8 +189,14 @@ func New(t testing.TB, opts Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fast := local.ConsumerConfig{BackoffBase: time.Millisecond, BackoffMax: time.Millisecond, MaxReceiveCount: 3}
 	for _, w := range workers {
+		// The template's maxReceiveCount, which the holdings importer
+		// also knows (its last delivery records a failure instead of
+		// running), with fast retries.
+		fast := local.ConsumerConfig{BackoffBase: time.Millisecond, BackoffMax: time.Millisecond}
+		if c, ok := deploy.ConsumerOf(w.Queue); ok {
+			fast.MaxReceiveCount = c.MaxReceiveCount
+		}
 		q.Register(w.Queue, w.Handler, fast)
 	}
 	h, err := a.HandlerFor([]string{"party", "connect", "holdings", "system"})
