@@ -1,0 +1,406 @@
+// Package dynamofault makes a DynamoDB client meet the refusals real
+// DynamoDB gives under load, for tests on moto (which never gives them):
+// ThrottlingException and ProvisionedThroughputExceededException (HTTP 400
+// with the service's JSON error body, so the SDK's retryer classifies them
+// as it would DynamoDB's), InternalServerError (HTTP 500), attempts that
+// hang until the client's per-attempt timeout, TransactWriteItems cancelled
+// for throttling, and BatchWriteItem handing back part of its items as
+// unprocessed.
+//
+// The faults are answered instead of the server, so nothing a refused
+// attempt carried was applied (as DynamoDB guarantees for these refusals).
+// Which calls meet a fault follows a seeded PRNG drawn once per operation
+// call, never the clock: the same sequence of calls meets the same faults.
+// Concurrent callers (a batch's parallel chunks, several workers) may
+// interleave differently from run to run; tests assert what must hold
+// whatever the interleaving.
+package dynamofault
+
+import (
+	"context"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/openagg/openagg/internal/platform/mototest"
+	"github.com/openagg/openagg/internal/store/dynamo"
+	"github.com/openagg/openagg/internal/store/dynamo/dynamotest"
+)
+
+// Kind is a kind of fault.
+type Kind int
+
+// The kinds of fault, in the order Counts reports them.
+const (
+	// Throttling is a 400 ThrottlingException (the SDK retries it as a
+	// throttle).
+	Throttling Kind = iota
+	// Throughput is a 400 ProvisionedThroughputExceededException (a
+	// throttle too).
+	Throughput
+	// ServerError is a 500 InternalServerError (retried by status).
+	ServerError
+	// Timeout is an attempt sent to a socket that never answers: the
+	// client's per-attempt timeout ends it and the SDK retries.
+	Timeout
+	// TxCanceled is a 400 TransactionCanceledException whose reasons say
+	// ThrottlingError: not retried by the SDK; the driver repeats the
+	// transaction.
+	TxCanceled
+	// Unprocessed is a BatchWriteItem that writes only part of its items
+	// and hands the rest back in UnprocessedItems; the driver resends them.
+	Unprocessed
+	numKinds
+)
+
+var kindNames = [numKinds]string{"throttling", "throughput", "server-error", "timeout", "tx-canceled", "unprocessed"}
+
+func (k Kind) String() string {
+	if k < 0 || k >= numKinds {
+		return fmt.Sprintf("Kind(%d)", int(k))
+	}
+	return kindNames[k]
+}
+
+// Plan says how often faults happen.
+type Plan struct {
+	// Seed seeds the PRNG that picks the faulty calls and their faults.
+	Seed uint64
+	// Rate is the share of operation calls that meet faults (0..1).
+	Rate float64
+	// Outlast is the share of the faulty calls whose every attempt fails:
+	// the fault outlasts the SDK's retries and the error reaches the
+	// caller (a job then fails and the queue delivers it again).
+	Outlast float64
+	// MaxStreak is how many leading attempts of a faulty call fail when it
+	// does not outlast, drawn from 1..MaxStreak (default 2: the SDK makes
+	// 3 attempts, so the call still succeeds).
+	MaxStreak int
+	// Kinds, when set, are the only faults made (a test of one kind).
+	Kinds []Kind
+}
+
+// Injector decides and makes the faults of the clients it is installed on.
+type Injector struct {
+	plan     atomic.Pointer[Plan]
+	mu       sync.Mutex
+	rng      *rand.Rand
+	calls    atomic.Int64
+	attempts atomic.Int64
+	counts   [numKinds]atomic.Int64
+	hole     *blackHole
+}
+
+// New returns an injector following plan; its black hole (the socket of
+// Timeout faults) closes when tb ends.
+func New(tb testing.TB, plan Plan) *Injector {
+	tb.Helper()
+	h, err := newBlackHole()
+	if err != nil {
+		tb.Fatalf("dynamofault: %v", err)
+	}
+	tb.Cleanup(h.close)
+	inj := &Injector{rng: rand.New(rand.NewPCG(plan.Seed, plan.Seed^0x9e3779b97f4a7c15)), hole: h}
+	inj.SetPlan(plan)
+	return inj
+}
+
+// SetPlan changes the rates from the next operation call on (the PRNG
+// keeps its sequence; Seed is ignored). A zero Rate stops the faults.
+func (inj *Injector) SetPlan(plan Plan) {
+	if plan.MaxStreak <= 0 {
+		plan.MaxStreak = 2
+	}
+	inj.plan.Store(&plan)
+}
+
+// Count is the number of faults of kind made so far.
+func (inj *Injector) Count(kind Kind) int64 { return inj.counts[kind].Load() }
+
+// Total is the number of faults of every kind made so far.
+func (inj *Injector) Total() int64 {
+	var n int64
+	for k := range numKinds {
+		n += inj.counts[k].Load()
+	}
+	return n
+}
+
+// Calls and Attempts are the operation calls and HTTP attempts seen.
+func (inj *Injector) Calls() int64    { return inj.calls.Load() }
+func (inj *Injector) Attempts() int64 { return inj.attempts.Load() }
+
+// String reports the counts, for test logs.
+func (inj *Injector) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d calls, %d attempts, faults:", inj.Calls(), inj.Attempts())
+	for k := range numKinds {
+		fmt.Fprintf(&b, " %s %d", k, inj.Count(k))
+	}
+	return b.String()
+}
+
+// Install adds the injector's middleware to a DynamoDB client's options
+// (dynamodb.New, dynamo.NewClient).
+func (inj *Injector) Install(o *dynamodb.Options) {
+	o.APIOptions = append(append([]func(*middleware.Stack) error(nil), o.APIOptions...), inj.addMiddleware)
+}
+
+// Test timings: a Timeout fault costs AttemptTimeout; the SDK waits
+// MaxBackoff between attempts instead of its 1 s × 2^attempt with jitter
+// (the retryer, its attempts and its classification of errors stay the
+// SDK's own).
+const (
+	AttemptTimeout = 250 * time.Millisecond
+	MaxBackoff     = 5 * time.Millisecond
+)
+
+// Store is the DynamoDB driver on a fresh moto table through a client
+// with inj installed and the test timings, and the table's name.
+func Store(tb testing.TB, inj *Injector, prefix string, secret []byte) (*dynamo.Store, string) {
+	tb.Helper()
+	_, table := dynamotest.Table(tb, prefix)
+	fast := func(o *dynamodb.Options) { o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, MaxBackoff) }
+	c, err := dynamo.NewClient(tb.Context(), mototest.Endpoint(tb), "us-east-1", dynamo.WithAttemptTimeout(AttemptTimeout), fast, inj.Install)
+	if err != nil {
+		tb.Fatalf("dynamofault: client: %v", err)
+	}
+	return dynamo.New(c, dynamo.Options{Table: table, TokenSecret: secret}), table
+}
+
+// callPlan is what one operation call meets, drawn when it starts.
+type callPlan struct {
+	faults  []Kind // the faults of its leading attempts
+	outlast Kind   // when >= 0: every later attempt fails with it
+	attempt int    // attempts made so far (sequential: no lock)
+	txItems int    // TransactWriteItems: number of items (for the reasons)
+}
+
+type callKey struct{}
+
+// attemptKinds are the faults any operation's attempt may meet, weighted.
+var attemptKinds = []Kind{Throttling, Throttling, Throughput, Throughput, ServerError, ServerError, Timeout}
+
+// draw decides the faults of one call of operation op.
+func (inj *Injector) draw(op string, in any) *callPlan {
+	plan := inj.plan.Load()
+	cp := &callPlan{outlast: -1}
+	if t, ok := in.(*dynamodb.TransactWriteItemsInput); ok {
+		cp.txItems = len(t.TransactItems)
+	}
+	inj.mu.Lock()
+	defer inj.mu.Unlock()
+	if inj.rng.Float64() >= plan.Rate {
+		return cp
+	}
+	kinds := attemptKinds
+	if op == "TransactWriteItems" {
+		kinds = append(kinds[:len(kinds):len(kinds)], TxCanceled, TxCanceled, TxCanceled, TxCanceled, TxCanceled, TxCanceled)
+	}
+	if len(plan.Kinds) > 0 {
+		kinds = slices.DeleteFunc(slices.Clone(kinds), func(k Kind) bool { return !slices.Contains(plan.Kinds, k) })
+	}
+	unprocessed := op == "BatchWriteItem" && (len(plan.Kinds) == 0 || slices.Contains(plan.Kinds, Unprocessed))
+	if unprocessed && (len(kinds) == 0 || inj.rng.IntN(2) == 0) {
+		cp.faults = []Kind{Unprocessed}
+		return cp
+	}
+	if len(kinds) == 0 {
+		return cp
+	}
+	if inj.rng.Float64() < plan.Outlast {
+		// Throttles and 500s only: an outlasting timeout would cost the
+		// test the SDK's three attempt timeouts.
+		lasting := slices.DeleteFunc(slices.Clone(kinds), func(k Kind) bool { return k == Timeout })
+		if len(lasting) > 0 {
+			cp.outlast = lasting[inj.rng.IntN(len(lasting))]
+			return cp
+		}
+	}
+	for range 1 + inj.rng.IntN(plan.MaxStreak) {
+		cp.faults = append(cp.faults, kinds[inj.rng.IntN(len(kinds))])
+	}
+	return cp
+}
+
+func (inj *Injector) addMiddleware(st *middleware.Stack) error {
+	if err := st.Initialize.Add(middleware.InitializeMiddlewareFunc("dynamofaultCall", inj.handleCall), middleware.After); err != nil {
+		return err
+	}
+	// Innermost in the Deserialize step: between the operation's
+	// deserializer and the HTTP client, once per attempt.
+	return st.Deserialize.Add(middleware.DeserializeMiddlewareFunc("dynamofaultAttempt", inj.handleAttempt), middleware.After)
+}
+
+// handleCall draws the call's faults and makes Unprocessed ones: the
+// request goes to the server without its second half, which comes back
+// as unprocessed (nothing of it was written).
+func (inj *Injector) handleCall(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+	inj.calls.Add(1)
+	op := awsmiddleware.GetOperationName(ctx)
+	cp := inj.draw(op, in.Parameters)
+	bw, isBatch := in.Parameters.(*dynamodb.BatchWriteItemInput)
+	if len(cp.faults) != 1 || cp.faults[0] != Unprocessed || !isBatch {
+		return next.HandleInitialize(middleware.WithStackValue(ctx, callKey{}, cp), in)
+	}
+	kept := make(map[string][]types.WriteRequest, len(bw.RequestItems))
+	held := map[string][]types.WriteRequest{}
+	n := 0
+	for table, reqs := range bw.RequestItems {
+		cut := len(reqs) - len(reqs)/2
+		kept[table] = reqs[:cut]
+		if cut < len(reqs) {
+			held[table] = reqs[cut:]
+			n += len(reqs) - cut
+		}
+	}
+	if n == 0 {
+		return next.HandleInitialize(ctx, in)
+	}
+	cp2 := *bw
+	cp2.RequestItems = kept
+	in.Parameters = &cp2
+	out, md, err := next.HandleInitialize(ctx, in)
+	if err != nil {
+		return out, md, err
+	}
+	res := out.Result.(*dynamodb.BatchWriteItemOutput)
+	if res.UnprocessedItems == nil {
+		res.UnprocessedItems = map[string][]types.WriteRequest{}
+	}
+	for table, reqs := range held {
+		res.UnprocessedItems[table] = append(res.UnprocessedItems[table], reqs...)
+	}
+	inj.counts[Unprocessed].Add(1)
+	return out, md, nil
+}
+
+// handleAttempt answers an attempt the call's plan says fails.
+func (inj *Injector) handleAttempt(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+	inj.attempts.Add(1)
+	cp, _ := middleware.GetStackValue(ctx, callKey{}).(*callPlan)
+	if cp == nil {
+		return next.HandleDeserialize(ctx, in)
+	}
+	kind := cp.outlast
+	if cp.attempt < len(cp.faults) {
+		kind = cp.faults[cp.attempt]
+	}
+	cp.attempt++
+	if kind < 0 {
+		return next.HandleDeserialize(ctx, in)
+	}
+	req, ok := in.Request.(*smithyhttp.Request)
+	if !ok {
+		return next.HandleDeserialize(ctx, in)
+	}
+	inj.counts[kind].Add(1)
+	if kind == Timeout {
+		// A real hung connection: the client's own timeout ends the
+		// attempt with the error a stalled socket gives.
+		req.URL.Host = inj.hole.addr
+		return next.HandleDeserialize(ctx, in)
+	}
+	status, body := 400, ""
+	switch kind {
+	case Throttling:
+		body = errorBody("ThrottlingException", "Rate of requests exceeds the allowed throughput.", "")
+	case Throughput:
+		body = errorBody("ProvisionedThroughputExceededException", "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.", "")
+	case ServerError:
+		status, body = 500, errorBody("InternalServerError", "Internal server error", "")
+	case TxCanceled:
+		reasons := make([]string, max(cp.txItems, 1))
+		for i := range reasons {
+			reasons[i] = `{"Code":"None"}`
+		}
+		reasons[len(reasons)-1] = `{"Code":"ThrottlingError","Message":"Throughput exceeds the current capacity of your table or index."}`
+		codes := strings.Repeat("None, ", len(reasons)-1) + "ThrottlingError"
+		body = errorBody("TransactionCanceledException", "Transaction cancelled, please refer cancellation reasons for specific reasons ["+codes+"]",
+			`,"CancellationReasons":[`+strings.Join(reasons, ",")+`]`)
+	default:
+		return next.HandleDeserialize(ctx, in)
+	}
+	resp := &http.Response{
+		StatusCode: status, Status: fmt.Sprintf("%d %s", status, http.StatusText(status)),
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{
+			"Content-Type":     {"application/x-amz-json-1.0"},
+			"X-Amzn-Requestid": {fmt.Sprintf("DYNAMOFAULT%08d", inj.attempts.Load())},
+			// DynamoDB signs every answer with its CRC32; the client checks it.
+			"X-Amz-Crc32": {strconv.FormatUint(uint64(crc32.ChecksumIEEE([]byte(body))), 10)},
+		},
+		Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)),
+		Request: req.Request,
+	}
+	return middleware.DeserializeOutput{RawResponse: &smithyhttp.Response{Response: resp}}, middleware.Metadata{}, nil
+}
+
+// errorBody is DynamoDB's JSON error body (awsJson1_0) for code.
+func errorBody(code, message, extra string) string {
+	return fmt.Sprintf(`{"__type":"com.amazonaws.dynamodb.v20120810#%s","message":%q%s}`, code, message, extra)
+}
+
+// blackHole accepts connections, reads whatever comes and never answers.
+type blackHole struct {
+	l     net.Listener
+	addr  string
+	mu     sync.Mutex
+	conns  []net.Conn
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func newBlackHole() (*blackHole, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen for the black hole: %w", err)
+	}
+	h := &blackHole{l: l, addr: l.Addr().String()}
+	h.wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return // closed
+			}
+			h.mu.Lock()
+			if h.closed {
+				h.mu.Unlock()
+				_ = c.Close()
+				return
+			}
+			h.conns = append(h.conns, c)
+			h.wg.Go(func() { _, _ = io.Copy(io.Discard, c) })
+			h.mu.Unlock()
+		}
+	})
+	return h, nil
+}
+
+func (h *blackHole) close() {
+	_ = h.l.Close()
+	h.mu.Lock()
+	h.closed = true
+	for _, c := range h.conns {
+		_ = c.Close()
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
+}
