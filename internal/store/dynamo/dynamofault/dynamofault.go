@@ -36,6 +36,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -57,8 +58,10 @@ const (
 	Throughput
 	// ServerError is a 500 InternalServerError (retried by status).
 	ServerError
-	// Timeout is an attempt sent to a socket that never answers: the
-	// client's per-attempt timeout ends it and the SDK retries.
+	// Timeout is an attempt sent to a socket that never answers, ended by
+	// an HTTP client timeout (HangFor, not the client's own
+	// dynamo.AttemptTimeout, which moto's slow large queries would trip)
+	// with the error the client's timeout gives; the SDK retries it.
 	Timeout
 	// TxCanceled is a 400 TransactionCanceledException whose reasons say
 	// ThrottlingError: not retried by the SDK; the driver repeats the
@@ -85,10 +88,12 @@ type Plan struct {
 	Seed uint64
 	// Rate is the share of operation calls that meet faults (0..1).
 	Rate float64
-	// Outlast is the share of the faulty calls whose every attempt fails:
-	// the fault outlasts the SDK's retries and the error reaches the
-	// caller (a job then fails and the queue delivers it again).
-	Outlast float64
+	// OutlastEvery, when set, makes every OutlastEvery-th call (counted
+	// from the injector's start) fail on every attempt: the fault outlasts
+	// the SDK's retries and the error reaches the caller (a job then fails
+	// and the queue delivers it again). Counting calls, not drawing, puts
+	// a bound on how close two such calls come.
+	OutlastEvery int
 	// MaxStreak is how many leading attempts of a faulty call fail when it
 	// does not outlast, drawn from 1..MaxStreak (default 2: the SDK makes
 	// 3 attempts, so the call still succeeds).
@@ -163,22 +168,19 @@ func (inj *Injector) Install(o *dynamodb.Options) {
 	o.APIOptions = append(append([]func(*middleware.Stack) error(nil), o.APIOptions...), inj.addMiddleware)
 }
 
-// Test timings: a Timeout fault costs AttemptTimeout; the SDK waits
-// MaxBackoff between attempts instead of its 1 s × 2^attempt with jitter
-// (the retryer, its attempts and its classification of errors stay the
-// SDK's own).
-const (
-	AttemptTimeout = 250 * time.Millisecond
-	MaxBackoff     = 5 * time.Millisecond
-)
+// MaxBackoff replaces, in Store's client, the SDK's wait between attempts
+// (1 s × 2^attempt with jitter): the retryer, its attempts and its
+// classification of errors stay the SDK's own.
+const MaxBackoff = 5 * time.Millisecond
 
 // Store is the DynamoDB driver on a fresh moto table through a client
-// with inj installed and the test timings, and the table's name.
+// built by dynamo.NewClient (its production attempt timeout) with inj
+// installed and MaxBackoff, and the table's name.
 func Store(tb testing.TB, inj *Injector, prefix string, secret []byte) (*dynamo.Store, string) {
 	tb.Helper()
 	_, table := dynamotest.Table(tb, prefix)
 	fast := func(o *dynamodb.Options) { o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, MaxBackoff) }
-	c, err := dynamo.NewClient(tb.Context(), mototest.Endpoint(tb), "us-east-1", dynamo.WithAttemptTimeout(AttemptTimeout), fast, inj.Install)
+	c, err := dynamo.NewClient(tb.Context(), mototest.Endpoint(tb), "us-east-1", fast, inj.Install)
 	if err != nil {
 		tb.Fatalf("dynamofault: client: %v", err)
 	}
@@ -198,8 +200,8 @@ type callKey struct{}
 // attemptKinds are the faults any operation's attempt may meet, weighted.
 var attemptKinds = []Kind{Throttling, Throttling, Throughput, Throughput, ServerError, ServerError, Timeout}
 
-// draw decides the faults of one call of operation op.
-func (inj *Injector) draw(op string, in any) *callPlan {
+// draw decides the faults of call n, of operation op.
+func (inj *Injector) draw(n int64, op string, in any) *callPlan {
 	plan := inj.plan.Load()
 	cp := &callPlan{outlast: -1}
 	if t, ok := in.(*dynamodb.TransactWriteItemsInput); ok {
@@ -207,7 +209,8 @@ func (inj *Injector) draw(op string, in any) *callPlan {
 	}
 	inj.mu.Lock()
 	defer inj.mu.Unlock()
-	if inj.rng.Float64() >= plan.Rate {
+	outlast := plan.OutlastEvery > 0 && n%int64(plan.OutlastEvery) == 0
+	if !outlast && inj.rng.Float64() >= plan.Rate {
 		return cp
 	}
 	kinds := attemptKinds
@@ -218,14 +221,14 @@ func (inj *Injector) draw(op string, in any) *callPlan {
 		kinds = slices.DeleteFunc(slices.Clone(kinds), func(k Kind) bool { return !slices.Contains(plan.Kinds, k) })
 	}
 	unprocessed := op == "BatchWriteItem" && (len(plan.Kinds) == 0 || slices.Contains(plan.Kinds, Unprocessed))
-	if unprocessed && (len(kinds) == 0 || inj.rng.IntN(2) == 0) {
+	if unprocessed && !outlast && (len(kinds) == 0 || inj.rng.IntN(2) == 0) {
 		cp.faults = []Kind{Unprocessed}
 		return cp
 	}
 	if len(kinds) == 0 {
 		return cp
 	}
-	if inj.rng.Float64() < plan.Outlast {
+	if outlast {
 		// Throttles and 500s only: an outlasting timeout would cost the
 		// test the SDK's three attempt timeouts.
 		lasting := slices.DeleteFunc(slices.Clone(kinds), func(k Kind) bool { return k == Timeout })
@@ -253,25 +256,25 @@ func (inj *Injector) addMiddleware(st *middleware.Stack) error {
 // request goes to the server without its second half, which comes back
 // as unprocessed (nothing of it was written).
 func (inj *Injector) handleCall(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-	inj.calls.Add(1)
+	n := inj.calls.Add(1)
 	op := awsmiddleware.GetOperationName(ctx)
-	cp := inj.draw(op, in.Parameters)
+	cp := inj.draw(n, op, in.Parameters)
 	bw, isBatch := in.Parameters.(*dynamodb.BatchWriteItemInput)
 	if len(cp.faults) != 1 || cp.faults[0] != Unprocessed || !isBatch {
 		return next.HandleInitialize(middleware.WithStackValue(ctx, callKey{}, cp), in)
 	}
 	kept := make(map[string][]types.WriteRequest, len(bw.RequestItems))
 	held := map[string][]types.WriteRequest{}
-	n := 0
+	nheld := 0
 	for table, reqs := range bw.RequestItems {
 		cut := len(reqs) - len(reqs)/2
 		kept[table] = reqs[:cut]
 		if cut < len(reqs) {
 			held[table] = reqs[cut:]
-			n += len(reqs) - cut
+			nheld += len(reqs) - cut
 		}
 	}
-	if n == 0 {
+	if nheld == 0 {
 		return next.HandleInitialize(ctx, in)
 	}
 	cp2 := *bw
@@ -313,10 +316,7 @@ func (inj *Injector) handleAttempt(ctx context.Context, in middleware.Deserializ
 	}
 	inj.counts[kind].Add(1)
 	if kind == Timeout {
-		// A real hung connection: the client's own timeout ends the
-		// attempt with the error a stalled socket gives.
-		req.URL.Host = inj.hole.addr
-		return next.HandleDeserialize(ctx, in)
+		return middleware.DeserializeOutput{}, middleware.Metadata{}, inj.hang(ctx, req)
 	}
 	status, body := 400, ""
 	switch kind {
@@ -351,6 +351,26 @@ func (inj *Injector) handleAttempt(ctx context.Context, in middleware.Deserializ
 		Request: req.Request,
 	}
 	return middleware.DeserializeOutput{RawResponse: &smithyhttp.Response{Response: resp}}, middleware.Metadata{}, nil
+}
+
+// HangFor is how long a Timeout fault's attempt waits for an answer.
+const HangFor = 100 * time.Millisecond
+
+// hang sends the attempt to the black hole through an HTTP client that
+// gives up after HangFor, and returns what smithy's HTTP client handler
+// makes of the failure (as it would of the client's own timeout).
+func (inj *Injector) hang(ctx context.Context, req *smithyhttp.Request) error {
+	r := req.Build(ctx)
+	r.URL.Host = inj.hole.addr
+	resp, err := (&http.Client{Timeout: HangFor}).Do(r)
+	if err == nil {
+		_ = resp.Body.Close()
+		return fmt.Errorf("dynamofault: the black hole answered %s", resp.Status)
+	}
+	if ctx.Err() != nil {
+		return &smithy.CanceledError{Err: ctx.Err()}
+	}
+	return &smithyhttp.RequestSendError{Err: err}
 }
 
 // errorBody is DynamoDB's JSON error body (awsJson1_0) for code.

@@ -38,7 +38,7 @@ func TestEachKindIsAbsorbed(t *testing.T) {
 			inj := dynamofault.New(t, dynamofault.Plan{Seed: 7, Rate: tc.rate, Kinds: []dynamofault.Kind{tc.kind}})
 			s, _ := dynamofault.Store(t, inj, "fault", secret)
 			ctx := t.Context()
-			const n = 60
+			const n = 40
 			items := make([]store.Item, n)
 			for i := range items {
 				items[i] = store.Item{PK: "P", SK: fmt.Sprintf("%03d", i), Version: 1, Data: fmt.Appendf(nil, `{"i":%d}`, i)}
@@ -109,7 +109,7 @@ func TestLastingFaultReachesTheCaller(t *testing.T) {
 		{dynamofault.ServerError, func(err error) bool { var e *types.InternalServerError; return errors.As(err, &e) }},
 	} {
 		t.Run(tc.kind.String(), func(t *testing.T) {
-			inj := dynamofault.New(t, dynamofault.Plan{Seed: 1, Rate: 1, Outlast: 1, Kinds: []dynamofault.Kind{tc.kind}})
+			inj := dynamofault.New(t, dynamofault.Plan{Seed: 1, Rate: 1, OutlastEvery: 1, Kinds: []dynamofault.Kind{tc.kind}})
 			s, _ := dynamofault.Store(t, inj, "fault", secret)
 			_, err := s.Get(t.Context(), store.Key{PK: "P", SK: "S"})
 			if !tc.is(err) || errors.Is(err, store.ErrNotFound) {
