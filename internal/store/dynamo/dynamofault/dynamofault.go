@@ -88,11 +88,13 @@ type Plan struct {
 	Seed uint64
 	// Rate is the share of operation calls that meet faults (0..1).
 	Rate float64
-	// OutlastEvery, when set, makes every OutlastEvery-th call (counted
-	// from the injector's start) fail on every attempt: the fault outlasts
-	// the SDK's retries and the error reaches the caller (a job then fails
-	// and the queue delivers it again). Counting calls, not drawing, puts
-	// a bound on how close two such calls come.
+	// OutlastEvery, when set, makes every OutlastEvery-th read or batch
+	// write call (GetItem, Query, BatchGetItem, BatchWriteItem: the calls
+	// only the SDK retries, whose error the driver hands to its caller)
+	// fail on every attempt: the fault outlasts the SDK's retries and the
+	// error reaches the caller (a job then fails and the queue delivers it
+	// again). Counting calls, not drawing, bounds how close two such
+	// faults come, so that a job's next delivery gets through.
 	OutlastEvery int
 	// MaxStreak is how many leading attempts of a faulty call fail when it
 	// does not outlast, drawn from 1..MaxStreak (default 2: the SDK makes
@@ -107,6 +109,7 @@ type Injector struct {
 	plan     atomic.Pointer[Plan]
 	mu       sync.Mutex
 	rng      *rand.Rand
+	passed   int64 // calls whose errors the driver passes on (under mu)
 	calls    atomic.Int64
 	attempts atomic.Int64
 	counts   [numKinds]atomic.Int64
@@ -200,8 +203,8 @@ type callKey struct{}
 // attemptKinds are the faults any operation's attempt may meet, weighted.
 var attemptKinds = []Kind{Throttling, Throttling, Throughput, Throughput, ServerError, ServerError, Timeout}
 
-// draw decides the faults of call n, of operation op.
-func (inj *Injector) draw(n int64, op string, in any) *callPlan {
+// draw decides the faults of a call of operation op.
+func (inj *Injector) draw(op string, in any) *callPlan {
 	plan := inj.plan.Load()
 	cp := &callPlan{outlast: -1}
 	if t, ok := in.(*dynamodb.TransactWriteItemsInput); ok {
@@ -209,7 +212,12 @@ func (inj *Injector) draw(n int64, op string, in any) *callPlan {
 	}
 	inj.mu.Lock()
 	defer inj.mu.Unlock()
-	outlast := plan.OutlastEvery > 0 && n%int64(plan.OutlastEvery) == 0
+	outlast := false
+	switch op {
+	case "GetItem", "Query", "BatchGetItem", "BatchWriteItem":
+		inj.passed++
+		outlast = plan.OutlastEvery > 0 && inj.passed%int64(plan.OutlastEvery) == 0
+	}
 	if !outlast && inj.rng.Float64() >= plan.Rate {
 		return cp
 	}
@@ -256,9 +264,9 @@ func (inj *Injector) addMiddleware(st *middleware.Stack) error {
 // request goes to the server without its second half, which comes back
 // as unprocessed (nothing of it was written).
 func (inj *Injector) handleCall(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-	n := inj.calls.Add(1)
+	inj.calls.Add(1)
 	op := awsmiddleware.GetOperationName(ctx)
-	cp := inj.draw(n, op, in.Parameters)
+	cp := inj.draw(op, in.Parameters)
 	bw, isBatch := in.Parameters.(*dynamodb.BatchWriteItemInput)
 	if len(cp.faults) != 1 || cp.faults[0] != Unprocessed || !isBatch {
 		return next.HandleInitialize(middleware.WithStackValue(ctx, callKey{}, cp), in)
