@@ -360,3 +360,58 @@ func TestHungAttemptsTimeOut(t *testing.T) {
 		t.Fatalf("%d calls and %d retries, want the SDK's 3 attempts of one call", s.Calls(), s.Retries())
 	}
 }
+
+// TestThrottledBatchIsRetried: a BatchWriteItem or BatchGetItem refused
+// for throughput after the SDK's attempts (nothing of it was processed) is
+// retried by the driver like a batch whose items all came back
+// unprocessed; any other failure of a batch is the caller's.
+func TestThrottledBatchIsRetried(t *testing.T) {
+	var refusals atomic.Int64 // refusals still to make
+	var refuse atomic.Value   // func() error
+	s, _ := faultStore(t, middleware.InitializeMiddlewareFunc("throttle",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			switch in.Parameters.(type) {
+			case *dynamodb.BatchWriteItemInput, *dynamodb.BatchGetItemInput:
+				if refusals.Add(-1) >= 0 {
+					return middleware.InitializeOutput{}, middleware.Metadata{}, refuse.Load().(func() error)()
+				}
+			}
+			return next.HandleInitialize(ctx, in)
+		}))
+	ctx := t.Context()
+	items := []store.Item{{PK: "B", SK: "1", Version: 1}, {PK: "B", SK: "2", Version: 1}}
+	keys := []store.Key{items[0].Key(), items[1].Key()}
+	throughput := func() error {
+		return &types.ProvisionedThroughputExceededException{Message: aws.String("The level of configured provisioned throughput for the table was exceeded.")}
+	}
+	throttling := func() error {
+		return &types.ThrottlingException{Message: aws.String("Rate of requests exceeds the allowed throughput.")}
+	}
+	server := func() error { return &types.InternalServerError{Message: aws.String("Internal server error")} }
+	for _, tc := range []struct {
+		name    string
+		refuse  func() error
+		n       int64
+		call    func() error
+		retries int64
+		wantErr bool
+	}{
+		{"write throttled twice", throughput, 2, func() error { return s.BatchWrite(ctx, items, nil) }, 2, false},
+		{"read throttled twice", throttling, 2, func() error {
+			got, err := s.BatchGet(ctx, keys)
+			if err == nil && len(got) != len(keys) {
+				return fmt.Errorf("%d items read, want %d", len(got), len(keys))
+			}
+			return err
+		}, 2, false},
+		{"write failing with a 500", server, 1, func() error { return s.BatchWrite(ctx, items, nil) }, 0, true},
+	} {
+		refuse.Store(tc.refuse)
+		refusals.Store(tc.n)
+		retries := s.Retries()
+		err := tc.call()
+		if (err != nil) != tc.wantErr || s.Retries()-retries != tc.retries {
+			t.Fatalf("%s: err = %v, %d retries; want error %v, %d retries", tc.name, err, s.Retries()-retries, tc.wantErr, tc.retries)
+		}
+	}
+}

@@ -90,10 +90,10 @@ type Plan struct {
 	Rate float64
 	// OutlastEvery, when set, makes every OutlastEvery-th read or batch
 	// write call (GetItem, Query, BatchGetItem, BatchWriteItem: the calls
-	// only the SDK retries, whose error the driver hands to its caller)
-	// fail on every attempt: the fault outlasts the SDK's retries and the
-	// error reaches the caller (a job then fails and the queue delivers it
-	// again). Counting calls, not drawing, bounds how close two such
+	// the driver does not repeat on a 500) fail on every attempt: the
+	// fault outlasts the SDK's retries and the error reaches the caller (a
+	// job then fails and the queue delivers it again) — unless it is a
+	// throttle of a batch, which the driver repeats like unprocessed items. Counting calls, not drawing, bounds how close two such
 	// faults come, so that a job's next delivery gets through.
 	OutlastEvery int
 	// MaxStreak is how many leading attempts of a faulty call fail when it
@@ -130,12 +130,16 @@ func New(tb testing.TB, plan Plan) *Injector {
 	return inj
 }
 
-// SetPlan changes the rates from the next operation call on (the PRNG
-// keeps its sequence; Seed is ignored). A zero Rate stops the faults.
+// SetPlan changes the rates from the next operation call on; the count
+// of OutlastEvery starts again (the PRNG keeps its sequence; Seed is
+// ignored). The zero Plan stops the faults.
 func (inj *Injector) SetPlan(plan Plan) {
 	if plan.MaxStreak <= 0 {
 		plan.MaxStreak = 2
 	}
+	inj.mu.Lock()
+	defer inj.mu.Unlock()
+	inj.passed = 0
 	inj.plan.Store(&plan)
 }
 
@@ -205,13 +209,13 @@ var attemptKinds = []Kind{Throttling, Throttling, Throughput, Throughput, Server
 
 // draw decides the faults of a call of operation op.
 func (inj *Injector) draw(op string, in any) *callPlan {
-	plan := inj.plan.Load()
 	cp := &callPlan{outlast: -1}
 	if t, ok := in.(*dynamodb.TransactWriteItemsInput); ok {
 		cp.txItems = len(t.TransactItems)
 	}
 	inj.mu.Lock()
 	defer inj.mu.Unlock()
+	plan := inj.plan.Load()
 	outlast := false
 	switch op {
 	case "GetItem", "Query", "BatchGetItem", "BatchWriteItem":
@@ -388,8 +392,8 @@ func errorBody(code, message, extra string) string {
 
 // blackHole accepts connections, reads whatever comes and never answers.
 type blackHole struct {
-	l     net.Listener
-	addr  string
+	l      net.Listener
+	addr   string
 	mu     sync.Mutex
 	conns  []net.Conn
 	closed bool
