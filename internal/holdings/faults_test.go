@@ -20,7 +20,7 @@ var faultsFull = flag.Bool("faults.full", false, "the fault-injection import on 
 // while DynamoDB throttles (ThrottlingException,
 // ProvisionedThroughputExceededException), fails (500), hangs (attempt
 // timeouts), cancels transactions and leaves batch items unprocessed on
-// about one call in seven, and every 20th read or batch write (150th on
+// about one call in seven, and every 20th read or batch write (60th on
 // the month) fails on all its attempts so that the error reaches the step and the queue delivers the job again.
 // The import completes with every transaction stored exactly once. make
 // test imports four days (a step per provider page); -faults.full (make
@@ -31,7 +31,7 @@ func TestImportUnderFaults(t *testing.T) {
 	// next delivery gets through.
 	days, limits, outlast := 4, Limits{MaxPages: 1, FlushSize: 100}, 20
 	if *faultsFull {
-		days, limits, outlast = 30, Limits{MaxPages: 2, FlushSize: 200}, 150
+		days, limits, outlast = 30, Limits{MaxPages: 2, FlushSize: 200}, 60
 	}
 	inj := dynamofault.New(t, dynamofault.Plan{Seed: 12, Rate: 0.15, OutlastEvery: outlast})
 	secret := []byte("holdings-test-secret-0123456789")

@@ -35,6 +35,7 @@ func TestEachKindIsAbsorbed(t *testing.T) {
 		{dynamofault.Unprocessed, 0.5},
 	} {
 		t.Run(tc.kind.String(), func(t *testing.T) {
+			t.Parallel()
 			inj := dynamofault.New(t, dynamofault.Plan{Seed: 7, Rate: tc.rate, Kinds: []dynamofault.Kind{tc.kind}})
 			s, _ := dynamofault.Store(t, inj, "fault", secret)
 			ctx := t.Context()
