@@ -3,9 +3,9 @@
 // ThrottlingException and ProvisionedThroughputExceededException (HTTP 400
 // with the service's JSON error body, so the SDK's retryer classifies them
 // as it would DynamoDB's), InternalServerError (HTTP 500), attempts that
-// hang until the client's per-attempt timeout, TransactWriteItems cancelled
-// for throttling, and BatchWriteItem handing back part of its items as
-// unprocessed.
+// hang on a socket that never answers until an HTTP timeout ends them,
+// TransactWriteItems cancelled for throttling, and BatchWriteItem and
+// BatchGetItem handing back part of their items as unprocessed.
 //
 // The faults are answered instead of the server, so nothing a refused
 // attempt carried was applied (as DynamoDB guarantees for these refusals).
@@ -67,8 +67,9 @@ const (
 	// ThrottlingError: not retried by the SDK; the driver repeats the
 	// transaction.
 	TxCanceled
-	// Unprocessed is a BatchWriteItem that writes only part of its items
-	// and hands the rest back in UnprocessedItems; the driver resends them.
+	// Unprocessed is a BatchWriteItem (BatchGetItem) that writes (reads)
+	// only part of its items and hands the rest back in UnprocessedItems
+	// (UnprocessedKeys); the driver sends them again.
 	Unprocessed
 	numKinds
 )
@@ -232,7 +233,7 @@ func (inj *Injector) draw(op string, in any) *callPlan {
 	if len(plan.Kinds) > 0 {
 		kinds = slices.DeleteFunc(slices.Clone(kinds), func(k Kind) bool { return !slices.Contains(plan.Kinds, k) })
 	}
-	unprocessed := op == "BatchWriteItem" && (len(plan.Kinds) == 0 || slices.Contains(plan.Kinds, Unprocessed))
+	unprocessed := (op == "BatchWriteItem" || op == "BatchGetItem") && (len(plan.Kinds) == 0 || slices.Contains(plan.Kinds, Unprocessed))
 	if unprocessed && !outlast && (len(kinds) == 0 || inj.rng.IntN(2) == 0) {
 		cp.faults = []Kind{Unprocessed}
 		return cp
@@ -266,45 +267,78 @@ func (inj *Injector) addMiddleware(st *middleware.Stack) error {
 
 // handleCall draws the call's faults and makes Unprocessed ones: the
 // request goes to the server without its second half, which comes back
-// as unprocessed (nothing of it was written).
+// as unprocessed (nothing of it was written or read).
 func (inj *Injector) handleCall(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 	inj.calls.Add(1)
 	op := awsmiddleware.GetOperationName(ctx)
 	cp := inj.draw(op, in.Parameters)
-	bw, isBatch := in.Parameters.(*dynamodb.BatchWriteItemInput)
-	if len(cp.faults) != 1 || cp.faults[0] != Unprocessed || !isBatch {
+	if len(cp.faults) != 1 || cp.faults[0] != Unprocessed {
 		return next.HandleInitialize(middleware.WithStackValue(ctx, callKey{}, cp), in)
 	}
-	kept := make(map[string][]types.WriteRequest, len(bw.RequestItems))
-	held := map[string][]types.WriteRequest{}
-	nheld := 0
-	for table, reqs := range bw.RequestItems {
-		cut := len(reqs) - len(reqs)/2
-		kept[table] = reqs[:cut]
-		if cut < len(reqs) {
-			held[table] = reqs[cut:]
-			nheld += len(reqs) - cut
+	switch p := in.Parameters.(type) {
+	case *dynamodb.BatchWriteItemInput:
+		kept, held := halve(p.RequestItems, func(r []types.WriteRequest) int { return len(r) },
+			func(r []types.WriteRequest, i, j int) []types.WriteRequest { return r[i:j] })
+		if len(held) == 0 {
+			break
+		}
+		cp := *p
+		cp.RequestItems = kept
+		in.Parameters = &cp
+		out, md, err := next.HandleInitialize(ctx, in)
+		if err != nil {
+			return out, md, err
+		}
+		res := out.Result.(*dynamodb.BatchWriteItemOutput)
+		if res.UnprocessedItems == nil {
+			res.UnprocessedItems = map[string][]types.WriteRequest{}
+		}
+		for table, reqs := range held {
+			res.UnprocessedItems[table] = append(res.UnprocessedItems[table], reqs...)
+		}
+		inj.counts[Unprocessed].Add(1)
+		return out, md, nil
+	case *dynamodb.BatchGetItemInput:
+		kept, held := halve(p.RequestItems, func(ka types.KeysAndAttributes) int { return len(ka.Keys) },
+			func(ka types.KeysAndAttributes, i, j int) types.KeysAndAttributes { ka.Keys = ka.Keys[i:j]; return ka })
+		if len(held) == 0 {
+			break
+		}
+		cp := *p
+		cp.RequestItems = kept
+		in.Parameters = &cp
+		out, md, err := next.HandleInitialize(ctx, in)
+		if err != nil {
+			return out, md, err
+		}
+		res := out.Result.(*dynamodb.BatchGetItemOutput)
+		if res.UnprocessedKeys == nil {
+			res.UnprocessedKeys = map[string]types.KeysAndAttributes{}
+		}
+		for table, ka := range held {
+			if left, ok := res.UnprocessedKeys[table]; ok {
+				ka.Keys = append(left.Keys, ka.Keys...)
+			}
+			res.UnprocessedKeys[table] = ka
+		}
+		inj.counts[Unprocessed].Add(1)
+		return out, md, nil
+	}
+	return next.HandleInitialize(ctx, in)
+}
+
+// halve splits each table's requests of a batch: the first half (rounded
+// up) is sent, the rest held back. held is empty when nothing is left over.
+func halve[R any](reqs map[string]R, n func(R) int, slice func(r R, i, j int) R) (kept, held map[string]R) {
+	kept, held = make(map[string]R, len(reqs)), map[string]R{}
+	for table, r := range reqs {
+		cut := n(r) - n(r)/2
+		kept[table] = slice(r, 0, cut)
+		if cut < n(r) {
+			held[table] = slice(r, cut, n(r))
 		}
 	}
-	if nheld == 0 {
-		return next.HandleInitialize(ctx, in)
-	}
-	cp2 := *bw
-	cp2.RequestItems = kept
-	in.Parameters = &cp2
-	out, md, err := next.HandleInitialize(ctx, in)
-	if err != nil {
-		return out, md, err
-	}
-	res := out.Result.(*dynamodb.BatchWriteItemOutput)
-	if res.UnprocessedItems == nil {
-		res.UnprocessedItems = map[string][]types.WriteRequest{}
-	}
-	for table, reqs := range held {
-		res.UnprocessedItems[table] = append(res.UnprocessedItems[table], reqs...)
-	}
-	inj.counts[Unprocessed].Add(1)
-	return out, md, nil
+	return kept, held
 }
 
 // handleAttempt answers an attempt the call's plan says fails.

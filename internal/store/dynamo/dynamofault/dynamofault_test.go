@@ -63,6 +63,16 @@ func TestEachKindIsAbsorbed(t *testing.T) {
 					t.Fatalf("get %s: %+v %v", it.SK, got, err)
 				}
 			}
+			keys := make([]store.Key, n)
+			for i, it := range items {
+				keys[i] = it.Key()
+			}
+			for range 3 {
+				got, err := s.BatchGet(ctx, keys)
+				if err != nil || len(got) != n {
+					t.Fatalf("batch get: %d items, %v", len(got), err)
+				}
+			}
 			var listed []store.Item
 			for q := (store.Query{PK: "P", Limit: 7}); ; {
 				page, err := s.Query(ctx, q)
