@@ -2,7 +2,10 @@ package bank_test
 
 import (
 	"context"
+	"errors"
 	"maps"
+	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/openagg/openagg/internal/queue"
 	"github.com/openagg/openagg/internal/queue/local"
 	"github.com/openagg/openagg/internal/store"
+	"github.com/openagg/openagg/internal/store/bolt"
 	"github.com/openagg/openagg/internal/store/dynamo/dynamofault"
 )
 
@@ -26,17 +30,7 @@ func TestLoadUnderFaults(t *testing.T) {
 	inj := dynamofault.New(t, dynamofault.Plan{Seed: 3}) // no faults until the jobs run
 	st, _ := dynamofault.Store(t, inj, "bank", []byte("bank-test-secret-0123456789"))
 	e := newEnv(t, st)
-	// The page jobs through the embedded queue's consumer with
-	// redelivery (newEnv's consumer fails the test on the first error).
-	var failed atomic.Int64
-	e.q.Register(queue.Directory, queue.Consumer(discard, func(ctx context.Context, job queue.Job) error {
-		err := e.svc.HandleJob(ctx, job)
-		if err != nil {
-			failed.Add(1)
-			t.Logf("directory job %s failed, the queue delivers it again: %v", job.Key, err)
-		}
-		return err
-	}), local.ConsumerConfig{MaxReceiveCount: 5, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond})
+	failed := redelivering(t, e)
 
 	faulty := dynamofault.Plan{Rate: 0.3, OutlastEvery: 4}
 	var first map[string]bank.Bank
@@ -94,6 +88,22 @@ func TestLoadUnderFaults(t *testing.T) {
 	}
 }
 
+// redelivering runs the env's page jobs through the embedded queue's
+// consumer with redelivery (newEnv's consumer fails the test on the first
+// error) and counts the deliveries that failed.
+func redelivering(t *testing.T, e *env) *atomic.Int64 {
+	var failed atomic.Int64
+	e.q.Register(queue.Directory, queue.Consumer(discard, func(ctx context.Context, job queue.Job) error {
+		err := e.svc.HandleJob(ctx, job)
+		if err != nil {
+			failed.Add(1)
+			t.Logf("directory job %s failed, the queue delivers it again: %v", job.Key, err)
+		}
+		return err
+	}), local.ConsumerConfig{MaxReceiveCount: 5, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond})
+	return &failed
+}
+
 func queryAll(t *testing.T, st store.Store, q store.Query) []store.Item {
 	t.Helper()
 	var out []store.Item
@@ -107,5 +117,44 @@ func queryAll(t *testing.T, st store.Store, q store.Query) []store.Item {
 			return out
 		}
 		q.Token = page.Next
+	}
+}
+
+// failingQuery fails the first Query whose partition key is pk.
+type failingQuery struct {
+	store.Store
+	pk   string
+	once sync.Once
+}
+
+func (f *failingQuery) Query(ctx context.Context, q store.Query) (store.Page, error) {
+	var fail bool
+	if q.PK == f.pk {
+		f.once.Do(func() { fail = true })
+	}
+	if fail {
+		return store.Page{}, errors.New("injected: the store does not answer")
+	}
+	return f.Store.Query(ctx, q)
+}
+
+// TestRedeliveredPageCountsItsWrites: the last page's job fails after its
+// banks are written (its sweep's query fails); delivered again, it finds
+// them written and writes nothing, and the load state still counts them:
+// Written is the same as without the failure. (It said 10 of 17 before.)
+func TestRedeliveredPageCountsItsWrites(t *testing.T) {
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := newEnv(t, &failingQuery{Store: st, pk: bank.ProviderPK(sandbox.Name)})
+	failed := redelivering(t, e)
+	ls := e.load()
+	if failed.Load() != 1 {
+		t.Fatalf("%d failed deliveries, want the sweep's one", failed.Load())
+	}
+	if ls.Pages != sandboxPages || ls.Banks != sandboxBanks || ls.Written != sandboxBanks || ls.Inactivated != 0 {
+		t.Fatalf("load state %+v, want %d pages, %d banks listed and written", ls, sandboxPages, sandboxBanks)
 	}
 }
