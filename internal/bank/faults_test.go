@@ -21,8 +21,8 @@ import (
 
 // TestLoadUnderFaults: two directory loads on DynamoDB while DynamoDB
 // throttles, fails with 500s, hangs, cancels transactions and leaves batch
-// items unprocessed on 30% of the calls, and every 4th read or batch
-// write fails on all its attempts so that the page job fails and the
+// items unprocessed on 30% of the calls, and the 3rd read or batch
+// write of each load fails on all its attempts so that the page job fails and the
 // queue delivers it again. Each load completes with every sandbox bank
 // stored once (one record, one internal id claim, one country index
 // entry), and the reload keeps the ids.
@@ -32,7 +32,7 @@ func TestLoadUnderFaults(t *testing.T) {
 	e := newEnv(t, st)
 	failed := redelivering(t, e)
 
-	faulty := dynamofault.Plan{Rate: 0.3, OutlastEvery: 4}
+	faulty := dynamofault.Plan{Rate: 0.3, OutlastAt: []int64{3}}
 	var first map[string]bank.Bank
 	for i, name := range []string{"load", "reload"} {
 		// StartLoad is the operator's request; the faults are the jobs'.

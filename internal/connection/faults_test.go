@@ -26,7 +26,7 @@ import (
 // leaves batch items unprocessed on 15% of the calls: connected through
 // the API (every request answered as without faults: the SDK and the
 // driver absorb them), then refreshed by the scheduler and synced from the
-// provider by the workers while, besides, every 40th read or batch write (more than a step makes)
+// provider by the workers while, besides, the 5th read or batch write
 // fails on all its attempts, so that jobs fail and the queue (the
 // production handlers, redelivery included) runs them again. Afterwards
 // each connection is active and refreshed, its import done, and every
@@ -47,7 +47,7 @@ func TestSyncAndRefreshUnderFaults(t *testing.T) {
 		// The provider's own state is not OpenAgg's table: no faults there.
 		ProviderStore: dynamo.New(dynamotest.Client(t), dynamo.Options{Table: table, TokenSecret: secret})})
 	absorbed := dynamofault.Plan{Rate: 0.15}
-	lasting := dynamofault.Plan{Rate: 0.15, OutlastEvery: 40}
+	lasting := dynamofault.Plan{Rate: 0.15, OutlastAt: []int64{5}}
 	const party = "100700"
 	banks := []string{sandbox.BankDefault, sandbox.BankChallenge}
 

@@ -20,20 +20,20 @@ var faultsFull = flag.Bool("faults.full", false, "the fault-injection import on 
 // while DynamoDB throttles (ThrottlingException,
 // ProvisionedThroughputExceededException), fails (500), hangs (attempt
 // timeouts), cancels transactions and leaves batch items unprocessed on
-// about one call in seven, and every 20th read or batch write (60th on
-// the month) fails on all its attempts so that the error reaches the step and the queue delivers the job again.
-// The import completes with every transaction stored exactly once. make
+// about one call in seven, and the 10th and 40th read or batch write
+// (20th and 120th on the month) fail on all their attempts so that the
+// error reaches the step and the queue delivers the job again. The import completes with every transaction stored exactly once. make
 // test imports four days (a step per provider page); -faults.full (make
 // faults) a month with every check of the fault-free import
 // (TestImportAccountsAndTransactions).
 func TestImportUnderFaults(t *testing.T) {
-	// A step makes fewer reads and batch writes than OutlastEvery, so its
-	// next delivery gets through.
-	days, limits, outlast := 4, Limits{MaxPages: 1, FlushSize: 100}, 20
+	// A step makes fewer reads and batch writes than lie between two
+	// outlasting faults, so its next delivery gets through.
+	days, limits, outlast := 4, Limits{MaxPages: 1, FlushSize: 100}, []int64{10, 40}
 	if *faultsFull {
-		days, limits, outlast = 30, Limits{MaxPages: 2, FlushSize: 200}, 60
+		days, limits, outlast = 30, Limits{MaxPages: 2, FlushSize: 200}, []int64{20, 120}
 	}
-	inj := dynamofault.New(t, dynamofault.Plan{Seed: 12, Rate: 0.15, OutlastEvery: outlast})
+	inj := dynamofault.New(t, dynamofault.Plan{Seed: 12, Rate: 0.15, OutlastAt: outlast})
 	secret := []byte("holdings-test-secret-0123456789")
 	st, table := dynamofault.Store(t, inj, "holdings", secret)
 	// The provider's own state is not OpenAgg's table: no faults there.

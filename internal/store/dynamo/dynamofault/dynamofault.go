@@ -89,14 +89,16 @@ type Plan struct {
 	Seed uint64
 	// Rate is the share of operation calls that meet faults (0..1).
 	Rate float64
-	// OutlastEvery, when set, makes every OutlastEvery-th read or batch
-	// write call (GetItem, Query, BatchGetItem, BatchWriteItem: the calls
-	// the driver does not repeat on a 500) fail on every attempt: the
-	// fault outlasts the SDK's retries and the error reaches the caller (a
-	// job then fails and the queue delivers it again) — unless it is a
-	// throttle of a batch, which the driver repeats like unprocessed items. Counting calls, not drawing, bounds how close two such
-	// faults come, so that a job's next delivery gets through.
-	OutlastEvery int
+	// OutlastAt lists read and batch calls (GetItem, Query, BatchGetItem,
+	// BatchWriteItem: the calls whose errors the driver hands on),
+	// numbered from 1 since the plan was set, that fail on every attempt:
+	// the fault outlasts the SDK's retries and the error reaches the
+	// caller (a job then fails and the queue delivers it again). A batch
+	// meets a 500 (the driver repeats a throttled batch itself), a read a
+	// throttle or a 500. Numbering calls, not drawing, makes sure it
+	// happens and bounds how close two such faults come, so that a job's
+	// next delivery gets through.
+	OutlastAt []int64
 	// MaxStreak is how many leading attempts of a faulty call fail when it
 	// does not outlast, drawn from 1..MaxStreak (default 2: the SDK makes
 	// 3 attempts, so the call still succeeds).
@@ -132,7 +134,7 @@ func New(tb testing.TB, plan Plan) *Injector {
 }
 
 // SetPlan changes the rates from the next operation call on; the count
-// of OutlastEvery starts again (the PRNG keeps its sequence; Seed is
+// of OutlastAt starts again (the PRNG keeps its sequence; Seed is
 // ignored). The zero Plan stops the faults.
 func (inj *Injector) SetPlan(plan Plan) {
 	if plan.MaxStreak <= 0 {
@@ -221,7 +223,7 @@ func (inj *Injector) draw(op string, in any) *callPlan {
 	switch op {
 	case "GetItem", "Query", "BatchGetItem", "BatchWriteItem":
 		inj.passed++
-		outlast = plan.OutlastEvery > 0 && inj.passed%int64(plan.OutlastEvery) == 0
+		outlast = slices.Contains(plan.OutlastAt, inj.passed)
 	}
 	if !outlast && inj.rng.Float64() >= plan.Rate {
 		return cp
@@ -244,7 +246,10 @@ func (inj *Injector) draw(op string, in any) *callPlan {
 	if outlast {
 		// Throttles and 500s only: an outlasting timeout would cost the
 		// test the SDK's three attempt timeouts.
-		lasting := slices.DeleteFunc(slices.Clone(kinds), func(k Kind) bool { return k == Timeout })
+		lasting := slices.DeleteFunc(slices.Clone(kinds), func(k Kind) bool {
+			batch := op == "BatchWriteItem" || op == "BatchGetItem"
+			return k == Timeout || batch && k != ServerError
+		})
 		if len(lasting) > 0 {
 			cp.outlast = lasting[inj.rng.IntN(len(lasting))]
 			return cp

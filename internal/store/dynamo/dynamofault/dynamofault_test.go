@@ -120,7 +120,7 @@ func TestLastingFaultReachesTheCaller(t *testing.T) {
 		{dynamofault.ServerError, func(err error) bool { var e *types.InternalServerError; return errors.As(err, &e) }},
 	} {
 		t.Run(tc.kind.String(), func(t *testing.T) {
-			inj := dynamofault.New(t, dynamofault.Plan{Seed: 1, Rate: 1, OutlastEvery: 1, Kinds: []dynamofault.Kind{tc.kind}})
+			inj := dynamofault.New(t, dynamofault.Plan{Seed: 1, Rate: 1, OutlastAt: []int64{1}, Kinds: []dynamofault.Kind{tc.kind}})
 			s, _ := dynamofault.Store(t, inj, "fault", secret)
 			_, err := s.Get(t.Context(), store.Key{PK: "P", SK: "S"})
 			if !tc.is(err) || errors.Is(err, store.ErrNotFound) {
