@@ -22,8 +22,9 @@ var faultsFull = flag.Bool("faults.full", false, "the fault-injection import on 
 // timeouts), cancels transactions and leaves batch items unprocessed on
 // about one call in seven, and the 10th and 40th read or batch write
 // (20th and 120th on the month) fail on all their attempts so that the
-// error reaches the step and the queue delivers the job again. The import completes with every transaction stored exactly once. make
-// test imports four days (a step per provider page); -faults.full (make
+// error reaches the step and the queue delivers the job again. The import
+// completes with every transaction stored exactly once. make test imports
+// four days (a step per provider page); -faults.full (make
 // faults) a month with every check of the fault-free import
 // (TestImportAccountsAndTransactions).
 func TestImportUnderFaults(t *testing.T) {
