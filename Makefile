@@ -22,7 +22,7 @@ FN        ?= $(FUNCTION)
 EVENT     ?=
 SCALEOUT_DAYS ?= 0
 
-.PHONY: help run test scaleout moto browser lint build bench fuzz invoke template deploy clean
+.PHONY: help run test scaleout faults moto browser lint build bench fuzz invoke template deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -40,6 +40,10 @@ scaleout: moto ## the heavy scale-out run: serve processes on moto, the whole bi
 	$(GO) test -run '^TestScaleOut$$/^one_process$$' -v -timeout 30m ./cmd/openagg -args -scaleout.full -scaleout.days=$(SCALEOUT_DAYS)
 	$(GO) test -run '^TestScaleOut$$/^three_processes$$' -v -timeout 30m ./cmd/openagg -args -scaleout.full -scaleout.days=$(SCALEOUT_DAYS)
 	$(GO) test -run '^TestScaleOut$$/journey' -v -timeout 30m ./cmd/openagg -args -scaleout.full -scaleout.days=$(SCALEOUT_DAYS)
+
+faults: moto ## the heavier fault-injection run: a month of the big bank imported on moto under injected DynamoDB throttles, 500s and timeouts, with every stored-data check
+	$(GO) test -run '^TestImportUnderFaults$$' -v -count=1 ./internal/holdings -args -faults.full
+	$(GO) test -run 'UnderFaults$$|^TestEachKindIsAbsorbed$$|^TestLastingFaultReachesTheCaller$$' -v -count=1 ./internal/bank ./internal/connection ./internal/store/dynamo/dynamofault
 
 moto: ## make sure moto_server (AWS driver tests) and cfn-lint (template test) are available
 	@if command -v moto_server >/dev/null 2>&1; then echo "moto_server: $$(command -v moto_server)"; \

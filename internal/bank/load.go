@@ -178,13 +178,13 @@ func (s *Service) HandleJob(ctx context.Context, job queue.Job) error {
 	if err != nil {
 		return fmt.Errorf("list banks of %s at cursor %q: %w", p.Provider, p.Cursor, err)
 	}
-	written, err := s.upsertPage(ctx, p.Provider, p.LoadID, page.Banks)
+	written, already, err := s.upsert(ctx, p.Provider, p.LoadID, page.Banks)
 	if err != nil {
 		return err
 	}
 	st.Pages++
 	st.Banks += len(page.Banks)
-	st.Written += written
+	st.Written += written + already
 
 	if page.Next != "" {
 		if page.Next == p.Cursor {
@@ -317,6 +317,15 @@ const upsertAttempts = 6
 // would not change is not written, so a redelivered page writes nothing.
 // It returns how many bank records it wrote.
 func (s *Service) upsertPage(ctx context.Context, providerName, loadID string, banks []provider.Bank) (int, error) {
+	written, _, err := s.upsert(ctx, providerName, loadID, banks)
+	return written, err
+}
+
+// upsert is upsertPage that also counts, in already, the banks of the page
+// that this load had written before (an earlier delivery of the page that
+// failed after its writes): they count in LoadState.Written too, so that
+// the state says the same whether or not a page was delivered again.
+func (s *Service) upsert(ctx context.Context, providerName, loadID string, banks []provider.Bank) (written, already int, err error) {
 	incoming := make(map[string]provider.Bank, len(banks))
 	var order []string
 	for _, pb := range banks {
@@ -332,10 +341,9 @@ func (s *Service) upsertPage(ctx context.Context, providerName, loadID string, b
 	probes := map[string]int{}   // code → internal id probe
 	reuseID := map[string]bool{} // code → its pointer already names it
 	pending := order
-	written := 0
 	for attempt := 0; len(pending) > 0; attempt++ {
 		if attempt == upsertAttempts {
-			return written, fmt.Errorf("upsert banks of %s: still conflicting after %d attempts", providerName, upsertAttempts)
+			return written, already, fmt.Errorf("upsert banks of %s: still conflicting after %d attempts", providerName, upsertAttempts)
 		}
 		keys := make([]store.Key, len(pending))
 		for i, code := range pending {
@@ -343,13 +351,13 @@ func (s *Service) upsertPage(ctx context.Context, providerName, loadID string, b
 		}
 		items, err := s.store.BatchGet(ctx, keys)
 		if err != nil {
-			return written, fmt.Errorf("upsert banks of %s: read: %w", providerName, err)
+			return written, already, fmt.Errorf("upsert banks of %s: read: %w", providerName, err)
 		}
 		existing := make(map[string]Bank, len(items))
 		for _, it := range items {
 			b, err := decodeBank(it)
 			if err != nil {
-				return written, err
+				return written, already, err
 			}
 			existing[b.Code] = b
 		}
@@ -363,10 +371,12 @@ func (s *Service) upsertPage(ctx context.Context, providerName, loadID string, b
 			}
 			pl, err := planUpsert(oldp, incoming[code], providerName, loadID, now, probes[code], reuseID[code])
 			if err != nil {
-				return written, err
+				return written, already, err
 			}
 			if len(pl.ops) > 0 {
 				plans = append(plans, pl)
+			} else if pl.written {
+				already++
 			}
 		}
 		pending = nil
@@ -379,10 +389,10 @@ func (s *Service) upsertPage(ctx context.Context, providerName, loadID string, b
 			}
 			var txe *store.TxError
 			if !errors.As(err, &txe) {
-				return written, fmt.Errorf("upsert banks of %s: %w", providerName, err)
+				return written, already, fmt.Errorf("upsert banks of %s: %w", providerName, err)
 			}
 			if err := s.resolveConflict(ctx, chunk, txe, probes, reuseID); err != nil {
-				return written, err
+				return written, already, err
 			}
 			// Retry this chunk and every later one on fresh reads.
 			for _, rest := range chunks[i:] {
@@ -393,7 +403,7 @@ func (s *Service) upsertPage(ctx context.Context, providerName, loadID string, b
 			break
 		}
 	}
-	return written, nil
+	return written, already, nil
 }
 
 // plan is the write of one bank: its record, then for a new bank its id
@@ -401,6 +411,9 @@ func (s *Service) upsertPage(ctx context.Context, providerName, loadID string, b
 type plan struct {
 	rec Bank
 	ops []store.TxOp
+	// written: nothing to write because this load already wrote the
+	// record (a redelivered page); see upsert.
+	written bool
 }
 
 // planUpsert builds the write of provider bank pb over the stored record
@@ -434,7 +447,9 @@ func planUpsert(old *Bank, pb provider.Bank, providerName, loadID string, now ti
 	if old != nil {
 		rec.InternalID, rec.AccessEnabled, rec.CreatedAt, rec.UpdatedAt = old.InternalID, old.AccessEnabled, old.CreatedAt, old.UpdatedAt
 		if sameRecord(*old, rec) {
-			return plan{}, nil
+			// The record already carries this load (LastSeenLoad is part
+			// of it): an earlier delivery of this page wrote it.
+			return plan{rec: rec, written: true}, nil
 		}
 		rec.UpdatedAt, rec.Version = now, old.Version+1
 		it, err := bankItem(rec)

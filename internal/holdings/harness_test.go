@@ -157,6 +157,13 @@ func openBolt(t testing.TB, name string) *bolt.Store {
 func newHarness(t testing.TB, kind string, limits Limits) *harness {
 	t.Helper()
 	st, sbxStore := openStores(t, kind)
+	return newHarnessOn(t, st, sbxStore, limits)
+}
+
+// newHarnessOn builds the harness on given stores: st for the service,
+// sbxStore for the sandbox provider's own state.
+func newHarnessOn(t testing.TB, st countingStore, sbxStore store.Store, limits Limits) *harness {
+	t.Helper()
 	qdb, err := bolt.Open(filepath.Join(t.TempDir(), "queue.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)

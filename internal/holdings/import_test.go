@@ -59,84 +59,95 @@ func TestImportAccountsAndTransactions(t *testing.T) {
 		}
 		t.Logf("%s: %d transactions, %d store calls (%.1f per 1,000)", kind, e.total, calls, float64(calls)*1000/float64(e.total))
 
-		accs, err := h.svc.Accounts(t.Context(), req.PartyID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(accs) != len(e.accounts) {
-			t.Fatalf("%d accounts stored, provider has %d", len(accs), len(e.accounts))
-		}
-		for _, pa := range e.accounts {
-			id := AccountID(sandbox.Name, req.ConnectionID, pa.ID)
-			a, err := h.svc.Account(t.Context(), id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !a.Balance.Equal(pa.Balance) || !a.Available.Equal(pa.Available) || a.Currency != pa.CurrencyCode || a.IBAN != pa.IBAN ||
-				a.PartyID != req.PartyID || a.OwnerSub != req.OwnerSub || a.BankName != req.BankName || a.ProviderAccountID != pa.ID {
-				t.Fatalf("account %+v does not match provider %+v", a, pa)
-			}
-			if !slices.Equal(a.PendingIDs, e.pending[pa.ID]) {
-				t.Fatalf("pending ids %v, provider %v", a.PendingIDs, e.pending[pa.ID])
-			}
-			want := e.posted[pa.ID] + len(e.pending[pa.ID])
-			// Every transaction once in the partition and once in the date
-			// index; beside them the account and its counterparty directory.
-			items := h.partition("", AccountPK(id))
-			var nTx, nCP int
-			for _, it := range items {
-				switch {
-				case strings.HasPrefix(it.SK, TxSKPrefix):
-					nTx++
-				case strings.HasPrefix(it.SK, CounterpartySKPrefix):
-					nCP++
-				case strings.HasPrefix(it.SK, DigestSKPrefix):
-					// The change log's memory of the account (checked
-					// through the sync below).
-				case it.SK != AccountSK:
-					t.Fatalf("unexpected item %s in the account partition", it.SK)
-				}
-			}
-			if nTx != want || nCP != len(e.counterparties[pa.ID]) {
-				t.Fatalf("account %s partition holds %d transactions and %d counterparties, want %d and %d", id, nTx, nCP, want, len(e.counterparties[pa.ID]))
-			}
-			h.checkCounterparties(id, e.counterparties[pa.ID])
-			var listed []Transaction
-			q := TxQuery{Desc: true, Limit: 700}
-			for {
-				page, err := h.svc.Transactions(t.Context(), id, q)
-				if err != nil {
-					t.Fatal(err)
-				}
-				listed = append(listed, page.Transactions...)
-				if page.Next == "" {
-					break
-				}
-				q.Token = page.Next
-			}
-			if len(listed) != want {
-				t.Fatalf("index lists %d transactions, want %d", len(listed), want)
-			}
-			for i := 1; i < len(listed); i++ {
-				if listed[i].Completed().After(listed[i-1].Completed()) {
-					t.Fatalf("not newest first at %d: %v after %v", i, listed[i].Completed(), listed[i-1].Completed())
-				}
-			}
-			one, err := h.svc.Transaction(t.Context(), id, listed[0].ID)
-			if err != nil || one.ID != listed[0].ID || !one.Amount.Equal(listed[0].Amount) {
-				t.Fatalf("transaction %s: %+v, %v", listed[0].ID, one, err)
-			}
-		}
-		// The change log announced every stored transaction once.
-		c := h.newSyncClient(req.PartyID)
-		c.follow(100)
-		c.matchStore()
+		h.checkStored(t, req, e)
 		// The hook saw the new accounts, then all accounts at the end.
 		calls2 := h.hook.Calls()
 		if len(calls2) != 2 || len(calls2[0]) != len(e.accounts) || len(calls2[1]) != len(e.accounts) {
 			t.Fatalf("hook calls %v", calls2)
 		}
 	})
+}
+
+// checkStored checks everything stored for a connection against what the
+// provider lists (e): every account with its balances and pending ids;
+// every transaction exactly once in its account's partition and once in
+// the date index (listed newest first, each readable by id); the
+// counterparty directory; the change log announcing every stored
+// transaction once.
+func (h *harness) checkStored(t *testing.T, req ImportRequest, e expected) {
+	t.Helper()
+	accs, err := h.svc.Accounts(t.Context(), req.PartyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(accs) != len(e.accounts) {
+		t.Fatalf("%d accounts stored, provider has %d", len(accs), len(e.accounts))
+	}
+	for _, pa := range e.accounts {
+		id := AccountID(sandbox.Name, req.ConnectionID, pa.ID)
+		a, err := h.svc.Account(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !a.Balance.Equal(pa.Balance) || !a.Available.Equal(pa.Available) || a.Currency != pa.CurrencyCode || a.IBAN != pa.IBAN ||
+			a.PartyID != req.PartyID || a.OwnerSub != req.OwnerSub || a.BankName != req.BankName || a.ProviderAccountID != pa.ID {
+			t.Fatalf("account %+v does not match provider %+v", a, pa)
+		}
+		if !slices.Equal(a.PendingIDs, e.pending[pa.ID]) {
+			t.Fatalf("pending ids %v, provider %v", a.PendingIDs, e.pending[pa.ID])
+		}
+		want := e.posted[pa.ID] + len(e.pending[pa.ID])
+		// Every transaction once in the partition and once in the date
+		// index; beside them the account and its counterparty directory.
+		items := h.partition("", AccountPK(id))
+		var nTx, nCP int
+		for _, it := range items {
+			switch {
+			case strings.HasPrefix(it.SK, TxSKPrefix):
+				nTx++
+			case strings.HasPrefix(it.SK, CounterpartySKPrefix):
+				nCP++
+			case strings.HasPrefix(it.SK, DigestSKPrefix):
+				// The change log's memory of the account (checked
+				// through the sync below).
+			case it.SK != AccountSK:
+				t.Fatalf("unexpected item %s in the account partition", it.SK)
+			}
+		}
+		if nTx != want || nCP != len(e.counterparties[pa.ID]) {
+			t.Fatalf("account %s partition holds %d transactions and %d counterparties, want %d and %d", id, nTx, nCP, want, len(e.counterparties[pa.ID]))
+		}
+		h.checkCounterparties(id, e.counterparties[pa.ID])
+		var listed []Transaction
+		q := TxQuery{Desc: true, Limit: 700}
+		for {
+			page, err := h.svc.Transactions(t.Context(), id, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			listed = append(listed, page.Transactions...)
+			if page.Next == "" {
+				break
+			}
+			q.Token = page.Next
+		}
+		if len(listed) != want {
+			t.Fatalf("index lists %d transactions, want %d", len(listed), want)
+		}
+		for i := 1; i < len(listed); i++ {
+			if listed[i].Completed().After(listed[i-1].Completed()) {
+				t.Fatalf("not newest first at %d: %v after %v", i, listed[i].Completed(), listed[i-1].Completed())
+			}
+		}
+		one, err := h.svc.Transaction(t.Context(), id, listed[0].ID)
+		if err != nil || one.ID != listed[0].ID || !one.Amount.Equal(listed[0].Amount) {
+			t.Fatalf("transaction %s: %+v, %v", listed[0].ID, one, err)
+		}
+	}
+	// The change log announced every stored transaction once.
+	c := h.newSyncClient(req.PartyID)
+	c.follow(100)
+	c.matchStore()
 }
 
 // checkCounterparties checks an account's counterparty directory against

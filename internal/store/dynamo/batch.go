@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -57,7 +58,13 @@ func (s *Store) BatchGet(ctx context.Context, keys []store.Key) ([]store.Item, e
 			}
 			out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 			if err != nil {
-				return mapErr(err)
+				if !throttled(err) || attempt+1 >= maxAttempts {
+					return mapErr(err)
+				}
+				if err := backoff(ctx, attempt); err != nil {
+					return err
+				}
+				continue
 			}
 			for _, av := range out.Responses[*s.table] {
 				it, err := fromAV(av)
@@ -118,7 +125,13 @@ func (s *Store) BatchWrite(ctx context.Context, puts []store.Item, deletes []sto
 				RequestItems: map[string][]types.WriteRequest{*s.table: pending},
 			})
 			if err != nil {
-				return mapErr(err)
+				if !throttled(err) || attempt+1 >= maxAttempts {
+					return mapErr(err)
+				}
+				if err := backoff(ctx, attempt); err != nil {
+					return err
+				}
+				continue
 			}
 			pending = out.UnprocessedItems[*s.table]
 			if len(pending) == 0 {
@@ -136,6 +149,21 @@ func (s *Store) BatchWrite(ctx context.Context, puts []store.Item, deletes []sto
 		return fmt.Errorf("batch write of %d items: %w", len(reqs), err)
 	}
 	return nil
+}
+
+// throttles classifies errors as the SDK's retryer does.
+var throttles = retry.IsErrorThrottles(retry.DefaultThrottles)
+
+// throttled reports whether a batch request was refused for throughput
+// (ProvisionedThroughputExceededException, ThrottlingException, ...) once
+// the SDK's own attempts were spent. DynamoDB refuses a batch so only when
+// none of its items could be processed: it is a batch whose items are all
+// unprocessed, and is retried as such, with the same backoff and bound —
+// else a throttle that hit all 25 items of a chunk would get the SDK's 3
+// attempts where one that hit 24 gets maxAttempts, and a large import
+// step would fail on a burst the table absorbs a second later.
+func throttled(err error) bool {
+	return throttles.IsErrorThrottle(err) == aws.TrueTernary
 }
 
 // chunk splits n elements into [start, end) ranges of at most size.

@@ -14,17 +14,21 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/openagg/openagg/internal/store"
 )
@@ -68,13 +72,68 @@ func New(client *dynamodb.Client, opts Options) *Store {
 		secret = make([]byte, 32)
 		_, _ = rand.Read(secret) // crypto/rand.Read never fails (Go ≥ 1.24)
 	}
-	return &Store{client: client, table: aws.String(opts.Table), tokens: store.NewTokens(secret)}
+	s := &Store{table: aws.String(opts.Table), tokens: store.NewTokens(secret)}
+	// The same client (configuration, connections) with the SDK's own
+	// retries counted in Retries: a throttled GetItem the SDK repeats is
+	// as much a repeat as an unprocessed batch chunk the driver repeats.
+	s.client = dynamodb.New(client.Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(slices.Clone(o.APIOptions), s.countAttempts)
+	})
+	return s
+}
+
+// attemptsKey holds, per operation call, how many attempts the SDK made.
+type attemptsKey struct{}
+
+// countAttempts adds to Retries every attempt of an operation call after
+// its first (the SDK's retry middleware runs the Finalize steps after it
+// once per attempt).
+func (s *Store) countAttempts(st *middleware.Stack) error {
+	if err := st.Initialize.Add(middleware.InitializeMiddlewareFunc("openaggAttempts",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			return next.HandleInitialize(middleware.WithStackValue(ctx, attemptsKey{}, new(int)), in)
+		}), middleware.Before); err != nil {
+		return err
+	}
+	return st.Finalize.Insert(middleware.FinalizeMiddlewareFunc("openaggCountRetries",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			// Attempts of one call are sequential: no lock needed.
+			if n, ok := middleware.GetStackValue(ctx, attemptsKey{}).(*int); ok {
+				if *n++; *n > 1 {
+					s.retries.Add(1)
+				}
+			}
+			return next.HandleFinalize(ctx, in)
+		}), "Retry", middleware.After)
+}
+
+// AttemptTimeout bounds one HTTP attempt of a DynamoDB request, answer
+// read included. Without it a connection that hangs (a half-open socket, a
+// stalled load balancer) holds the request until the caller's deadline —
+// the API's 29 s, a job's whole lease — where a new attempt on another
+// connection would take milliseconds. The SDK retries a timed-out attempt
+// like any connection error. DynamoDB answers in milliseconds; 5 s leaves
+// room for a 1 MB query page or a 16 MB batch on a slow network.
+const AttemptTimeout = 5 * time.Second
+
+// WithAttemptTimeout sets the per-attempt timeout of a client built by
+// NewClient (tests use a short one to make hung attempts cheap).
+func WithAttemptTimeout(d time.Duration) func(*dynamodb.Options) {
+	return func(o *dynamodb.Options) {
+		bc, ok := o.HTTPClient.(*awshttp.BuildableClient)
+		if !ok {
+			bc = awshttp.NewBuildableClient()
+		}
+		o.HTTPClient = bc.WithTimeout(d)
+	}
 }
 
 // NewClient builds a DynamoDB client from the default AWS configuration
-// (environment, shared files, instance role). A non-empty endpoint (moto,
-// DynamoDB Local) replaces AWS's; an empty region keeps the configured one.
-func NewClient(ctx context.Context, endpoint, region string) (*dynamodb.Client, error) {
+// (environment, shared files, instance role) whose attempts time out after
+// AttemptTimeout. A non-empty endpoint (moto, DynamoDB Local) replaces
+// AWS's; an empty region keeps the configured one; optFns apply last
+// (WithAttemptTimeout, a test's middleware).
+func NewClient(ctx context.Context, endpoint, region string, optFns ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
 	var opts []func(*config.LoadOptions) error
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
@@ -83,11 +142,12 @@ func NewClient(ctx context.Context, endpoint, region string) (*dynamodb.Client, 
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+	fns := []func(*dynamodb.Options){WithAttemptTimeout(AttemptTimeout), func(o *dynamodb.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
-	}), nil
+	}}
+	return dynamodb.NewFromConfig(cfg, append(fns, optFns...)...), nil
 }
 
 // Calls is the number of store round trips made so far: one per Get,
@@ -105,9 +165,10 @@ func (s *Store) count(ctx context.Context, n int64) {
 	store.CountCalls(ctx, n)
 }
 
-// Retries is the number of requests repeated by the driver (after a
-// transport failure, a throttle, a transaction conflict or unprocessed
-// batch items) on top of Calls.
+// Retries is the number of requests repeated on top of Calls, by the SDK's
+// retryer (a throttle, a 5xx, a timed-out attempt) or by the driver (a
+// transaction conflict, unprocessed batch items, a conditional write's
+// transport failure).
 func (s *Store) Retries() int64 { return s.retries.Load() }
 
 // Get implements store.Store.

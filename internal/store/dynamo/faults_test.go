@@ -4,16 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/openagg/openagg/internal/platform/mototest"
 	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/store/dynamo"
 )
@@ -289,5 +296,122 @@ func TestConditionalWriteWithLostAnswer(t *testing.T) {
 	}
 	if err := s.Delete(ctx, k, store.IfVersion(2)); !errors.Is(err, store.ErrConditionFailed) {
 		t.Fatalf("delete of a missing item: %v, want ErrConditionFailed", err)
+	}
+}
+
+// TestHungAttemptsTimeOut: a DynamoDB endpoint that accepts connections
+// and never answers ends each attempt at the client's attempt timeout; the
+// SDK retries each (a connection error) and the caller gets the error
+// after its three attempts instead of waiting for its own deadline.
+// NewClient sets dynamo.AttemptTimeout unless told otherwise.
+func TestHungAttemptsTimeOut(t *testing.T) {
+	mototest.Endpoint(t) // the SDK's test credentials and region
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Go(func() { _, _ = io.Copy(io.Discard, c) })
+		}
+	})
+	t.Cleanup(func() {
+		_ = l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+
+	ctx := t.Context()
+	def, err := dynamo.NewClient(ctx, "http://"+l.Addr().String(), "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bc, ok := def.Options().HTTPClient.(*awshttp.BuildableClient); !ok || bc.GetTimeout() != dynamo.AttemptTimeout {
+		t.Fatalf("NewClient's HTTP client %T has no attempt timeout of %s", def.Options().HTTPClient, dynamo.AttemptTimeout)
+	}
+
+	c, err := dynamo.NewClient(ctx, "http://"+l.Addr().String(), "us-east-1", dynamo.WithAttemptTimeout(50*time.Millisecond),
+		func(o *dynamodb.Options) { o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, time.Millisecond) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := dynamo.New(c, dynamo.Options{Table: "hung"})
+	_, err = s.Get(ctx, store.Key{PK: "P", SK: "S"})
+	var send *smithyhttp.RequestSendError
+	var timeout net.Error
+	if !errors.As(err, &send) || !errors.As(err, &timeout) || !timeout.Timeout() || ctx.Err() != nil {
+		t.Fatalf("get from a hung endpoint: %v", err)
+	}
+	if s.Calls() != 1 || s.Retries() != 2 {
+		t.Fatalf("%d calls and %d retries, want the SDK's 3 attempts of one call", s.Calls(), s.Retries())
+	}
+}
+
+// TestThrottledBatchIsRetried: a BatchWriteItem or BatchGetItem refused
+// for throughput after the SDK's attempts (nothing of it was processed) is
+// retried by the driver like a batch whose items all came back
+// unprocessed; any other failure of a batch is the caller's.
+func TestThrottledBatchIsRetried(t *testing.T) {
+	var refusals atomic.Int64 // refusals still to make
+	var refuse atomic.Value   // func() error
+	s, _ := faultStore(t, middleware.InitializeMiddlewareFunc("throttle",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			switch in.Parameters.(type) {
+			case *dynamodb.BatchWriteItemInput, *dynamodb.BatchGetItemInput:
+				if refusals.Add(-1) >= 0 {
+					return middleware.InitializeOutput{}, middleware.Metadata{}, refuse.Load().(func() error)()
+				}
+			}
+			return next.HandleInitialize(ctx, in)
+		}))
+	ctx := t.Context()
+	items := []store.Item{{PK: "B", SK: "1", Version: 1}, {PK: "B", SK: "2", Version: 1}}
+	keys := []store.Key{items[0].Key(), items[1].Key()}
+	throughput := func() error {
+		return &types.ProvisionedThroughputExceededException{Message: aws.String("The level of configured provisioned throughput for the table was exceeded.")}
+	}
+	throttling := func() error {
+		return &types.ThrottlingException{Message: aws.String("Rate of requests exceeds the allowed throughput.")}
+	}
+	server := func() error { return &types.InternalServerError{Message: aws.String("Internal server error")} }
+	for _, tc := range []struct {
+		name    string
+		refuse  func() error
+		n       int64
+		call    func() error
+		retries int64
+		wantErr bool
+	}{
+		{"write throttled twice", throughput, 2, func() error { return s.BatchWrite(ctx, items, nil) }, 2, false},
+		{"read throttled twice", throttling, 2, func() error {
+			got, err := s.BatchGet(ctx, keys)
+			if err == nil && len(got) != len(keys) {
+				return fmt.Errorf("%d items read, want %d", len(got), len(keys))
+			}
+			return err
+		}, 2, false},
+		{"write failing with a 500", server, 1, func() error { return s.BatchWrite(ctx, items, nil) }, 0, true},
+	} {
+		refuse.Store(tc.refuse)
+		refusals.Store(tc.n)
+		retries := s.Retries()
+		err := tc.call()
+		if (err != nil) != tc.wantErr || s.Retries()-retries != tc.retries {
+			t.Fatalf("%s: err = %v, %d retries; want error %v, %d retries", tc.name, err, s.Retries()-retries, tc.wantErr, tc.retries)
+		}
 	}
 }

@@ -88,6 +88,9 @@ type Options struct {
 	// injection in front of the embedded queue; Env.Queue is still the
 	// queue itself).
 	Sender func(queue.Sender) queue.Sender
+	// Worker, when set, wraps each worker's handler (a test observing the
+	// deliveries that failed and will be delivered again).
+	Worker func(queueName string, h queue.SQSHandler) queue.SQSHandler
 }
 
 // Env is one test environment.
@@ -197,7 +200,11 @@ func New(t testing.TB, opts Options) *Env {
 		if c, ok := deploy.ConsumerOf(w.Queue); ok {
 			fast.MaxReceiveCount = c.MaxReceiveCount
 		}
-		q.Register(w.Queue, w.Handler, fast)
+		h := w.Handler
+		if opts.Worker != nil {
+			h = opts.Worker(w.Queue, h)
+		}
+		q.Register(w.Queue, h, fast)
 	}
 	h, err := a.HandlerFor([]string{"party", "connect", "holdings", "system"})
 	if err != nil {

@@ -28,14 +28,21 @@ var (
 	runID      = time.Now().UnixNano()
 )
 
-// Table returns a client on moto and a fresh table named after prefix.
-func Table(tb testing.TB, prefix string) (*dynamodb.Client, string) {
+// Client returns the test binary's client on moto.
+func Client(tb testing.TB) *dynamodb.Client {
 	tb.Helper()
 	endpoint := mototest.Endpoint(tb)
 	clientOnce.Do(func() { client, clientErr = dynamo.NewClient(context.Background(), endpoint, "us-east-1") })
 	if clientErr != nil {
 		tb.Fatalf("dynamo client: %v", clientErr)
 	}
+	return client
+}
+
+// Table returns a client on moto and a fresh table named after prefix.
+func Table(tb testing.TB, prefix string) (*dynamodb.Client, string) {
+	tb.Helper()
+	client := Client(tb)
 	table := fmt.Sprintf("%s-%d-%d", prefix, runID, tables.Add(1))
 	if err := dynamo.CreateTable(tb.Context(), client, table); err != nil {
 		tb.Fatalf("create table: %v", err)
