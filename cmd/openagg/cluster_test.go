@@ -290,7 +290,10 @@ func (c *cluster) start(name string, o clusterOptions) *proc {
 	cmd.Env = append(cmd.Env,
 		childEnv+"=1", childClockFile+"="+c.clockFile,
 		childWorkerLease+"="+o.lease.String(), childImportPages+"="+strconv.Itoa(o.importPages),
-		"OPENAGG_ADDR=127.0.0.1:0", "OPENAGG_LOG_LEVEL=debug", "OPENAGG_REFRESH_INTERVAL="+o.refresh.String())
+		"OPENAGG_ADDR=127.0.0.1:0", "OPENAGG_LOG_LEVEL=debug", "OPENAGG_REFRESH_INTERVAL="+o.refresh.String(),
+		// The connect page's settle jobs are SQS-delayed in real time; the
+		// cluster waits for every queue to empty, delayed jobs included.
+		"OPENAGG_CONNECT_SETTLE_AFTER=2s")
 	dieWithParent(cmd)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -132,6 +132,7 @@ func (a *App) Connections() (*connection.Service, error) {
 		return connection.New(connection.Deps{
 			Store: a.Store, Queue: a.Queue, Providers: a.Providers, Parties: parties,
 			Banks: banks, Data: a.Holdings(), Clock: a.Clock, Log: a.Log, Activity: a.activitySink(),
+			Config: connection.Config{SettleAfter: a.Config.ConnectSettleAfter},
 		})
 	})
 }

@@ -66,11 +66,17 @@ type Config struct {
 	// ConsentWarning is how long before its consent ends a connection
 	// reports activity.ConsentExpiring (7 days).
 	ConsentWarning time.Duration
+	// SettleAfter is how long after a connect page submit its settle job
+	// first looks (the SettleAfter constant).
+	SettleAfter time.Duration
 }
 
 func (c Config) withDefaults() Config {
 	if c.RefreshEvery <= 0 {
 		c.RefreshEvery = 24 * time.Hour
+	}
+	if c.SettleAfter <= 0 {
+		c.SettleAfter = SettleAfter
 	}
 	if c.DefaultMaxConsentDays <= 0 {
 		c.DefaultMaxConsentDays = 365

@@ -18,9 +18,11 @@ import (
 const JobSettle = "connections.settle"
 
 // SettleAfter is how long after a submit to the connect page its settle
-// job first looks: far longer than a submit takes, so the job finds the
-// page's own recording done and does nothing, unless the process died
-// between spending the token at the provider and recording the outcome.
+// job first looks, by default (Config.SettleAfter,
+// OPENAGG_CONNECT_SETTLE_AFTER): far longer than a submit takes, so the
+// job finds the page's own recording done and does nothing, unless the
+// process died between spending the token at the provider and recording
+// the outcome.
 const SettleAfter = time.Minute
 
 // SettleJob names the connection a connect session belongs to (by the
@@ -41,7 +43,7 @@ const ExpiredSessionError = "the connect session ended without a connection (exp
 // WatchConnect records, before the connect page lets the provider spend a
 // session's one-time token (a submit of the login, the challenge answer or
 // a cancel), that the session's outcome must reach its connection: it
-// queues a settle job SettleAfter from now. The page records the outcome
+// queues a settle job Config.SettleAfter from now. The page records the outcome
 // itself right after the submit (CompleteConnect, FailConnect); the job
 // repeats that from the provider's side if the process died in between,
 // so a spent token never leaves a connection pending for good. A failure
@@ -50,7 +52,7 @@ func (s *Service) WatchConnect(ctx context.Context, o Outcome) error {
 	if _, ok := s.providers[o.Provider]; !ok {
 		return fmt.Errorf("watch connect session: provider %q is not configured", o.Provider)
 	}
-	return s.sendSettle(ctx, SettleJob{Provider: o.Provider, CustomerID: o.CustomerID, BankCode: o.BankCode, TokenHash: TokenHash(o.Token)}, SettleAfter)
+	return s.sendSettle(ctx, SettleJob{Provider: o.Provider, CustomerID: o.CustomerID, BankCode: o.BankCode, TokenHash: TokenHash(o.Token)}, s.cfg.SettleAfter)
 }
 
 func (s *Service) sendSettle(ctx context.Context, j SettleJob, delay time.Duration) error {

@@ -93,6 +93,10 @@ type Config struct {
 
 	LogLevel        slog.Level    // OPENAGG_LOG_LEVEL: debug | info | warn | error
 	RefreshInterval time.Duration // OPENAGG_REFRESH_INTERVAL: local scheduler tick
+	// ConnectSettleAfter (OPENAGG_CONNECT_SETTLE_AFTER) is how long after a
+	// connect page submit the job that makes its outcome reach the
+	// connection, should the process die, first looks (1s to 15m).
+	ConnectSettleAfter time.Duration
 
 	SaltEdge SaltEdgeConfig
 
@@ -154,7 +158,10 @@ const (
 	DefaultJWTIssuer       = "openagg-local"
 	DefaultJWTAudience     = "openagg"
 	DefaultRefreshInterval = time.Minute
-	DefaultSaltEdgeBaseURL = "https://www.saltedge.com/api/v6"
+	// DefaultConnectSettleAfter is OPENAGG_CONNECT_SETTLE_AFTER's default
+	// (connection.SettleAfter).
+	DefaultConnectSettleAfter = time.Minute
+	DefaultSaltEdgeBaseURL    = "https://www.saltedge.com/api/v6"
 	// DefaultAppName is the application the connect page names when
 	// OPENAGG_APP_NAME is not set.
 	DefaultAppName = "OpenAgg"
@@ -360,6 +367,19 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			bad("OPENAGG_REFRESH_INTERVAL", "must be at least 1s, got %s", d)
 		default:
 			c.RefreshInterval = d
+		}
+	}
+
+	c.ConnectSettleAfter = DefaultConnectSettleAfter
+	if v := getenv("OPENAGG_CONNECT_SETTLE_AFTER"); v != "" {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		switch {
+		case err != nil:
+			bad("OPENAGG_CONNECT_SETTLE_AFTER", "%q is not a duration like 1m or 30s", v)
+		case d < time.Second || d > 15*time.Minute:
+			bad("OPENAGG_CONNECT_SETTLE_AFTER", "must be between 1s and 15m (SQS's longest delay), got %s", d)
+		default:
+			c.ConnectSettleAfter = d
 		}
 	}
 

@@ -148,6 +148,13 @@ func TestLoadConfig(t *testing.T) {
 		}},
 		{name: "bad refresh interval", env: map[string]string{"OPENAGG_REFRESH_INTERVAL": "often"}, wantErr: []string{`OPENAGG_REFRESH_INTERVAL: "often" is not a duration`}},
 		{name: "refresh interval too small", env: map[string]string{"OPENAGG_REFRESH_INTERVAL": "10ms"}, wantErr: []string{"OPENAGG_REFRESH_INTERVAL: must be at least 1s"}},
+		{name: "connect settle after", env: map[string]string{"OPENAGG_CONNECT_SETTLE_AFTER": "5s"}, check: func(t *testing.T, c Config) {
+			if c.ConnectSettleAfter != 5*time.Second {
+				t.Errorf("settle after %v", c.ConnectSettleAfter)
+			}
+		}},
+		{name: "bad connect settle after", env: map[string]string{"OPENAGG_CONNECT_SETTLE_AFTER": "soon"}, wantErr: []string{`OPENAGG_CONNECT_SETTLE_AFTER: "soon" is not a duration`}},
+		{name: "connect settle after too long", env: map[string]string{"OPENAGG_CONNECT_SETTLE_AFTER": "16m"}, wantErr: []string{"OPENAGG_CONNECT_SETTLE_AFTER: must be between 1s and 15m"}},
 		{name: "short page secret", env: map[string]string{"OPENAGG_PAGE_TOKEN_SECRET": "short"}, wantErr: []string{"OPENAGG_PAGE_TOKEN_SECRET: must be at least 16 bytes"}},
 		{name: "base64 page secret", env: map[string]string{"OPENAGG_PAGE_TOKEN_SECRET": "AAECAwQFBgcICQoLDA0ODxAREhM="}, check: func(t *testing.T, c Config) {
 			if len(c.PageTokenSecret) != 20 || c.PageTokenSecret[19] != 19 {

@@ -67,8 +67,8 @@ func TestREADMEConfigTable(t *testing.T) {
 	if err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
-	if c.RefreshInterval != time.Minute || c.LogLevel.String() != "INFO" || !slices.Equal(c.Providers, []string{ProviderSandbox}) {
-		t.Fatalf("defaults changed: refresh %s, log level %s, providers %v: update this test and the README", c.RefreshInterval, c.LogLevel, c.Providers)
+	if c.RefreshInterval != time.Minute || c.ConnectSettleAfter != time.Minute || c.LogLevel.String() != "INFO" || !slices.Equal(c.Providers, []string{ProviderSandbox}) {
+		t.Fatalf("defaults changed: refresh %s, settle %s, log level %s, providers %v: update this test and the README", c.RefreshInterval, c.ConnectSettleAfter, c.LogLevel, c.Providers)
 	}
 	defaults := map[string]string{
 		"OPENAGG_ADDR":                   c.Addr,
@@ -85,6 +85,7 @@ func TestREADMEConfigTable(t *testing.T) {
 		"OPENAGG_JWT_AUDIENCE":           c.JWTAudience,
 		"OPENAGG_LOG_LEVEL":              "info",
 		"OPENAGG_REFRESH_INTERVAL":       "1m",
+		"OPENAGG_CONNECT_SETTLE_AFTER":   "1m",
 		"SALTEDGE_BASE_URL":              c.SaltEdge.BaseURL,
 		"SALTEDGE_INCLUDE_SANDBOXES":     strconv.FormatBool(c.SaltEdge.IncludeSandboxes),
 		"OPENAGG_WEBHOOKS_ALLOW_PRIVATE": strconv.FormatBool(c.WebhooksAllowPrivate),

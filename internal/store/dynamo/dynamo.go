@@ -129,10 +129,13 @@ func WithAttemptTimeout(d time.Duration) func(*dynamodb.Options) {
 }
 
 // NewClient builds a DynamoDB client from the default AWS configuration
-// (environment, shared files, instance role) whose attempts time out after
-// AttemptTimeout. A non-empty endpoint (moto, DynamoDB Local) replaces
-// AWS's; an empty region keeps the configured one; optFns apply last
-// (WithAttemptTimeout, a test's middleware).
+// (environment, shared files, instance role). On AWS's endpoint its
+// attempts time out after AttemptTimeout. A non-empty endpoint (moto,
+// DynamoDB Local) replaces AWS's and keeps the SDK's default (no attempt
+// timeout): those servers scan to answer a query, and a large one takes
+// seconds there, which a timeout would only repeat. An empty region keeps
+// the configured one; optFns apply last (WithAttemptTimeout, a test's
+// middleware).
 func NewClient(ctx context.Context, endpoint, region string, optFns ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
 	var opts []func(*config.LoadOptions) error
 	if region != "" {
@@ -142,11 +145,10 @@ func NewClient(ctx context.Context, endpoint, region string, optFns ...func(*dyn
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	fns := []func(*dynamodb.Options){WithAttemptTimeout(AttemptTimeout), func(o *dynamodb.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	}}
+	fns := []func(*dynamodb.Options){WithAttemptTimeout(AttemptTimeout)}
+	if endpoint != "" {
+		fns = []func(*dynamodb.Options){func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) }}
+	}
 	return dynamodb.NewFromConfig(cfg, append(fns, optFns...)...), nil
 }
 

@@ -303,7 +303,8 @@ func TestConditionalWriteWithLostAnswer(t *testing.T) {
 // and never answers ends each attempt at the client's attempt timeout; the
 // SDK retries each (a connection error) and the caller gets the error
 // after its three attempts instead of waiting for its own deadline.
-// NewClient sets dynamo.AttemptTimeout unless told otherwise.
+// NewClient sets dynamo.AttemptTimeout on AWS's endpoint unless told
+// otherwise, and none on a local one.
 func TestHungAttemptsTimeOut(t *testing.T) {
 	mototest.Endpoint(t) // the SDK's test credentials and region
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -336,12 +337,19 @@ func TestHungAttemptsTimeOut(t *testing.T) {
 	})
 
 	ctx := t.Context()
-	def, err := dynamo.NewClient(ctx, "http://"+l.Addr().String(), "us-east-1")
+	def, err := dynamo.NewClient(ctx, "", "us-east-1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if bc, ok := def.Options().HTTPClient.(*awshttp.BuildableClient); !ok || bc.GetTimeout() != dynamo.AttemptTimeout {
-		t.Fatalf("NewClient's HTTP client %T has no attempt timeout of %s", def.Options().HTTPClient, dynamo.AttemptTimeout)
+		t.Fatalf("NewClient's HTTP client %T for AWS has no attempt timeout of %s", def.Options().HTTPClient, dynamo.AttemptTimeout)
+	}
+	local, err := dynamo.NewClient(ctx, "http://"+l.Addr().String(), "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bc, ok := local.Options().HTTPClient.(*awshttp.BuildableClient); ok && bc.GetTimeout() != 0 {
+		t.Fatalf("NewClient's HTTP client for a local endpoint has an attempt timeout of %s", bc.GetTimeout())
 	}
 
 	c, err := dynamo.NewClient(ctx, "http://"+l.Addr().String(), "us-east-1", dynamo.WithAttemptTimeout(50*time.Millisecond),
