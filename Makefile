@@ -17,11 +17,12 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 TEST_TIMEOUT ?= 15m
 BENCHTIME ?= 1s
 FUZZTIME  ?= 30s
+SOAKTIME  ?= 20s
 FUNCTION  ?=
 FN        ?= $(FUNCTION)
 EVENT     ?=
 
-.PHONY: help run test scaleout moto browser lint build bench fuzz invoke template deploy clean
+.PHONY: help run test scaleout moto browser lint build bench soak fuzz invoke template deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -73,6 +74,9 @@ build: ## build every function for Lambda (linux/arm64) into bin/<name>/bootstra
 
 bench: ## run the benchmarks (BENCHTIME=1s by default; the scenario benchmarks run once)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+soak: ## sustained mixed load on every API group through serve for SOAKTIME (default 20s): req/s, p50/p99 per group, errors, heap and goroutines before and after
+	$(GO) test -run '^$$' -bench '^BenchmarkSoak$$' -benchtime 1x -timeout 30m ./cmd/openagg -args -soak.duration $(SOAKTIME)
 
 fuzz: ## run every Go fuzz target for FUZZTIME each (default 30s; make test runs their seed corpora)
 	@GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
