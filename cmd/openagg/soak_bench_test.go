@@ -43,6 +43,13 @@ var soakGroups = []string{grpAggregation, grpOBP, grpCustomers, grpFinAPI, grpSy
 // per connection flow is thousands.
 const soakGoroutineSlack = 10
 
+// soakHeapSlack bounds the heap's growth over the load: after it, the heap
+// in use may be at most twice what it was before plus this. The load
+// keeps no per-request state; a leak of a few hundred bytes per request
+// over make soak's tens of thousands of requests, or of a buffer per
+// connection flow, passes it.
+const soakHeapSlack = 16 << 20
+
 // BenchmarkSoak is the sustained load of issue 12: `openagg serve` on the
 // embedded default (serveInProcess: every group on one http.Server, the
 // local queue's workers and the scheduler in the background), the bank
@@ -72,7 +79,8 @@ const soakGoroutineSlack = 10
 // an error, and any error fails the benchmark. It reports requests per
 // second overall and per group, p50 and p99 latency per group (ms), the
 // live heap (HeapInuse after a GC) before, halfway through and after the
-// load, and the goroutines before and after (the load's background work
+// load (more than twice the first plus soakHeapSlack at the end fails
+// it), and the goroutines before and after (the load's background work
 // settled): more than soakGoroutineSlack extra goroutines fail it.
 //
 // The setup (directory, one imported connection and one finAPI demo
@@ -135,6 +143,9 @@ func BenchmarkSoak(b *testing.B) {
 		return goEnd <= goStart+soakGoroutineSlack, fmt.Sprintf("%d goroutines, %d before the load", goEnd, goStart)
 	})
 	heapEnd := heapInuse()
+	if heapEnd > 2*heapStart+soakHeapSlack {
+		b.Errorf("heap in use grew from %d to %d bytes over the load (%d halfway)", heapStart, heapEnd, heapMid)
+	}
 	if goEnd > goStart+soakGoroutineSlack {
 		var dump strings.Builder
 		_ = pprof.Lookup("goroutine").WriteTo(&dump, 1)
