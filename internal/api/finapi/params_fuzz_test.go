@@ -3,6 +3,8 @@ package finapi
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -249,7 +251,7 @@ func editWire(in bankconn.EditParams) EditBankConnectionParams {
 func assertFinRefused(t *testing.T, err error, statuses ...int) {
 	t.Helper()
 	w := httptest.NewRecorder()
-	WriteError(w, httptest.NewRequest(http.MethodGet, "/api/v1/x", nil), nil, platform.SystemClock{}, err)
+	WriteError(w, httptest.NewRequest(http.MethodGet, "/api/v1/x", nil), slog.New(slog.NewTextHandler(io.Discard, nil)), platform.SystemClock{}, err)
 	var body ErrorMessage
 	if derr := json.Unmarshal(w.Body.Bytes(), &body); derr != nil {
 		t.Fatalf("refusal %v: body %q: %v", err, w.Body.Bytes(), derr)
