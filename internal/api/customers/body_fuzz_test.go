@@ -113,6 +113,32 @@ func FuzzSocialMediaBody(f *testing.F) {
 	})
 }
 
+// FuzzEntitlementBody: POST /obp/v2.0.0/users/USER_ID/entitlements: an
+// accepted body has both bank_id and role_name (strings, bank_id may be
+// empty) and reads the same written back; a refused one is an OBP-10001.
+func FuzzEntitlementBody(f *testing.F) {
+	for _, s := range []string{`{"bank_id":"","role_name":"CanManageBankDirectory"}`, `{"bank_id":"b","role_name":"CanCreateCustomer"}`,
+		`{"role_name":"x"}`, `{"bank_id":null,"role_name":"x"}`, `{}`, `null`, ``, `{"bank_id":"","role_name":"x","x":1}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		bankID, role, err := entitlementBody(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/obp/v2.0.0/users/u/entitlements", bytes.NewReader(body)))
+		if err != nil {
+			assertOBPRefused(t, err)
+			return
+		}
+		var sent map[string]string
+		if json.Unmarshal(body, &sent) != nil || len(sent) != 2 || sent["bank_id"] != bankID || sent["role_name"] != role {
+			t.Fatalf("%q read as bank %q, role %q", body, bankID, role)
+		}
+		again := mustJSON(t, createEntitlementJSON{BankID: &bankID, RoleName: &role})
+		b2, r2, err := entitlementBody(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/obp/v2.0.0/users/u/entitlements", bytes.NewReader(again)))
+		if err != nil || b2 != bankID || r2 != role {
+			t.Fatalf("%q read as bank %q, role %q; written back %q, %q (%v)", body, bankID, role, b2, r2, err)
+		}
+	})
+}
+
 // customerWire is the body a client sends for c.
 func customerWire(c customer.NewCustomer) postCustomerJSON {
 	date := func(t time.Time) *string { s := t.Format(writeLayout); return &s }
