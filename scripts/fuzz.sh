@@ -90,6 +90,7 @@ wait
 
 n=0
 failed=0
+raced=0
 total=0
 i=0
 while read -r dir target; do
@@ -101,6 +102,13 @@ while read -r dir target; do
   total=$((total + execs))
   if [ "$rc" -eq 0 ]; then
     printf 'ok    %-28s %-24s %9d execs\n' "$dir" "$target" "$execs"
+  elif ! grep -q 'Failing input written\|seed corpus' "$out/$i.log" &&
+    [ "$(grep -vE '^(fuzz: |--- FAIL: |FAIL$|exit status |warning: )' "$out/$i.log" | grep -cv '^[[:space:]]*context deadline exceeded$')" -eq 0 ]; then
+    # Go's fuzzing coordinator can report its own -fuzztime deadline as a
+    # failure when the machine is busy (golang/go#75804, fixed in Go
+    # 1.27): nothing failed, no input was written.
+    printf 'ok    %-28s %-24s %9d execs (the deadline race of go#75804, no failing input)\n' "$dir" "$target" "$execs"
+    raced=$((raced + 1))
   else
     printf 'FAIL  %-28s %-24s %9d execs\n' "$dir" "$target" "$execs"
     tail -20 "$out/$i.log"
@@ -108,5 +116,5 @@ while read -r dir target; do
     status=1
   fi
 done <<<"$targets"
-echo "fuzz: $n targets, $fuzztime each, $jobs at a time, in $(($(date +%s) - began))s: $total execs, $failed failed"
+echo "fuzz: $n targets, $fuzztime each, $jobs at a time, in $(($(date +%s) - began))s: $total execs, $failed failed ($raced stopped by go#75804's deadline race)"
 exit $status
