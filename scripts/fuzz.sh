@@ -69,6 +69,7 @@ for f in "$out"/build.*.failed; do
   status=1
 done
 [ "$status" -eq 0 ] || exit "$status"
+built=$(date +%s)
 
 i=0
 while read -r dir target; do
@@ -116,5 +117,5 @@ while read -r dir target; do
     status=1
   fi
 done <<<"$targets"
-echo "fuzz: $n targets, $fuzztime each, $jobs at a time, in $(($(date +%s) - began))s: $total execs, $failed failed ($raced stopped by go#75804's deadline race)"
+echo "fuzz: $n targets, $fuzztime each, $jobs at a time, in $(($(date +%s) - began))s ($((built - began))s building the instrumented test binaries): $total execs, $failed failed ($raced stopped by go#75804's deadline race)"
 exit $status
