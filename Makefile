@@ -17,12 +17,15 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 TEST_TIMEOUT ?= 15m
 BENCHTIME ?= 1s
 FUZZTIME  ?= 30s
+# make test's short fuzzing pass: each target for this long.
+TEST_FUZZTIME ?= 1s
+SOAKTIME  ?= 20s
 FUNCTION  ?=
 FN        ?= $(FUNCTION)
 EVENT     ?=
 SCALEOUT_DAYS ?= 0
 
-.PHONY: help run test scaleout faults moto browser lint build bench fuzz invoke template deploy clean
+.PHONY: help run test scaleout faults moto browser lint build bench soak fuzz invoke template deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -30,10 +33,12 @@ help: ## list the targets
 run: ## start every API group, the workers and the scheduler on the embedded default
 	$(GO) run -ldflags "-X github.com/openagg/openagg/internal/platform.Version=$(VERSION)" ./cmd/openagg serve
 
-test: moto browser ## go mod tidy check, vet, every test (cfn-lint of the SAM template and the DynamoDB/SQS drivers against moto included)
+test: moto browser ## go mod tidy check, vet, every test (cfn-lint of the SAM template and the DynamoDB/SQS drivers against moto included), then a short pass of every fuzz target
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy" >&2; $(GO) mod tidy -diff; exit 1; }
 	$(GO) vet ./...
 	@GO=$(GO) TEST_TIMEOUT=$(TEST_TIMEOUT) scripts/gotest.sh
+	@echo "short fuzzing pass: every fuzz target for $(TEST_FUZZTIME), two at a time (make fuzz for the long run)"
+	@GO=$(GO) FUZZTIME=$(TEST_FUZZTIME) FUZZJOBS=2 FUZZMINIMIZETIME=100x FUZZCACHE=fresh scripts/fuzz.sh
 
 # Each part in a test binary of its own: a fresh moto for each measurement.
 scaleout: moto ## the heavy scale-out run: serve processes on moto, the whole big bank with a SIGKILL, throughput with one and three processes
@@ -79,7 +84,10 @@ build: ## build every function for Lambda (linux/arm64) into bin/<name>/bootstra
 bench: ## run the benchmarks (BENCHTIME=1s by default; the scenario benchmarks run once)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
-fuzz: ## run every Go fuzz target for FUZZTIME each (default 30s; make test runs their seed corpora)
+soak: ## sustained mixed load on every API group through serve for SOAKTIME (default 20s): req/s, p50/p99 per group, errors, heap and goroutines before and after
+	$(GO) test -run '^$$' -bench '^BenchmarkSoak$$' -benchtime 1x -timeout 30m ./cmd/openagg -args -soak.duration $(SOAKTIME)
+
+fuzz: ## run every Go fuzz target for FUZZTIME each (default 30s; make test replays their corpora and fuzzes each for TEST_FUZZTIME)
 	@GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 invoke: ## run one function on an event: make invoke FN=system EVENT=events/system/health.json (sam local invoke if sam and Docker work, else in-process)

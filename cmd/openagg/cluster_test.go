@@ -406,7 +406,7 @@ func (c *cluster) clockNow() time.Time {
 
 // token mints a token as `openagg token` does, with the data directory's
 // key, issued at the cluster's time.
-func (c *cluster) token(t *testing.T, args ...string) string {
+func (c *cluster) token(t testing.TB, args ...string) string {
 	t.Helper()
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	sub := fs.String("sub", "", "")

@@ -75,7 +75,7 @@ type journeyStack struct {
 	bases []string // base URLs, http://host:port
 	// token mints a bearer token the processes accept (the token
 	// command's flags).
-	token func(t *testing.T, args ...string) string
+	token func(t testing.TB, args ...string) string
 	// now is the processes' time; advance moves it forward for all.
 	now     func() time.Time
 	advance func(t *testing.T, d time.Duration)
@@ -195,7 +195,7 @@ func dynamoJourneyStore(t *testing.T, env map[string]string) journeyStore {
 // one http.Server on a random loopback port, the queue workers and the
 // scheduler ticking every second in the background) with the environment
 // vars, on a clock the journey moves. The caller sets inspect.
-func serveInProcess(t *testing.T, vars map[string]string, opts app.Options) journeyStack {
+func serveInProcess(t testing.TB, vars map[string]string, opts app.Options) journeyStack {
 	t.Helper()
 	clock := &shiftClock{}
 	opts.Clock = clock
@@ -243,7 +243,7 @@ func serveInProcess(t *testing.T, vars map[string]string, opts app.Options) jour
 		bases: []string{"http://" + addr},
 		// Tokens, minted by the token command with the data directory's
 		// key.
-		token: func(t *testing.T, args ...string) string {
+		token: func(t testing.TB, args ...string) string {
 			t.Helper()
 			e, out, errb := testEnv(all)
 			if rc := run(context.Background(), e, append([]string{"token", "--ttl", "96h"}, args...)); rc != 0 {
@@ -627,7 +627,7 @@ func accountsOf(all []account, bankCode string) []account {
 // client speaks plain HTTP to the servers, as curl would, each request to
 // the next server in turn.
 type client struct {
-	t     *testing.T
+	t     testing.TB
 	bases []string
 	next  int
 	http  *http.Client
@@ -835,7 +835,7 @@ func (c *client) allTransactions(base, token, accountID string, limit int) int {
 
 // waitFor polls cond until it holds (a minute at most: moto and several
 // processes on a shared machine are slow).
-func waitFor(t *testing.T, what string, cond func() (bool, string)) {
+func waitFor(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {

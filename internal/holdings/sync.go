@@ -96,6 +96,13 @@ func (s *Service) openCursor(partyID, token string) (syncCursor, error) {
 		if err := json.Unmarshal([]byte(q), &c.Q); err != nil {
 			return syncCursor{}, bad(err)
 		}
+		// Positions are in range like the cursor's own (a cursor of
+		// another version of the format must not read as one).
+		for acc, p := range c.Q {
+			if p.Seq < 0 || p.N < 0 || p.Off < 0 {
+				return syncCursor{}, bad(fmt.Errorf("position %+v of account %q out of range", p, acc))
+			}
+		}
 	}
 	return c, nil
 }

@@ -68,19 +68,29 @@ func (a *API) addEntitlement(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var body createEntitlementJSON
-	if err := obperr.DecodeJSON(w, r, &body); err != nil {
+	bankID, role, err := entitlementBody(w, r)
+	if err != nil {
 		return err
 	}
-	if body.BankID == nil || body.RoleName == nil {
-		return obperr.InvalidJSON("The Json body should be the CreateEntitlementJSON: bank_id and role_name are required.")
-	}
-	ent, err := a.ents.GrantKnown(r.Context(), p, sub, *body.BankID, *body.RoleName, a.bankExists)
+	ent, err := a.ents.GrantKnown(r.Context(), p, sub, bankID, role, a.bankExists)
 	if err != nil {
-		return obpError(err, *body.RoleName)
+		return obpError(err, role)
 	}
 	platform.WriteJSON(w, http.StatusCreated, toJSON(ent))
 	return nil
+}
+
+// entitlementBody decodes a CreateEntitlementJSON: both fields required
+// (the role and the bank are the domain's checks).
+func entitlementBody(w http.ResponseWriter, r *http.Request) (bankID, role string, err error) {
+	var body createEntitlementJSON
+	if err := obperr.DecodeJSON(w, r, &body); err != nil {
+		return "", "", err
+	}
+	if body.BankID == nil || body.RoleName == nil {
+		return "", "", obperr.InvalidJSON("The Json body should be the CreateEntitlementJSON: bank_id and role_name are required.")
+	}
+	return *body.BankID, *body.RoleName, nil
 }
 
 // bankExists answers OBP-30001 for a BANK_ID that is not a bank.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 
 	"github.com/openagg/openagg/internal/auth"
@@ -112,13 +113,15 @@ func secret(s *string) *credential.Secret {
 	return &v
 }
 
-func (a *API) importConnection(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+// importParams decodes an ImportBankConnectionParams body (the ranges
+// are the domain's checks).
+func importParams(w http.ResponseWriter, r *http.Request) (bankconn.ImportParams, error) {
 	var body ImportBankConnectionParams
 	if err := platform.DecodeJSON(w, r, &body); err != nil {
-		return err
+		return bankconn.ImportParams{}, err
 	}
 	if body.BankID == nil {
-		return missing("bankId")
+		return bankconn.ImportParams{}, missing("bankId")
 	}
 	in := bankconn.ImportParams{BankID: *body.BankID, UserID: body.BankingUserID, CustomerNo: body.BankingCustomerID,
 		PIN: secret(body.BankingPIN), Name: body.Name, AccountTypes: body.AccountTypeIDs}
@@ -131,6 +134,14 @@ func (a *API) importConnection(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if body.ChallengeResponse != nil {
 		in.ChallengeResponse = *body.ChallengeResponse
 	}
+	return in, nil
+}
+
+func (a *API) importConnection(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	in, err := importParams(w, r)
+	if err != nil {
+		return err
+	}
 	c, err := a.svc.Import(r.Context(), p, in)
 	if err != nil {
 		return err
@@ -139,17 +150,26 @@ func (a *API) importConnection(w http.ResponseWriter, r *http.Request, p auth.Pr
 	return nil
 }
 
-func (a *API) updateConnection(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+// updateParams decodes an UpdateBankConnectionParams body.
+func updateParams(w http.ResponseWriter, r *http.Request) (bankconn.UpdateParams, error) {
 	var body UpdateBankConnectionParams
 	if err := platform.DecodeJSON(w, r, &body); err != nil {
-		return err
+		return bankconn.UpdateParams{}, err
 	}
 	if body.BankConnectionID == nil {
-		return missing("bankConnectionId")
+		return bankconn.UpdateParams{}, missing("bankConnectionId")
 	}
 	in := bankconn.UpdateParams{ID: *body.BankConnectionID, PIN: secret(body.BankingPIN)}
 	if body.ChallengeResponse != nil {
 		in.ChallengeResponse = *body.ChallengeResponse
+	}
+	return in, nil
+}
+
+func (a *API) updateConnection(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	in, err := updateParams(w, r)
+	if err != nil {
+		return err
 	}
 	c, err := a.svc.Update(r.Context(), p, in)
 	if err != nil {
@@ -176,17 +196,26 @@ func (a *API) editConnection(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err != nil {
 		return err
 	}
-	var body EditBankConnectionParams
-	if err := platform.DecodeJSON(w, r, &body); err != nil {
+	in, err := editParams(w, r)
+	if err != nil {
 		return err
 	}
-	c, err := a.svc.Edit(r.Context(), p, id, bankconn.EditParams{UserID: body.BankingUserID, CustomerNo: body.BankingCustomerID,
-		PIN: secret(body.BankingPIN), DefaultTwoStep: body.DefaultTwoStepProcedureID, Name: body.Name})
+	c, err := a.svc.Edit(r.Context(), p, id, in)
 	if err != nil {
 		return err
 	}
 	platform.WriteJSON(w, http.StatusOK, connectionOf(c))
 	return nil
+}
+
+// editParams decodes an EditBankConnectionParams body.
+func editParams(w http.ResponseWriter, r *http.Request) (bankconn.EditParams, error) {
+	var body EditBankConnectionParams
+	if err := platform.DecodeJSON(w, r, &body); err != nil {
+		return bankconn.EditParams{}, err
+	}
+	return bankconn.EditParams{UserID: body.BankingUserID, CustomerNo: body.BankingCustomerID,
+		PIN: secret(body.BankingPIN), DefaultTwoStep: body.DefaultTwoStepProcedureID, Name: body.Name}, nil
 }
 
 func (a *API) getConnections(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -248,13 +277,19 @@ func (a *API) deleteAllConnections(w http.ResponseWriter, r *http.Request, p aut
 	return nil
 }
 
-func (a *API) listBanks(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	q := newParams(r.URL)
+// bankQuery reads the query of GET /banks.
+func bankQuery(u *url.URL) (bankconn.BankQuery, error) {
+	q := newParams(u)
 	bq := bankconn.BankQuery{IDs: q.ids("ids"), Search: q.one("search"), Supported: q.boolean("isSupported"),
 		PINsAreVolatile: q.boolean("pinsAreVolatile"), DataSources: q.list("supportedDataSources"), Locations: q.list("location"),
 		TestBank: q.boolean("isTestBank"), Page: q.page(), Order: q.order()}
-	if q.err != nil {
-		return q.err
+	return bq, q.err
+}
+
+func (a *API) listBanks(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	bq, err := bankQuery(r.URL)
+	if err != nil {
+		return err
 	}
 	page, err := a.svc.Banks(r.Context(), bq)
 	if err != nil {
@@ -293,13 +328,19 @@ func (a *API) getBank(w http.ResponseWriter, r *http.Request, _ auth.Principal) 
 	return nil
 }
 
-func (a *API) listAccounts(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	q := newParams(r.URL)
+// accountQuery reads the query of GET /accounts.
+func accountQuery(u *url.URL) (bankconn.AccountQuery, error) {
+	q := newParams(u)
 	aq := bankconn.AccountQuery{IDs: q.ids("ids"), Search: q.one("search"), TypeIDs: q.ints("accountTypeIds"),
 		ConnectionIDs: q.ids("bankConnectionIds"), MinBalance: q.decimal("minBalance"), MaxBalance: q.decimal("maxBalance"),
 		MinUpdated: q.timestamp("minLastSuccessfulUpdate"), MaxUpdated: q.timestamp("maxLastSuccessfulUpdate")}
-	if q.err != nil {
-		return q.err
+	return aq, q.err
+}
+
+func (a *API) listAccounts(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	aq, err := accountQuery(r.URL)
+	if err != nil {
+		return err
 	}
 	return a.writeAccounts(w, r, p, aq)
 }
@@ -333,17 +374,18 @@ func (a *API) getAccounts(w http.ResponseWriter, r *http.Request, p auth.Princip
 	return nil
 }
 
-func (a *API) listTransactions(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	q := newParams(r.URL)
+// transactionQuery reads the query of GET /transactions.
+func transactionQuery(u *url.URL) (bankconn.TxQuery, error) {
+	q := newParams(u)
 	switch view := q.one("view"); view {
 	case "bankView", "userView":
 		// Both show the bank's transactions: OpenAgg keeps no user edits.
 	case "":
 		if q.err == nil {
-			return missing("view")
+			return bankconn.TxQuery{}, missing("view")
 		}
 	default:
-		return illegal("view must be bankView or userView, not %q", platform.Truncate(view, maxParam))
+		return bankconn.TxQuery{}, illegal("view must be bankView or userView, not %q", platform.Truncate(view, maxParam))
 	}
 	tq := bankconn.TxQuery{IDs: q.ids("ids"), AccountIDs: q.ids("accountIds"), Search: q.one("search"), Counterpart: q.one("counterpart"),
 		MinAmount: q.decimal("minAmount"), MaxAmount: q.decimal("maxAmount"), Direction: q.one("direction"),
@@ -358,8 +400,13 @@ func (a *API) listTransactions(w http.ResponseWriter, r *http.Request, p auth.Pr
 	// bounds apply.
 	tq.MinBooked = later(q.date("minBankBookingDate"), q.date("minFinapiBookingDate"))
 	tq.MaxBooked = earlier(q.date("maxBankBookingDate"), q.date("maxFinapiBookingDate"))
-	if q.err != nil {
-		return q.err
+	return tq, q.err
+}
+
+func (a *API) listTransactions(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	tq, err := transactionQuery(r.URL)
+	if err != nil {
+		return err
 	}
 	page, err := a.svc.Transactions(r.Context(), p, tq)
 	if err != nil {
@@ -409,11 +456,17 @@ func (a *API) getTransactions(w http.ResponseWriter, r *http.Request, p auth.Pri
 	return nil
 }
 
-func (a *API) listCategories(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	q := newParams(r.URL)
+// categoryQuery reads the query of GET /categories.
+func categoryQuery(u *url.URL) (bankconn.CategoryQuery, error) {
+	q := newParams(u)
 	cq := bankconn.CategoryQuery{IDs: q.ids("ids"), Search: q.one("search"), IsCustom: q.boolean("isCustom"), Page: q.page(), Order: q.order()}
-	if q.err != nil {
-		return q.err
+	return cq, q.err
+}
+
+func (a *API) listCategories(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	cq, err := categoryQuery(r.URL)
+	if err != nil {
+		return err
 	}
 	page, err := bankconn.Categories(cq)
 	if err != nil {

@@ -258,26 +258,33 @@ func (a *API) banksOfCountry(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// accessOf decodes an AccessRequest: whether it enables the access.
+func accessOf(w http.ResponseWriter, r *http.Request) (bool, error) {
+	var req AccessRequest
+	if err := platform.DecodeJSON(w, r, &req); err != nil {
+		return false, err
+	}
+	if req.SetAccess == nil {
+		return false, fault.Errorf(bank.ErrInvalidAccess, `setAccess is required: "Yes" or "No"`)
+	}
+	switch *req.SetAccess {
+	case AccessYes:
+		return true, nil
+	case AccessNo:
+		return false, nil
+	}
+	return false, fault.Errorf(bank.ErrInvalidAccess, `setAccess must be "Yes" or "No", got %q`, platform.Truncate(*req.SetAccess, 32))
+}
+
 // PUT /system/bank/{bankcode}/access with {"setAccess":"Yes"|"No"}.
 func (a *API) setAccess(w http.ResponseWriter, r *http.Request) error {
 	p, err := a.requireManager(r.Context())
 	if err != nil {
 		return err
 	}
-	var req AccessRequest
-	if err := platform.DecodeJSON(w, r, &req); err != nil {
+	enabled, err := accessOf(w, r)
+	if err != nil {
 		return err
-	}
-	if req.SetAccess == nil {
-		return fault.Errorf(bank.ErrInvalidAccess, `setAccess is required: "Yes" or "No"`)
-	}
-	var enabled bool
-	switch *req.SetAccess {
-	case AccessYes:
-		enabled = true
-	case AccessNo:
-	default:
-		return fault.Errorf(bank.ErrInvalidAccess, `setAccess must be "Yes" or "No", got %q`, platform.Truncate(*req.SetAccess, 32))
 	}
 	code := r.PathValue("bankcode")
 	if _, err := a.banks.SetAccess(r.Context(), code, enabled); err != nil {
