@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -30,6 +31,7 @@ import (
 	"github.com/openagg/openagg/internal/metadata"
 	"github.com/openagg/openagg/internal/party"
 	"github.com/openagg/openagg/internal/platform"
+	"github.com/openagg/openagg/internal/store"
 	"github.com/openagg/openagg/internal/view"
 	"github.com/openagg/openagg/internal/webhook"
 )
@@ -172,6 +174,9 @@ var domainKinds = map[string]map[string]*fault.Kind{
 		"ErrInvalidLimit":  webhook.ErrInvalidLimit,
 		"ErrConflict":      webhook.ErrConflict,
 	},
+	// The store's one kind, a database busy past its retries: every
+	// dialect answers it by its class (TestDialectsAnswerBusy).
+	"store": {"ErrBusy": store.ErrBusy},
 	// The provider port's errors are plain sentinels (party.ProviderError
 	// turns them into kinds); listed so that kinds declared there later
 	// must be mapped by the dialects whose groups call providers.
@@ -291,6 +296,24 @@ func TestDialectsMapEveryKind(t *testing.T) {
 						}
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestDialectsAnswerBusy: a database busy past the driver's retries is a
+// 503 with Retry-After in every dialect, whatever request met it.
+func TestDialectsAnswerBusy(t *testing.T) {
+	err := fmt.Errorf("load profile: %w", fault.Wrap(store.ErrBusy, errors.New("ThrottlingException: rate exceeded"), "the service is busy; retry in a moment"))
+	for _, d := range dialects() {
+		t.Run(d.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			d.render(w, httptest.NewRequest(http.MethodGet, "/", nil), err)
+			if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != platform.BusyRetryAfter || !json.Valid(w.Body.Bytes()) {
+				t.Fatalf("%d (Retry-After %q) %s", w.Code, w.Header().Get("Retry-After"), w.Body)
+			}
+			if strings.Contains(w.Body.String(), "Throttling") {
+				t.Errorf("the cause shows: %s", w.Body)
 			}
 		})
 	}
@@ -420,6 +443,7 @@ var classNames = map[string]string{
 	"Internal": fault.Internal.String(), "Invalid": fault.Invalid.String(), "NotFound": fault.NotFound.String(),
 	"Exists": fault.Exists.String(), "Conflict": fault.Conflict.String(), "Forbidden": fault.Forbidden.String(),
 	"Unauthenticated": fault.Unauthenticated.String(), "Unavailable": fault.Unavailable.String(), "Rejected": fault.Rejected.String(),
+	"Busy": fault.Busy.String(),
 }
 
 func keys[V any](m map[string]V) []string {

@@ -82,6 +82,18 @@ func TestSyncAndRefreshUnderFaults(t *testing.T) {
 	if r.Status != http.StatusOK || strings.Count(r.Body, `"status":"active"`) != len(banks) || strings.Count(r.Body, `"state":"done"`) != len(banks) {
 		t.Fatalf("details: %d %s", r.Status, r.Body)
 	}
+	// A read the database keeps refusing past the retries: the API
+	// answers 503 SERVICE_BUSY with Retry-After (a client retries), never
+	// a 500, and the next request goes through.
+	inj.SetPlan(dynamofault.Plan{OutlastAt: []int64{1}})
+	busy := e.Do(http.MethodGet, "/party/profiles/"+party+"/connectionDetails", tok, "")
+	inj.SetPlan(dynamofault.Plan{})
+	if busy.Status != http.StatusServiceUnavailable || !strings.Contains(busy.Body, `"code":"SERVICE_BUSY"`) || busy.Header.Get("Retry-After") != "1" {
+		t.Fatalf("details with the database refusing: %d %v %s", busy.Status, busy.Header, busy.Body)
+	}
+	if again := e.Do(http.MethodGet, "/party/profiles/"+party+"/connectionDetails", tok, ""); again.Status != http.StatusOK {
+		t.Fatalf("details once the database answers: %d %s", again.Status, again.Body)
+	}
 	for _, b := range banks {
 		it, err := e.Store.Get(e.Ctx, connection.Key(party, b))
 		if err != nil {

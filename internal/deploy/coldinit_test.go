@@ -43,22 +43,23 @@ func BenchmarkColdInit(b *testing.B) {
 	b.Setenv("AWS_CA_BUNDLE", "")
 
 	env := map[string]string{
-		"AWS_REGION":                    "eu-west-1",
-		"OPENAGG_STORE":                 platform.StoreDynamo,
-		"OPENAGG_QUEUE":                 platform.QueueSQS,
-		"OPENAGG_TABLE":                 "openagg-bench",
-		"OPENAGG_DYNAMO_ENDPOINT":       srv.URL,
-		"OPENAGG_SQS_ENDPOINT":          srv.URL,
-		"OPENAGG_QUEUE_URL_DIRECTORY":   srv.URL + "/123456789012/openagg-bench-directory",
-		"OPENAGG_QUEUE_URL_CONNECTIONS": srv.URL + "/123456789012/openagg-bench-connections",
-		"OPENAGG_QUEUE_URL_HOLDINGS":    srv.URL + "/123456789012/openagg-bench-holdings",
-		"OPENAGG_QUEUE_URL_ACTIVITY":    srv.URL + "/123456789012/openagg-bench-activity",
-		"OPENAGG_PAGE_TOKEN_SECRET":     "cold-init-benchmark-page-token-secret",
-		"OPENAGG_PROVIDERS":             "sandbox",
-		"OPENAGG_JWT_ISSUER":            "https://idp.example.com/",
-		"OPENAGG_JWT_AUDIENCE":          "openagg",
-		"OPENAGG_PUBLIC_URL":            platform.PublicURLFromRequest,
-		"OPENAGG_LOG_LEVEL":             "error",
+		"AWS_REGION":                "eu-west-1",
+		"OPENAGG_STORE":             platform.StoreDynamo,
+		"OPENAGG_QUEUE":             platform.QueueSQS,
+		"OPENAGG_TABLE":             "openagg-bench",
+		"OPENAGG_DYNAMO_ENDPOINT":   srv.URL,
+		"OPENAGG_SQS_ENDPOINT":      srv.URL,
+		"OPENAGG_KMS_KEY_ID":        "alias/openagg-bench",
+		"OPENAGG_PAGE_TOKEN_SECRET": "cold-init-benchmark-page-token-secret",
+		"OPENAGG_PROVIDERS":         "sandbox",
+		"OPENAGG_JWT_ISSUER":        "https://idp.example.com/",
+		"OPENAGG_JWT_AUDIENCE":      "openagg",
+		"OPENAGG_PUBLIC_URL":        platform.PublicURLFromRequest,
+		"OPENAGG_LOG_LEVEL":         "error",
+	}
+	// Every queue the template declares, as Lambda's environment has them.
+	for _, q := range deploy.Queues() {
+		env[platform.QueueURLEnv(q.Name)] = srv.URL + "/123456789012/openagg-bench-" + q.Name
 	}
 	getenv := func(k string) string { return env[k] }
 	ctx := context.Background()

@@ -29,9 +29,10 @@ const (
 	Unauthenticated       // the caller is not (validly) identified
 	Unavailable           // an upstream (a provider) failed; retry later
 	Rejected              // an upstream (a bank, a provider) refused the request
+	Busy                  // the service itself is overloaded (its database throttles); retry soon
 )
 
-var classNames = [...]string{"internal", "invalid", "not found", "exists", "conflict", "forbidden", "unauthenticated", "unavailable", "rejected"}
+var classNames = [...]string{"internal", "invalid", "not found", "exists", "conflict", "forbidden", "unauthenticated", "unavailable", "rejected", "busy"}
 
 func (c Class) String() string {
 	if int(c) < len(classNames) {

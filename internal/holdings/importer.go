@@ -977,7 +977,7 @@ func isPermanent(err error) bool {
 	if errors.As(err, &pe) {
 		return true
 	}
-	if c := fault.ClassOf(err); c != fault.Internal && c != fault.Unavailable {
+	if c := fault.ClassOf(err); c != fault.Internal && c != fault.Unavailable && c != fault.Busy {
 		return true // a domain's refusal: the same request fails again
 	}
 	// Not yet kinds: app.Provider's unknown provider and the view hook's

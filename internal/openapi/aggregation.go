@@ -1,6 +1,9 @@
 package openapi
 
-import "net/http"
+import (
+	"net/http"
+	"slices"
+)
 
 // The Aggregation microservice API (party, system, holdings) and the
 // platform routes (health, whoami, these documents); prose in docs/api.md.
@@ -8,10 +11,20 @@ import "net/http"
 // aggErrors are the error answers of the Aggregation groups.
 func aggErrors(statuses ...int) map[int]Resp {
 	out := map[int]Resp{}
-	for _, st := range statuses {
+	for _, st := range withBusy(statuses) {
 		out[st] = JSONResp(http.StatusText(st)+": the Aggregation error body", Ref("Error"))
 	}
 	return out
+}
+
+// withBusy adds 503 to the answers of an operation that can answer 500:
+// an operation that reaches the database answers 503, with Retry-After,
+// when the database refuses for load past its retries.
+func withBusy(statuses []int) []int {
+	if slices.Contains(statuses, http.StatusInternalServerError) && !slices.Contains(statuses, http.StatusServiceUnavailable) {
+		return append(slices.Clone(statuses), http.StatusServiceUnavailable)
+	}
+	return statuses
 }
 
 // merge joins answers.

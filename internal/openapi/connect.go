@@ -84,7 +84,7 @@ func connectDoc() *Doc {
 	)
 	callbackErr := func(statuses ...int) map[int]Resp {
 		out := map[int]Resp{}
-		for _, st := range statuses {
+		for _, st := range withBusy(statuses) {
 			out[st] = JSONResp(http.StatusText(st), Ref("Error"))
 		}
 		return out

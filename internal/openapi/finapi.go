@@ -94,7 +94,7 @@ func finapiDoc() *Doc {
 
 	fin := func(statuses ...int) map[int]Resp {
 		out := map[int]Resp{}
-		for _, st := range statuses {
+		for _, st := range withBusy(statuses) {
 			out[st] = JSONResp(http.StatusText(st)+": finAPI's ErrorMessage", Ref("ErrorMessage"))
 		}
 		return out

@@ -34,7 +34,7 @@ func viewFlags() []string {
 // obpErrors are OBP error answers ({"code": <status>, "message": "OBP-xxxxx: text"}).
 func obpErrors(statuses ...int) map[int]Resp {
 	out := map[int]Resp{}
-	for _, st := range statuses {
+	for _, st := range withBusy(statuses) {
 		out[st] = JSONResp(http.StatusText(st)+": OBP's error body", Ref("ErrorMessage"))
 	}
 	return out

@@ -14,6 +14,11 @@ import (
 // MaxBodyBytes is the request body limit of every API.
 const MaxBodyBytes = 1 << 20
 
+// BusyRetryAfter is the Retry-After (seconds) of a 503 answered because
+// the database refused for load past its retries (store.ErrBusy): its
+// throttling lifts within a second or two.
+const BusyRetryAfter = "1"
+
 // ErrorRenderer writes err in an API dialect's error format. Each API group
 // has one; platform code (routing, recovery) calls it so that even a 404 or
 // a panic answers in the group's dialect.

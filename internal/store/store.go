@@ -13,6 +13,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/openagg/openagg/internal/fault"
 )
 
 // Portable error codes. Drivers wrap them; callers test with errors.Is.
@@ -28,6 +30,10 @@ var (
 	ErrTooLarge = errors.New("store: too large")
 	// ErrInvalid: a request the store cannot serve (empty key, bad index...).
 	ErrInvalid = errors.New("store: invalid request")
+	// ErrBusy: the database refused the request for load (throttling,
+	// a server error) after the driver's retries. The same request may
+	// succeed in a moment: a job retries it, an API answers 503.
+	ErrBusy = fault.New(fault.Busy, "store: busy")
 )
 
 const (

@@ -48,6 +48,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="openagg"`)
 	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", platform.BusyRetryAfter)
+	}
 	detail := ErrorDetail{Code: code, Message: message, RequestID: platform.RequestID(r.Context())}
 	if at, ok := retryAt(err); ok {
 		detail.NextRefreshAt = at.UTC().Format(time.RFC3339)

@@ -135,6 +135,8 @@ func TestWriteError(t *testing.T) {
 			500, `{"error":{"code":"INTERNAL","message":"internal error","requestId":"req-1"}}`, ""},
 		{"kind without a row", fault.Errorf(fault.New(fault.NotFound, "other: not found"), "secret detail"),
 			500, `{"error":{"code":"INTERNAL","message":"internal error","requestId":"req-1"}}`, ""},
+		{"busy database", fmt.Errorf("load: %w", fault.Wrap(fault.New(fault.Busy, "store: busy"), errors.New("ThrottlingException"), "the service is busy; retry in a moment")),
+			503, `{"error":{"code":"SERVICE_BUSY","message":"the service is busy; retry in a moment","requestId":"req-1"}}`, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -70,6 +70,7 @@ const (
 	CodeInvalidWebhookURL      = "INVALID_WEBHOOK_URL"
 	CodeInvalidWebhookEvents   = "INVALID_WEBHOOK_EVENTS"
 	CodeWebhookConflict        = "WEBHOOK_CONFLICT"
+	CodeServiceBusy            = "SERVICE_BUSY"
 )
 
 // Wire is how the dialect answers a kind of failure.
@@ -80,8 +81,9 @@ type Wire struct {
 
 // Errors is the dialect's one mapping of domain failures: a row for every
 // kind of the domains the Aggregation groups use (party, connection, bank,
-// holdings, auth, webhook; internal/app's dialects test holds it to that). It has no
-// class rows: a kind without a row is a 500, logged, without detail.
+// holdings, auth, webhook; internal/app's dialects test holds it to that), and
+// one class row, a busy database (503); any other kind without a row is a
+// 500, logged, without detail.
 var Errors = fault.Table[Wire]{Kinds: map[*fault.Kind]Wire{
 	party.ErrInvalidID:           {http.StatusBadRequest, CodeInvalidPartyID},
 	party.ErrNotFound:            {http.StatusNotFound, CodePartyNotFound},
@@ -151,6 +153,9 @@ var Errors = fault.Table[Wire]{Kinds: map[*fault.Kind]Wire{
 	webhook.ErrInvalidEvents: {http.StatusBadRequest, CodeInvalidWebhookEvents},
 	webhook.ErrInvalidLimit:  {http.StatusBadRequest, CodeInvalidLimit},
 	webhook.ErrConflict:      {http.StatusConflict, CodeWebhookConflict},
+}, Classes: map[fault.Class]Wire{
+	// The database refused for load past its retries (store.ErrBusy).
+	fault.Busy: {http.StatusServiceUnavailable, CodeServiceBusy},
 }}
 
 // Resolve is what WriteError answers for err: a domain failure's row in

@@ -55,6 +55,7 @@ var Errors = fault.Table[Wire]{
 		fault.Unauthenticated: {http.StatusUnauthorized, "UNAUTHORIZED_ACCESS", Technical},
 		fault.Unavailable:     {http.StatusUnprocessableEntity, "BANK_SERVER_REJECTION", Technical},
 		fault.Rejected:        {http.StatusUnprocessableEntity, "BANK_SERVER_REJECTION", Business},
+		fault.Busy:            {http.StatusServiceUnavailable, "UNEXPECTED_ERROR", Technical},
 	},
 }
 
@@ -113,6 +114,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, clock 
 	}
 	if wire.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="openagg"`)
+	}
+	if wire.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", platform.BusyRetryAfter)
 	}
 	platform.WriteJSON(w, wire.Status, ErrorMessage{
 		Errors:    []ErrorDetails{{Message: msg, Code: wire.Code, Type: wire.Type}},

@@ -38,6 +38,9 @@ func Write(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="openagg"`)
 	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", platform.BusyRetryAfter)
+	}
 	platform.WriteJSON(w, status, Body{Code: status, Message: msg})
 }
 

@@ -45,6 +45,7 @@ func TestWrite(t *testing.T) {
 			"OBP-30001: Bank not found. Please specify a valid value for BANK_ID."},
 		{"kind by class", fault.Errorf(fault.New(fault.Invalid, "test: invalid"), "bad thing"), 400, "OBP-10001: Incorrect json format. bad thing"},
 		{"kind of an internal class", fault.Errorf(fault.New(fault.Unavailable, "test: down"), "upstream down"), 500, "OBP-50000: Unknown Error."},
+		{"busy database", fault.Errorf(fault.New(fault.Busy, "test: busy"), "the service is busy"), 503, "OBP-50000: Unknown Error."},
 		// internal/auth's kinds.
 		{"missing role", fmt.Errorf("grant: %w", auth.MissingRole("CanA", "CanB")), 403, "OBP-20006: User is missing one or more roles: CanA or CanB"},
 		{"entitlement exists", fault.Errorf(auth.ErrEntitlementExists, "x"), 400, "OBP-30216: Entitlement already exists for the user."},
@@ -70,7 +71,11 @@ func TestWrite(t *testing.T) {
 			if got := rec.Header().Get("WWW-Authenticate"); (got != "") != (tc.status == 401) {
 				t.Errorf("WWW-Authenticate %q", got)
 			}
-			if logged := strings.Contains(logs.String(), tc.err.Error()); logged != (tc.status == 500) || (tc.status != 500 && logs.Len() > 0) {
+			if got := rec.Header().Get("Retry-After"); (got != "") != (tc.status == 503) {
+				t.Errorf("Retry-After %q", got)
+			}
+			// A 500 or a 503 (the database busy) is logged for the operator.
+			if logged := strings.Contains(logs.String(), tc.err.Error()); logged != (tc.status >= 500) || (tc.status < 500 && logs.Len() > 0) {
 				t.Errorf("logged %v: %s", logged, logs.String())
 			}
 		})

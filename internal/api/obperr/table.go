@@ -39,6 +39,9 @@ var Table = fault.Table[Row]{
 		fault.Invalid:         {Status: 400, Code: CodeInvalidJSON, Text: TextInvalidJSON, Detail: true},
 		fault.NotFound:        {Status: 404, Code: CodeInvalidURI},
 		fault.Unauthenticated: {Status: 401, Code: CodeNotLoggedIn, Text: TextNotLoggedIn, Detail: true},
+		// The database refused for load past its retries: OBP's unknown
+		// error, as a 503 with Retry-After (OBP-API has no code of its own).
+		fault.Busy: {Status: 503, Code: CodeUnknown, Text: TextUnknown},
 	},
 }
 

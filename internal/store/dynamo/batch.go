@@ -78,7 +78,7 @@ func (s *Store) BatchGet(ctx context.Context, keys []store.Key) ([]store.Item, e
 				return nil
 			}
 			if attempt+1 >= maxAttempts {
-				return fmt.Errorf("%d keys still unprocessed after %d attempts", len(left.Keys), maxAttempts)
+				return busyErr(fmt.Errorf("%d keys still unprocessed after %d attempts", len(left.Keys), maxAttempts))
 			}
 			if err := backoff(ctx, attempt); err != nil {
 				return err
@@ -138,7 +138,7 @@ func (s *Store) BatchWrite(ctx context.Context, puts []store.Item, deletes []sto
 				return nil
 			}
 			if attempt+1 >= maxAttempts {
-				return fmt.Errorf("%d writes still unprocessed after %d attempts", len(pending), maxAttempts)
+				return busyErr(fmt.Errorf("%d writes still unprocessed after %d attempts", len(pending), maxAttempts))
 			}
 			if err := backoff(ctx, attempt); err != nil {
 				return err

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -30,6 +31,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/openagg/openagg/internal/fault"
 	"github.com/openagg/openagg/internal/store"
 )
 
@@ -475,7 +477,38 @@ func mapErr(err error) error {
 	if errors.As(err, &api) && api.ErrorCode() == "ValidationException" && strings.Contains(api.ErrorMessage(), "maximum allowed size") {
 		return fmt.Errorf("%w: %w", store.ErrTooLarge, err)
 	}
+	if busy(err) {
+		return busyErr(err)
+	}
 	return err
+}
+
+// busy reports a refusal for load that outlasted the retries: throttling,
+// a DynamoDB server error, the SDK's retry quota spent, a write still in
+// conflict with other transactions or throttled inside a transaction.
+func busy(err error) bool {
+	var quota *ratelimit.QuotaExceededError
+	if errors.As(err, &quota) {
+		return true
+	}
+	if transientConflict(err) {
+		return true // still conflicting or throttled after retryConflicts
+	}
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return false
+	}
+	switch api.ErrorCode() {
+	case "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+		"InternalServerError", "ServiceUnavailable":
+		return true
+	}
+	return false
+}
+
+// busyErr is err as store.ErrBusy.
+func busyErr(err error) error {
+	return fault.Wrap(store.ErrBusy, err, "the service is busy; retry in a moment")
 }
 
 func keyAV(k store.Key) map[string]types.AttributeValue {
