@@ -3,14 +3,14 @@
 # line per package, the moto_server lines (proof that the DynamoDB and SQS
 # drivers ran against a real server), every skipped test with its reason,
 # the failures with their output, and a closing "N passed, N failed, N skipped".
+# The whole log is kept in .artifacts/gotest.log.
 set -uo pipefail
 timeout="${TEST_TIMEOUT:-15m}"
-# Test artifacts (the browser tests' screenshots) are kept here.
+# Test artifacts (the browser tests' screenshots) and the log are kept here.
 artifacts="${ARTIFACTS:-$PWD/.artifacts}"
 rm -rf "$artifacts" && mkdir -p "$artifacts"
 go="${GO:-go}"
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+log="$artifacts/gotest.log"
 
 $go test -v -timeout "$timeout" -artifacts -outputdir "$artifacts" ./... >"$log" 2>&1
 status=$?
@@ -22,8 +22,16 @@ if grep -qE '^[[:space:]]*--- SKIP' "$log"; then
   grep -E -A1 '^[[:space:]]*--- SKIP' "$log" | grep -v '^--$' | sed 's/^/  /'
 fi
 if [ "$status" -ne 0 ]; then
-  echo "---- failures (output without the passing tests):"
-  grep -vE '^[[:space:]]*(=== (RUN|PAUSE|CONT|NAME)|--- PASS)' "$log" | grep -vE '^(ok|PASS$)' | tail -n 400
+  # go test prints each package's output as one block ending with its
+  # ok/FAIL line: show the blocks of the failed packages, without the
+  # passing tests' lines and the request logs.
+  echo "---- failures (each failed package's output without the passing tests; whole log: $log):"
+  awk '
+    /^(ok|\?|FAIL)[[:space:]]/ { if ($1 == "FAIL") { print block; print $0 } block = ""; next }
+    /^[[:space:]]*(=== (RUN|PAUSE|CONT|NAME)|--- PASS)/ { next }
+    /"level":"(INFO|DEBUG)"/ { next }
+    { block = block $0 "\n" }
+  ' "$log" | tail -n 400
 fi
 
 shots=$(find "$artifacts" -name '*.png' | wc -l)
