@@ -123,8 +123,18 @@ func serveWith(ctx context.Context, cfg platform.Config, opts serveOptions, read
 		_ = ln.Close()
 		return err
 	}
+	// Requests in flight are counted, so that the store is closed only
+	// after the last handler returned: srv.Close (after a drain that timed
+	// out) does not wait for them, and the embedded store lends its mapped
+	// bytes to readers, so closing it under a running handler could crash
+	// the process.
+	var inflight sync.WaitGroup
 	srv := &http.Server{
-		Handler:           handler,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			inflight.Add(1)
+			defer inflight.Done()
+			handler.ServeHTTP(w, r)
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      2 * time.Minute,
@@ -188,6 +198,22 @@ func serveWith(ctx context.Context, cfg platform.Config, opts serveOptions, read
 		if runErr == nil {
 			runErr = err
 		}
+	}
+	drained := make(chan struct{})
+	go func() {
+		inflight.Wait()
+		close(drained)
+	}()
+	select {
+	case <-drained:
+	case <-time.After(shutdownTimeout):
+		// Left open rather than closed under a running handler; the
+		// process exit releases it.
+		a.Log.Error("requests still running after the shutdown; the store is left open")
+		if runErr == nil {
+			runErr = errors.New("requests still running after the shutdown")
+		}
+		return runErr
 	}
 	if err := a.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("close: %w", err)
