@@ -310,21 +310,16 @@ func loadIDAfter(prev string) string {
 // id collision to resolve).
 const upsertAttempts = 6
 
-// upsertPage writes the provider's banks of one page: one BatchGet of the
+// upsert writes the provider's banks of one page: one BatchGet of the
 // stored records, then transactions of at most store.MaxTransactItems ops
 // (one per provider page of up to 50 new or 100 known banks). Each record
 // keeps its internal id, access flag and creation time; a record that
 // would not change is not written, so a redelivered page writes nothing.
-// It returns how many bank records it wrote.
-func (s *Service) upsertPage(ctx context.Context, providerName, loadID string, banks []provider.Bank) (int, error) {
-	written, _, err := s.upsert(ctx, providerName, loadID, banks)
-	return written, err
-}
-
-// upsert is upsertPage that also counts, in already, the banks of the page
-// that this load had written before (an earlier delivery of the page that
-// failed after its writes): they count in LoadState.Written too, so that
-// the state says the same whether or not a page was delivered again.
+// It returns how many bank records it wrote and, in already, how many of
+// the page's banks this load had written before (an earlier delivery of
+// the page that failed after its writes): they count in LoadState.Written
+// too, so that the state says the same whether or not a page was
+// delivered again.
 func (s *Service) upsert(ctx context.Context, providerName, loadID string, banks []provider.Bank) (written, already int, err error) {
 	incoming := make(map[string]provider.Bank, len(banks))
 	var order []string

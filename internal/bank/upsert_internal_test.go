@@ -146,3 +146,9 @@ func TestRefusedCursorIsPoison(t *testing.T) {
 		t.Errorf("err %v, want poison", err)
 	}
 }
+
+// upsertPage is upsert's count of the banks it wrote.
+func (s *Service) upsertPage(ctx context.Context, providerName, loadID string, banks []provider.Bank) (int, error) {
+	written, _, err := s.upsert(ctx, providerName, loadID, banks)
+	return written, err
+}
