@@ -14,24 +14,32 @@ import (
 func (s *Service) All(ctx context.Context) ([]Bank, error) {
 	out := []Bank{}
 	for _, p := range s.providers {
+		var err error
 		q := store.Query{PK: ProviderPK(p.Name()), SKPrefix: BankSKPrefix}
-		for {
-			page, err := s.store.Query(ctx, q)
-			if err != nil {
-				return nil, fmt.Errorf("list banks of %s: %w", p.Name(), err)
-			}
-			for _, it := range page.Items {
-				b, err := decodeBank(it)
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, b)
-			}
-			if page.Next == "" {
-				break
-			}
-			q.Token = page.Next
+		if out, err = s.queryBanks(ctx, q, out); err != nil {
+			return nil, fmt.Errorf("list banks of %s: %w", p.Name(), err)
 		}
 	}
 	return out, nil
+}
+
+// queryBanks appends every bank q lists to out, page after page.
+func (s *Service) queryBanks(ctx context.Context, q store.Query, out []Bank) ([]Bank, error) {
+	for {
+		page, err := s.store.Query(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range page.Items {
+			b, err := decodeBank(it)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, b)
+		}
+		if page.Next == "" {
+			return out, nil
+		}
+		q.Token = page.Next
+	}
 }

@@ -132,25 +132,11 @@ func (s *Service) ByCountry(ctx context.Context, cc string) ([]Bank, error) {
 	if !ValidCountry(cc) {
 		return nil, fault.Errorf(ErrInvalidCountry, "country code '%s' is not two letters", cc)
 	}
-	out := []Bank{}
-	q := store.Query{Index: store.IndexGSI1, PK: CountryGSI1PK(cc)}
-	for {
-		page, err := s.store.Query(ctx, q)
-		if err != nil {
-			return nil, fmt.Errorf("list banks of country %s: %w", cc, err)
-		}
-		for _, it := range page.Items {
-			b, err := decodeBank(it)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, b)
-		}
-		if page.Next == "" {
-			return out, nil
-		}
-		q.Token = page.Next
+	out, err := s.queryBanks(ctx, store.Query{Index: store.IndexGSI1, PK: CountryGSI1PK(cc)}, []Bank{})
+	if err != nil {
+		return nil, fmt.Errorf("list banks of country %s: %w", cc, err)
 	}
+	return out, nil
 }
 
 // ListByCode returns code's bank at every configured provider that lists

@@ -29,10 +29,20 @@ type ErrorRenderer func(w http.ResponseWriter, r *http.Request, err error)
 // show no detail.
 func RenderError(w http.ResponseWriter, _ *http.Request, err error) {
 	e := AsError(err)
-	if e.Status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="openagg"`)
-	}
+	SetErrorHeaders(w.Header(), e.Status)
 	WriteJSON(w, e.Status, map[string]string{"code": e.Code, "message": e.Message})
+}
+
+// SetErrorHeaders sets the headers every dialect's error answer with that
+// status carries: the Bearer challenge of a 401 (RFC 6750) and the
+// Retry-After of a 503 (the database busy, BusyRetryAfter).
+func SetErrorHeaders(h http.Header, status int) {
+	switch status {
+	case http.StatusUnauthorized:
+		h.Set("WWW-Authenticate", `Bearer realm="openagg"`)
+	case http.StatusServiceUnavailable:
+		h.Set("Retry-After", BusyRetryAfter)
+	}
 }
 
 // WriteJSON writes v as JSON with status. Encoding errors cannot be reported

@@ -45,12 +45,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="openagg"`)
-	}
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", platform.BusyRetryAfter)
-	}
+	platform.SetErrorHeaders(w.Header(), status)
 	detail := ErrorDetail{Code: code, Message: message, RequestID: platform.RequestID(r.Context())}
 	if at, ok := retryAt(err); ok {
 		detail.NextRefreshAt = at.UTC().Format(time.RFC3339)

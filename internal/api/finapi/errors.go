@@ -112,12 +112,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, clock 
 		}
 		log.ErrorContext(r.Context(), "finapi request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	if wire.Status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="openagg"`)
-	}
-	if wire.Status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", platform.BusyRetryAfter)
-	}
+	platform.SetErrorHeaders(w.Header(), wire.Status)
 	platform.WriteJSON(w, wire.Status, ErrorMessage{
 		Errors:    []ErrorDetails{{Message: msg, Code: wire.Code, Type: wire.Type}},
 		Date:      Timestamp(clock.Now()),

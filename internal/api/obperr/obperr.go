@@ -35,12 +35,7 @@ func Write(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 		}
 		log.ErrorContext(r.Context(), "obp request failed", "method", r.Method, "path", r.URL.Path, "err", err, "requestId", platform.RequestID(r.Context()))
 	}
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="openagg"`)
-	}
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", platform.BusyRetryAfter)
-	}
+	platform.SetErrorHeaders(w.Header(), status)
 	platform.WriteJSON(w, status, Body{Code: status, Message: msg})
 }
 
