@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -78,9 +77,9 @@ func newAWS(ctx context.Context, cfg platform.Config, log *slog.Logger, opts Opt
 	// processes sharing that directory share (OPENAGG_CREDENTIALS_KEY for
 	// processes on other machines).
 	credKey := cfg.CredentialsKey
-	if opts.LocalTokens && credKey == nil && cfg.KMSKeyID == "" {
-		if credKey, err = platform.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, CredentialsKeyFile), 32); err != nil {
-			return nil, fmt.Errorf("local credentials key: %w", err)
+	if opts.LocalTokens {
+		if credKey, err = credentialsKey(cfg); err != nil {
+			return nil, err
 		}
 	}
 	lease := cmp.Or(opts.WorkerLease, DefaultWorkerLease)

@@ -25,6 +25,20 @@ const StoreFile = "openagg.db"
 // CredentialsKeyFile keeps the local credentials encryption key.
 const CredentialsKeyFile = "credentials.key"
 
+// credentialsKey is the key that seals bank credentials and webhook
+// secrets without KMS: OPENAGG_CREDENTIALS_KEY, else the data directory's
+// (made on first use); nil when KMS seals them.
+func credentialsKey(cfg platform.Config) ([]byte, error) {
+	if cfg.CredentialsKey != nil || cfg.KMSKeyID != "" {
+		return cfg.CredentialsKey, nil
+	}
+	k, err := platform.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, CredentialsKeyFile), 32)
+	if err != nil {
+		return nil, fmt.Errorf("local credentials key: %w", err)
+	}
+	return k, nil
+}
+
 // New builds the App from cfg: the embedded default (bbolt file in
 // cfg.DataDir holding both the store and the local queue, sandbox provider,
 // local HS256 key) or the AWS drivers (DynamoDB, SQS, Secrets Manager).
@@ -42,11 +56,9 @@ func newEmbedded(cfg platform.Config, log *slog.Logger, opts Options) (*App, err
 	if err != nil {
 		return nil, err
 	}
-	credKey := cfg.CredentialsKey
-	if credKey == nil && cfg.KMSKeyID == "" {
-		if credKey, err = platform.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, CredentialsKeyFile), 32); err != nil {
-			return nil, fmt.Errorf("local credentials key: %w", err)
-		}
+	credKey, err := credentialsKey(cfg)
+	if err != nil {
+		return nil, err
 	}
 	secret := cfg.PageTokenSecret
 	if len(secret) == 0 {
